@@ -1,0 +1,184 @@
+import type { Socket } from "node:net";
+import { AmqpWriter } from "./writer.js";
+import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from "./generated.js";
+
+/** Bodies at least this large are written by reference instead of copied into the slab. */
+const ZERO_COPY_BODY = 16 * 1024;
+const SLAB_SIZE = 64 * 1024;
+
+/**
+ * The one writer of a connection's socket.
+ *
+ * Frames are encoded into a slab; everything written during one event-loop turn goes out in a
+ * single flush (one socket write, or one writev when large bodies are passed by reference).
+ * Flushed bytes are never overwritten: the next frames go after them, and a full slab is replaced.
+ */
+export class FrameWriter extends AmqpWriter {
+  /** Start of the bytes not yet handed to the socket. */
+  private flushedUpTo = 0;
+  private flushScheduled = false;
+  private frameStart = 0;
+  private closed = false;
+  /** Payload limit per frame; the negotiated frame_max minus the 8 bytes of framing. */
+  maxPayload: number;
+
+  constructor(
+    private readonly socket: Socket,
+    frameMax: number,
+  ) {
+    super(SLAB_SIZE);
+    this.maxPayload = frameMax - 8;
+  }
+
+  set frameMax(value: number) {
+    this.maxPayload = value - 8;
+  }
+
+  /** Bytes waiting in the socket plus those not yet flushed: the consumer backpressure signal. */
+  get backlog(): number {
+    return this.socket.writableLength + (this.pos - this.flushedUpTo);
+  }
+
+  protected override grow(n: number): void {
+    // Keep positions stable (frames patch their size field after writing): copy the unflushed
+    // region to the same offsets of a larger buffer.
+    const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, (this.pos + n) * 2));
+    this.buf.copy(next, this.flushedUpTo, this.flushedUpTo, this.pos);
+    this.buf = next;
+  }
+
+  /** Start a frame: type, channel, and room for its size. Rotates to a fresh slab when this one is nearly full. */
+  begin(type: number, channel: number): void {
+    if (this.buf.length - this.pos < 1024) this.rotate();
+    this.ensure(7);
+    this.frameStart = this.pos;
+    this.buf[this.pos] = type;
+    this.buf.writeUInt16BE(channel, this.pos + 1);
+    this.pos += 7;
+  }
+
+  /** Finish the frame begun last: patch its size and add the end marker. */
+  end(): void {
+    this.ensure(1);
+    this.buf.writeUInt32BE(this.pos - this.frameStart - 7, this.frameStart + 3);
+    this.buf[this.pos++] = FRAME_END;
+    this.scheduleFlush();
+  }
+
+  /** Write a whole method frame with a generated encoder. */
+  method<A>(channel: number, encode: (w: AmqpWriter, args: A) => void, args: A): void {
+    this.begin(FRAME_METHOD, channel);
+    encode(this, args);
+    this.end();
+  }
+
+  /**
+   * Write a content header and the body frames. `properties` is the raw property section (flags
+   * and values) exactly as the publisher sent it.
+   */
+  content(channel: number, classId: number, properties: Buffer, body: Buffer): void {
+    this.begin(FRAME_HEADER, channel);
+    this.ensure(12 + properties.length);
+    const b = this.buf;
+    b.writeUInt16BE(classId, this.pos);
+    b.writeUInt16BE(0, this.pos + 2);
+    b.writeUInt32BE(Math.floor(body.length / 0x1_0000_0000), this.pos + 4);
+    b.writeUInt32BE(body.length >>> 0, this.pos + 8);
+    properties.copy(b, this.pos + 12);
+    this.pos += 12 + properties.length;
+    this.end();
+    const max = this.maxPayload;
+    for (let offset = 0; offset < body.length; offset += max) {
+      const part = offset === 0 && body.length <= max ? body : body.subarray(offset, Math.min(offset + max, body.length));
+      if (part.length >= ZERO_COPY_BODY) {
+        this.bodyByReference(channel, part);
+      } else {
+        this.begin(FRAME_BODY, channel);
+        this.raw(part);
+        this.end();
+      }
+    }
+  }
+
+  private bodyByReference(channel: number, part: Buffer): void {
+    this.ensure(8);
+    const b = this.buf;
+    b[this.pos] = FRAME_BODY;
+    b.writeUInt16BE(channel, this.pos + 1);
+    b.writeUInt32BE(part.length, this.pos + 3);
+    this.pos += 7;
+    this.cork();
+    this.writeSlab();
+    this.socket.write(part);
+    this.buf[this.pos++] = FRAME_END;
+    this.scheduleFlush();
+  }
+
+  heartbeat(): void {
+    this.ensure(8);
+    const b = this.buf;
+    b[this.pos] = FRAME_HEARTBEAT;
+    b.writeUInt16BE(0, this.pos + 1);
+    b.writeUInt32BE(0, this.pos + 3);
+    b[this.pos + 7] = FRAME_END;
+    this.pos += 8;
+    this.scheduleFlush();
+  }
+
+  /** Raw bytes outside framing (the protocol header we answer a bad one with). */
+  rawBytes(bytes: Buffer): void {
+    this.raw(bytes);
+    this.scheduleFlush();
+  }
+
+  /** Hand everything written so far to the socket now. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    this.writeSlab();
+    if (this.corked) {
+      this.corked = false;
+      this.socket.uncork();
+    }
+  }
+
+  /** Drop anything unflushed and refuse later writes (the socket is gone). */
+  close(): void {
+    this.closed = true;
+    this.flushedUpTo = this.pos;
+  }
+
+  private corked = false;
+  private cork(): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+    }
+  }
+
+  private writeSlab(): void {
+    if (this.pos > this.flushedUpTo && !this.closed) {
+      this.socket.write(this.buf.subarray(this.flushedUpTo, this.pos));
+      this.flushedUpTo = this.pos;
+    }
+  }
+
+  private rotate(): void {
+    const unflushed = this.pos - this.flushedUpTo;
+    const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, unflushed * 2));
+    this.buf.copy(next, 0, this.flushedUpTo, this.pos);
+    this.buf = next;
+    this.flushedUpTo = 0;
+    this.pos = unflushed;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.closed) return;
+    this.flushScheduled = true;
+    process.nextTick(flushWriter, this);
+  }
+}
+
+function flushWriter(writer: FrameWriter): void {
+  writer.flush();
+}

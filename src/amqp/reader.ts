@@ -1,0 +1,166 @@
+import { syntaxError } from "./errors.js";
+import { Decimal, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
+
+/**
+ * Reads AMQP primitive types from a region of a Buffer.
+ *
+ * One reader is reused for every frame of a connection (`reset`), so decoding a method allocates
+ * only its result. Reading past `end` is a malformed frame: 502 SYNTAX_ERROR.
+ */
+export class AmqpReader {
+  buf: Buffer = Buffer.alloc(0);
+  pos = 0;
+  end = 0;
+
+  reset(buf: Buffer, start: number, end: number): this {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+    return this;
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.end) throw syntaxError("SYNTAX_ERROR - frame too short for its fields");
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** An unsigned 64-bit field as a number; delivery tags and sizes stay far below 2^53. */
+  u64(): number {
+    this.need(8);
+    const v = this.buf.readUInt32BE(this.pos) * 0x1_0000_0000 + this.buf.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    return v;
+  }
+
+  shortStr(): string {
+    const len = this.u8();
+    this.need(len);
+    const s = this.buf.toString("utf8", this.pos, this.pos + len);
+    this.pos += len;
+    return s;
+  }
+
+  longStr(): Buffer {
+    const len = this.u32();
+    this.need(len);
+    const b = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return b;
+  }
+
+  table(): FieldTable {
+    const len = this.u32();
+    this.need(len);
+    const end = this.pos + len;
+    const table: FieldTable = {};
+    while (this.pos < end) {
+      const key = this.shortStr();
+      table[key] = this.fieldValue();
+    }
+    if (this.pos !== end) throw syntaxError("SYNTAX_ERROR - field table overruns its length");
+    return table;
+  }
+
+  private array(): FieldArray {
+    const len = this.u32();
+    this.need(len);
+    const end = this.pos + len;
+    const values: FieldArray = [];
+    while (this.pos < end) values.push(this.fieldValue());
+    if (this.pos !== end) throw syntaxError("SYNTAX_ERROR - field array overruns its length");
+    return values;
+  }
+
+  private fieldValue(): FieldValue {
+    const type = this.u8();
+    const b = this.buf;
+    switch (type) {
+      case 0x74: // t
+        return this.u8() !== 0;
+      case 0x62: // b
+        this.need(1);
+        return b.readInt8(this.pos++);
+      case 0x42: // B
+        return this.u8();
+      case 0x73: { // s
+        this.need(2);
+        const v = b.readInt16BE(this.pos);
+        this.pos += 2;
+        return v;
+      }
+      case 0x75: // u
+        return this.u16();
+      case 0x49: { // I
+        this.need(4);
+        const v = b.readInt32BE(this.pos);
+        this.pos += 4;
+        return v;
+      }
+      case 0x69: // i
+        return this.u32();
+      case 0x6c: { // l
+        this.need(8);
+        const v = b.readBigInt64BE(this.pos);
+        this.pos += 8;
+        return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+      }
+      case 0x4c: { // L (unsigned 64; rare, but some clients send it)
+        this.need(8);
+        const v = b.readBigUInt64BE(this.pos);
+        this.pos += 8;
+        return v <= 9007199254740991n ? Number(v) : v;
+      }
+      case 0x66: { // f
+        this.need(4);
+        const v = b.readFloatBE(this.pos);
+        this.pos += 4;
+        return v;
+      }
+      case 0x64: { // d
+        this.need(8);
+        const v = b.readDoubleBE(this.pos);
+        this.pos += 8;
+        return v;
+      }
+      case 0x44: { // D
+        const scale = this.u8();
+        this.need(4);
+        const v = b.readInt32BE(this.pos);
+        this.pos += 4;
+        return new Decimal(scale, v);
+      }
+      case 0x53: // S
+        return this.longStr().toString("utf8");
+      case 0x78: // x
+        return Buffer.from(this.longStr());
+      case 0x41: // A
+        return this.array();
+      case 0x54: // T
+        return new Date(this.u64() * 1000);
+      case 0x46: // F
+        return this.table();
+      case 0x56: // V
+        return null;
+      default:
+        throw syntaxError(`SYNTAX_ERROR - unknown field type '${String.fromCharCode(type)}'`);
+    }
+  }
+}

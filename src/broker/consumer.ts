@@ -1,0 +1,39 @@
+import type { FieldTable } from "../amqp/field-types.js";
+import type { QueuedMessage } from "./message.js";
+import type { Queue } from "./queue.js";
+
+/**
+ * What a queue needs from whoever consumes: the server's channel implements it. Keeping this an
+ * interface keeps the broker model free of sockets.
+ */
+export interface ConsumerOwner {
+  /** Room for one more delivery (prefetch, flow, socket backpressure). */
+  canDeliver(consumer: Consumer): boolean;
+  deliver(consumer: Consumer, entry: QueuedMessage): void;
+  /** The queue went away under the consumer (deleted): basic.cancel to the client. */
+  consumerCancelled(consumer: Consumer): void;
+}
+
+/** A basic.consume subscription of one channel to one queue. */
+export class Consumer {
+  /** Deliveries not yet acked, for per-consumer prefetch. */
+  unacked = 0;
+
+  constructor(
+    readonly tag: string,
+    readonly queue: Queue,
+    readonly owner: ConsumerOwner,
+    readonly options: {
+      noAck: boolean;
+      exclusive: boolean;
+      /** basic.qos prefetch_count in force when the consumer started (0: unlimited). */
+      prefetch: number;
+      priority: number;
+      arguments: FieldTable;
+    },
+  ) {}
+
+  get hasCapacity(): boolean {
+    return this.options.prefetch === 0 || this.unacked < this.options.prefetch;
+  }
+}

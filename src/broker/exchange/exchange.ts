@@ -1,0 +1,57 @@
+import type { FieldTable } from "../../amqp/field-types.js";
+import type { Binding, Destination } from "../binding.js";
+import type { Message } from "../message.js";
+
+export interface ExchangeOptions {
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: FieldTable;
+}
+
+/**
+ * An exchange: a set of bindings and a way to pick destinations for a message.
+ *
+ * Each type keeps its own index of the bindings (a map for direct, a trie for topic, ...), kept in
+ * step with `bindings` by `indexAdd` / `indexRemove`.
+ */
+export abstract class Exchange {
+  readonly kind = "exchange";
+  /** Outgoing bindings by identity (destination, key, arguments). */
+  readonly bindings = new Map<string, Binding>();
+  /** Exchange-to-exchange bindings that route into this exchange. */
+  readonly incoming = new Set<Binding>();
+  /** Marks the routing pass that last visited this exchange (loops in e2e bindings). */
+  routeEpoch = 0;
+  deleted = false;
+
+  constructor(
+    readonly name: string,
+    readonly vhost: string,
+    readonly options: ExchangeOptions,
+  ) {}
+
+  abstract readonly type: string;
+
+  /** Push the destinations of a message onto `out` (duplicates are removed by the caller). */
+  abstract route(message: Message, out: Destination[]): void;
+
+  protected abstract indexAdd(binding: Binding): void;
+  protected abstract indexRemove(binding: Binding): void;
+
+  /** Adds the binding unless an identical one exists; true when added. */
+  addBinding(binding: Binding): boolean {
+    if (this.bindings.has(binding.key)) return false;
+    this.bindings.set(binding.key, binding);
+    this.indexAdd(binding);
+    return true;
+  }
+
+  removeBinding(key: string): Binding | undefined {
+    const binding = this.bindings.get(key);
+    if (binding === undefined) return undefined;
+    this.bindings.delete(key);
+    this.indexRemove(binding);
+    return binding;
+  }
+}

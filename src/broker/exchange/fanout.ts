@@ -1,0 +1,23 @@
+import type { Binding, Destination } from "../binding.js";
+import type { Message } from "../message.js";
+import { Exchange } from "./exchange.js";
+
+/** Routes to every binding, whatever the routing key. */
+export class FanoutExchange extends Exchange {
+  readonly type = "fanout";
+  private readonly destinations: Destination[] = [];
+
+  route(_message: Message, out: Destination[]): void {
+    const dests = this.destinations;
+    for (let i = 0; i < dests.length; i++) out.push(dests[i]!);
+  }
+
+  protected indexAdd(binding: Binding): void {
+    this.destinations.push(binding.destination);
+  }
+
+  protected indexRemove(binding: Binding): void {
+    const i = this.destinations.indexOf(binding.destination);
+    if (i >= 0) this.destinations.splice(i, 1);
+  }
+}

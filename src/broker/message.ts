@@ -1,0 +1,46 @@
+import { AmqpReader } from "../amqp/reader.js";
+import { decodeBasicProperties, type BasicProperties } from "../amqp/generated.js";
+
+const reader = new AmqpReader();
+
+/**
+ * A published message. Immutable once routed: every queue it reaches shares this object, and
+ * its body and raw properties go back on the wire exactly as they arrived.
+ */
+export class Message {
+  private decoded: BasicProperties | undefined;
+
+  constructor(
+    readonly exchange: string,
+    readonly routingKey: string,
+    /** The content header's property section (flags and values) as the publisher sent it. */
+    readonly rawProperties: Buffer,
+    readonly body: Buffer,
+  ) {}
+
+  /** The properties, decoded on first use (most messages are never looked into). */
+  get properties(): BasicProperties {
+    if (this.decoded === undefined) {
+      this.decoded = decodeBasicProperties(reader.reset(this.rawProperties, 0, this.rawProperties.length));
+    }
+    return this.decoded;
+  }
+
+  get persistent(): boolean {
+    // delivery-mode is the 4th property; skip decoding when its flag bit is clear.
+    return (this.rawProperties.length > 0 && (this.rawProperties[0]! & 0x10) !== 0 && this.properties.deliveryMode === 2);
+  }
+}
+
+/** A message's place in one queue. */
+export class QueuedMessage {
+  redelivered = false;
+
+  constructor(
+    readonly message: Message,
+    /** Order within the queue; a requeued message goes back by it. */
+    readonly seq: number,
+  ) {}
+}
+
+export const bySeq = (m: QueuedMessage): number => m.seq;

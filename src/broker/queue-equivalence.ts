@@ -1,0 +1,48 @@
+import { fail } from "../amqp/errors.js";
+import type { FieldValue } from "../amqp/field-types.js";
+import type { Queue, QueueOptions } from "./queue.js";
+import { valuesEqual } from "./exchange/headers-match.js";
+
+/** Arguments RabbitMQ 3.10 compares when a queue is declared again; others are ignored. */
+const COMPARED_ARGUMENTS = [
+  "x-expires",
+  "x-message-ttl",
+  "x-dead-letter-exchange",
+  "x-dead-letter-routing-key",
+  "x-max-length",
+  "x-max-length-bytes",
+  "x-max-priority",
+  "x-overflow",
+  "x-queue-mode",
+  "x-queue-type",
+  "x-single-active-consumer",
+  "x-queue-master-locator",
+  "x-max-in-memory-length",
+  "x-max-in-memory-bytes",
+];
+
+/** Throws 406 (or 405 for exclusivity) when a redeclare does not match the existing queue. */
+export function checkQueueEquivalence(queue: Queue, options: QueueOptions, what: string): void {
+  const current = queue.options;
+  const inequivalent = (arg: string, received: unknown, now: unknown) =>
+    fail.preconditionFailed(`inequivalent arg '${arg}' for ${what}: received '${received}' but current is '${now}'`);
+  if (current.durable !== options.durable) throw inequivalent("durable", options.durable, current.durable);
+  if (current.autoDelete !== options.autoDelete) throw inequivalent("auto_delete", options.autoDelete, current.autoDelete);
+  if (queue.exclusiveOwner !== (options.exclusive ? options.owner : undefined)) {
+    throw fail.resourceLocked(
+      `cannot obtain exclusive access to locked ${what}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+    );
+  }
+  for (const key of COMPARED_ARGUMENTS) {
+    const a = options.arguments[key];
+    const b = current.arguments[key];
+    if (a === undefined && b === undefined) continue;
+    if (a === undefined || b === undefined || !valuesEqual(a, b)) {
+      throw fail.preconditionFailed(`inequivalent arg '${key}' for ${what}: received ${describeArg(a)} but current is ${describeArg(b)}`);
+    }
+  }
+}
+
+function describeArg(v: FieldValue | undefined): string {
+  return v === undefined ? "none" : `the value '${String(v)}'`;
+}

@@ -1,0 +1,181 @@
+import type { FieldTable } from "../amqp/field-types.js";
+import { fail } from "../amqp/errors.js";
+import { Binding, bindingKey, isQueue, type Destination } from "./binding.js";
+import { DefaultExchange } from "./exchange/default.js";
+import type { Exchange, ExchangeOptions } from "./exchange/exchange.js";
+import { parseMatchKind } from "./exchange/headers-match.js";
+import { exchangeTypes } from "./exchange/registry.js";
+import type { Message } from "./message.js";
+import { Queue, type QueueOptions } from "./queue.js";
+import { checkQueueEquivalence } from "./queue-equivalence.js";
+
+/** The exchanges every vhost starts with, as RabbitMQ declares them. */
+const PREDECLARED: Array<[string, string]> = [
+  ["amq.direct", "direct"],
+  ["amq.fanout", "fanout"],
+  ["amq.topic", "topic"],
+  ["amq.headers", "headers"],
+  ["amq.match", "headers"],
+];
+
+/**
+ * A virtual host: its own exchanges, queues and bindings. All checks that depend only on the
+ * model (existence, equivalence, if-unused) are made here and raise the AMQP error RabbitMQ gives;
+ * access rights and exclusivity are the channel's business.
+ */
+export class VHost {
+  readonly exchanges = new Map<string, Exchange>();
+  readonly queues = new Map<string, Queue>();
+  readonly defaultExchange: DefaultExchange;
+  private epoch = 0;
+
+  constructor(readonly name: string) {
+    this.defaultExchange = new DefaultExchange(name, this.queues);
+    this.exchanges.set("", this.defaultExchange);
+    for (const [xname, type] of PREDECLARED) {
+      this.createExchange(xname, type, { durable: true, autoDelete: false, internal: false, arguments: {} });
+    }
+  }
+
+  private describe(kind: "exchange" | "queue", name: string): string {
+    return `${kind} '${name}' in vhost '${this.name}'`;
+  }
+
+  getExchange(name: string): Exchange {
+    const x = this.exchanges.get(name);
+    if (x === undefined) throw fail.notFound(`no ${this.describe("exchange", name)}`);
+    return x;
+  }
+
+  getQueue(name: string): Queue {
+    const q = this.queues.get(name);
+    if (q === undefined) throw fail.notFound(`no ${this.describe("queue", name)}`);
+    return q;
+  }
+
+  /** Declare (or check the equivalence of) an exchange. The type has been checked by the caller. */
+  declareExchange(name: string, type: string, options: ExchangeOptions): Exchange {
+    const existing = this.exchanges.get(name);
+    if (existing === undefined) return this.createExchange(name, type, options);
+    const what = this.describe("exchange", name);
+    const inequivalent = (arg: string, received: unknown, current: unknown) =>
+      fail.preconditionFailed(`inequivalent arg '${arg}' for ${what}: received '${received}' but current is '${current}'`);
+    if (existing.type !== type) throw inequivalent("type", type, existing.type);
+    if (existing.options.durable !== options.durable) throw inequivalent("durable", options.durable, existing.options.durable);
+    if (existing.options.autoDelete !== options.autoDelete) {
+      throw inequivalent("auto_delete", options.autoDelete, existing.options.autoDelete);
+    }
+    if (existing.options.internal !== options.internal) throw inequivalent("internal", options.internal, existing.options.internal);
+    const ae = "alternate-exchange";
+    if (existing.options.arguments[ae] !== options.arguments[ae]) {
+      throw fail.preconditionFailed(`inequivalent arg '${ae}' for ${what}: received ${String(options.arguments[ae] ?? "none")} but current is ${String(existing.options.arguments[ae] ?? "none")}`);
+    }
+    return existing;
+  }
+
+  private createExchange(name: string, type: string, options: ExchangeOptions): Exchange {
+    const Type = exchangeTypes.get(type);
+    if (Type === undefined) throw fail.commandInvalid(`unknown exchange type '${type}'`);
+    const exchange = new Type(name, this.name, options);
+    this.exchanges.set(name, exchange);
+    return exchange;
+  }
+
+  deleteExchange(name: string, ifUnused: boolean): void {
+    const exchange = this.exchanges.get(name);
+    if (exchange === undefined) return; // delete is idempotent, as in RabbitMQ
+    if (ifUnused && (exchange.bindings.size > 0 || exchange.incoming.size > 0)) {
+      throw fail.preconditionFailed(`${this.describe("exchange", name)} in use`);
+    }
+    this.removeExchange(exchange);
+  }
+
+  private removeExchange(exchange: Exchange): void {
+    if (exchange.deleted) return;
+    exchange.deleted = true;
+    this.exchanges.delete(exchange.name);
+    for (const binding of [...exchange.bindings.values()]) this.removeBinding(binding);
+    for (const binding of [...exchange.incoming]) this.removeBinding(binding);
+  }
+
+  /**
+   * Declare a queue, or check an existing one is equivalent. Returns the queue and whether it is
+   * new. Exclusive ownership of an existing queue is checked here too (405 RESOURCE_LOCKED).
+   */
+  declareQueue(name: string, options: QueueOptions): { queue: Queue; created: boolean } {
+    const existing = this.queues.get(name);
+    if (existing !== undefined) {
+      checkQueueEquivalence(existing, options, this.describe("queue", name));
+      return { queue: existing, created: false };
+    }
+    const queue = new Queue(name, this.name, options, (q) => this.deleteQueue(q));
+    this.queues.set(name, queue);
+    return { queue, created: true };
+  }
+
+  /** Delete a queue: unbind it, cancel its consumers, drop its messages. Returns the message count. */
+  deleteQueue(queue: Queue, conditions: { ifUnused?: boolean; ifEmpty?: boolean } = {}): number {
+    if (queue.deleted) return 0;
+    if (conditions.ifUnused && queue.consumerCount > 0) {
+      throw fail.preconditionFailed(`${this.describe("queue", queue.name)} in use`);
+    }
+    if (conditions.ifEmpty && queue.messageCount > 0) {
+      throw fail.preconditionFailed(`${this.describe("queue", queue.name)} not empty`);
+    }
+    this.queues.delete(queue.name);
+    for (const binding of [...queue.bindings]) this.removeBinding(binding);
+    const count = queue.markDeleted();
+    for (const consumer of [...queue.consumers]) {
+      queue.removeConsumer(consumer);
+      consumer.owner.consumerCancelled(consumer);
+    }
+    return count;
+  }
+
+  /** Bind a destination to a source exchange; binding twice is a no-op. */
+  bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+    if (source.type === "headers") {
+      const kind = parseMatchKind(args);
+      if (typeof kind !== "string") throw fail.preconditionFailed(kind.error);
+    }
+    const binding = new Binding(source, destination, routingKey, args);
+    if (!source.addBinding(binding)) return;
+    if (isQueue(destination)) destination.bindings.add(binding);
+    else destination.incoming.add(binding);
+  }
+
+  /** Remove a binding if it exists (unbinding a missing binding succeeds, as in RabbitMQ). */
+  unbind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
+    const binding = source.bindings.get(bindingKey(destination, routingKey, args));
+    if (binding !== undefined) this.removeBinding(binding);
+  }
+
+  private removeBinding(binding: Binding): void {
+    const { source, destination } = binding;
+    source.removeBinding(binding.key);
+    if (isQueue(destination)) destination.bindings.delete(binding);
+    else destination.incoming.delete(binding);
+    // An auto-delete exchange goes with its last binding as a source.
+    if (source.options.autoDelete && source.bindings.size === 0 && !source.deleted) this.removeExchange(source);
+  }
+
+  /**
+   * The queues a message published to `exchange` reaches, each once, following
+   * exchange-to-exchange bindings (a loop is walked once).
+   */
+  route(exchange: Exchange, message: Message): Queue[] {
+    const epoch = ++this.epoch;
+    const pending: Destination[] = [];
+    const queues: Queue[] = [];
+    exchange.routeEpoch = epoch;
+    exchange.route(message, pending);
+    for (let i = 0; i < pending.length; i++) {
+      const d = pending[i]!;
+      if (d.routeEpoch === epoch) continue;
+      d.routeEpoch = epoch;
+      if (isQueue(d)) queues.push(d);
+      else d.route(message, pending);
+    }
+    return queues;
+  }
+}

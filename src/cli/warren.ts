@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { OptionError, resolveOptions, settings, type Options } from "../config/options.js";
+import { Warren, warrenVersion } from "../warren.js";
+
+const program = new Command("warren")
+  .description("Warren: a RabbitMQ-compatible AMQP 0-9-1 message broker")
+  .version(warrenVersion());
+for (const s of settings) {
+  const placeholder = s.kind === "int" ? "<n>" : "<value>";
+  program.option(`${s.flag} ${placeholder}`, `${s.description} [env ${s.env}] (default: ${JSON.stringify(s.default)})`);
+}
+program.parse();
+
+let options: Options;
+try {
+  const given = program.opts<Record<string, string | undefined>>();
+  const flags: Partial<Record<keyof Options, string>> = {};
+  for (const s of settings) {
+    const value = given[s.key];
+    if (value !== undefined) flags[s.key] = value;
+  }
+  options = resolveOptions(flags, process.env);
+} catch (err) {
+  if (err instanceof OptionError) {
+    console.error(`warren: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const warren = new Warren(options);
+try {
+  await warren.start();
+} catch (err) {
+  warren.log.fatal({ err }, "could not start");
+  process.exit(1);
+}
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void warren.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,598 @@
+import { randomBytes } from "node:crypto";
+import { AmqpError, fail } from "../amqp/errors.js";
+import type { FieldTable } from "../amqp/field-types.js";
+import * as amqp from "../amqp/generated.js";
+import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
+import type { Exchange } from "../broker/exchange/exchange.js";
+import { exchangeTypes } from "../broker/exchange/registry.js";
+import { Message, type QueuedMessage } from "../broker/message.js";
+import type { Queue } from "../broker/queue.js";
+import type { VHost } from "../broker/vhost.js";
+import type { Connection } from "./connection.js";
+import { ContentAssembler } from "./content-assembler.js";
+import { Delivery, UnackedList } from "./unacked.js";
+
+/** A consumer's socket backlog above which it gets no more deliveries until the socket drains. */
+const DELIVERY_HIGH_WATER = 1024 * 1024;
+
+/** A publish or an ack held by a transaction until tx.commit. */
+type TxAction =
+  | { kind: "publish"; method: amqp.BasicPublish; message: Message }
+  | { kind: "ack"; method: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject };
+
+/**
+ * One AMQP channel: applies the basic, queue, exchange, confirm and tx classes to the broker model,
+ * tracks delivery tags and unacked messages, and enforces prefetch.
+ */
+export class Channel implements ConsumerOwner {
+  private readonly vhost: VHost;
+  private state: "open" | "closing" | "closed" = "open";
+  private readonly consumers = new Map<string, Consumer>();
+  private readonly unacked = new UnackedList();
+  private nextDeliveryTag = 1;
+  /** basic.qos global=false: the prefetch given to consumers started after it. */
+  private consumerPrefetch = 0;
+  /** basic.qos global=true: a limit shared by all consumers of the channel (RabbitMQ 3.x). */
+  private channelPrefetch = 0;
+  /** channel.flow active=false stops deliveries. */
+  private flowActive = true;
+  private readonly content = new ContentAssembler();
+  private pendingPublish: amqp.BasicPublish | undefined;
+  private confirmMode = false;
+  private publishSeq = 0;
+  /** Highest publish sequence confirmed but not yet acked to the client. */
+  private confirmedUpTo = 0;
+  private ackedUpTo = 0;
+  private confirmFlushScheduled = false;
+  private txMode = false;
+  private txActions: TxAction[] = [];
+
+  constructor(
+    readonly id: number,
+    readonly connection: Connection,
+  ) {
+    this.vhost = connection.vhost!;
+  }
+
+  private get writer() {
+    return this.connection.writer;
+  }
+
+  // ---- frames from the connection ----
+
+  onMethod(method: amqp.AnyMethod): void {
+    if (this.state === "closing") {
+      // Waiting for close-ok: everything else is dropped (RabbitMQ does the same).
+      if (method.id === amqp.CHANNEL_CLOSE_OK) this.finishClose();
+      else if (method.id === amqp.CHANNEL_CLOSE) this.onClientClose();
+      return;
+    }
+    if (this.content.active) this.content.interrupted();
+    try {
+      this.dispatch(method);
+    } catch (err) {
+      if (err instanceof AmqpError && err.classId === 0) {
+        err.classId = method.id >>> 16;
+        err.methodId = method.id & 0xffff;
+      }
+      throw err;
+    }
+  }
+
+  onContentHeader(buf: Buffer, start: number, end: number): void {
+    if (this.state === "closing") return;
+    if (this.content.header(buf, start, end, this.connection.ctx.options.maxMessageSize)) this.completePublish();
+  }
+
+  onContentBody(buf: Buffer, start: number, end: number): void {
+    if (this.state === "closing") return;
+    if (this.content.bodyFrame(buf, start, end)) this.completePublish();
+  }
+
+  private dispatch(m: amqp.AnyMethod): void {
+    switch (m.id) {
+      case amqp.BASIC_PUBLISH: return this.onPublish(m);
+      case amqp.BASIC_ACK: return this.txMode ? this.holdAck(m) : this.ack(m.deliveryTag, m.multiple);
+      case amqp.BASIC_NACK: return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, m.multiple, m.requeue);
+      case amqp.BASIC_REJECT: return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, false, m.requeue);
+      case amqp.BASIC_CONSUME: return this.onConsume(m);
+      case amqp.BASIC_CANCEL: return this.onCancel(m);
+      case amqp.BASIC_GET: return this.onGet(m);
+      case amqp.BASIC_QOS: return this.onQos(m);
+      case amqp.BASIC_RECOVER: return this.onRecover(m.requeue, true);
+      case amqp.BASIC_RECOVER_ASYNC: return this.onRecover(m.requeue, false);
+      case amqp.QUEUE_DECLARE: return this.onQueueDeclare(m);
+      case amqp.QUEUE_BIND: return this.onQueueBind(m);
+      case amqp.QUEUE_UNBIND: return this.onQueueUnbind(m);
+      case amqp.QUEUE_PURGE: return this.onQueuePurge(m);
+      case amqp.QUEUE_DELETE: return this.onQueueDelete(m);
+      case amqp.EXCHANGE_DECLARE: return this.onExchangeDeclare(m);
+      case amqp.EXCHANGE_DELETE: return this.onExchangeDelete(m);
+      case amqp.EXCHANGE_BIND: return this.onExchangeBind(m, true);
+      case amqp.EXCHANGE_UNBIND: return this.onExchangeBind(m, false);
+      case amqp.CHANNEL_CLOSE: return this.onClientClose();
+      case amqp.CHANNEL_CLOSE_OK: return; // close-ok for a close we never sent: ignore
+      case amqp.CHANNEL_FLOW: return this.onFlow(m);
+      case amqp.CHANNEL_FLOW_OK: return;
+      case amqp.CONFIRM_SELECT: return this.onConfirmSelect(m);
+      case amqp.TX_SELECT: return this.onTxSelect();
+      case amqp.TX_COMMIT: return this.onTxCommit();
+      case amqp.TX_ROLLBACK: return this.onTxRollback();
+      default:
+        throw new AmqpError(
+          amqp.ReplyCode.COMMAND_INVALID,
+          `COMMAND_INVALID - unexpected method ${amqp.methodName(m.id)} on channel ${this.id}`,
+          true,
+          m.id >>> 16,
+          m.id & 0xffff,
+        );
+    }
+  }
+
+  // ---- publish ----
+
+  private onPublish(m: amqp.BasicPublish): void {
+    if (m.immediate) throw fail.notImplemented("immediate=true");
+    this.pendingPublish = m;
+    this.content.start();
+  }
+
+  private completePublish(): void {
+    const m = this.pendingPublish!;
+    this.pendingPublish = undefined;
+    const message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody());
+    this.validatePublish(m, message);
+    if (this.txMode) {
+      this.txActions.push({ kind: "publish", method: m, message });
+      return;
+    }
+    this.publish(m, message);
+  }
+
+  /** Checks made when a publish arrives (inside a transaction too), as RabbitMQ makes them. */
+  private validatePublish(m: amqp.BasicPublish, message: Message): Exchange {
+    const exchange = this.vhost.getExchange(m.exchange);
+    if (exchange.options.internal) {
+      throw fail.accessRefused(`cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
+    }
+    // user-id is the 12th property (flag bit 4 of the second flags byte): checked only when present.
+    const raw = message.rawProperties;
+    if (raw.length > 1 && (raw[1]! & 0x10) !== 0) {
+      const userId = message.properties.userId;
+      if (userId !== undefined && userId !== this.connection.username) {
+        throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.connection.username}'`);
+      }
+    }
+    return exchange;
+  }
+
+  private publish(m: amqp.BasicPublish, message: Message): void {
+    const exchange = this.vhost.exchanges.get(m.exchange);
+    const queues = exchange === undefined ? [] : this.vhost.route(exchange, message);
+    for (let i = 0; i < queues.length; i++) queues[i]!.enqueue(message);
+    if (queues.length === 0 && m.mandatory) {
+      this.writer.method(this.id, amqp.encodeBasicReturn, {
+        replyCode: 312,
+        replyText: "NO_ROUTE",
+        exchange: m.exchange,
+        routingKey: m.routingKey,
+      });
+      this.writer.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+    }
+    if (this.confirmMode) this.confirm(++this.publishSeq);
+  }
+
+  /** Record a confirmed publish; acks go out once per event-loop turn, coalesced with `multiple`. */
+  private confirm(seq: number): void {
+    this.confirmedUpTo = seq;
+    if (this.confirmFlushScheduled) return;
+    this.confirmFlushScheduled = true;
+    process.nextTick(flushConfirms, this);
+  }
+
+  /** Send basic.ack for every publish confirmed since the last flush. */
+  flushConfirms(): void {
+    this.confirmFlushScheduled = false;
+    if (this.state !== "open" || this.confirmedUpTo === this.ackedUpTo) return;
+    const multiple = this.confirmedUpTo - this.ackedUpTo > 1;
+    this.ackedUpTo = this.confirmedUpTo;
+    this.writer.method(this.id, amqp.encodeBasicAck, { deliveryTag: this.confirmedUpTo, multiple });
+  }
+
+  // ---- delivery (ConsumerOwner) ----
+
+  canDeliver(consumer: Consumer): boolean {
+    if (!this.flowActive || this.state !== "open") return false;
+    if (!consumer.options.noAck) {
+      if (!consumer.hasCapacity) return false;
+      if (this.channelPrefetch !== 0 && this.unacked.size >= this.channelPrefetch) return false;
+    }
+    if (this.writer.backlog > DELIVERY_HIGH_WATER) {
+      this.connection.waitingForDrain.add(this);
+      return false;
+    }
+    return true;
+  }
+
+  deliver(consumer: Consumer, entry: QueuedMessage): void {
+    const tag = this.nextDeliveryTag++;
+    if (!consumer.options.noAck) this.unacked.push(new Delivery(tag, entry, consumer.queue, consumer));
+    const w = this.writer;
+    const message = entry.message;
+    w.begin(amqp.FRAME_METHOD, this.id);
+    w.u32(amqp.BASIC_DELIVER);
+    w.shortStr(consumer.tag);
+    w.u64(tag);
+    w.u8(entry.redelivered ? 1 : 0);
+    w.shortStr(message.exchange);
+    w.shortStr(message.routingKey);
+    w.end();
+    w.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+  }
+
+  consumerCancelled(consumer: Consumer): void {
+    this.consumers.delete(consumer.tag);
+    if (this.state === "open" && this.connection.capabilities.consumerCancelNotify) {
+      this.writer.method(this.id, amqp.encodeBasicCancel, { consumerTag: consumer.tag, noWait: true });
+    }
+  }
+
+  /** The socket drained: let the queues of our consumers deliver again. */
+  resumeDeliveries(): void {
+    for (const consumer of this.consumers.values()) consumer.queue.dispatch();
+  }
+
+  // ---- consume, get, qos ----
+
+  private onConsume(m: amqp.BasicConsume): void {
+    const queue = this.queueFor(m.queue);
+    const tag = m.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : m.consumerTag;
+    if (this.consumers.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && queue.consumerCount > 0)) {
+      throw fail.accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
+    }
+    const priority = m.arguments["x-priority"];
+    const consumer = new Consumer(tag, queue, this, {
+      noAck: m.noAck,
+      exclusive: m.exclusive,
+      prefetch: this.consumerPrefetch,
+      priority: typeof priority === "number" ? priority : 0,
+      arguments: m.arguments,
+    });
+    this.consumers.set(tag, consumer);
+    // consume-ok must precede the first delivery.
+    if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
+    if (consumer.options.priority !== 0) queue.hasPriorities = true;
+    queue.addConsumer(consumer);
+  }
+
+  private onCancel(m: amqp.BasicCancel): void {
+    const consumer = this.consumers.get(m.consumerTag);
+    if (consumer !== undefined) {
+      this.consumers.delete(m.consumerTag);
+      consumer.queue.removeConsumer(consumer);
+    }
+    if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicCancelOk, { consumerTag: m.consumerTag });
+  }
+
+  private onGet(m: amqp.BasicGet): void {
+    const queue = this.queueFor(m.queue);
+    const entry = queue.get();
+    if (entry === undefined) {
+      this.writer.method(this.id, amqp.encodeBasicGetEmpty, {});
+      return;
+    }
+    const tag = this.nextDeliveryTag++;
+    if (!m.noAck) {
+      this.unacked.push(new Delivery(tag, entry, queue, undefined));
+      queue.unacked++;
+    }
+    const message = entry.message;
+    this.writer.method(this.id, amqp.encodeBasicGetOk, {
+      deliveryTag: tag,
+      redelivered: entry.redelivered,
+      exchange: message.exchange,
+      routingKey: message.routingKey,
+      messageCount: queue.messageCount,
+    });
+    this.writer.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+  }
+
+  private onQos(m: amqp.BasicQos): void {
+    if (m.prefetchSize !== 0) throw fail.notImplemented(`prefetch_size!=0 (${m.prefetchSize})`);
+    if (m.global) this.channelPrefetch = m.prefetchCount;
+    else this.consumerPrefetch = m.prefetchCount;
+    this.writer.method(this.id, amqp.encodeBasicQosOk, {});
+    if (m.global) this.resumeDeliveries();
+  }
+
+  // ---- acks ----
+
+  private ack(tag: number, multiple: boolean): void {
+    this.finish(this.settle(tag, multiple), false);
+  }
+
+  private nack(tag: number, multiple: boolean, requeue: boolean): void {
+    this.finish(this.settle(tag, multiple), requeue);
+  }
+
+  /** Take deliveries off the unacked list; an unknown tag is 406 and closes the channel. */
+  private settle(tag: number, multiple: boolean): Delivery[] {
+    if (multiple) {
+      const done = this.unacked.takeUpTo(tag);
+      if (done.length === 0 && tag !== 0) throw unknownTag(tag);
+      return done;
+    }
+    const one = this.unacked.take(tag);
+    if (one === undefined) throw unknownTag(tag);
+    return [one];
+  }
+
+  /**
+   * Release the prefetch credit of settled deliveries, put them back in their queues when asked
+   * (each at its original position), and let the queues dispatch again.
+   */
+  private finish(done: Delivery[], requeue: boolean): void {
+    if (done.length === 0) return;
+    for (let i = 0; i < done.length; i++) {
+      const d = done[i]!;
+      d.queue.unacked--;
+      if (d.consumer !== undefined) d.consumer.unacked--;
+    }
+    if (requeue) {
+      for (const [queue, entries] of groupByQueue(done)) queue.requeue(entries);
+    } else {
+      let last: Queue | undefined;
+      for (let i = 0; i < done.length; i++) {
+        const q = done[i]!.queue;
+        if (q !== last) {
+          last = q;
+          q.dispatch();
+        }
+      }
+    }
+    // A channel-wide limit frees room for every consumer of the channel.
+    if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
+  }
+
+  private onRecover(requeue: boolean, sendOk: boolean): void {
+    if (!requeue) throw fail.notImplemented("requeue=false");
+    this.finish(this.unacked.takeAll(), true);
+    if (sendOk) this.writer.method(this.id, amqp.encodeBasicRecoverOk, {});
+  }
+
+  // ---- queues ----
+
+  /** A queue of this vhost that this connection may use: 404 if missing, 405 if another's exclusive queue. */
+  private queueFor(name: string): Queue {
+    const queue = this.vhost.getQueue(name);
+    this.checkExclusive(queue);
+    return queue;
+  }
+
+  private checkExclusive(queue: Queue): void {
+    const owner = queue.exclusiveOwner;
+    if (owner !== undefined && owner !== this.connection) {
+      throw fail.resourceLocked(
+        `cannot obtain exclusive access to locked queue '${queue.name}' in vhost '${this.vhost.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+      );
+    }
+  }
+
+  private onQueueDeclare(m: amqp.QueueDeclare): void {
+    let queue: Queue;
+    if (m.passive) {
+      queue = this.queueFor(m.queue);
+    } else {
+      const name = m.queue === "" ? `amq.gen-${randomBytes(16).toString("base64url")}` : m.queue;
+      if (m.queue.startsWith("amq.")) throw fail.accessRefused(`queue name '${m.queue}' contains reserved prefix 'amq.*'`);
+      const existing = this.vhost.queues.get(name);
+      if (existing !== undefined) this.checkExclusive(existing);
+      const result = this.vhost.declareQueue(name, {
+        durable: m.durable,
+        exclusive: m.exclusive,
+        autoDelete: m.autoDelete,
+        arguments: m.arguments,
+        owner: m.exclusive ? this.connection : undefined,
+      });
+      queue = result.queue;
+      if (result.created && m.exclusive) this.connection.exclusiveQueues.add(queue);
+    }
+    if (!m.noWait) {
+      this.writer.method(this.id, amqp.encodeQueueDeclareOk, {
+        queue: queue.name,
+        messageCount: queue.messageCount,
+        consumerCount: queue.consumerCount,
+      });
+    }
+  }
+
+  private onQueueBind(m: amqp.QueueBind): void {
+    const queue = this.queueFor(m.queue);
+    const exchange = this.sourceExchange(m.exchange);
+    this.vhost.bind(exchange, queue, m.routingKey, m.arguments);
+    if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueBindOk, {});
+  }
+
+  private onQueueUnbind(m: amqp.QueueUnbind): void {
+    const queue = this.queueFor(m.queue);
+    const exchange = this.sourceExchange(m.exchange);
+    this.vhost.unbind(exchange, queue, m.routingKey, m.arguments);
+    this.writer.method(this.id, amqp.encodeQueueUnbindOk, {});
+  }
+
+  private onQueuePurge(m: amqp.QueuePurge): void {
+    const count = this.queueFor(m.queue).purge();
+    if (!m.noWait) this.writer.method(this.id, amqp.encodeQueuePurgeOk, { messageCount: count });
+  }
+
+  private onQueueDelete(m: amqp.QueueDelete): void {
+    const queue = this.vhost.queues.get(m.queue);
+    let count = 0;
+    if (queue !== undefined) {
+      this.checkExclusive(queue);
+      count = this.vhost.deleteQueue(queue, { ifUnused: m.ifUnused, ifEmpty: m.ifEmpty });
+      this.connection.exclusiveQueues.delete(queue);
+    }
+    if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueDeleteOk, { messageCount: count });
+  }
+
+  // ---- exchanges ----
+
+  /** An exchange to bind from: the default exchange cannot take bindings (403). */
+  private sourceExchange(name: string): Exchange {
+    if (name === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    return this.vhost.getExchange(name);
+  }
+
+  private onExchangeDeclare(m: amqp.ExchangeDeclare): void {
+    if (m.passive) {
+      if (m.exchange !== "") this.vhost.getExchange(m.exchange);
+    } else {
+      if (!exchangeTypes.has(m.type)) throw fail.commandInvalid(`unknown exchange type '${m.type}'`);
+      if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
+      if (m.exchange.startsWith("amq.")) {
+        throw fail.accessRefused(`exchange name '${m.exchange}' contains reserved prefix 'amq.*'`);
+      }
+      this.vhost.declareExchange(m.exchange, m.type, {
+        durable: m.durable,
+        autoDelete: m.autoDelete,
+        internal: m.internal,
+        arguments: m.arguments,
+      });
+    }
+    if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeDeclareOk, {});
+  }
+
+  private onExchangeDelete(m: amqp.ExchangeDelete): void {
+    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    if (m.exchange.startsWith("amq.")) {
+      throw fail.accessRefused(`deletion of system exchange '${m.exchange}' in vhost '${this.vhost.name}' not allowed`);
+    }
+    this.vhost.deleteExchange(m.exchange, m.ifUnused);
+    if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeDeleteOk, {});
+  }
+
+  private onExchangeBind(m: amqp.ExchangeBind | amqp.ExchangeUnbind, bind: boolean): void {
+    if (m.destination === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    const destination = this.vhost.getExchange(m.destination);
+    const source = this.sourceExchange(m.source);
+    if (bind) this.vhost.bind(source, destination, m.routingKey, m.arguments);
+    else this.vhost.unbind(source, destination, m.routingKey, m.arguments);
+    if (!m.noWait) {
+      if (bind) this.writer.method(this.id, amqp.encodeExchangeBindOk, {});
+      else this.writer.method(this.id, amqp.encodeExchangeUnbindOk, {});
+    }
+  }
+
+  // ---- flow, confirm, tx ----
+
+  private onFlow(m: amqp.ChannelFlow): void {
+    this.flowActive = m.active;
+    this.writer.method(this.id, amqp.encodeChannelFlowOk, { active: m.active });
+    if (m.active) this.resumeDeliveries();
+  }
+
+  private onConfirmSelect(m: amqp.ConfirmSelect): void {
+    if (this.txMode) throw fail.preconditionFailed("cannot switch from tx to confirm mode");
+    this.confirmMode = true;
+    if (!m.nowait) this.writer.method(this.id, amqp.encodeConfirmSelectOk, {});
+  }
+
+  private onTxSelect(): void {
+    if (this.confirmMode) throw fail.preconditionFailed("cannot switch from confirm to tx mode");
+    this.txMode = true;
+    this.writer.method(this.id, amqp.encodeTxSelectOk, {});
+  }
+
+  private holdAck(m: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject): void {
+    // An unknown tag fails now, not at commit (RabbitMQ checks when the ack arrives).
+    if (m.id === amqp.BASIC_REJECT || !m.multiple) {
+      if (!this.unacked.has(m.deliveryTag)) throw unknownTag(m.deliveryTag);
+    }
+    this.txActions.push({ kind: "ack", method: m });
+  }
+
+  private onTxCommit(): void {
+    if (!this.txMode) throw fail.preconditionFailed("channel is not transactional");
+    const actions = this.txActions;
+    this.txActions = [];
+    for (const action of actions) {
+      if (action.kind === "publish") this.publish(action.method, action.message);
+      else {
+        const m = action.method;
+        if (m.id === amqp.BASIC_ACK) this.ack(m.deliveryTag, m.multiple);
+        else if (m.id === amqp.BASIC_NACK) this.nack(m.deliveryTag, m.multiple, m.requeue);
+        else this.nack(m.deliveryTag, false, m.requeue);
+      }
+    }
+    this.writer.method(this.id, amqp.encodeTxCommitOk, {});
+  }
+
+  private onTxRollback(): void {
+    if (!this.txMode) throw fail.preconditionFailed("channel is not transactional");
+    this.txActions = [];
+    this.writer.method(this.id, amqp.encodeTxRollbackOk, {});
+  }
+
+  // ---- closing ----
+
+  private onClientClose(): void {
+    this.release();
+    this.writer.method(this.id, amqp.encodeChannelCloseOk, {});
+    this.connection.removeChannel(this.id);
+  }
+
+  /** A channel exception: release everything, send channel.close, wait for close-ok. */
+  closeWithError(err: AmqpError): void {
+    if (this.state !== "open") return;
+    this.connection.log.warn(
+      { event: "channel.error", connection: this.connection.name, channel: this.id, code: err.code, text: err.message },
+      "closing channel on error",
+    );
+    this.release();
+    this.state = "closing";
+    this.writer.method(this.id, amqp.encodeChannelClose, {
+      replyCode: err.code,
+      replyText: err.message,
+      classId: err.classId,
+      methodId: err.methodId,
+    });
+  }
+
+  private finishClose(): void {
+    this.state = "closed";
+    this.connection.removeChannel(this.id);
+  }
+
+  /** Cancel consumers and requeue every unacked delivery (channel or connection closing). */
+  release(): void {
+    if (this.state === "closed") return;
+    this.state = this.state === "open" ? "closed" : this.state;
+    this.content.reset();
+    this.txActions = [];
+    for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
+    this.consumers.clear();
+    // The channel no longer takes deliveries, so requeued messages go to other consumers.
+    this.finish(this.unacked.takeAll(), true);
+    this.connection.waitingForDrain.delete(this);
+  }
+}
+
+function unknownTag(tag: number): AmqpError {
+  return fail.preconditionFailed(`unknown delivery tag ${tag}`);
+}
+
+function groupByQueue(deliveries: Delivery[]): Map<Queue, QueuedMessage[]> {
+  const byQueue = new Map<Queue, QueuedMessage[]>();
+  for (const d of deliveries) {
+    const list = byQueue.get(d.queue);
+    if (list) list.push(d.entry);
+    else byQueue.set(d.queue, [d.entry]);
+  }
+  return byQueue;
+}
+
+function flushConfirms(channel: Channel): void {
+  channel.flushConfirms();
+}

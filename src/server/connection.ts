@@ -1,0 +1,404 @@
+import type { Socket } from "node:net";
+import { AmqpError, fail } from "../amqp/errors.js";
+import type { FieldTable } from "../amqp/field-types.js";
+import { FrameReader, type FrameSink } from "../amqp/frame-reader.js";
+import { FrameWriter } from "../amqp/frame-writer.js";
+import * as amqp from "../amqp/generated.js";
+import { AmqpReader } from "../amqp/reader.js";
+import type { User } from "../access/user-store.js";
+import type { Queue } from "../broker/queue.js";
+import type { VHost } from "../broker/vhost.js";
+import { Channel } from "./channel.js";
+import type { ServerContext } from "./context.js";
+import { MECHANISMS, parseSaslResponse } from "./sasl.js";
+
+const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
+/** How long we wait for connection.close-ok after sending connection.close. */
+const CLOSE_OK_TIMEOUT = 3_000;
+/** Frames larger than this are refused during the handshake, before frame_max is negotiated. */
+const HANDSHAKE_FRAME_MAX = 128 * 1024;
+
+type State = "header" | "start" | "secure" | "tune" | "open" | "running" | "closing" | "closed";
+
+/**
+ * One AMQP connection: the handshake (start, tune, open), heartbeats, the channel table, and
+ * connection exceptions. Frames for channels other than 0 are passed to their Channel.
+ */
+export class Connection implements FrameSink {
+  readonly reader: FrameReader;
+  readonly writer: FrameWriter;
+  /** Decodes method arguments; one per connection, reused for every frame. */
+  readonly methodReader = new AmqpReader();
+  private state: State = "header";
+  private readonly channels = new Map<number, Channel>();
+  user: User | undefined;
+  vhost: VHost | undefined;
+  channelMax: number;
+  frameMax: number;
+  heartbeat = 0;
+  clientProperties: FieldTable = {};
+  /** Capabilities the client announced in connection.start-ok. */
+  readonly capabilities = { consumerCancelNotify: false, authenticationFailureClose: false, connectionBlocked: false };
+  /** Exclusive queues this connection declared: deleted when it closes. */
+  readonly exclusiveQueues = new Set<Queue>();
+  readonly name: string;
+  readonly connectedAt = Date.now();
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  private receivedSinceTick = true;
+  private missedTicks = 0;
+  /** Channels whose consumers wait for the socket to drain. */
+  readonly waitingForDrain = new Set<Channel>();
+
+  constructor(
+    readonly socket: Socket,
+    readonly ctx: ServerContext,
+    private readonly onClosed: (connection: Connection) => void,
+  ) {
+    this.channelMax = ctx.options.channelMax;
+    this.frameMax = ctx.options.frameMax;
+    this.name = `${socket.remoteAddress}:${socket.remotePort} -> ${socket.localAddress}:${socket.localPort}`;
+    this.reader = new FrameReader(this, HANDSHAKE_FRAME_MAX);
+    this.writer = new FrameWriter(socket, HANDSHAKE_FRAME_MAX);
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Buffer) => this.reader.push(chunk));
+    socket.on("drain", () => this.onDrain());
+    socket.on("error", (err) => ctx.log.debug({ connection: this.name, err: err.message }, "socket error"));
+    socket.on("close", () => this.cleanup());
+    this.handshakeTimer = setTimeout(() => {
+      ctx.log.warn({ event: "connection.handshake_timeout", connection: this.name }, "closing connection: handshake timeout");
+      this.socket.destroy();
+    }, ctx.options.handshakeTimeout);
+  }
+
+  get log() {
+    return this.ctx.log;
+  }
+
+  get isRunning(): boolean {
+    return this.state === "running";
+  }
+
+  get username(): string {
+    return this.user?.name ?? "";
+  }
+
+  // ---- FrameSink ----
+
+  onProtocolHeader(header: Buffer): void {
+    if (!header.equals(PROTOCOL_HEADER)) {
+      // Answer with the version we speak, then close: what the spec and RabbitMQ do.
+      this.log.info({ connection: this.name, header: header.toString("hex") }, "closing connection: unsupported protocol header");
+      this.reader.stop();
+      this.writer.rawBytes(PROTOCOL_HEADER);
+      this.writer.flush();
+      this.socket.end();
+      return;
+    }
+    this.state = "start";
+    this.writer.method(0, amqp.encodeConnectionStart, {
+      versionMajor: 0,
+      versionMinor: 9,
+      serverProperties: this.ctx.serverProperties,
+      mechanisms: Buffer.from(MECHANISMS),
+      locales: Buffer.from("en_US"),
+    });
+  }
+
+  onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
+    this.receivedSinceTick = true;
+    try {
+      if (type === amqp.FRAME_METHOD) this.onMethodFrame(channel, buf, start, end);
+      else if (type === amqp.FRAME_HEADER || type === amqp.FRAME_BODY) this.onContentFrame(type, channel, buf, start, end);
+      else if (type === amqp.FRAME_HEARTBEAT) {
+        if (channel !== 0) throw fail.frameError("heartbeat frame on non-zero channel");
+      } else throw fail.frameError(`unknown frame type ${type}`);
+    } catch (err) {
+      this.handleError(err, channel);
+    }
+  }
+
+  onFrameError(error: AmqpError): void {
+    this.closeWithError(error);
+  }
+
+  // ---- frames ----
+
+  private onMethodFrame(channelId: number, buf: Buffer, start: number, end: number): void {
+    if (this.state === "closing" || this.state === "closed") {
+      // After connection.close only close and close-ok matter (spec 4.2.2 / RabbitMQ).
+      if (channelId === 0 && end - start >= 4) {
+        const id = buf.readUInt32BE(start);
+        if (id === amqp.CONNECTION_CLOSE_OK) this.socket.destroy();
+        else if (id === amqp.CONNECTION_CLOSE) {
+          this.writer.method(0, amqp.encodeConnectionCloseOk, {});
+          this.writer.flush();
+          this.socket.destroy();
+        }
+      }
+      return;
+    }
+    const r = this.methodReader.reset(buf, start, end);
+    const id = r.u32();
+    const method = amqp.decodeMethod(r, id);
+    if (method === undefined) {
+      throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, `COMMAND_INVALID - unknown method ${id >>> 16}/${id & 0xffff}`, true, id >>> 16, id & 0xffff);
+    }
+    if (channelId === 0) {
+      this.onConnectionMethod(method);
+      return;
+    }
+    if (this.state !== "running") throw this.unexpected(method.id);
+    if (channelId > this.channelMax) {
+      throw new AmqpError(amqp.ReplyCode.CHANNEL_ERROR, `CHANNEL_ERROR - channel number ${channelId} exceeds channel_max ${this.channelMax}`, true);
+    }
+    let channel = this.channels.get(channelId);
+    if (method.id === amqp.CHANNEL_OPEN) {
+      if (channel !== undefined) throw fail.channelError("second 'channel.open' seen");
+      channel = new Channel(channelId, this);
+      this.channels.set(channelId, channel);
+      this.writer.method(channelId, amqp.encodeChannelOpenOk, {});
+      return;
+    }
+    if (channel === undefined) {
+      if (method.id >>> 16 === amqp.CLASS_CONNECTION) throw this.unexpected(method.id);
+      throw fail.channelError("expected 'channel.open'");
+    }
+    channel.onMethod(method);
+  }
+
+  private onContentFrame(type: number, channelId: number, buf: Buffer, start: number, end: number): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    if (this.state !== "running" || channelId === 0) {
+      throw fail.unexpectedFrame(`content frame on channel ${channelId}`);
+    }
+    const channel = this.channels.get(channelId);
+    if (channel === undefined) throw fail.channelError("expected 'channel.open'");
+    if (type === amqp.FRAME_HEADER) channel.onContentHeader(buf, start, end);
+    else channel.onContentBody(buf, start, end);
+  }
+
+  private unexpected(id: number): AmqpError {
+    return new AmqpError(
+      amqp.ReplyCode.COMMAND_INVALID,
+      `COMMAND_INVALID - unexpected method ${amqp.methodName(id)}`,
+      true,
+      id >>> 16,
+      id & 0xffff,
+    );
+  }
+
+  // ---- connection class ----
+
+  private onConnectionMethod(method: amqp.AnyMethod): void {
+    switch (method.id) {
+      case amqp.CONNECTION_START_OK:
+        if (this.state !== "start") throw this.unexpected(method.id);
+        return this.onStartOk(method);
+      case amqp.CONNECTION_TUNE_OK:
+        if (this.state !== "tune") throw this.unexpected(method.id);
+        return this.onTuneOk(method);
+      case amqp.CONNECTION_OPEN:
+        if (this.state !== "open") throw this.unexpected(method.id);
+        return this.onOpen(method);
+      case amqp.CONNECTION_CLOSE:
+        this.writer.method(0, amqp.encodeConnectionCloseOk, {});
+        this.writer.flush();
+        this.state = "closed";
+        this.socket.end();
+        return;
+      case amqp.CONNECTION_CLOSE_OK:
+        this.socket.destroy();
+        return;
+      default:
+        if (method.id >>> 16 === amqp.CLASS_CONNECTION) throw this.unexpected(method.id);
+        throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, `COMMAND_INVALID - ${amqp.methodName(method.id)} on channel 0`, true, method.id >>> 16, method.id & 0xffff);
+    }
+  }
+
+  private onStartOk(m: amqp.ConnectionStartOk): void {
+    this.clientProperties = m.clientProperties;
+    const caps = m.clientProperties.capabilities;
+    if (caps !== null && typeof caps === "object" && !Array.isArray(caps) && !Buffer.isBuffer(caps) && !(caps instanceof Date)) {
+      const c = caps as FieldTable;
+      this.capabilities.consumerCancelNotify = c.consumer_cancel_notify === true;
+      this.capabilities.authenticationFailureClose = c.authentication_failure_close === true;
+      this.capabilities.connectionBlocked = c["connection.blocked"] === true;
+    }
+    const mechanisms = MECHANISMS.split(" ");
+    if (!mechanisms.includes(m.mechanism)) {
+      throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, `COMMAND_INVALID - unknown authentication mechanism '${m.mechanism}'`, true);
+    }
+    const credentials = parseSaslResponse(m.mechanism, m.response);
+    const user = credentials && this.ctx.broker.users.authenticate(credentials.username, credentials.password);
+    if (credentials === undefined || user === undefined) {
+      return this.refuseLogin(m.mechanism, credentials?.username ?? "", "invalid credentials");
+    }
+    if (this.ctx.options.loopbackUsers.includes(user.name) && !isLoopback(this.socket.remoteAddress)) {
+      return this.refuseLogin(m.mechanism, user.name, "user can only log in via localhost");
+    }
+    this.user = user;
+    this.state = "tune";
+    this.writer.method(0, amqp.encodeConnectionTune, {
+      channelMax: this.ctx.options.channelMax,
+      frameMax: this.ctx.options.frameMax,
+      heartbeat: this.ctx.options.heartbeat,
+    });
+  }
+
+  private refuseLogin(mechanism: string, username: string, reason: string): void {
+    this.log.warn({ event: "connection.auth_failed", connection: this.name, user: username, reason }, "login refused");
+    if (this.capabilities.authenticationFailureClose) {
+      this.closeWithError(
+        new AmqpError(
+          amqp.ReplyCode.ACCESS_REFUSED,
+          `ACCESS_REFUSED - Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
+          true,
+        ),
+      );
+    } else {
+      // Clients that do not announce authentication_failure_close expect the socket to just close.
+      this.reader.stop();
+      this.state = "closed";
+      this.socket.destroy();
+    }
+  }
+
+  private onTuneOk(m: amqp.ConnectionTuneOk): void {
+    const negotiate = (client: number, server: number) => (client === 0 ? server : server === 0 ? client : Math.min(client, server));
+    this.channelMax = negotiate(m.channelMax, this.ctx.options.channelMax);
+    if (m.frameMax !== 0 && m.frameMax < amqp.FRAME_MIN_SIZE) {
+      throw new AmqpError(amqp.ReplyCode.NOT_ALLOWED, `NOT_ALLOWED - frame_max=${m.frameMax} < ${amqp.FRAME_MIN_SIZE} min size`, true);
+    }
+    this.frameMax = negotiate(m.frameMax, this.ctx.options.frameMax);
+    this.heartbeat = m.heartbeat;
+    this.reader.frameMax = this.frameMax;
+    this.writer.frameMax = this.frameMax;
+    this.state = "open";
+  }
+
+  private onOpen(m: amqp.ConnectionOpen): void {
+    const vhost = this.ctx.broker.vhosts.get(m.virtualHost);
+    if (vhost === undefined) throw fail.notAllowed(`vhost ${m.virtualHost} not found`);
+    this.vhost = vhost;
+    this.state = "running";
+    clearTimeout(this.handshakeTimer);
+    this.startHeartbeats();
+    this.writer.method(0, amqp.encodeConnectionOpenOk, {});
+    this.log.info(
+      { event: "connection.opened", connection: this.name, user: this.username, vhost: vhost.name, client: clientName(this.clientProperties) },
+      "connection opened",
+    );
+  }
+
+  /**
+   * Heartbeats: one tick every half interval. A frame goes out each tick; a peer from which
+   * nothing (of any frame type) arrived for four ticks, two intervals, is disconnected.
+   */
+  private startHeartbeats(): void {
+    if (this.heartbeat === 0) return;
+    this.heartbeatTimer = setInterval(() => {
+      this.writer.heartbeat();
+      if (this.receivedSinceTick) {
+        this.missedTicks = 0;
+        this.receivedSinceTick = false;
+      } else if (++this.missedTicks >= 4) {
+        this.log.warn({ event: "connection.heartbeat_timeout", connection: this.name, timeout: this.heartbeat }, "missed heartbeats from client");
+        this.socket.destroy();
+      }
+    }, (this.heartbeat * 1000) / 2);
+    this.heartbeatTimer.unref();
+  }
+
+  // ---- errors and closing ----
+
+  /** Route an error thrown while handling a frame: to its channel, or to the connection. */
+  private handleError(err: unknown, channelId: number): void {
+    if (!(err instanceof AmqpError)) {
+      this.log.error({ connection: this.name, err }, "internal error while handling a frame");
+      this.closeWithError(fail.internalError("internal error"));
+      return;
+    }
+    const channel = channelId !== 0 ? this.channels.get(channelId) : undefined;
+    if (!err.connectionLevel && channel !== undefined) {
+      channel.closeWithError(err);
+      return;
+    }
+    this.closeWithError(err);
+  }
+
+  /** Send connection.close with the error and wait (bounded) for close-ok. */
+  closeWithError(err: AmqpError): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    this.log.warn(
+      { event: "connection.error", connection: this.name, user: this.username, code: err.code, text: err.message },
+      "closing connection on error",
+    );
+    this.startClose(err.code, err.message, err.classId, err.methodId);
+  }
+
+  /** Close the connection from the server side (shutdown, or an operator). */
+  forceClose(text: string): void {
+    if (this.state === "closing" || this.state === "closed") return;
+    if (this.state !== "running") {
+      this.socket.destroy();
+      return;
+    }
+    this.startClose(amqp.ReplyCode.CONNECTION_FORCED, `CONNECTION_FORCED - ${text}`, 0, 0);
+  }
+
+  private startClose(code: number, text: string, classId: number, methodId: number): void {
+    this.state = "closing";
+    this.closeChannels();
+    this.writer.method(0, amqp.encodeConnectionClose, { replyCode: code, replyText: text, classId, methodId });
+    this.writer.flush();
+    this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT);
+    this.closeTimer.unref();
+  }
+
+  /** Channel finished closing (close-ok exchanged): forget it. */
+  removeChannel(id: number): void {
+    this.channels.delete(id);
+  }
+
+  private closeChannels(): void {
+    for (const channel of this.channels.values()) channel.release();
+    this.channels.clear();
+    for (const queue of this.exclusiveQueues) this.vhost?.deleteQueue(queue);
+    this.exclusiveQueues.clear();
+  }
+
+  private onDrain(): void {
+    if (this.waitingForDrain.size === 0) return;
+    const channels = [...this.waitingForDrain];
+    this.waitingForDrain.clear();
+    for (const channel of channels) channel.resumeDeliveries();
+  }
+
+  private cleanup(): void {
+    const wasRunning = this.state === "running" || this.state === "closing";
+    this.state = "closed";
+    this.reader.stop();
+    this.writer.close();
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.closeTimer);
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    this.closeChannels();
+    if (wasRunning || this.user) {
+      this.log.info({ event: "connection.closed", connection: this.name, user: this.username }, "connection closed");
+    }
+    this.onClosed(this);
+  }
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}
+
+function clientName(props: FieldTable): string | undefined {
+  const product = props.product;
+  return typeof product === "string" ? product : undefined;
+}
