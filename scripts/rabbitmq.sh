@@ -55,7 +55,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 # else's RabbitMQ) is never mistaken for ours. A zombie has an empty environment, so it is not alive.
 is_our_node() {
   local environ
-  environ="$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null)" || return 1
+  environ="$({ tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null)" || return 1
   grep -qxF "RABBITMQ_NODENAME=$NODE" <<<"$environ" && grep -qxF "HOME=$DIR" <<<"$environ"
 }
 
