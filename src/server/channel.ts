@@ -141,7 +141,16 @@ export class Channel implements ConsumerOwner {
     const m = this.pendingPublish!;
     this.pendingPublish = undefined;
     const message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody());
-    this.validatePublish(m, message);
+    try {
+      this.validatePublish(m, message);
+    } catch (err) {
+      // The error belongs to basic.publish even though it surfaced at the last content frame.
+      if (err instanceof AmqpError && err.classId === 0) {
+        err.classId = amqp.CLASS_BASIC;
+        err.methodId = amqp.BASIC_PUBLISH & 0xffff;
+      }
+      throw err;
+    }
     if (this.txMode) {
       this.txActions.push({ kind: "publish", method: m, message });
       return;
