@@ -8,12 +8,11 @@
 # Environment: RABBITMQ_PORT (5673), RABBITMQ_DIR (/tmp/warren-rabbitmq: all of the node's state,
 # wiped on every start), RABBITMQ_DIST_PORT (AMQP port + 20000), RABBITMQ_START_TIMEOUT (60 s).
 #
-# Why it does not simply run `rabbitmq-server -detached`: /usr/sbin/rabbitmq-server re-runs itself
-# as the `rabbitmq` user, which cannot write a state folder created by root
-# (failed_to_create_feature_flags_file_directory), and cannot read the cookie in root's HOME, so
-# rabbitmqctl cannot talk to it. We run /usr/lib/rabbitmq/bin/rabbitmq-server as ourselves instead,
-# with HOME (and so the Erlang cookie) inside RABBITMQ_DIR, in its own session so it outlives this
-# script, and we wait for the AMQP port rather than trusting -detached.
+# Why not `rabbitmq-server -detached`: /usr/sbin/rabbitmq-server re-runs itself as the `rabbitmq`
+# user, which cannot write state folders created by root (failed_to_create_feature_flags_file_directory),
+# and -detached hides that the node died. So we run /usr/lib/rabbitmq/bin/rabbitmq-server as
+# ourselves, with HOME (hence the Erlang cookie, shared with rabbitmqctl) inside RABBITMQ_DIR, in
+# its own session so it outlives this script, and we wait for the AMQP port to accept connections.
 set -euo pipefail
 
 PORT="${RABBITMQ_PORT:-5673}"
