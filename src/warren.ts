@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Broker } from "./broker/broker.js";
@@ -7,6 +6,9 @@ import type { Options } from "./config/options.js";
 import { createLogger, type Logger } from "./logger.js";
 import { AmqpServer } from "./server/amqp-server.js";
 import { serverProperties } from "./server/server-properties.js";
+import { DefinitionsLogJournal } from "./store/definitions-journal.js";
+import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
+import { Storage } from "./store/storage.js";
 
 /** The package version, read once from package.json. */
 export function warrenVersion(): string {
@@ -21,28 +23,38 @@ export function warrenVersion(): string {
   return "0.0.0";
 }
 
-/** A running Warren: the broker model and its listeners. */
+/** A running Warren: storage, the broker model, and its listeners. */
 export class Warren {
-  readonly broker = new Broker();
+  readonly broker: Broker;
   readonly log: Logger;
+  readonly storage: Storage;
+  private readonly journal: DefinitionsLogJournal;
   private readonly amqp: AmqpServer;
   port = 0;
 
   constructor(readonly options: Options) {
     this.log = createLogger(options.logLevel);
-    const vhost = this.broker.addVhost(options.defaultVhost);
+    this.storage = new Storage({
+      dataDir: options.dataDir,
+      memoryBudget: options.queueMemoryBudget,
+      segmentSize: options.segmentSize,
+      log: this.log,
+    });
+    this.journal = new DefinitionsLogJournal(this.storage.definitions);
+    this.broker = new Broker(this.storage, this.journal);
     this.broker.users.add(options.defaultUser, options.defaultPass, ["administrator"]);
-    void vhost;
     this.amqp = new AmqpServer({
       broker: this.broker,
       options,
       log: this.log,
+      persister: this.storage.persister,
       serverProperties: serverProperties(warrenVersion()),
     });
   }
 
   async start(): Promise<void> {
-    mkdirSync(this.options.dataDir, { recursive: true });
+    this.storage.start();
+    this.recover();
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
       { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.dataDir },
@@ -50,9 +62,20 @@ export class Warren {
     );
   }
 
+  /** Replay the durable definitions and messages, then compact the definitions log. */
+  private recover(): void {
+    const ops = this.storage.definitions.load();
+    this.journal.enabled = false;
+    restoreDefinitions(this.broker, ops, this.log);
+    this.journal.enabled = true;
+    if (this.broker.vhosts.size === 0) this.broker.addVhost(this.options.defaultVhost);
+    this.storage.definitions.rewrite(snapshotDefinitions(this.broker));
+  }
+
   async stop(): Promise<void> {
     this.log.info({ event: "broker.stopping" }, "shutting down");
     await this.amqp.shutdown();
+    this.storage.close();
     this.log.info({ event: "broker.stopped" }, "stopped");
   }
 }

@@ -35,6 +35,8 @@ export class Message {
 /** A message's place in one queue. */
 export class QueuedMessage {
   redelivered = false;
+  /** Where the queue's store holds it, or NOT_STORED (-1). */
+  position = -1;
 
   constructor(
     readonly message: Message,

@@ -1,8 +1,12 @@
 import type { FieldTable } from "../amqp/field-types.js";
+import { MESSAGE_OVERHEAD } from "../store/memory-budget.js";
+import { NOT_STORED, type QueueStore } from "../store/queue-store.js";
+import { FLAG_PERSISTENT } from "../store/segment-format.js";
 import type { Binding } from "./binding.js";
 import type { Consumer } from "./consumer.js";
 import { Deque } from "./deque.js";
-import { bySeq, QueuedMessage, type Message } from "./message.js";
+import { bySeq, Message, QueuedMessage } from "./message.js";
+import type { QueueStorage } from "./queue-storage.js";
 
 export interface QueueOptions {
   durable: boolean;
@@ -13,15 +17,25 @@ export interface QueueOptions {
   owner?: object;
 }
 
+/** How many paged messages are read back at a time. */
+const PAGE_IN_BATCH = 1024;
+
 /**
  * A queue: ready messages in order, and the consumers they go to, round robin.
  *
  * Dispatch is synchronous: an enqueue, an ack that frees prefetch, or a consumer that drains calls
  * `dispatch`, which hands ready messages to consumers with room until one side runs out.
+ *
+ * Ready messages live in memory up to the broker's memory budget. Past it the queue pages: new
+ * messages go only to its store and `pagedCount` counts them; they are read back, in order, when
+ * the in-memory part runs dry. Persistent messages of a durable queue are written to the store
+ * whether or not the queue pages, so they survive a restart until acked.
  */
 export class Queue {
   readonly kind = "queue";
   private readonly ready = new Deque<QueuedMessage>();
+  /** Messages after `ready`, held only by the store. */
+  private pagedCount = 0;
   readonly consumers: Consumer[] = [];
   /** Bindings that route into this queue, so deleting it can remove them. */
   readonly bindings = new Set<Binding>();
@@ -35,6 +49,9 @@ export class Queue {
   routeEpoch = 0;
   deleted = false;
   private dispatching = false;
+  /** True once any consumer has a non-zero x-priority; until then the first free consumer wins. */
+  hasPriorities = false;
+  private store: QueueStore | undefined;
 
   constructor(
     readonly name: string,
@@ -42,10 +59,18 @@ export class Queue {
     readonly options: QueueOptions,
     /** Called when an auto-delete queue loses its last consumer. */
     private readonly onUnused: (queue: Queue) => void,
-  ) {}
+    private readonly storage?: QueueStorage,
+  ) {
+    if (this.isDurable && storage !== undefined) this.store = storage.open(this);
+  }
+
+  /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
+  get isDurable(): boolean {
+    return this.options.durable && !this.options.exclusive;
+  }
 
   get messageCount(): number {
-    return this.ready.length;
+    return this.ready.length + this.pagedCount;
   }
 
   get consumerCount(): number {
@@ -56,9 +81,73 @@ export class Queue {
     return this.options.exclusive ? this.options.owner : undefined;
   }
 
-  enqueue(message: Message): void {
-    this.ready.push(new QueuedMessage(message, this.nextSeq++));
+  /** Messages found in the store at startup become the queue's (paged) backlog. */
+  recover(): number {
+    if (this.store === undefined) return 0;
+    this.pagedCount = this.store.recover();
+    return this.pagedCount;
+  }
+
+  /**
+   * Add a published message. Returns true when it was written durably (a persistent message in a
+   * durable queue), so a confirm must wait for the store's sync.
+   */
+  enqueue(message: Message): boolean {
+    const durable = this.isDurable && this.storage !== undefined && message.persistent;
+    const page = this.storage !== undefined && (this.pagedCount > 0 || this.storage.budget.exceeded);
+    let position = NOT_STORED;
+    if (durable || page) {
+      const store = (this.store ??= this.storage!.open(this));
+      position = store.append(
+        {
+          flags: durable ? FLAG_PERSISTENT : 0,
+          publishedAt: Date.now(),
+          exchange: message.exchange,
+          routingKey: message.routingKey,
+          properties: message.rawProperties,
+          body: message.body,
+        },
+        page,
+      );
+    }
+    if (page) {
+      this.pagedCount++;
+    } else {
+      const entry = new QueuedMessage(message, this.nextSeq++);
+      entry.position = position;
+      this.pushReady(entry);
+    }
     if (this.consumers.length > 0) this.dispatch();
+    return durable;
+  }
+
+  private pushReady(entry: QueuedMessage): void {
+    this.ready.push(entry);
+    if (this.storage) this.storage.budget.used += cost(entry);
+  }
+
+  /** The next ready message, paging in from the store when memory has run dry. */
+  private takeReady(): QueuedMessage | undefined {
+    if (this.ready.length === 0 && this.pagedCount > 0) this.pageIn();
+    const entry = this.ready.shift();
+    if (entry !== undefined && this.storage) this.storage.budget.used -= cost(entry);
+    return entry;
+  }
+
+  private pageIn(): void {
+    const batch = this.store!.pageIn(Math.min(PAGE_IN_BATCH, this.pagedCount));
+    if (batch.length === 0) {
+      this.pagedCount = 0; // the store has nothing more: trust it
+      return;
+    }
+    this.pagedCount -= batch.length;
+    for (const stored of batch) {
+      const r = stored.record;
+      const entry = new QueuedMessage(new Message(r.exchange, r.routingKey, r.properties, r.body), this.nextSeq++);
+      entry.position = stored.position;
+      entry.redelivered = stored.redelivered;
+      this.pushReady(entry);
+    }
   }
 
   /** Put delivered messages back at their original places, marked redelivered. */
@@ -67,17 +156,37 @@ export class Queue {
     for (const entry of entries) {
       entry.redelivered = true;
       this.ready.insertSorted(entry, bySeq);
+      if (this.storage) this.storage.budget.used += cost(entry);
     }
     this.dispatch();
   }
 
-  /** basic.get: the next ready message, or undefined. */
-  get(): QueuedMessage | undefined {
-    return this.ready.shift();
+  /** A delivered message is finished with (acked, or rejected without requeue). */
+  settle(entry: QueuedMessage): void {
+    if (entry.position !== NOT_STORED && !this.deleted) this.store?.settle(entry.position);
+  }
+
+  /** basic.get: the next ready message, or undefined. Counted as unacked unless noAck. */
+  get(noAck: boolean): QueuedMessage | undefined {
+    const entry = this.takeReady();
+    if (entry !== undefined) this.handOut(entry, noAck);
+    return entry;
   }
 
   purge(): number {
-    return this.ready.clear();
+    let count = 0;
+    for (;;) {
+      const entry = this.ready.shift();
+      if (entry === undefined) break;
+      if (this.storage) this.storage.budget.used -= cost(entry);
+      this.settle(entry);
+      count++;
+    }
+    if (this.pagedCount > 0) {
+      count += this.store!.dropPaged();
+      this.pagedCount = 0;
+    }
+    return count;
   }
 
   addConsumer(consumer: Consumer): void {
@@ -103,18 +212,27 @@ export class Queue {
     this.dispatching = true;
     try {
       const consumers = this.consumers;
-      while (this.ready.length > 0 && consumers.length > 0) {
+      while (this.messageCount > 0 && consumers.length > 0) {
         const consumer = this.nextConsumer();
         if (consumer === undefined) return;
-        const entry = this.ready.shift()!;
-        if (!consumer.options.noAck) {
-          consumer.unacked++;
-          this.unacked++;
-        }
+        const entry = this.takeReady();
+        if (entry === undefined) return;
+        this.handOut(entry, consumer.options.noAck);
+        if (!consumer.options.noAck) consumer.unacked++;
         consumer.owner.deliver(consumer, entry);
       }
     } finally {
       this.dispatching = false;
+    }
+  }
+
+  /** Bookkeeping for a message leaving the ready list towards a client. */
+  private handOut(entry: QueuedMessage, noAck: boolean): void {
+    if (noAck) {
+      this.settle(entry);
+    } else {
+      this.unacked++;
+      if (entry.position !== NOT_STORED) this.store!.delivered(entry.position);
     }
   }
 
@@ -138,14 +256,19 @@ export class Queue {
     return best;
   }
 
-  /** True once any consumer has a non-zero x-priority; until then the first free consumer wins. */
-  hasPriorities = false;
-
-  /** Forget messages and consumers; the vhost has already unbound the queue. */
+  /** Forget messages and consumers (the vhost has already unbound the queue); delete its store. */
   markDeleted(): number {
     this.deleted = true;
-    const count = this.ready.length;
+    const count = this.messageCount;
+    if (this.storage) for (const entry of this.ready) this.storage.budget.used -= cost(entry);
     this.ready.clear();
+    this.pagedCount = 0;
+    this.store?.destroy();
+    this.store = undefined;
     return count;
   }
+}
+
+function cost(entry: QueuedMessage): number {
+  return entry.message.body.length + entry.message.rawProperties.length + MESSAGE_OVERHEAD;
 }

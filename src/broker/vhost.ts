@@ -8,6 +8,8 @@ import { exchangeTypes } from "./exchange/registry.js";
 import type { Message } from "./message.js";
 import { Queue, type QueueOptions } from "./queue.js";
 import { checkQueueEquivalence } from "./queue-equivalence.js";
+import type { DefinitionsJournal } from "./journal.js";
+import type { QueueStorage } from "./queue-storage.js";
 
 /** The exchanges every vhost starts with, as RabbitMQ declares them. */
 const PREDECLARED: Array<[string, string]> = [
@@ -28,13 +30,20 @@ export class VHost {
   readonly queues = new Map<string, Queue>();
   readonly defaultExchange: DefaultExchange;
   private epoch = 0;
+  private journal: DefinitionsJournal | undefined;
 
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    private readonly storage?: QueueStorage,
+    journal?: DefinitionsJournal,
+  ) {
     this.defaultExchange = new DefaultExchange(name, this.queues);
     this.exchanges.set("", this.defaultExchange);
     for (const [xname, type] of PREDECLARED) {
       this.createExchange(xname, type, { durable: true, autoDelete: false, internal: false, arguments: {} });
     }
+    // Set after the predeclared exchanges, which every vhost gets anyway and need no record.
+    this.journal = journal;
   }
 
   private describe(kind: "exchange" | "queue", name: string): string {
@@ -78,6 +87,7 @@ export class VHost {
     if (Type === undefined) throw fail.commandInvalid(`unknown exchange type '${type}'`);
     const exchange = new Type(name, this.name, options);
     this.exchanges.set(name, exchange);
+    this.journal?.exchangeDeclared(exchange);
     return exchange;
   }
 
@@ -96,6 +106,7 @@ export class VHost {
     this.exchanges.delete(exchange.name);
     for (const binding of [...exchange.bindings.values()]) this.removeBinding(binding);
     for (const binding of [...exchange.incoming]) this.removeBinding(binding);
+    this.journal?.exchangeDeleted(exchange);
   }
 
   /**
@@ -108,8 +119,9 @@ export class VHost {
       checkQueueEquivalence(existing, options, this.describe("queue", name));
       return { queue: existing, created: false };
     }
-    const queue = new Queue(name, this.name, options, (q) => this.deleteQueue(q));
+    const queue = new Queue(name, this.name, options, (q) => this.deleteQueue(q), this.storage);
     this.queues.set(name, queue);
+    this.journal?.queueDeclared(queue);
     return { queue, created: true };
   }
 
@@ -124,6 +136,7 @@ export class VHost {
     }
     this.queues.delete(queue.name);
     for (const binding of [...queue.bindings]) this.removeBinding(binding);
+    this.journal?.queueDeleted(queue);
     const count = queue.markDeleted();
     for (const consumer of [...queue.consumers]) {
       queue.removeConsumer(consumer);
@@ -142,6 +155,7 @@ export class VHost {
     if (!source.addBinding(binding)) return;
     if (isQueue(destination)) destination.bindings.add(binding);
     else destination.incoming.add(binding);
+    this.journal?.bindingAdded(binding);
   }
 
   /** Remove a binding if it exists (unbinding a missing binding succeeds, as in RabbitMQ). */
@@ -155,6 +169,7 @@ export class VHost {
     source.removeBinding(binding.key);
     if (isQueue(destination)) destination.bindings.delete(binding);
     else destination.incoming.delete(binding);
+    this.journal?.bindingRemoved(binding);
     // An auto-delete exchange goes with its last binding as a source.
     if (source.options.autoDelete && source.bindings.size === 0 && !source.deleted) this.removeExchange(source);
   }

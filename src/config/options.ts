@@ -21,6 +21,10 @@ export interface Options {
   defaultVhost: string;
   /** Users that may only log in from loopback addresses. */
   loopbackUsers: string[];
+  /** Bytes of ready messages held in memory before queues page to disk. */
+  queueMemoryBudget: number;
+  /** Size at which a queue's segment file is closed and a new one started. */
+  segmentSize: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -53,6 +57,8 @@ export const settings: Setting[] = [
   { key: "defaultUser", flag: "--default-user", env: "WARREN_DEFAULT_USER", kind: "string", default: "guest", description: "user created on first start" },
   { key: "defaultPass", flag: "--default-pass", env: "WARREN_DEFAULT_PASS", kind: "string", default: "guest", description: "password of the default user" },
   { key: "defaultVhost", flag: "--default-vhost", env: "WARREN_DEFAULT_VHOST", kind: "string", default: "/", description: "vhost created on first start" },
+  { key: "queueMemoryBudget", flag: "--queue-memory-budget", env: "WARREN_QUEUE_MEMORY_BUDGET", kind: "int", default: 1024 * 1024 * 1024, min: 0, max: 2 ** 48, description: "bytes of queued messages kept in memory; past it queues page to disk" },
+  { key: "segmentSize", flag: "--segment-size", env: "WARREN_SEGMENT_SIZE", kind: "int", default: 8 * 1024 * 1024, min: 4096, max: 1024 * 1024 * 1024, description: "size of a queue's segment files, bytes" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },
 ];
 

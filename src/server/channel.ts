@@ -9,6 +9,7 @@ import { Message, type QueuedMessage } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { Connection } from "./connection.js";
+import { ConfirmTracker } from "./confirm-tracker.js";
 import { ContentAssembler } from "./content-assembler.js";
 import { Delivery, UnackedList } from "./unacked.js";
 
@@ -38,12 +39,8 @@ export class Channel implements ConsumerOwner {
   private flowActive = true;
   private readonly content = new ContentAssembler();
   private pendingPublish: amqp.BasicPublish | undefined;
-  private confirmMode = false;
-  private publishSeq = 0;
-  /** Highest publish sequence confirmed but not yet acked to the client. */
-  private confirmedUpTo = 0;
-  private ackedUpTo = 0;
-  private confirmFlushScheduled = false;
+  /** Set by confirm.select. */
+  private confirms: ConfirmTracker | undefined;
   private txMode = false;
   private txActions: TxAction[] = [];
 
@@ -175,10 +172,12 @@ export class Channel implements ConsumerOwner {
     return exchange;
   }
 
-  private publish(m: amqp.BasicPublish, message: Message): void {
+  /** Route and enqueue; returns true when a persistent message reached a durable queue. */
+  private publish(m: amqp.BasicPublish, message: Message): boolean {
     const exchange = this.vhost.exchanges.get(m.exchange);
     const queues = exchange === undefined ? [] : this.vhost.route(exchange, message);
-    for (let i = 0; i < queues.length; i++) queues[i]!.enqueue(message);
+    let durable = false;
+    for (let i = 0; i < queues.length; i++) if (queues[i]!.enqueue(message)) durable = true;
     if (queues.length === 0 && m.mandatory) {
       this.writer.method(this.id, amqp.encodeBasicReturn, {
         replyCode: 312,
@@ -188,24 +187,12 @@ export class Channel implements ConsumerOwner {
       });
       this.writer.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
     }
-    if (this.confirmMode) this.confirm(++this.publishSeq);
+    if (this.confirms) this.confirms.add(durable ? this.persister!.currentEpoch : 0);
+    return durable;
   }
 
-  /** Record a confirmed publish; acks go out once per event-loop turn, coalesced with `multiple`. */
-  private confirm(seq: number): void {
-    this.confirmedUpTo = seq;
-    if (this.confirmFlushScheduled) return;
-    this.confirmFlushScheduled = true;
-    process.nextTick(flushConfirms, this);
-  }
-
-  /** Send basic.ack for every publish confirmed since the last flush. */
-  flushConfirms(): void {
-    this.confirmFlushScheduled = false;
-    if (this.state !== "open" || this.confirmedUpTo === this.ackedUpTo) return;
-    const multiple = this.confirmedUpTo - this.ackedUpTo > 1;
-    this.ackedUpTo = this.confirmedUpTo;
-    this.writer.method(this.id, amqp.encodeBasicAck, { deliveryTag: this.confirmedUpTo, multiple });
+  private get persister() {
+    return this.connection.ctx.persister;
   }
 
   // ---- delivery (ConsumerOwner) ----
@@ -286,16 +273,13 @@ export class Channel implements ConsumerOwner {
 
   private onGet(m: amqp.BasicGet): void {
     const queue = this.queueFor(m.queue);
-    const entry = queue.get();
+    const entry = queue.get(m.noAck);
     if (entry === undefined) {
       this.writer.method(this.id, amqp.encodeBasicGetEmpty, {});
       return;
     }
     const tag = this.nextDeliveryTag++;
-    if (!m.noAck) {
-      this.unacked.push(new Delivery(tag, entry, queue, undefined));
-      queue.unacked++;
-    }
+    if (!m.noAck) this.unacked.push(new Delivery(tag, entry, queue, undefined));
     const message = entry.message;
     this.writer.method(this.id, amqp.encodeBasicGetOk, {
       deliveryTag: tag,
@@ -354,6 +338,7 @@ export class Channel implements ConsumerOwner {
       let last: Queue | undefined;
       for (let i = 0; i < done.length; i++) {
         const q = done[i]!.queue;
+        q.settle(done[i]!.entry);
         if (q !== last) {
           last = q;
           q.dispatch();
@@ -504,12 +489,14 @@ export class Channel implements ConsumerOwner {
 
   private onConfirmSelect(m: amqp.ConfirmSelect): void {
     if (this.txMode) throw fail.preconditionFailed("cannot switch from tx to confirm mode");
-    this.confirmMode = true;
+    this.confirms ??= new ConfirmTracker(this.persister, (tag, multiple) => {
+      if (this.state === "open") this.writer.method(this.id, amqp.encodeBasicAck, { deliveryTag: tag, multiple });
+    });
     if (!m.nowait) this.writer.method(this.id, amqp.encodeConfirmSelectOk, {});
   }
 
   private onTxSelect(): void {
-    if (this.confirmMode) throw fail.preconditionFailed("cannot switch from confirm to tx mode");
+    if (this.confirms) throw fail.preconditionFailed("cannot switch from confirm to tx mode");
     this.txMode = true;
     this.writer.method(this.id, amqp.encodeTxSelectOk, {});
   }
@@ -526,8 +513,9 @@ export class Channel implements ConsumerOwner {
     if (!this.txMode) throw fail.preconditionFailed("channel is not transactional");
     const actions = this.txActions;
     this.txActions = [];
+    let durable = false;
     for (const action of actions) {
-      if (action.kind === "publish") this.publish(action.method, action.message);
+      if (action.kind === "publish") durable = this.publish(action.method, action.message) || durable;
       else {
         const m = action.method;
         if (m.id === amqp.BASIC_ACK) this.ack(m.deliveryTag, m.multiple);
@@ -535,7 +523,14 @@ export class Channel implements ConsumerOwner {
         else this.nack(m.deliveryTag, false, m.requeue);
       }
     }
-    this.writer.method(this.id, amqp.encodeTxCommitOk, {});
+    // commit-ok only once the persistent part of the transaction is on disk.
+    if (durable && this.persister) {
+      this.persister.whenSynced(this.persister.currentEpoch, () => {
+        if (this.state === "open") this.writer.method(this.id, amqp.encodeTxCommitOk, {});
+      });
+    } else {
+      this.writer.method(this.id, amqp.encodeTxCommitOk, {});
+    }
   }
 
   private onTxRollback(): void {
@@ -580,6 +575,7 @@ export class Channel implements ConsumerOwner {
     this.state = this.state === "open" ? "closed" : this.state;
     this.content.reset();
     this.txActions = [];
+    this.confirms?.close();
     for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
     this.consumers.clear();
     // The channel no longer takes deliveries, so requeued messages go to other consumers.
@@ -602,6 +598,3 @@ function groupByQueue(deliveries: Delivery[]): Map<Queue, QueuedMessage[]> {
   return byQueue;
 }
 
-function flushConfirms(channel: Channel): void {
-  channel.flushConfirms();
-}

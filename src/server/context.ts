@@ -2,12 +2,15 @@ import type { FieldTable } from "../amqp/field-types.js";
 import type { Broker } from "../broker/broker.js";
 import type { Options } from "../config/options.js";
 import type { Logger } from "../logger.js";
+import type { Persister } from "../store/persister.js";
 
 /** What every connection shares: the broker model, the settings, the log. */
 export interface ServerContext {
   broker: Broker;
   options: Options;
   log: Logger;
+  /** Group commit of the message store: confirms wait on it. */
+  persister?: Persister;
   /** connection.start server-properties, built once. */
   serverProperties: FieldTable;
 }

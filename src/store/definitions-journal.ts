@@ -1,0 +1,94 @@
+import { AmqpReader } from "../amqp/reader.js";
+import { AmqpWriter } from "../amqp/writer.js";
+import type { FieldTable } from "../amqp/field-types.js";
+import { isQueue, type Binding } from "../broker/binding.js";
+import type { Exchange } from "../broker/exchange/exchange.js";
+import type { DefinitionsJournal } from "../broker/journal.js";
+import type { Queue } from "../broker/queue.js";
+import type { DefinitionOp, DefinitionsStore } from "./definitions-store.js";
+
+/** A binding is durable when both of its ends are. */
+export function isDurableBinding(binding: Binding): boolean {
+  const d = binding.destination;
+  return binding.source.options.durable && (isQueue(d) ? d.isDurable : d.options.durable);
+}
+
+/** Writes the durable part of every definition change to the definitions log. */
+export class DefinitionsLogJournal implements DefinitionsJournal {
+  /** Off while the broker replays the log at startup. */
+  enabled = true;
+
+  constructor(private readonly store: DefinitionsStore) {}
+
+  private write(op: DefinitionOp): void {
+    if (this.enabled) this.store.append(op);
+  }
+
+  vhostAdded(name: string): void {
+    this.write({ op: "vhost.add", name });
+  }
+
+  exchangeDeclared(x: Exchange): void {
+    if (x.options.durable) this.write(exchangeOp(x));
+  }
+
+  exchangeDeleted(x: Exchange): void {
+    if (x.options.durable) this.write({ op: "exchange.delete", vhost: x.vhost, name: x.name });
+  }
+
+  queueDeclared(q: Queue): void {
+    if (q.isDurable) this.write(queueOp(q));
+  }
+
+  queueDeleted(q: Queue): void {
+    if (q.isDurable) this.write({ op: "queue.delete", vhost: q.vhost, name: q.name });
+  }
+
+  bindingAdded(b: Binding): void {
+    if (isDurableBinding(b)) this.write(bindingOp("bind", b));
+  }
+
+  bindingRemoved(b: Binding): void {
+    if (isDurableBinding(b)) this.write(bindingOp("unbind", b));
+  }
+}
+
+export function exchangeOp(x: Exchange): DefinitionOp {
+  return {
+    op: "exchange.declare",
+    vhost: x.vhost,
+    name: x.name,
+    type: x.type,
+    autoDelete: x.options.autoDelete,
+    internal: x.options.internal,
+    arguments: encodeTable(x.options.arguments),
+  };
+}
+
+export function queueOp(q: Queue): DefinitionOp {
+  return { op: "queue.declare", vhost: q.vhost, name: q.name, autoDelete: q.options.autoDelete, arguments: encodeTable(q.options.arguments) };
+}
+
+export function bindingOp(op: "bind" | "unbind", b: Binding): DefinitionOp {
+  return {
+    op,
+    vhost: b.source.vhost,
+    source: b.source.name,
+    destination: b.destination.name,
+    destinationKind: isQueue(b.destination) ? "queue" : "exchange",
+    routingKey: b.routingKey,
+    arguments: encodeTable(b.args),
+  };
+}
+
+/** Field tables are kept AMQP-encoded, so every type survives exactly. */
+export function encodeTable(table: FieldTable): string {
+  const w = new AmqpWriter(256);
+  w.table(table);
+  return w.buf.subarray(0, w.pos).toString("base64");
+}
+
+export function decodeTable(encoded: string): FieldTable {
+  const buf = Buffer.from(encoded, "base64");
+  return new AmqpReader().reset(buf, 0, buf.length).table();
+}

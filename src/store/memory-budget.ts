@@ -1,0 +1,16 @@
+/**
+ * How many bytes of ready messages the broker keeps in memory. Past the limit, queues page new
+ * messages to disk and keep only a count, reading them back in order as consumers drain them.
+ */
+export class MemoryBudget {
+  used = 0;
+
+  constructor(readonly limit: number) {}
+
+  get exceeded(): boolean {
+    return this.used > this.limit;
+  }
+}
+
+/** What a queued message is charged: its bytes plus the objects that hold them. */
+export const MESSAGE_OVERHEAD = 256;

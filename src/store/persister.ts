@@ -1,0 +1,121 @@
+import type { Logger } from "../logger.js";
+import type { AppendFile } from "./append-file.js";
+
+/** Told when a group commit completes. */
+export interface SyncListener {
+  /** Everything appended with an epoch up to and including `epoch` is on disk. */
+  onSynced(epoch: number): void;
+}
+
+/**
+ * Group commit. Appends made during an event-loop turn are written at its end in one write per
+ * file; then one fdatasync per dirty file covers all of them. While a sync runs, new appends
+ * gather for the next one, so under load each fsync covers many publishes.
+ *
+ * Each append is tagged with `currentEpoch`; when the sync that covers it finishes, `syncedEpoch`
+ * reaches that value and listeners (channels waiting to confirm) are told.
+ */
+export class Persister {
+  /** The epoch the next sync will cover; appends made now belong to it. */
+  currentEpoch = 1;
+  syncedEpoch = 0;
+  private readonly unwritten = new Set<AppendFile>();
+  private readonly unsynced = new Set<AppendFile>();
+  private syncing: AppendFile[] | undefined;
+  private readonly retired = new Set<AppendFile>();
+  private flushScheduled = false;
+  private readonly listeners = new Set<SyncListener>();
+  /** Set after a write or sync failed: the store refuses further durable writes. */
+  failure: Error | undefined;
+
+  constructor(private readonly log: Logger) {}
+
+  /** An append was made to `file`; `durable` appends need an fsync before they count. */
+  touched(file: AppendFile, durable: boolean): void {
+    this.unwritten.add(file);
+    if (durable) this.unsynced.add(file);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(runFlush, this);
+    }
+  }
+
+  addListener(listener: SyncListener): void {
+    this.listeners.add(listener);
+  }
+
+  removeListener(listener: SyncListener): void {
+    this.listeners.delete(listener);
+  }
+
+  /** Call back once everything appended so far is on disk (tx.commit waits this way). */
+  whenSynced(epoch: number, callback: () => void): void {
+    if (epoch <= this.syncedEpoch) {
+      process.nextTick(callback);
+      return;
+    }
+    const listener: SyncListener = {
+      onSynced: (synced) => {
+        if (synced < epoch) return;
+        this.listeners.delete(listener);
+        callback();
+      },
+    };
+    this.listeners.add(listener);
+  }
+
+  /** Write every pending slab, then start a sync if one is needed and none runs. */
+  flush(): void {
+    this.flushScheduled = false;
+    for (const file of this.unwritten) {
+      try {
+        file.writePending();
+      } catch (err) {
+        this.fail(err as Error, file);
+      }
+    }
+    this.unwritten.clear();
+    this.startSync();
+  }
+
+  /** Stop syncing a file that is being deleted; it is closed once no sync uses it. */
+  retire(file: AppendFile): void {
+    this.unwritten.delete(file);
+    this.unsynced.delete(file);
+    if (this.syncing?.includes(file)) this.retired.add(file);
+    else file.close();
+  }
+
+  private startSync(): void {
+    if (this.syncing !== undefined || this.unsynced.size === 0) return;
+    const files = [...this.unsynced];
+    this.unsynced.clear();
+    const epoch = this.currentEpoch++;
+    this.syncing = files;
+    let remaining = files.length;
+    const done = (file: AppendFile) => (err: NodeJS.ErrnoException | null) => {
+      if (err && !file.closed) this.fail(err, file);
+      if (--remaining > 0) return;
+      this.syncing = undefined;
+      for (const f of this.retired) f.close();
+      this.retired.clear();
+      if (this.failure === undefined) {
+        this.syncedEpoch = epoch;
+        for (const listener of this.listeners) listener.onSynced(epoch);
+      }
+      this.startSync();
+    };
+    for (const file of files) file.sync(done(file));
+  }
+
+  private fail(err: Error, file: AppendFile): void {
+    if (this.failure === undefined) {
+      this.log.error({ event: "store.io_error", file: file.path, err: err.message }, "write to the message store failed");
+    }
+    this.failure = err;
+  }
+}
+
+function runFlush(persister: Persister): void {
+  persister.flush();
+}

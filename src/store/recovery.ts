@@ -1,0 +1,112 @@
+import type { Broker } from "../broker/broker.js";
+import type { Logger } from "../logger.js";
+import type { DefinitionOp } from "./definitions-store.js";
+import { bindingOp, decodeTable, exchangeOp, queueOp } from "./definitions-journal.js";
+
+const key = (...parts: string[]) => parts.join("\u0000");
+
+/** The durable definitions a log describes, after every change in it is applied. */
+export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
+  const vhosts = new Map<string, DefinitionOp>();
+  const exchanges = new Map<string, DefinitionOp>();
+  const queues = new Map<string, DefinitionOp>();
+  const bindings = new Map<string, DefinitionOp>();
+  for (const op of ops) {
+    switch (op.op) {
+      case "vhost.add":
+        vhosts.set(op.name, op);
+        break;
+      case "vhost.delete":
+        vhosts.delete(op.name);
+        for (const map of [exchanges, queues, bindings]) {
+          for (const [k, v] of map) if ("vhost" in v && v.vhost === op.name) map.delete(k);
+        }
+        break;
+      case "exchange.declare":
+        exchanges.set(key(op.vhost, op.name), op);
+        break;
+      case "exchange.delete":
+        exchanges.delete(key(op.vhost, op.name));
+        break;
+      case "queue.declare":
+        queues.set(key(op.vhost, op.name), op);
+        break;
+      case "queue.delete":
+        queues.delete(key(op.vhost, op.name));
+        break;
+      case "bind":
+      case "unbind": {
+        const k = key(op.vhost, op.source, op.destinationKind, op.destination, op.routingKey, op.arguments);
+        if (op.op === "bind") bindings.set(k, op);
+        else bindings.delete(k);
+        break;
+      }
+    }
+  }
+  return [...vhosts.values(), ...exchanges.values(), ...queues.values(), ...bindings.values()];
+}
+
+/**
+ * Recreate the durable definitions in an empty broker (with its journal off), and recover each
+ * durable queue's messages from its store.
+ */
+export function restoreDefinitions(broker: Broker, ops: DefinitionOp[], log: Logger): void {
+  let messages = 0;
+  let queues = 0;
+  for (const op of foldDefinitions(ops)) {
+    if (op.op === "vhost.add") {
+      broker.addVhost(op.name);
+      continue;
+    }
+    const vhost = "vhost" in op ? broker.vhosts.get(op.vhost) : undefined;
+    if (vhost === undefined) continue;
+    switch (op.op) {
+      case "exchange.declare":
+        vhost.declareExchange(op.name, op.type, {
+          durable: true,
+          autoDelete: op.autoDelete,
+          internal: op.internal,
+          arguments: decodeTable(op.arguments),
+        });
+        break;
+      case "queue.declare": {
+        const { queue } = vhost.declareQueue(op.name, {
+          durable: true,
+          exclusive: false,
+          autoDelete: op.autoDelete,
+          arguments: decodeTable(op.arguments),
+        });
+        messages += queue.recover();
+        queues++;
+        break;
+      }
+      case "bind": {
+        const source = vhost.exchanges.get(op.source);
+        const destination = op.destinationKind === "queue" ? vhost.queues.get(op.destination) : vhost.exchanges.get(op.destination);
+        if (source && destination) vhost.bind(source, destination, op.routingKey, decodeTable(op.arguments));
+        break;
+      }
+    }
+  }
+  log.info({ event: "store.recovered", queues, messages }, `recovered ${queues} durable queues with ${messages} messages`);
+}
+
+/** The current durable definitions as a compact list of ops (the snapshot written at startup). */
+export function snapshotDefinitions(broker: Broker): DefinitionOp[] {
+  const ops: DefinitionOp[] = [];
+  for (const vhost of broker.vhosts.values()) ops.push({ op: "vhost.add", name: vhost.name });
+  for (const vhost of broker.vhosts.values()) {
+    for (const x of vhost.exchanges.values()) {
+      if (x.options.durable && x.name !== "" && !x.name.startsWith("amq.")) ops.push(exchangeOp(x));
+    }
+    for (const q of vhost.queues.values()) if (q.isDurable) ops.push(queueOp(q));
+    for (const x of vhost.exchanges.values()) {
+      for (const b of x.bindings.values()) {
+        const d = b.destination;
+        const durable = x.options.durable && (d.kind === "queue" ? d.isDurable : d.options.durable);
+        if (durable) ops.push(bindingOp("bind", b));
+      }
+    }
+  }
+  return ops;
+}
