@@ -1,5 +1,6 @@
 import { FRAME_END } from "./generated.js";
 import { fail, type AmqpError } from "./errors.js";
+import { describeFrame } from "./frame-text.js";
 
 /** Receives whole frames from a FrameReader. The payload is buf[start, end). */
 export interface FrameSink {
@@ -18,7 +19,10 @@ const HEADER_SIZE = 7; // type (1) + channel (2) + payload size (4)
  * message body can be kept without a copy. The first 8 bytes are the protocol header.
  */
 export class FrameReader {
-  /** The largest frame accepted, payload plus the 8 bytes of framing. */
+  /**
+   * The largest payload accepted: the negotiated frame_max. (RabbitMQ lets a payload of exactly
+   * frame_max through, although the framing makes the frame 8 bytes longer; clients rely on it.)
+   */
   frameMax: number;
   private headerSeen = false;
   /** A frame that started in an earlier chunk: its bytes so far, and its full size once known. */
@@ -57,7 +61,7 @@ export class FrameReader {
         return;
       }
       const size = chunk.readUInt32BE(pos + 3);
-      if (!this.checkSize(size)) return;
+      if (!this.checkSize(chunk[pos]!, size)) return;
       const frameEnd = pos + HEADER_SIZE + size;
       if (frameEnd >= len) {
         this.keepPartial(chunk, pos);
@@ -85,9 +89,9 @@ export class FrameReader {
     return this.stopped ? -1 : needed;
   }
 
-  private checkSize(size: number): boolean {
-    if (size + 8 > this.frameMax) {
-      this.fail(fail.frameError(`frame size ${size + 8} exceeds frame_max ${this.frameMax}`));
+  private checkSize(type: number, size: number): boolean {
+    if (size > this.frameMax) {
+      this.fail(fail.frameError(`${describeFrame(type, EMPTY)}: {frame_too_large,${size},${this.frameMax - 8}}`));
       return false;
     }
     return true;
@@ -111,7 +115,7 @@ export class FrameReader {
       pos += take;
       if (this.partialLength < HEADER_SIZE) return -1;
       const size = partial.readUInt32BE(3);
-      if (!this.checkSize(size)) return -1;
+      if (!this.checkSize(partial[0]!, size)) return -1;
       const whole = Buffer.allocUnsafe(HEADER_SIZE + size + 1);
       partial.copy(whole, 0, 0, HEADER_SIZE);
       this.partial = partial = whole;
@@ -131,7 +135,8 @@ export class FrameReader {
     const payloadStart = pos + HEADER_SIZE;
     const payloadEnd = payloadStart + size;
     if (buf[payloadEnd] !== FRAME_END) {
-      this.fail(fail.frameError(`bad frame end marker 0x${(buf[payloadEnd] ?? 0).toString(16)}`));
+      const payload = buf.subarray(payloadStart, payloadEnd);
+      this.fail(fail.frameError(`${describeFrame(buf[pos]!, payload)}: {invalid_frame_end_marker,${buf[payloadEnd]}}`));
       return;
     }
     this.sink.onFrame(buf[pos]!, buf.readUInt16BE(pos + 1), buf, payloadStart, payloadEnd);
@@ -142,3 +147,5 @@ export class FrameReader {
     this.sink.onFrameError(error);
   }
 }
+
+const EMPTY = Buffer.alloc(0);

@@ -35,8 +35,6 @@ export class Channel implements ConsumerOwner {
   private consumerPrefetch = 0;
   /** basic.qos global=true: a limit shared by all consumers of the channel (RabbitMQ 3.x). */
   private channelPrefetch = 0;
-  /** channel.flow active=false stops deliveries. */
-  private flowActive = true;
   private readonly content = new ContentAssembler();
   private pendingPublish: amqp.BasicPublish | undefined;
   /** Set by confirm.select. */
@@ -59,16 +57,18 @@ export class Channel implements ConsumerOwner {
 
   onMethod(method: amqp.AnyMethod): void {
     if (this.state === "closing") {
-      // Waiting for close-ok: everything else is dropped (RabbitMQ does the same).
+      // Waiting for close-ok: everything else is dropped, as RabbitMQ does; a publish's content
+      // is still taken off the wire.
       if (method.id === amqp.CHANNEL_CLOSE_OK) this.finishClose();
-      else if (method.id === amqp.CHANNEL_CLOSE) this.onClientClose();
+      else if (method.id === amqp.CHANNEL_CLOSE) this.writer.method(this.id, amqp.encodeChannelCloseOk, {});
+      else if (method.id === amqp.BASIC_PUBLISH) this.content.start();
       return;
     }
-    if (this.content.active) this.content.interrupted();
+    if (this.content.active) throw this.content.unexpected();
     try {
       this.dispatch(method);
     } catch (err) {
-      if (err instanceof AmqpError && err.classId === 0) {
+      if (err instanceof AmqpError && err.classId === 0 && err.code !== amqp.ReplyCode.UNEXPECTED_FRAME) {
         err.classId = method.id >>> 16;
         err.methodId = method.id & 0xffff;
       }
@@ -77,12 +77,11 @@ export class Channel implements ConsumerOwner {
   }
 
   onContentHeader(buf: Buffer, start: number, end: number): void {
-    if (this.state === "closing") return;
-    if (this.content.header(buf, start, end, this.connection.ctx.options.maxMessageSize)) this.completePublish();
+    const complete = this.content.header(buf, start, end, this.connection.ctx.options.maxMessageSize);
+    if (complete) this.completePublish();
   }
 
   onContentBody(buf: Buffer, start: number, end: number): void {
-    if (this.state === "closing") return;
     if (this.content.bodyFrame(buf, start, end)) this.completePublish();
   }
 
@@ -110,19 +109,13 @@ export class Channel implements ConsumerOwner {
       case amqp.CHANNEL_CLOSE: return this.onClientClose();
       case amqp.CHANNEL_CLOSE_OK: return; // close-ok for a close we never sent: ignore
       case amqp.CHANNEL_FLOW: return this.onFlow(m);
-      case amqp.CHANNEL_FLOW_OK: return;
       case amqp.CONFIRM_SELECT: return this.onConfirmSelect(m);
       case amqp.TX_SELECT: return this.onTxSelect();
       case amqp.TX_COMMIT: return this.onTxCommit();
       case amqp.TX_ROLLBACK: return this.onTxRollback();
       default:
-        throw new AmqpError(
-          amqp.ReplyCode.COMMAND_INVALID,
-          `COMMAND_INVALID - unexpected method ${amqp.methodName(m.id)} on channel ${this.id}`,
-          true,
-          m.id >>> 16,
-          m.id & 0xffff,
-        );
+        // Methods only a server sends (deliver, consume-ok, flow-ok, ...), and connection methods.
+        throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, "COMMAND_INVALID - unimplemented method", true);
     }
   }
 
@@ -137,6 +130,10 @@ export class Channel implements ConsumerOwner {
   private completePublish(): void {
     const m = this.pendingPublish!;
     this.pendingPublish = undefined;
+    if (this.state !== "open") {
+      this.content.takeBody(); // published after the channel failed: dropped
+      return;
+    }
     const message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody());
     try {
       this.validatePublish(m, message);
@@ -198,7 +195,7 @@ export class Channel implements ConsumerOwner {
   // ---- delivery (ConsumerOwner) ----
 
   canDeliver(consumer: Consumer): boolean {
-    if (!this.flowActive || this.state !== "open") return false;
+    if (this.state !== "open") return false;
     if (!consumer.options.noAck) {
       if (!consumer.hasCapacity) return false;
       if (this.channelPrefetch !== 0 && this.unacked.size >= this.channelPrefetch) return false;
@@ -482,9 +479,9 @@ export class Channel implements ConsumerOwner {
   // ---- flow, confirm, tx ----
 
   private onFlow(m: amqp.ChannelFlow): void {
-    this.flowActive = m.active;
-    this.writer.method(this.id, amqp.encodeChannelFlowOk, { active: m.active });
-    if (m.active) this.resumeDeliveries();
+    // RabbitMQ 3.x refuses to be told to stop sending; active=true is a no-op.
+    if (!m.active) throw fail.notImplemented("active=false");
+    this.writer.method(this.id, amqp.encodeChannelFlowOk, { active: true });
   }
 
   private onConfirmSelect(m: amqp.ConfirmSelect): void {

@@ -5,6 +5,7 @@ import { FrameReader, type FrameSink } from "../amqp/frame-reader.js";
 import { FrameWriter } from "../amqp/frame-writer.js";
 import * as amqp from "../amqp/generated.js";
 import { AmqpReader } from "../amqp/reader.js";
+import { describeFrame, erlangBinary } from "../amqp/frame-text.js";
 import type { User } from "../access/user-store.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
@@ -13,6 +14,8 @@ import type { ServerContext } from "./context.js";
 import { MECHANISMS, parseSaslResponse } from "./sasl.js";
 
 const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
+/** The AMQP 0-9 header, which RabbitMQ also accepts and serves as 0-9-1. */
+const PROTOCOL_HEADER_0_9 = Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
 /** How long we wait for connection.close-ok after sending connection.close. */
 const CLOSE_OK_TIMEOUT = 3_000;
 /** Frames larger than this are refused during the handshake, before frame_max is negotiated. */
@@ -87,7 +90,7 @@ export class Connection implements FrameSink {
   // ---- FrameSink ----
 
   onProtocolHeader(header: Buffer): void {
-    if (!header.equals(PROTOCOL_HEADER)) {
+    if (!header.equals(PROTOCOL_HEADER) && !header.equals(PROTOCOL_HEADER_0_9)) {
       // Answer with the version we speak, then close: what the spec and RabbitMQ do.
       this.log.info({ connection: this.name, header: header.toString("hex") }, "closing connection: unsupported protocol header");
       this.reader.stop();
@@ -109,11 +112,19 @@ export class Connection implements FrameSink {
   onFrame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     this.receivedSinceTick = true;
     try {
-      if (type === amqp.FRAME_METHOD) this.onMethodFrame(channel, buf, start, end);
-      else if (type === amqp.FRAME_HEADER || type === amqp.FRAME_BODY) this.onContentFrame(type, channel, buf, start, end);
-      else if (type === amqp.FRAME_HEARTBEAT) {
-        if (channel !== 0) throw fail.frameError("heartbeat frame on non-zero channel");
-      } else throw fail.frameError(`unknown frame type ${type}`);
+      switch (type) {
+        case amqp.FRAME_METHOD:
+          return this.onMethodFrame(channel, buf, start, end);
+        case amqp.FRAME_HEADER:
+        case amqp.FRAME_BODY:
+          return this.onContentFrame(type, channel, buf, start, end);
+        case amqp.FRAME_HEARTBEAT:
+          if (end > start) throw fail.frameError(`${describeFrame(type, buf.subarray(start, end))}: unknown_frame`);
+          if (channel !== 0) throw fail.unexpectedFrame(describeFrame(type, EMPTY));
+          return;
+        default:
+          throw fail.frameError(`${describeFrame(type, buf.subarray(start, end))}: unknown_frame`);
+      }
     } catch (err) {
       this.handleError(err, channel);
     }
@@ -131,89 +142,99 @@ export class Connection implements FrameSink {
       if (channelId === 0 && end - start >= 4) {
         const id = buf.readUInt32BE(start);
         if (id === amqp.CONNECTION_CLOSE_OK) this.socket.destroy();
-        else if (id === amqp.CONNECTION_CLOSE) {
-          this.writer.method(0, amqp.encodeConnectionCloseOk, {});
-          this.writer.flush();
-          this.socket.destroy();
-        }
+        else if (id === amqp.CONNECTION_CLOSE) this.writer.method(0, amqp.encodeConnectionCloseOk, {});
       }
       return;
     }
-    const r = this.methodReader.reset(buf, start, end);
-    const id = r.u32();
-    const method = amqp.decodeMethod(r, id);
-    if (method === undefined) {
-      throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, `COMMAND_INVALID - unknown method ${id >>> 16}/${id & 0xffff}`, true, id >>> 16, id & 0xffff);
-    }
+    if (end - start < 4) throw fail.frameError(`${describeFrame(amqp.FRAME_METHOD, buf.subarray(start, end))}: unknown_frame`);
+    const id = buf.readUInt32BE(start);
+    if (this.state !== "running") return this.onHandshakeMethod(channelId, id, buf, start, end);
+    const method = this.decode(id, buf, start, end, channelId);
     if (channelId === 0) {
-      this.onConnectionMethod(method);
+      if (method.id !== amqp.CONNECTION_CLOSE) {
+        throw new AmqpError(amqp.ReplyCode.CHANNEL_ERROR, "CHANNEL_ERROR - unexpected method in connection state running", true, id >>> 16, id & 0xffff);
+      }
+      this.writer.method(0, amqp.encodeConnectionCloseOk, {});
+      this.state = "closed";
+      this.closeChannels();
+      this.writer.flush();
+      this.socket.end();
       return;
     }
-    if (this.state !== "running") throw this.unexpected(method.id);
-    if (channelId > this.channelMax) {
-      throw new AmqpError(amqp.ReplyCode.CHANNEL_ERROR, `CHANNEL_ERROR - channel number ${channelId} exceeds channel_max ${this.channelMax}`, true);
-    }
-    let channel = this.channels.get(channelId);
+    const channel = this.channels.get(channelId);
     if (method.id === amqp.CHANNEL_OPEN) {
-      if (channel !== undefined) throw fail.channelError("second 'channel.open' seen");
-      channel = new Channel(channelId, this);
-      this.channels.set(channelId, channel);
+      if (channel !== undefined) throw withIds(fail.channelError("second 'channel.open' seen"), id);
+      if (this.channels.size >= this.channelMax) {
+        throw fail.notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
+      }
+      this.channels.set(channelId, new Channel(channelId, this));
       this.writer.method(channelId, amqp.encodeChannelOpenOk, {});
       return;
     }
-    if (channel === undefined) {
-      if (method.id >>> 16 === amqp.CLASS_CONNECTION) throw this.unexpected(method.id);
-      throw fail.channelError("expected 'channel.open'");
-    }
+    if (channel === undefined) throw withIds(fail.channelError("expected 'channel.open'"), id);
     channel.onMethod(method);
+  }
+
+  /**
+   * Decode a method's arguments. Unknown ids end the connection without a close (RabbitMQ's
+   * connection process crashes on them); arguments that do not parse are 501 naming the method.
+   */
+  private decode(id: number, buf: Buffer, start: number, end: number, channelId: number): amqp.AnyMethod {
+    let method: amqp.AnyMethod | undefined;
+    try {
+      method = amqp.decodeMethod(this.methodReader.reset(buf, start + 4, end), id);
+    } catch {
+      if (id === amqp.CONNECTION_CLOSE && channelId === 0) {
+        throw new AmqpError(amqp.ReplyCode.INTERNAL_ERROR, "INTERNAL_ERROR", true);
+      }
+      const args = buf.subarray(start + 4, end);
+      throw new AmqpError(amqp.ReplyCode.FRAME_ERROR, `FRAME_ERROR - cannot decode ${erlangBinary(args)}`, true, id >>> 16, id & 0xffff);
+    }
+    if (method === undefined) throw new DropConnection(`unknown method id ${id >>> 16}/${id & 0xffff}`);
+    return method;
   }
 
   private onContentFrame(type: number, channelId: number, buf: Buffer, start: number, end: number): void {
     if (this.state === "closing" || this.state === "closed") return;
-    if (this.state !== "running" || channelId === 0) {
-      throw fail.unexpectedFrame(`content frame on channel ${channelId}`);
-    }
+    if (this.state !== "running") throw new DropConnection("content frame during the handshake");
+    if (channelId === 0) throw fail.unexpectedFrame(describeFrame(type, buf.subarray(start, end)));
     const channel = this.channels.get(channelId);
-    if (channel === undefined) throw fail.channelError("expected 'channel.open'");
+    if (channel === undefined) throw fail.unexpectedFrame("expected method frame, got non method frame instead");
     if (type === amqp.FRAME_HEADER) channel.onContentHeader(buf, start, end);
     else channel.onContentBody(buf, start, end);
   }
 
-  private unexpected(id: number): AmqpError {
-    return new AmqpError(
-      amqp.ReplyCode.COMMAND_INVALID,
-      `COMMAND_INVALID - unexpected method ${amqp.methodName(id)}`,
-      true,
-      id >>> 16,
-      id & 0xffff,
-    );
-  }
+  // ---- the handshake ----
 
-  // ---- connection class ----
-
-  private onConnectionMethod(method: amqp.AnyMethod): void {
-    switch (method.id) {
+  /**
+   * Methods before connection.open-ok. Only the next step of the handshake is accepted; anything
+   * else, and anything that fails to parse, ends the connection without a close, except after
+   * tune-ok, where RabbitMQ answers 505 UNEXPECTED_FRAME.
+   */
+  private onHandshakeMethod(channelId: number, id: number, buf: Buffer, start: number, end: number): void {
+    const expected =
+      this.state === "start" ? amqp.CONNECTION_START_OK : this.state === "tune" ? amqp.CONNECTION_TUNE_OK : amqp.CONNECTION_OPEN;
+    if (channelId !== 0 || id !== expected) {
+      if (this.state === "open") throw fail.unexpectedFrame(describeFrame(amqp.FRAME_METHOD, buf.subarray(start, end)));
+      throw new DropConnection(`unexpected ${amqp.methodName(id)} during the handshake`);
+    }
+    let method: amqp.AnyMethod | undefined;
+    try {
+      method = amqp.decodeMethod(this.methodReader.reset(buf, start + 4, end), id);
+    } catch {
+      throw new DropConnection(`malformed ${amqp.methodName(id)}`);
+    }
+    switch (method?.id) {
       case amqp.CONNECTION_START_OK:
-        if (this.state !== "start") throw this.unexpected(method.id);
         return this.onStartOk(method);
       case amqp.CONNECTION_TUNE_OK:
-        if (this.state !== "tune") throw this.unexpected(method.id);
         return this.onTuneOk(method);
       case amqp.CONNECTION_OPEN:
-        if (this.state !== "open") throw this.unexpected(method.id);
-        return this.onOpen(method);
-      case amqp.CONNECTION_CLOSE:
-        this.writer.method(0, amqp.encodeConnectionCloseOk, {});
-        this.writer.flush();
-        this.state = "closed";
-        this.socket.end();
-        return;
-      case amqp.CONNECTION_CLOSE_OK:
-        this.socket.destroy();
-        return;
-      default:
-        if (method.id >>> 16 === amqp.CLASS_CONNECTION) throw this.unexpected(method.id);
-        throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, `COMMAND_INVALID - ${amqp.methodName(method.id)} on channel 0`, true, method.id >>> 16, method.id & 0xffff);
+        try {
+          return this.onOpen(method);
+        } catch (err) {
+          throw err instanceof AmqpError ? withIds(err, id) : err;
+        }
     }
   }
 
@@ -226,15 +247,12 @@ export class Connection implements FrameSink {
       this.capabilities.authenticationFailureClose = c.authentication_failure_close === true;
       this.capabilities.connectionBlocked = c["connection.blocked"] === true;
     }
-    const mechanisms = MECHANISMS.split(" ");
-    if (!mechanisms.includes(m.mechanism)) {
-      throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, `COMMAND_INVALID - unknown authentication mechanism '${m.mechanism}'`, true);
-    }
+    // An unknown mechanism or a response that does not parse: RabbitMQ closes without a word.
+    if (!MECHANISMS.split(" ").includes(m.mechanism)) throw new DropConnection(`unknown authentication mechanism '${m.mechanism}'`);
     const credentials = parseSaslResponse(m.mechanism, m.response);
-    const user = credentials && this.ctx.broker.users.authenticate(credentials.username, credentials.password);
-    if (credentials === undefined || user === undefined) {
-      return this.refuseLogin(m.mechanism, credentials?.username ?? "", "invalid credentials");
-    }
+    if (credentials === undefined) throw new DropConnection(`${m.mechanism} response invalid`);
+    const user = this.ctx.broker.users.authenticate(credentials.username, credentials.password);
+    if (user === undefined) return this.refuseLogin(m.mechanism, credentials.username, "invalid credentials");
     if (this.ctx.options.loopbackUsers.includes(user.name) && !isLoopback(this.socket.remoteAddress)) {
       return this.refuseLogin(m.mechanism, user.name, "user can only log in via localhost");
     }
@@ -266,12 +284,19 @@ export class Connection implements FrameSink {
   }
 
   private onTuneOk(m: amqp.ConnectionTuneOk): void {
-    const negotiate = (client: number, server: number) => (client === 0 ? server : server === 0 ? client : Math.min(client, server));
-    this.channelMax = negotiate(m.channelMax, this.ctx.options.channelMax);
-    if (m.frameMax !== 0 && m.frameMax < amqp.FRAME_MIN_SIZE) {
-      throw new AmqpError(amqp.ReplyCode.NOT_ALLOWED, `NOT_ALLOWED - frame_max=${m.frameMax} < ${amqp.FRAME_MIN_SIZE} min size`, true);
+    // The client may lower our limits, never raise them (0 means "no limit": a raise too).
+    const { channelMax, frameMax } = this.ctx.options;
+    if (m.frameMax < amqp.FRAME_MIN_SIZE && m.frameMax !== 0) {
+      throw new DropConnection(`negotiated frame_max = ${m.frameMax} is lower than the minimum allowed value (${amqp.FRAME_MIN_SIZE})`);
     }
-    this.frameMax = negotiate(m.frameMax, this.ctx.options.frameMax);
+    if (m.frameMax === 0 || m.frameMax > frameMax) {
+      throw new DropConnection(`negotiated frame_max = ${m.frameMax} is higher than the maximum allowed value (${frameMax})`);
+    }
+    if (m.channelMax === 0 || m.channelMax > channelMax) {
+      throw new DropConnection(`negotiated channel_max = ${m.channelMax} is higher than the maximum allowed value (${channelMax})`);
+    }
+    this.channelMax = m.channelMax;
+    this.frameMax = m.frameMax;
     this.heartbeat = m.heartbeat;
     this.reader.frameMax = this.frameMax;
     this.writer.frameMax = this.frameMax;
@@ -315,6 +340,13 @@ export class Connection implements FrameSink {
 
   /** Route an error thrown while handling a frame: to its channel, or to the connection. */
   private handleError(err: unknown, channelId: number): void {
+    if (err instanceof DropConnection) {
+      this.log.warn({ event: "connection.dropped", connection: this.name, reason: err.message }, "closing connection without a close frame");
+      this.reader.stop();
+      this.state = "closed";
+      this.socket.destroy();
+      return;
+    }
     if (!(err instanceof AmqpError)) {
       this.log.error({ connection: this.name, err }, "internal error while handling a frame");
       this.closeWithError(fail.internalError("internal error"));
@@ -392,6 +424,20 @@ export class Connection implements FrameSink {
     this.onClosed(this);
   }
 }
+
+/** A protocol violation that RabbitMQ answers by closing the socket without a connection.close. */
+class DropConnection extends Error {}
+
+/** Name the method an error belongs to, unless it already names one. */
+function withIds(err: AmqpError, id: number): AmqpError {
+  if (err.classId === 0) {
+    err.classId = id >>> 16;
+    err.methodId = id & 0xffff;
+  }
+  return err;
+}
+
+const EMPTY = Buffer.alloc(0);
 
 function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;

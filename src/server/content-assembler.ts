@@ -1,59 +1,65 @@
-import { fail } from "../amqp/errors.js";
-import { CLASS_BASIC } from "../amqp/generated.js";
+import { AmqpError } from "../amqp/errors.js";
+import { BASIC_PUBLISH, CLASS_BASIC, ReplyCode } from "../amqp/generated.js";
 
 /**
  * Collects a content header and its body frames after basic.publish.
  *
  * A body that arrives in one frame is kept as a view of the frame (no copy); a body spread over
- * several frames is copied once into a buffer of its declared size.
+ * several frames is copied once into a buffer of its declared size. Frames out of place get
+ * RabbitMQ's 505 UNEXPECTED_FRAME texts.
  */
 export class ContentAssembler {
-  rawProperties: Buffer = Buffer.alloc(0);
+  rawProperties: Buffer = EMPTY;
   bodySize = 0;
   private body: Buffer | undefined;
   private received = 0;
-  private expectingHeader = false;
-  private expectingBody = false;
+  private expecting: "method" | "header" | "body" = "method";
 
   get active(): boolean {
-    return this.expectingHeader || this.expectingBody;
+    return this.expecting !== "method";
   }
 
-  /** A content-bearing method arrived: its header comes next. */
+  /** basic.publish arrived: its header comes next. */
   start(): void {
-    this.expectingHeader = true;
-    this.expectingBody = false;
+    this.expecting = "header";
   }
 
   /**
    * The content header. Returns true when the content is already complete (empty body).
-   * Checks the size against the limit before any body is buffered.
+   * The size is checked against the limit before any body is buffered (406, channel-level).
    */
   header(buf: Buffer, start: number, end: number, maxSize: number): boolean {
-    if (!this.expectingHeader) throw fail.unexpectedFrame("expected method frame, got non method frame instead");
-    if (end - start < 14) throw fail.frameError("content header too short");
-    const classId = buf.readUInt16BE(start);
-    if (classId !== CLASS_BASIC) throw fail.frameError(`content header for class ${classId}`);
+    if (this.expecting !== "header") throw this.unexpected();
+    const classId = end - start >= 2 ? buf.readUInt16BE(start) : 0;
+    if (classId !== CLASS_BASIC) {
+      throw unexpectedFrame(`expected content header for class 60, got one for class ${classId} instead`, true);
+    }
+    if (end - start < 14) throw new AmqpError(ReplyCode.FRAME_ERROR, "FRAME_ERROR - content header too short", true);
     const size = buf.readUInt32BE(start + 4) * 0x1_0000_0000 + buf.readUInt32BE(start + 8);
-    this.expectingHeader = false;
     this.rawProperties = buf.subarray(start + 12, end);
     this.bodySize = size;
     this.received = 0;
     this.body = undefined;
+    this.expecting = size > 0 ? "body" : "method";
     if (size > maxSize) {
-      throw fail.preconditionFailed(`message size ${size} is larger than configured max size ${maxSize}`);
+      throw new AmqpError(
+        ReplyCode.PRECONDITION_FAILED,
+        `PRECONDITION_FAILED - message size ${size} is larger than configured max size ${maxSize}`,
+        false,
+        CLASS_BASIC,
+        BASIC_PUBLISH & 0xffff,
+      );
     }
-    this.expectingBody = size > 0;
     return size === 0;
   }
 
   /** A body frame. Returns true when the body is complete. */
   bodyFrame(buf: Buffer, start: number, end: number): boolean {
-    if (!this.expectingBody) {
-      throw fail.unexpectedFrame(this.expectingHeader ? "expected content header for class 60, got non content header frame instead" : "expected method frame, got non method frame instead");
-    }
+    if (this.expecting !== "body") throw this.unexpected();
     const len = end - start;
-    if (this.received + len > this.bodySize) throw fail.frameError("content body larger than declared in its header");
+    if (this.received + len > this.bodySize) {
+      throw new AmqpError(ReplyCode.FRAME_ERROR, "FRAME_ERROR - content body larger than its header declared", true);
+    }
     if (this.received === 0 && len === this.bodySize) {
       this.body = buf.subarray(start, end);
     } else {
@@ -62,7 +68,7 @@ export class ContentAssembler {
     }
     this.received += len;
     if (this.received < this.bodySize) return false;
-    this.expectingBody = false;
+    this.expecting = "method";
     return true;
   }
 
@@ -73,20 +79,33 @@ export class ContentAssembler {
     return body;
   }
 
-  /** A non-content frame arrived while content was expected. */
-  interrupted(): never {
-    throw fail.unexpectedFrame(
-      this.expectingHeader
-        ? "expected content header for class 60, got non content header frame instead"
-        : "expected content body, got non content body frame instead",
-    );
+  /** The error for a frame that is not the one expected now. */
+  unexpected(): AmqpError {
+    switch (this.expecting) {
+      case "method":
+        return unexpectedFrame("expected method frame, got non method frame instead", false);
+      case "header":
+        return unexpectedFrame("expected content header for class 60, got non content header frame instead", true);
+      case "body":
+        return unexpectedFrame("expected content body, got non content body frame instead", true);
+    }
   }
 
   reset(): void {
-    this.expectingHeader = false;
-    this.expectingBody = false;
+    this.expecting = "method";
     this.body = undefined;
   }
+}
+
+/** 505 on the connection; during a publish it names basic.publish, as RabbitMQ does. */
+function unexpectedFrame(text: string, duringPublish: boolean): AmqpError {
+  return new AmqpError(
+    ReplyCode.UNEXPECTED_FRAME,
+    `UNEXPECTED_FRAME - ${text}`,
+    true,
+    duringPublish ? CLASS_BASIC : 0,
+    duringPublish ? BASIC_PUBLISH & 0xffff : 0,
+  );
 }
 
 const EMPTY = Buffer.alloc(0);
