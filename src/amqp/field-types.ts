@@ -39,3 +39,26 @@ export class TypedValue {
     readonly value: number | bigint,
   ) {}
 }
+
+/**
+ * The wire type letter of each value of a decoded table, by key. Decoding keeps it aside so that
+ * error texts can name a value's type as RabbitMQ does ("the value '20' of type 'byte'").
+ */
+export const tableTypes = new WeakMap<FieldTable, Record<string, string>>();
+
+const TYPE_NAMES: Record<string, string> = {
+  t: "bool", b: "byte", B: "unsignedbyte", s: "short", u: "unsignedshort", I: "signedint", i: "unsignedint",
+  l: "long", L: "unsignedlong", f: "float", d: "double", D: "decimal", S: "longstr", x: "binary", A: "array",
+  T: "timestamp", F: "table", V: "void",
+};
+
+/** RabbitMQ's name for the type of table[key] ("longstr", "byte", ...), guessed when not decoded. */
+export function fieldTypeName(table: FieldTable, key: string): string {
+  const letter = tableTypes.get(table)?.[key];
+  if (letter !== undefined) return TYPE_NAMES[letter] ?? letter;
+  const v = table[key];
+  if (typeof v === "string") return "longstr";
+  if (typeof v === "boolean") return "bool";
+  if (typeof v === "number") return Number.isInteger(v) ? "signedint" : "double";
+  return "table";
+}

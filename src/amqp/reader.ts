@@ -1,5 +1,5 @@
 import { syntaxError } from "./errors.js";
-import { Decimal, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
+import { Decimal, tableTypes, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
 
 /**
  * Reads AMQP primitive types from a region of a Buffer.
@@ -71,10 +71,13 @@ export class AmqpReader {
     this.need(len);
     const end = this.pos + len;
     const table: FieldTable = {};
+    const types: Record<string, string> = {};
     while (this.pos < end) {
       const key = this.shortStr();
+      types[key] = String.fromCharCode(this.buf[this.pos] ?? 0);
       table[key] = this.fieldValue();
     }
+    tableTypes.set(table, types);
     if (this.pos !== end) throw syntaxError("SYNTAX_ERROR - field table overruns its length");
     return table;
   }

@@ -1,5 +1,5 @@
 import { fail } from "../amqp/errors.js";
-import type { FieldValue } from "../amqp/field-types.js";
+import { fieldTypeName, type FieldTable } from "../amqp/field-types.js";
 import type { Queue, QueueOptions } from "./queue.js";
 import { valuesEqual } from "./exchange/headers-match.js";
 
@@ -38,11 +38,15 @@ export function checkQueueEquivalence(queue: Queue, options: QueueOptions, what:
     const b = current.arguments[key];
     if (a === undefined && b === undefined) continue;
     if (a === undefined || b === undefined || !valuesEqual(a, b)) {
-      throw fail.preconditionFailed(`inequivalent arg '${key}' for ${what}: received ${describeArg(a)} but current is ${describeArg(b)}`);
+      throw fail.preconditionFailed(
+        `inequivalent arg '${key}' for ${what}: received ${describeArg(options.arguments, key)} but current is ${describeArg(current.arguments, key)}`,
+      );
     }
   }
 }
 
-function describeArg(v: FieldValue | undefined): string {
-  return v === undefined ? "none" : `the value '${String(v)}'`;
+/** "none", or "the value '20' of type 'byte'": how RabbitMQ names an argument in 406 texts. */
+export function describeArg(table: FieldTable, key: string): string {
+  const v = table[key];
+  return v === undefined ? "none" : `the value '${String(v)}' of type '${fieldTypeName(table, key)}'`;
 }

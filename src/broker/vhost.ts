@@ -7,7 +7,8 @@ import { parseMatchKind } from "./exchange/headers-match.js";
 import { exchangeTypes } from "./exchange/registry.js";
 import type { Message } from "./message.js";
 import { Queue, type QueueOptions } from "./queue.js";
-import { checkQueueEquivalence } from "./queue-equivalence.js";
+import { checkQueueEquivalence, describeArg } from "./queue-equivalence.js";
+import { valuesEqual } from "./exchange/headers-match.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./queue-storage.js";
 
@@ -76,8 +77,11 @@ export class VHost {
     }
     if (existing.options.internal !== options.internal) throw inequivalent("internal", options.internal, existing.options.internal);
     const ae = "alternate-exchange";
-    if (existing.options.arguments[ae] !== options.arguments[ae]) {
-      throw fail.preconditionFailed(`inequivalent arg '${ae}' for ${what}: received ${String(options.arguments[ae] ?? "none")} but current is ${String(existing.options.arguments[ae] ?? "none")}`);
+    const [a, b] = [options.arguments[ae], existing.options.arguments[ae]];
+    if (!(a === undefined && b === undefined) && (a === undefined || b === undefined || !valuesEqual(a, b))) {
+      throw fail.preconditionFailed(
+        `inequivalent arg '${ae}' for ${what}: received ${describeArg(options.arguments, ae)} but current is ${describeArg(existing.options.arguments, ae)}`,
+      );
     }
     return existing;
   }
@@ -94,7 +98,8 @@ export class VHost {
   deleteExchange(name: string, ifUnused: boolean): void {
     const exchange = this.exchanges.get(name);
     if (exchange === undefined) return; // delete is idempotent, as in RabbitMQ
-    if (ifUnused && (exchange.bindings.size > 0 || exchange.incoming.size > 0)) {
+    // In use means bound as a source; being only a destination does not count (RabbitMQ).
+    if (ifUnused && exchange.bindings.size > 0) {
       throw fail.preconditionFailed(`${this.describe("exchange", name)} in use`);
     }
     this.removeExchange(exchange);

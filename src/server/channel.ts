@@ -399,16 +399,19 @@ export class Channel implements ConsumerOwner {
   }
 
   private onQueueBind(m: amqp.QueueBind): void {
-    const queue = this.queueFor(m.queue);
+    // The exchange is looked up first: when both are missing, RabbitMQ names the exchange.
     const exchange = this.sourceExchange(m.exchange);
+    const queue = this.queueFor(m.queue);
     this.vhost.bind(exchange, queue, m.routingKey, m.arguments);
     if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueBindOk, {});
   }
 
+  /** Unbinding is idempotent: a missing binding, queue or exchange is not an error (RabbitMQ 3.10). */
   private onQueueUnbind(m: amqp.QueueUnbind): void {
-    const queue = this.queueFor(m.queue);
-    const exchange = this.sourceExchange(m.exchange);
-    this.vhost.unbind(exchange, queue, m.routingKey, m.arguments);
+    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    const exchange = this.vhost.exchanges.get(m.exchange);
+    const queue = this.vhost.queues.get(m.queue);
+    if (exchange !== undefined && queue !== undefined) this.vhost.unbind(exchange, queue, m.routingKey, m.arguments);
     this.writer.method(this.id, amqp.encodeQueueUnbindOk, {});
   }
 
@@ -437,12 +440,13 @@ export class Channel implements ConsumerOwner {
   }
 
   private onExchangeDeclare(m: amqp.ExchangeDeclare): void {
+    if (!m.passive && !exchangeTypes.has(m.type)) throw fail.commandInvalid(`unknown exchange type '${m.type}'`);
+    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
     if (m.passive) {
-      if (m.exchange !== "") this.vhost.getExchange(m.exchange);
+      this.vhost.getExchange(m.exchange);
     } else {
-      if (!exchangeTypes.has(m.type)) throw fail.commandInvalid(`unknown exchange type '${m.type}'`);
-      if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
-      if (m.exchange.startsWith("amq.")) {
+      // The reserved prefix only stops creating one: an equivalent redeclare of amq.direct is fine.
+      if (!this.vhost.exchanges.has(m.exchange) && m.exchange.startsWith("amq.")) {
         throw fail.accessRefused(`exchange name '${m.exchange}' contains reserved prefix 'amq.*'`);
       }
       this.vhost.declareExchange(m.exchange, m.type, {
@@ -465,14 +469,17 @@ export class Channel implements ConsumerOwner {
   }
 
   private onExchangeBind(m: amqp.ExchangeBind | amqp.ExchangeUnbind, bind: boolean): void {
-    if (m.destination === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    const destination = this.vhost.getExchange(m.destination);
-    const source = this.sourceExchange(m.source);
-    if (bind) this.vhost.bind(source, destination, m.routingKey, m.arguments);
-    else this.vhost.unbind(source, destination, m.routingKey, m.arguments);
-    if (!m.noWait) {
-      if (bind) this.writer.method(this.id, amqp.encodeExchangeBindOk, {});
-      else this.writer.method(this.id, amqp.encodeExchangeUnbindOk, {});
+    if (m.destination === "" || m.source === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    if (bind) {
+      const destination = this.vhost.getExchange(m.destination);
+      const source = this.vhost.getExchange(m.source);
+      this.vhost.bind(source, destination, m.routingKey, m.arguments);
+      if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeBindOk, {});
+    } else {
+      const destination = this.vhost.exchanges.get(m.destination);
+      const source = this.vhost.exchanges.get(m.source);
+      if (source !== undefined && destination !== undefined) this.vhost.unbind(source, destination, m.routingKey, m.arguments);
+      if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeUnbindOk, {});
     }
   }
 

@@ -3,6 +3,11 @@
  * more. Matching walks the routing key's words once per trie branch that fits, so the cost follows
  * the key and the patterns that can match it, not the number of bindings.
  */
+/** The words of a key or pattern; the empty string has none (so "*" does not match it, "#" does). */
+function words(key: string): string[] {
+  return key === "" ? [] : key.split(".");
+}
+
 class TopicNode<T> {
   readonly children = new Map<string, TopicNode<T>>();
   star: TopicNode<T> | undefined;
@@ -20,7 +25,7 @@ export class TopicTrie<T> {
 
   add(pattern: string, value: T): void {
     let node = this.root;
-    for (const word of pattern.split(".")) {
+    for (const word of words(pattern)) {
       if (word === "*") node = node.star ??= new TopicNode<T>();
       else if (word === "#") node = node.hash ??= new TopicNode<T>();
       else {
@@ -33,10 +38,10 @@ export class TopicTrie<T> {
   }
 
   remove(pattern: string, value: T): void {
-    const words = pattern.split(".");
+    const patternWords = words(pattern);
     const path: TopicNode<T>[] = [this.root];
     let node: TopicNode<T> | undefined = this.root;
-    for (const word of words) {
+    for (const word of patternWords) {
       node = word === "*" ? node.star : word === "#" ? node.hash : node.children.get(word);
       if (!node) return;
       path.push(node);
@@ -46,11 +51,11 @@ export class TopicTrie<T> {
     if (n > 1) node.values.set(value, n - 1);
     else node.values.delete(value);
     // Prune empty nodes so long-lived exchanges with churning bindings do not grow.
-    for (let i = words.length; i > 0; i--) {
+    for (let i = patternWords.length; i > 0; i--) {
       const child = path[i]!;
       if (!child.isEmpty()) break;
       const parent = path[i - 1]!;
-      const word = words[i - 1]!;
+      const word = patternWords[i - 1]!;
       if (word === "*") parent.star = undefined;
       else if (word === "#") parent.hash = undefined;
       else parent.children.delete(word);
@@ -60,7 +65,7 @@ export class TopicTrie<T> {
   /** Every value whose pattern matches the routing key, each once. */
   match(routingKey: string): T[] {
     const found = new Set<T>();
-    this.walk(this.root, routingKey.split("."), 0, found);
+    this.walk(this.root, words(routingKey), 0, found);
     return [...found];
   }
 
