@@ -1,9 +1,13 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { needsDefaultData, seedDefaultData } from "./access/default-data.js";
 import { Broker } from "./broker/broker.js";
 import type { Options } from "./config/options.js";
 import { createLogger, type Logger } from "./logger.js";
+import { loadDefinitionsFile } from "./ctl/load-definitions.js";
+import { NodeIdentity } from "./ctl/node-identity.js";
+import { ControlServer } from "./ctl/server.js";
 import { AmqpServer } from "./server/amqp-server.js";
 import { serverProperties } from "./server/server-properties.js";
 import { DefinitionsLogJournal } from "./store/definitions-journal.js";
@@ -30,7 +34,11 @@ export class Warren {
   readonly storage: Storage;
   private readonly journal: DefinitionsLogJournal;
   private readonly amqp: AmqpServer;
+  /** warrenctl's way in: a Unix socket in the data folder. */
+  private readonly control: ControlServer;
   port = 0;
+  /** Called when warrenctl asks the broker to stop; the warren binary exits once stopped. */
+  onStopRequest: () => void = () => void this.stop();
 
   constructor(readonly options: Options) {
     this.log = createLogger(options.logLevel);
@@ -42,7 +50,6 @@ export class Warren {
     });
     this.journal = new DefinitionsLogJournal(this.storage.definitions);
     this.broker = new Broker(this.storage, this.journal);
-    this.broker.users.add(options.defaultUser, options.defaultPass, ["administrator"]);
     this.amqp = new AmqpServer({
       broker: this.broker,
       options,
@@ -50,11 +57,26 @@ export class Warren {
       persister: this.storage.persister,
       serverProperties: serverProperties(warrenVersion()),
     });
+    this.control = new ControlServer(
+      {
+        broker: this.broker,
+        connections: this.amqp.connections,
+        ids: new NodeIdentity(),
+        options,
+        log: this.log,
+        version: warrenVersion(),
+        startedAt: Date.now(),
+        port: () => this.port,
+        requestStop: () => this.onStopRequest(),
+      },
+      options.dataDir,
+    );
   }
 
   async start(): Promise<void> {
     this.storage.start();
     this.recover();
+    await this.control.listen();
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
       { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.dataDir },
@@ -68,12 +90,15 @@ export class Warren {
     this.journal.enabled = false;
     restoreDefinitions(this.broker, ops, this.log);
     this.journal.enabled = true;
-    if (this.broker.vhosts.size === 0) this.broker.addVhost(this.options.defaultVhost);
+    // As RabbitMQ: a blank broker gets the default user and vhost, unless definitions are loaded.
+    if (this.options.loadDefinitions !== "") loadDefinitionsFile(this.broker, this.options.loadDefinitions, this.log);
+    else if (needsDefaultData(this.broker)) seedDefaultData(this.broker, this.options, this.log);
     this.storage.definitions.rewrite(snapshotDefinitions(this.broker));
   }
 
   async stop(): Promise<void> {
     this.log.info({ event: "broker.stopping" }, "shutting down");
+    this.control.close();
     await this.amqp.shutdown();
     this.storage.close();
     this.log.info({ event: "broker.stopped" }, "stopped");

@@ -1,24 +1,46 @@
+import { PermissionStore } from "../access/permissions.js";
 import { UserStore } from "../access/user-store.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./queue-storage.js";
-import { VHost } from "./vhost.js";
+import { VHost, type VhostMetadata } from "./vhost.js";
 
-/** The broker's whole model: vhosts and users. Knows nothing about sockets or files. */
+/** The broker's whole model: vhosts, users and permissions. Knows nothing about sockets or files. */
 export class Broker {
   readonly vhosts = new Map<string, VHost>();
-  readonly users = new UserStore();
+  readonly users: UserStore;
+  readonly permissions: PermissionStore;
 
   constructor(
     private readonly storage?: QueueStorage,
     private readonly journal?: DefinitionsJournal,
-  ) {}
+  ) {
+    this.users = new UserStore(journal);
+    this.permissions = new PermissionStore(journal);
+  }
 
-  addVhost(name: string): VHost {
+  addVhost(name: string, metadata?: VhostMetadata): VHost {
     let vhost = this.vhosts.get(name);
     if (vhost === undefined) {
       this.vhosts.set(name, (vhost = new VHost(name, this.storage, this.journal)));
-      this.journal?.vhostAdded(name);
+      if (metadata !== undefined) vhost.metadata = metadata;
+      this.journal?.vhostAdded(name, metadata);
     }
     return vhost;
+  }
+
+  /**
+   * Delete a vhost and everything in it: queues (with their stored messages), exchanges,
+   * bindings, and the permissions granted on it. The one vhost.delete record stands for all of it
+   * in the definitions log; only the queues need deleting one by one (consumers, stores). Its connections must be closed first (the
+   * server's business). Returns false when there is no such vhost.
+   */
+  deleteVhost(name: string): boolean {
+    const vhost = this.vhosts.get(name);
+    if (vhost === undefined) return false;
+    for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);
+    this.vhosts.delete(name);
+    this.permissions.forgetVhost(name);
+    this.journal?.vhostDeleted(name);
+    return true;
   }
 }

@@ -1,13 +1,17 @@
+import type { AccessJournal } from "../access/journal.js";
 import type { Binding } from "./binding.js";
 import type { Exchange } from "./exchange/exchange.js";
 import type { Queue } from "./queue.js";
+import type { VhostMetadata } from "./vhost.js";
 
 /**
- * Told of every change to exchanges, queues and bindings; the definitions store implements it and
- * keeps the durable ones. The broker model does not know what is durable on disk.
+ * Told of every change to vhosts, exchanges, queues, bindings, users and permissions; the
+ * definitions store implements it and keeps the durable ones. The broker model does not know
+ * what is durable on disk.
  */
-export interface DefinitionsJournal {
-  vhostAdded(name: string): void;
+export interface DefinitionsJournal extends AccessJournal {
+  vhostAdded(name: string, metadata?: VhostMetadata): void;
+  vhostDeleted(name: string): void;
   exchangeDeclared(exchange: Exchange): void;
   exchangeDeleted(exchange: Exchange): void;
   queueDeclared(queue: Queue): void;

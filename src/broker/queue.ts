@@ -77,6 +77,11 @@ export class Queue {
     return this.consumers.length;
   }
 
+  /** The ready messages held in memory, oldest first (warrenctl list_queues walks them). */
+  get readyInMemory(): Iterable<QueuedMessage> {
+    return this.ready;
+  }
+
   get exclusiveOwner(): object | undefined {
     return this.options.exclusive ? this.options.owner : undefined;
   }

@@ -13,13 +13,21 @@ import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./queue-storage.js";
 
 /** The exchanges every vhost starts with, as RabbitMQ declares them. */
-const PREDECLARED: Array<[string, string]> = [
+const PREDECLARED: Array<[string, string, internal?: boolean]> = [
   ["amq.direct", "direct"],
   ["amq.fanout", "fanout"],
   ["amq.topic", "topic"],
   ["amq.headers", "headers"],
   ["amq.match", "headers"],
+  // RabbitMQ's firehose tracer publishes here; it exists (internal) in every vhost.
+  ["amq.rabbitmq.trace", "topic", true],
 ];
+
+/** What RabbitMQ keeps about a vhost besides its contents (shown by list_vhosts, exported). */
+export interface VhostMetadata {
+  description: string;
+  tags: string[];
+}
 
 /**
  * A virtual host: its own exchanges, queues and bindings. All checks that depend only on the
@@ -30,6 +38,7 @@ export class VHost {
   readonly exchanges = new Map<string, Exchange>();
   readonly queues = new Map<string, Queue>();
   readonly defaultExchange: DefaultExchange;
+  metadata: VhostMetadata = { description: "", tags: [] };
   private epoch = 0;
   private journal: DefinitionsJournal | undefined;
 
@@ -40,8 +49,8 @@ export class VHost {
   ) {
     this.defaultExchange = new DefaultExchange(name, this.queues);
     this.exchanges.set("", this.defaultExchange);
-    for (const [xname, type] of PREDECLARED) {
-      this.createExchange(xname, type, { durable: true, autoDelete: false, internal: false, arguments: {} });
+    for (const [xname, type, internal = false] of PREDECLARED) {
+      this.createExchange(xname, type, { durable: true, autoDelete: false, internal, arguments: {} });
     }
     // Set after the predeclared exchanges, which every vhost gets anyway and need no record.
     this.journal = journal;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { OptionError, resolveOptions, settings, type Options } from "../config/options.js";
+import { loadOptions } from "../config/config-file.js";
+import { OptionError, settings, type Options } from "../config/options.js";
 import { Warren, warrenVersion } from "../warren.js";
 
 const program = new Command("warren")
@@ -20,7 +21,7 @@ try {
     const value = given[s.key];
     if (value !== undefined) flags[s.key] = value;
   }
-  options = resolveOptions(flags, process.env);
+  options = loadOptions(flags, process.env);
 } catch (err) {
   if (err instanceof OptionError) {
     console.error(`warren: ${err.message}`);
@@ -34,14 +35,16 @@ try {
   await warren.start();
 } catch (err) {
   warren.log.fatal({ err }, "could not start");
+  console.error(`warren: could not start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }
 
 let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    void warren.stop().then(() => process.exit(0));
-  });
+/** SIGINT, SIGTERM and `warrenctl stop` all end here. */
+function shutdown(): void {
+  if (stopping) return;
+  stopping = true;
+  void warren.stop().then(() => process.exit(0));
 }
+warren.onStopRequest = shutdown;
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, shutdown);

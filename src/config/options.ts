@@ -19,8 +19,17 @@ export interface Options {
   defaultUser: string;
   defaultPass: string;
   defaultVhost: string;
+  /** Tags and permissions (on the default vhost) of the default user. */
+  defaultUserTags: string[];
+  defaultPermissionsConfigure: string;
+  defaultPermissionsWrite: string;
+  defaultPermissionsRead: string;
   /** Users that may only log in from loopback addresses. */
   loopbackUsers: string[];
+  /** A rabbitmq.conf-style file read at startup ("" for none). */
+  configFile: string;
+  /** A definitions JSON file (RabbitMQ's format) imported at every startup ("" for none). */
+  loadDefinitions: string;
   /** Bytes of ready messages held in memory before queues page to disk. */
   queueMemoryBudget: number;
   /** Size at which a queue's segment file is closed and a new one started. */
@@ -59,6 +68,12 @@ export const settings: Setting[] = [
   { key: "defaultVhost", flag: "--default-vhost", env: "WARREN_DEFAULT_VHOST", kind: "string", default: "/", description: "vhost created on first start" },
   { key: "queueMemoryBudget", flag: "--queue-memory-budget", env: "WARREN_QUEUE_MEMORY_BUDGET", kind: "int", default: 1024 * 1024 * 1024, min: 0, max: 2 ** 48, description: "bytes of queued messages kept in memory; past it queues page to disk" },
   { key: "segmentSize", flag: "--segment-size", env: "WARREN_SEGMENT_SIZE", kind: "int", default: 8 * 1024 * 1024, min: 4096, max: 1024 * 1024 * 1024, description: "size of a queue's segment files, bytes" },
+  { key: "defaultUserTags", flag: "--default-user-tags", env: "WARREN_DEFAULT_USER_TAGS", kind: "list", default: ["administrator"], description: "comma-separated tags of the default user" },
+  { key: "defaultPermissionsConfigure", flag: "--default-permissions-configure", env: "WARREN_DEFAULT_PERMISSIONS_CONFIGURE", kind: "string", default: ".*", description: "configure permission of the default user on the default vhost" },
+  { key: "defaultPermissionsWrite", flag: "--default-permissions-write", env: "WARREN_DEFAULT_PERMISSIONS_WRITE", kind: "string", default: ".*", description: "write permission of the default user on the default vhost" },
+  { key: "defaultPermissionsRead", flag: "--default-permissions-read", env: "WARREN_DEFAULT_PERMISSIONS_READ", kind: "string", default: ".*", description: "read permission of the default user on the default vhost" },
+  { key: "configFile", flag: "--config", env: "WARREN_CONFIG_FILE", kind: "string", default: "", description: "configuration file in rabbitmq.conf format (docs/configuration.md)" },
+  { key: "loadDefinitions", flag: "--load-definitions", env: "WARREN_LOAD_DEFINITIONS", kind: "string", default: "", description: "definitions JSON file imported at startup" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },
 ];
 
@@ -85,16 +100,22 @@ export function parseSetting(setting: Setting, raw: string, source: string): Opt
 }
 
 /**
- * Resolve every setting: a command-line flag wins over the environment, which wins over the default.
- * `flags` holds the raw flag values given, by setting key.
+ * Resolve every setting: a command-line flag wins over the environment, which wins over the
+ * configuration file (`file`, values already parsed), which wins over the default. `flags` holds
+ * the raw flag values given, by setting key.
  */
-export function resolveOptions(flags: Partial<Record<keyof Options, string>>, env: NodeJS.ProcessEnv): Options {
+export function resolveOptions(
+  flags: Partial<Record<keyof Options, string>>,
+  env: NodeJS.ProcessEnv,
+  file: Partial<Options> = {},
+): Options {
   const out: Record<string, unknown> = {};
   for (const s of settings) {
     const flag = flags[s.key];
     const fromEnv = env[s.env];
     if (flag !== undefined) out[s.key] = parseSetting(s, flag, s.flag);
     else if (fromEnv !== undefined && fromEnv !== "") out[s.key] = parseSetting(s, fromEnv, s.env);
+    else if (file[s.key] !== undefined) out[s.key] = file[s.key];
     else out[s.key] = s.default;
   }
   return out as unknown as Options;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
@@ -41,12 +42,32 @@ export class Channel implements ConsumerOwner {
   private confirms: ConfirmTracker | undefined;
   private txMode = false;
   private txActions: TxAction[] = [];
+  /** Permission checks (403 ACCESS_REFUSED), with the per-channel cache RabbitMQ has too. */
+  private readonly access: ChannelAccess;
 
   constructor(
     readonly id: number,
     readonly connection: Connection,
   ) {
     this.vhost = connection.vhost!;
+    this.access = new ChannelAccess(connection.ctx.broker.permissions, connection.username, this.vhost.name);
+  }
+
+  /** A snapshot of the channel's state, for warrenctl list_channels. */
+  info(): ChannelInfo {
+    let messagesUncommitted = 0;
+    for (const action of this.txActions) if (action.kind === "publish") messagesUncommitted++;
+    return {
+      transactional: this.txMode,
+      confirm: this.confirms !== undefined,
+      consumerCount: this.consumers.size,
+      messagesUnacknowledged: this.unacked.size,
+      messagesUncommitted,
+      acksUncommitted: this.txActions.length - messagesUncommitted,
+      messagesUnconfirmed: this.confirms?.unconfirmed ?? 0,
+      prefetchCount: this.consumerPrefetch,
+      globalPrefetchCount: this.channelPrefetch,
+    };
   }
 
   private get writer() {
@@ -154,6 +175,7 @@ export class Channel implements ConsumerOwner {
 
   /** Checks made when a publish arrives (inside a transaction too), as RabbitMQ makes them. */
   private validatePublish(m: amqp.BasicPublish, message: Message): Exchange {
+    this.access.publish(m.exchange);
     const exchange = this.vhost.getExchange(m.exchange);
     if (exchange.options.internal) {
       throw fail.accessRefused(`cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
@@ -238,6 +260,7 @@ export class Channel implements ConsumerOwner {
   // ---- consume, get, qos ----
 
   private onConsume(m: amqp.BasicConsume): void {
+    this.access.read("queue", m.queue);
     const queue = this.queueFor(m.queue);
     const tag = m.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : m.consumerTag;
     if (this.consumers.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
@@ -269,6 +292,7 @@ export class Channel implements ConsumerOwner {
   }
 
   private onGet(m: amqp.BasicGet): void {
+    this.access.read("queue", m.queue);
     const queue = this.queueFor(m.queue);
     const entry = queue.get(m.noAck);
     if (entry === undefined) {
@@ -377,8 +401,10 @@ export class Channel implements ConsumerOwner {
     } else {
       const name = m.queue === "" ? `amq.gen-${randomBytes(16).toString("base64url")}` : m.queue;
       if (m.queue.startsWith("amq.")) throw fail.accessRefused(`queue name '${m.queue}' contains reserved prefix 'amq.*'`);
+      this.access.configure("queue", name);
       const existing = this.vhost.queues.get(name);
       if (existing !== undefined) this.checkExclusive(existing);
+      else this.checkDeadLetterAccess(name, m.arguments);
       const result = this.vhost.declareQueue(name, {
         durable: m.durable,
         exclusive: m.exclusive,
@@ -399,6 +425,8 @@ export class Channel implements ConsumerOwner {
   }
 
   private onQueueBind(m: amqp.QueueBind): void {
+    this.access.write("queue", m.queue);
+    if (m.exchange !== "") this.access.read("exchange", m.exchange);
     // The exchange is looked up first: when both are missing, RabbitMQ names the exchange.
     const exchange = this.sourceExchange(m.exchange);
     const queue = this.queueFor(m.queue);
@@ -408,7 +436,9 @@ export class Channel implements ConsumerOwner {
 
   /** Unbinding is idempotent: a missing binding, queue or exchange is not an error (RabbitMQ 3.10). */
   private onQueueUnbind(m: amqp.QueueUnbind): void {
+    this.access.write("queue", m.queue);
     if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    this.access.read("exchange", m.exchange);
     const exchange = this.vhost.exchanges.get(m.exchange);
     const queue = this.vhost.queues.get(m.queue);
     if (exchange !== undefined && queue !== undefined) this.vhost.unbind(exchange, queue, m.routingKey, m.arguments);
@@ -416,11 +446,13 @@ export class Channel implements ConsumerOwner {
   }
 
   private onQueuePurge(m: amqp.QueuePurge): void {
+    this.access.read("queue", m.queue);
     const count = this.queueFor(m.queue).purge();
     if (!m.noWait) this.writer.method(this.id, amqp.encodeQueuePurgeOk, { messageCount: count });
   }
 
   private onQueueDelete(m: amqp.QueueDelete): void {
+    this.access.configure("queue", m.queue);
     const queue = this.vhost.queues.get(m.queue);
     let count = 0;
     if (queue !== undefined) {
@@ -439,16 +471,34 @@ export class Channel implements ConsumerOwner {
     return this.vhost.getExchange(name);
   }
 
+  /** A new queue that dead-letters: read on the queue and write on the exchange (RabbitMQ). */
+  private checkDeadLetterAccess(queue: string, args: FieldTable): void {
+    const dlx = args["x-dead-letter-exchange"];
+    if (typeof dlx !== "string") return;
+    this.access.read("queue", queue);
+    this.access.write("exchange", dlx);
+  }
+
+  /** A new exchange with an alternate exchange: read on it and write on the alternate (RabbitMQ). */
+  private checkAlternateExchangeAccess(exchange: string, args: FieldTable): void {
+    const ae = args["alternate-exchange"];
+    if (typeof ae !== "string") return;
+    this.access.read("exchange", exchange);
+    this.access.write("exchange", ae);
+  }
+
   private onExchangeDeclare(m: amqp.ExchangeDeclare): void {
     if (!m.passive && !exchangeTypes.has(m.type)) throw fail.commandInvalid(`unknown exchange type '${m.type}'`);
     if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
     if (m.passive) {
       this.vhost.getExchange(m.exchange);
     } else {
+      this.access.configure("exchange", m.exchange);
       // The reserved prefix only stops creating one: an equivalent redeclare of amq.direct is fine.
       if (!this.vhost.exchanges.has(m.exchange) && m.exchange.startsWith("amq.")) {
         throw fail.accessRefused(`exchange name '${m.exchange}' contains reserved prefix 'amq.*'`);
       }
+      if (!this.vhost.exchanges.has(m.exchange)) this.checkAlternateExchangeAccess(m.exchange, m.arguments);
       this.vhost.declareExchange(m.exchange, m.type, {
         durable: m.durable,
         autoDelete: m.autoDelete,
@@ -464,12 +514,15 @@ export class Channel implements ConsumerOwner {
     if (m.exchange.startsWith("amq.")) {
       throw fail.accessRefused(`deletion of system exchange '${m.exchange}' in vhost '${this.vhost.name}' not allowed`);
     }
+    this.access.configure("exchange", m.exchange);
     this.vhost.deleteExchange(m.exchange, m.ifUnused);
     if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeDeleteOk, {});
   }
 
   private onExchangeBind(m: amqp.ExchangeBind | amqp.ExchangeUnbind, bind: boolean): void {
+    this.access.write("exchange", m.destination);
     if (m.destination === "" || m.source === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    this.access.read("exchange", m.source);
     if (bind) {
       const destination = this.vhost.getExchange(m.destination);
       const source = this.vhost.getExchange(m.source);
@@ -586,6 +639,19 @@ export class Channel implements ConsumerOwner {
     this.finish(this.unacked.takeAll(), true);
     this.connection.waitingForDrain.delete(this);
   }
+}
+
+/** What warrenctl list_channels shows of a channel. */
+export interface ChannelInfo {
+  transactional: boolean;
+  confirm: boolean;
+  consumerCount: number;
+  messagesUnacknowledged: number;
+  messagesUncommitted: number;
+  acksUncommitted: number;
+  messagesUnconfirmed: number;
+  prefetchCount: number;
+  globalPrefetchCount: number;
 }
 
 function unknownTag(tag: number): AmqpError {

@@ -22,6 +22,11 @@ export class ConfirmTracker implements SyncListener {
     private readonly sendAck: (tag: number, multiple: boolean) => void,
   ) {}
 
+  /** Publishes not yet confirmed (warrenctl list_channels messages_unconfirmed). */
+  get unconfirmed(): number {
+    return this.published - this.confirmed;
+  }
+
   /** Count a publish; `epoch` is the sync it waits for (0: none). Returns its number. */
   add(epoch: number): number {
     const seq = ++this.published;

@@ -40,6 +40,8 @@ export class Connection implements FrameSink {
   frameMax: number;
   heartbeat = 0;
   clientProperties: FieldTable = {};
+  /** The SASL mechanism the client logged in with (PLAIN, AMQPLAIN). */
+  authMechanism = "";
   /** Capabilities the client announced in connection.start-ok. */
   readonly capabilities = { consumerCancelNotify: false, authenticationFailureClose: false, connectionBlocked: false };
   /** Exclusive queues this connection declared: deleted when it closes. */
@@ -257,6 +259,7 @@ export class Connection implements FrameSink {
       return this.refuseLogin(m.mechanism, user.name, "user can only log in via localhost");
     }
     this.user = user;
+    this.authMechanism = m.mechanism;
     this.state = "tune";
     this.writer.method(0, amqp.encodeConnectionTune, {
       channelMax: this.ctx.options.channelMax,
@@ -306,6 +309,9 @@ export class Connection implements FrameSink {
   private onOpen(m: amqp.ConnectionOpen): void {
     const vhost = this.ctx.broker.vhosts.get(m.virtualHost);
     if (vhost === undefined) throw fail.notAllowed(`vhost ${m.virtualHost} not found`);
+    if (this.ctx.broker.permissions.get(this.username, vhost.name) === undefined) {
+      throw fail.notAllowed(`access to vhost '${vhost.name}' refused for user '${this.username}'`);
+    }
     this.vhost = vhost;
     this.state = "running";
     clearTimeout(this.handshakeTimer);
@@ -387,6 +393,11 @@ export class Connection implements FrameSink {
     this.writer.flush();
     this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT);
     this.closeTimer.unref();
+  }
+
+  /** The open channels (warrenctl list_channels). */
+  get openChannels(): IterableIterator<Channel> {
+    return this.channels.values();
   }
 
   /** Channel finished closing (close-ok exchanged): forget it. */

@@ -5,6 +5,9 @@ import { isQueue, type Binding } from "../broker/binding.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import type { DefinitionsJournal } from "../broker/journal.js";
 import type { Queue } from "../broker/queue.js";
+import type { VhostMetadata } from "../broker/vhost.js";
+import type { Permission } from "../access/permissions.js";
+import type { User } from "../access/user-store.js";
 import type { DefinitionOp, DefinitionsStore } from "./definitions-store.js";
 
 /** A binding is durable when both of its ends are. */
@@ -24,8 +27,28 @@ export class DefinitionsLogJournal implements DefinitionsJournal {
     if (this.enabled) this.store.append(op);
   }
 
-  vhostAdded(name: string): void {
-    this.write({ op: "vhost.add", name });
+  vhostAdded(name: string, metadata?: VhostMetadata): void {
+    this.write(vhostOp(name, metadata));
+  }
+
+  vhostDeleted(name: string): void {
+    this.write({ op: "vhost.delete", name });
+  }
+
+  userPut(user: User): void {
+    this.write(userOp(user));
+  }
+
+  userDeleted(name: string): void {
+    this.write({ op: "user.delete", name });
+  }
+
+  permissionSet(user: string, vhost: string, p: Permission): void {
+    this.write(permissionOp(user, vhost, p));
+  }
+
+  permissionCleared(user: string, vhost: string): void {
+    this.write({ op: "permission.clear", user, vhost });
   }
 
   exchangeDeclared(x: Exchange): void {
@@ -51,6 +74,19 @@ export class DefinitionsLogJournal implements DefinitionsJournal {
   bindingRemoved(b: Binding): void {
     if (isDurableBinding(b)) this.write(bindingOp("unbind", b));
   }
+}
+
+export function vhostOp(name: string, metadata?: VhostMetadata): DefinitionOp {
+  const meta = metadata !== undefined && (metadata.description !== "" || metadata.tags.length > 0);
+  return meta ? { op: "vhost.add", name, description: metadata.description, tags: metadata.tags } : { op: "vhost.add", name };
+}
+
+export function userOp(u: User): DefinitionOp {
+  return { op: "user.put", name: u.name, passwordHash: u.passwordHash, hashingAlgorithm: u.hashingAlgorithm, tags: [...u.tags] };
+}
+
+export function permissionOp(user: string, vhost: string, p: Permission): DefinitionOp {
+  return { op: "permission.set", user, vhost, configure: p.configure, write: p.write, read: p.read };
 }
 
 export function exchangeOp(x: Exchange): DefinitionOp {

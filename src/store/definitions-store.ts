@@ -7,7 +7,7 @@ import type { Persister } from "./persister.js";
 
 /** One change to the durable definitions (field tables are AMQP-encoded, base64). */
 export type DefinitionOp =
-  | { op: "vhost.add"; name: string }
+  | { op: "vhost.add"; name: string; description?: string; tags?: string[] }
   | { op: "vhost.delete"; name: string }
   | { op: "exchange.declare"; vhost: string; name: string; type: string; autoDelete: boolean; internal: boolean; arguments: string }
   | { op: "exchange.delete"; vhost: string; name: string }
@@ -21,7 +21,11 @@ export type DefinitionOp =
       destinationKind: "queue" | "exchange";
       routingKey: string;
       arguments: string;
-    };
+    }
+  | { op: "user.put"; name: string; passwordHash: string; hashingAlgorithm: string; tags: string[] }
+  | { op: "user.delete"; name: string }
+  | { op: "permission.set"; user: string; vhost: string; configure: string; write: string; read: string }
+  | { op: "permission.clear"; user: string; vhost: string };
 
 /**
  * The durable definitions as an append-only log: one line per change, `<crc32 hex> <json>`.

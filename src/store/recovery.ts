@@ -1,7 +1,8 @@
 import type { Broker } from "../broker/broker.js";
 import type { Logger } from "../logger.js";
 import type { DefinitionOp } from "./definitions-store.js";
-import { bindingOp, decodeTable, exchangeOp, queueOp } from "./definitions-journal.js";
+import { bindingOp, decodeTable, exchangeOp, permissionOp, queueOp, userOp, vhostOp } from "./definitions-journal.js";
+import { restoreAccessOp } from "../access/restore.js";
 
 const key = (...parts: string[]) => parts.join("\u0000");
 
@@ -11,14 +12,29 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
   const exchanges = new Map<string, DefinitionOp>();
   const queues = new Map<string, DefinitionOp>();
   const bindings = new Map<string, DefinitionOp>();
+  const users = new Map<string, DefinitionOp>();
+  const permissions = new Map<string, DefinitionOp>();
   for (const op of ops) {
     switch (op.op) {
       case "vhost.add":
         vhosts.set(op.name, op);
         break;
+      case "user.put":
+        users.set(op.name, op);
+        break;
+      case "user.delete":
+        users.delete(op.name);
+        for (const [k, v] of permissions) if ("user" in v && v.user === op.name) permissions.delete(k);
+        break;
+      case "permission.set":
+        permissions.set(key(op.user, op.vhost), op);
+        break;
+      case "permission.clear":
+        permissions.delete(key(op.user, op.vhost));
+        break;
       case "vhost.delete":
         vhosts.delete(op.name);
-        for (const map of [exchanges, queues, bindings]) {
+        for (const map of [exchanges, queues, bindings, permissions]) {
           for (const [k, v] of map) if ("vhost" in v && v.vhost === op.name) map.delete(k);
         }
         break;
@@ -43,7 +59,14 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
       }
     }
   }
-  return [...vhosts.values(), ...exchanges.values(), ...queues.values(), ...bindings.values()];
+  return [
+    ...vhosts.values(),
+    ...users.values(),
+    ...permissions.values(),
+    ...exchanges.values(),
+    ...queues.values(),
+    ...bindings.values(),
+  ];
 }
 
 /**
@@ -55,9 +78,10 @@ export function restoreDefinitions(broker: Broker, ops: DefinitionOp[], log: Log
   let queues = 0;
   for (const op of foldDefinitions(ops)) {
     if (op.op === "vhost.add") {
-      broker.addVhost(op.name);
+      broker.addVhost(op.name, op.description !== undefined ? { description: op.description, tags: op.tags ?? [] } : undefined);
       continue;
     }
+    if (restoreAccessOp(broker, op, log)) continue;
     const vhost = "vhost" in op ? broker.vhosts.get(op.vhost) : undefined;
     if (vhost === undefined) continue;
     switch (op.op) {
@@ -94,7 +118,9 @@ export function restoreDefinitions(broker: Broker, ops: DefinitionOp[], log: Log
 /** The current durable definitions as a compact list of ops (the snapshot written at startup). */
 export function snapshotDefinitions(broker: Broker): DefinitionOp[] {
   const ops: DefinitionOp[] = [];
-  for (const vhost of broker.vhosts.values()) ops.push({ op: "vhost.add", name: vhost.name });
+  for (const vhost of broker.vhosts.values()) ops.push(vhostOp(vhost.name, vhost.metadata));
+  for (const user of broker.users.list()) ops.push(userOp(user));
+  for (const { user, vhost, permission } of broker.permissions.list()) ops.push(permissionOp(user, vhost, permission));
   for (const vhost of broker.vhosts.values()) {
     for (const x of vhost.exchanges.values()) {
       if (x.options.durable && x.name !== "" && !x.name.startsWith("amq.")) ops.push(exchangeOp(x));
