@@ -142,15 +142,16 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   // References: everything must exist already or be defined in the file.
   const vhostNames = new Set([...broker.vhosts.keys(), ...vhosts.map((v) => v.name)]);
   const userNames = new Set([...broker.users.list().map((u) => u.name), ...users.map((u) => u.name)]);
-  const needVhost = (name: string, where: string) => {
-    if (!vhostNames.has(name)) throw bad(`${where}: Please create virtual host "${name}" prior to importing definitions.`);
+  const needVhost = (name: string) => {
+    // RabbitMQ's answer, and nothing has changed yet.
+    if (!vhostNames.has(name)) throw new ControlError("no_such_vhost", `Virtual host '${name}' does not exist`, name);
   };
   permissions.forEach((p, i) => {
-    needVhost(p.vhost, `permissions[${i}]`);
+    needVhost(p.vhost);
     if (!userNames.has(p.user)) throw bad(`permissions[${i}]: user '${p.user}' does not exist`);
   });
-  exchanges.forEach((x, i) => needVhost(x.vhost, `exchanges[${i}]`));
-  queues.forEach((q, i) => needVhost(q.vhost, `queues[${i}]`));
+  exchanges.forEach((x) => needVhost(x.vhost));
+  queues.forEach((q) => needVhost(q.vhost));
   const defined = new Set([
     ...exchanges.map((x) => `exchange\u0000${x.vhost}\u0000${x.name}`),
     ...queues.map((q) => `queue\u0000${q.vhost}\u0000${q.name}`),
@@ -161,7 +162,7 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
     return there === true || defined.has(`${kind}\u0000${vhost}\u0000${name}`);
   };
   bindings.forEach((b, i) => {
-    needVhost(b.vhost, `bindings[${i}]`);
+    needVhost(b.vhost);
     if (b.source === "" || !exists("exchange", b.vhost, b.source)) throw bad(`bindings[${i}]: no exchange '${b.source}' in vhost '${b.vhost}'`);
     if (!exists(b.destinationType, b.vhost, b.destination)) {
       throw bad(`bindings[${i}]: no ${b.destinationType} '${b.destination}' in vhost '${b.vhost}'`);

@@ -1,0 +1,62 @@
+import { existsSync, statSync } from "node:fs";
+import { connect } from "node:net";
+import { controlSocketPath, type ControlRequest, type ControlResponse } from "./protocol.js";
+
+/**
+ * The control socket warrenctl talks to. `--node` / `-n` names a data folder or the socket itself;
+ * without it, WARREN_DATA_DIR (the variable warren reads too), then ./data (warren's default).
+ */
+export function resolveSocketPath(node: string | undefined, env: NodeJS.ProcessEnv): string {
+  const target = node ?? (env.WARREN_DATA_DIR !== undefined && env.WARREN_DATA_DIR !== "" ? env.WARREN_DATA_DIR : "./data");
+  if (existsSync(target) && statSync(target).isSocket()) return target;
+  return controlSocketPath(target);
+}
+
+/** The broker could not be reached: no socket, nobody listening, or no permission. */
+export class UnreachableError extends Error {
+  constructor(
+    readonly socketPath: string,
+    readonly code: string,
+  ) {
+    super(`cannot reach the broker at ${socketPath} (${code})`);
+  }
+}
+
+/**
+ * Send one request and read the answer. With `waitForClose` (stop), also wait until the broker
+ * closes the socket, which it does by exiting.
+ */
+export function request(socketPath: string, req: ControlRequest, timeoutMs: number, waitForClose = false): Promise<ControlResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    let buffered = "";
+    let response: ControlResponse | undefined;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`timed out after ${timeoutMs / 1000} seconds waiting for the broker`));
+    }, timeoutMs);
+    socket.setEncoding("utf8");
+    socket.on("connect", () => socket.write(JSON.stringify(req) + "\n"));
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (response !== undefined) resolve(response); // the broker went away after answering (stop)
+      else reject(new UnreachableError(socketPath, err.code ?? err.message));
+    });
+    socket.on("data", (chunk: string) => {
+      buffered += chunk;
+      const nl = buffered.indexOf("\n");
+      if (nl < 0 || response !== undefined) return;
+      response = JSON.parse(buffered.slice(0, nl)) as ControlResponse;
+      if (!waitForClose || !response.ok) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(response);
+      }
+    });
+    socket.on("close", () => {
+      clearTimeout(timer);
+      if (response !== undefined) resolve(response);
+      else reject(new UnreachableError(socketPath, "closed without an answer"));
+    });
+  });
+}

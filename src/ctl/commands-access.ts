@@ -1,0 +1,303 @@
+/** warrenctl's user, vhost and permission commands, with rabbitmqctl's texts and exit codes. */
+import { readFileSync } from "node:fs";
+import { type Listing } from "./handlers.js";
+import { listingLines } from "./format.js";
+import { validateColumns } from "./commands-lists.js";
+import {
+  arity,
+  badArgument,
+  errorOutcome,
+  EXIT,
+  okOutcome,
+  messageOutcome,
+  outputLess,
+  type CommandSpec,
+  type GlobalOptions,
+  type Outcome,
+} from "./command.js";
+import type { ControlResponse } from "./protocol.js";
+
+type Failure = Extract<ControlResponse, { ok: false }>;
+
+/**
+ * A password given on stdin when the argument is left out, as rabbitmqctl reads it. undefined at
+ * end of input.
+ */
+function passwordFromStdin(): string | undefined {
+  try {
+    const text = readFileSync(0, "utf8");
+    if (text === "") return undefined;
+    return text.split(/\r?\n/)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Errors about a user, as the user commands print them (text and JSON). */
+function userFailure(f: Failure, opts: GlobalOptions, node: string, noun: "does not exist" | "does not exists"): Outcome {
+  if (f.error.reason === "no_such_user") {
+    if (opts.formatter === "json") {
+      return { exitCode: EXIT.unavailable, stderr: JSON.stringify({ message: `User ${f.error.subject} ${noun}`, node, result: "error" }) };
+    }
+    return errorOutcome(EXIT.nouser, `User "${f.error.subject}" does not exist`);
+  }
+  return errorOutcome(EXIT.unavailable, f.error.message);
+}
+
+/** Errors of set_permissions / clear_permissions, which word them differently. */
+function permissionFailure(f: Failure, opts: GlobalOptions, node: string): Outcome {
+  const { reason, subject, message } = f.error;
+  const text = reason === "no_such_user" ? `User ${subject} does not exist` : reason === "no_such_vhost" ? `Virtual host ${subject} does not exist` : undefined;
+  if (text !== undefined && opts.formatter === "json") {
+    return { exitCode: EXIT.unavailable, stderr: JSON.stringify({ message: text, node, result: "error" }) };
+  }
+  if (reason === "no_such_user") return errorOutcome(EXIT.nouser, text!);
+  return errorOutcome(EXIT.unavailable, text ?? message);
+}
+
+/** A list answered in one piece (list_users, list_permissions, ...). */
+function listing(opts: GlobalOptions, result: unknown): Outcome {
+  const { keys, rows } = result as Listing;
+  return { exitCode: EXIT.ok, stdout: listingLines(keys, rows, { json: opts.formatter === "json", headers: opts.tableHeaders && !opts.silent, streamed: false }) };
+}
+
+const DONE_ADD_USER = "Done. Don't forget to grant the user permissions to some virtual hosts! See 'warrenctl help set_permissions' to learn more.";
+
+export const accessCommands: CommandSpec[] = [
+  {
+    name: "add_user",
+    section: "Users",
+    description: "Creates a new user in the internal database. This user will have no permissions for any virtual hosts by default.",
+    usage: "<username> <password>",
+    details: [
+      ["<username>", "Self-explanatory"],
+      ["<password>", "Password this user will authenticate with. Read from standard input when left out."],
+    ],
+    validate(args) {
+      return arity(args, 1, 2) ?? (args[0] === "" ? badArgument("user cannot be an empty string") : undefined);
+    },
+    banner: ([user]) => `Adding user "${user}" ...`,
+    async run(args, opts, call, node) {
+      const password = args[1] ?? passwordFromStdin();
+      if (password === undefined) return errorOutcome(EXIT.dataerr, "Password is not provided via argument or stdin");
+      const r = await call("add_user", { username: args[0], password });
+      if (!r.ok) {
+        if (r.error.reason !== "user_already_exists") return errorOutcome(EXIT.unavailable, r.error.message);
+        if (opts.formatter === "json") {
+          return { exitCode: EXIT.unavailable, stderr: JSON.stringify({ message: `User ${args[0]} already exists`, node, result: "error" }) };
+        }
+        return errorOutcome(EXIT.software, `User "${args[0]}" already exists`);
+      }
+      if (opts.formatter === "json") return { exitCode: EXIT.ok, stdout: [JSON.stringify({ message: DONE_ADD_USER, node, status: "ok" })] };
+      return outputLess(opts) ? { exitCode: EXIT.ok } : { exitCode: EXIT.ok, stdout: [DONE_ADD_USER] };
+    },
+  },
+  {
+    name: "delete_user",
+    section: "Users",
+    description: "Removes a user from the internal database and closes its connections",
+    usage: "<username>",
+    details: [["<username>", "Name of the user to delete."]],
+    validate: (args) => arity(args, 1),
+    banner: ([user]) => `Deleting user "${user}" ...`,
+    async run([username], opts, call, node) {
+      const r = await call("delete_user", { username });
+      return r.ok ? okOutcome(opts, node) : userFailure(r, opts, node, "does not exists");
+    },
+  },
+  {
+    name: "change_password",
+    section: "Users",
+    description: "Changes the user password",
+    usage: "<username> <password>",
+    details: [
+      ["<username>", "Name of the user whose password should be changed"],
+      ["<password>", "New password to set. Read from standard input when left out."],
+    ],
+    validate: (args) => arity(args, 1, 2),
+    banner: ([user]) => `Changing password for user "${user}" ...`,
+    async run(args, opts, call, node) {
+      const password = args[1] ?? passwordFromStdin();
+      if (password === undefined) return errorOutcome(EXIT.software, "Password is not provided via argument or stdin");
+      const r = await call("change_password", { username: args[0], password });
+      return r.ok ? okOutcome(opts, node) : userFailure(r, opts, node, "does not exists");
+    },
+  },
+  {
+    name: "clear_password",
+    section: "Users",
+    description: "Clears (resets) password and disables password login for a user",
+    usage: "<username>",
+    details: [["<username>", "Name of the user whose password should be cleared"]],
+    validate: (args) => arity(args, 1),
+    banner: ([user]) => `Clearing password for user "${user}" ...`,
+    async run([username], opts, call, node) {
+      const r = await call("clear_password", { username });
+      if (r.ok) return okOutcome(opts, node);
+      // rabbitmqctl has no text for this one and prints the Erlang error term.
+      return errorOutcome(EXIT.unavailable, r.error.reason === "no_such_user" ? `{:no_such_user, ${JSON.stringify(username)}}` : r.error.message);
+    },
+  },
+  {
+    name: "authenticate_user",
+    section: "Users",
+    description: "Attempts to authenticate a user. Exits with a non-zero code if authentication fails.",
+    usage: "<username> <password>",
+    details: [
+      ["<username>", "Username to use"],
+      ["<password>", "Password to use. Read from standard input when left out."],
+    ],
+    validate: (args) => arity(args, 1, 2),
+    banner: ([user]) => `Authenticating user "${user}" ...`,
+    async run(args, opts, call) {
+      const password = args[1] ?? passwordFromStdin();
+      if (password === undefined) return errorOutcome(EXIT.software, "Password is not provided via argument or stdin");
+      const r = await call("authenticate_user", { username: args[0], password });
+      if (r.ok) return messageOutcome(opts, "Success");
+      if (r.error.reason === "refused") return errorOutcome(EXIT.dataerr, `Error: failed to authenticate user "${args[0]}"\n${r.error.message}`);
+      return errorOutcome(EXIT.unavailable, r.error.message);
+    },
+  },
+  {
+    name: "set_user_tags",
+    section: "Users",
+    description: "Sets user tags",
+    usage: "<username> <tag> [...]",
+    details: [
+      ["<username>", "Self-explanatory"],
+      ["<tags>", "Space separated list of tags (administrator, monitoring, management, policymaker or any other)"],
+    ],
+    validate: (args) => (args.length === 0 ? arity(args, 1) : undefined),
+    banner: ([user, ...tags]) => `Setting tags for user "${user}" to [${tags.join(", ")}] ...`,
+    async run([username, ...tags], opts, call, node) {
+      const r = await call("set_user_tags", { username, tags });
+      return r.ok ? okOutcome(opts, node) : userFailure(r, opts, node, "does not exists");
+    },
+  },
+  {
+    name: "list_users",
+    section: "Users",
+    description: "List user names and tags",
+    usage: "[--no-table-headers]",
+    timeout: true,
+    validate: (args) => arity(args, 0),
+    banner: () => "Listing users ...",
+    async run(_args, opts, call) {
+      const r = await call("list_users", {});
+      return r.ok ? listing(opts, r.result) : errorOutcome(EXIT.unavailable, r.error.message);
+    },
+  },
+  {
+    name: "add_vhost",
+    section: "Virtual hosts",
+    description: "Creates a virtual host",
+    usage: '<vhost> [--description <description> --tags "<tag1>,<tag2>,<...>"]',
+    details: [
+      ["<vhost>", "Virtual host name"],
+      ["--description <description>", "Virtual host description"],
+      ["--tags <tags>", "Comma separated list of tags"],
+    ],
+    options: [
+      { flags: "--description <description>", description: "virtual host description" },
+      { flags: "--tags <tags>", description: "comma separated list of tags" },
+      { flags: "--default-queue-type <type>", description: "accepted for compatibility; Warren's queues are classic" },
+    ],
+    validate: (args) => arity(args, 1),
+    banner: ([vhost]) => `Adding vhost "${vhost}" ...`,
+    async run([vhost], opts, call, node) {
+      const tags = typeof opts.extra.tags === "string" ? opts.extra.tags.split(",").map((t) => t.trim()).filter((t) => t !== "") : [];
+      const r = await call("add_vhost", { vhost, description: opts.extra.description ?? "", tags });
+      return r.ok ? okOutcome(opts, node) : errorOutcome(EXIT.unavailable, r.error.message);
+    },
+  },
+  {
+    name: "delete_vhost",
+    section: "Virtual hosts",
+    description: "Deletes a virtual host, closing its connections and deleting its queues, exchanges, bindings and permissions",
+    usage: "<vhost>",
+    details: [["<vhost>", "Name of the virtual host to delete."]],
+    validate: (args) => arity(args, 1),
+    banner: ([vhost]) => `Deleting vhost "${vhost}" ...`,
+    async run([vhost], opts, call, node) {
+      const r = await call("delete_vhost", { vhost });
+      if (r.ok) return okOutcome(opts, node);
+      if (r.error.reason === "no_such_vhost") return { exitCode: EXIT.dataerr, stderr: r.error.message };
+      return errorOutcome(EXIT.unavailable, r.error.message);
+    },
+  },
+  {
+    name: "list_vhosts",
+    section: "Virtual hosts",
+    description: "Lists virtual hosts",
+    usage: "[--no-table-headers] [<column> ...]",
+    timeout: true,
+    validate: (args) => validateColumns("list_vhosts", args),
+    banner: () => "Listing vhosts ...",
+    async run(args, opts, call) {
+      const r = await call("list_vhosts", { keys: args });
+      return r.ok ? listing(opts, r.result) : errorOutcome(EXIT.unavailable, r.error.message);
+    },
+  },
+  {
+    name: "set_permissions",
+    section: "Access Control",
+    description: "Sets user permissions for a vhost",
+    usage: "[--vhost <vhost>] <username> <conf> <write> <read>",
+    details: [
+      ["<username>", "Self-explanatory"],
+      ["<conf>", "Configuration permission pattern"],
+      ["<write>", "Write permission pattern"],
+      ["<read>", "Read permission pattern"],
+    ],
+    validate: (args) => arity(args, 4),
+    banner: ([user], opts) => `Setting permissions for user "${user}" in vhost "${opts.vhost}" ...`,
+    async run([username, configure, write, read], opts, call, node) {
+      const r = await call("set_permissions", { vhost: opts.vhost, username, configure, write, read });
+      return r.ok ? okOutcome(opts, node) : permissionFailure(r, opts, node);
+    },
+  },
+  {
+    name: "clear_permissions",
+    section: "Access Control",
+    description: "Revokes user permissions for a vhost",
+    usage: "[--vhost <vhost>] <username>",
+    details: [["<username>", "Name of the user whose permissions should be revoked"]],
+    validate: (args) => arity(args, 1),
+    banner: ([user], opts) => `Clearing permissions for user "${user}" in vhost "${opts.vhost}" ...`,
+    async run([username], opts, call, node) {
+      const r = await call("clear_permissions", { vhost: opts.vhost, username });
+      return r.ok ? okOutcome(opts, node) : permissionFailure(r, opts, node);
+    },
+  },
+  {
+    name: "list_permissions",
+    section: "Access Control",
+    description: "Lists user permissions in a virtual host",
+    usage: "[--vhost <vhost>] [--no-table-headers]",
+    timeout: true,
+    validate: (args) => arity(args, 0),
+    banner: (_args, opts) => `Listing permissions for vhost "${opts.vhost}" ...`,
+    async run(_args, opts, call) {
+      const r = await call("list_permissions", { vhost: opts.vhost });
+      if (r.ok) return listing(opts, r.result);
+      if (r.error.reason === "no_such_vhost") return { exitCode: EXIT.dataerr, stderr: r.error.message };
+      return errorOutcome(EXIT.unavailable, r.error.message);
+    },
+  },
+  {
+    name: "list_user_permissions",
+    section: "Access Control",
+    description: "Lists permissions of a user across all virtual hosts",
+    usage: "[--no-table-headers] <username>",
+    details: [["<username>", "Name of the user"]],
+    timeout: true,
+    validate: (args) => arity(args, 1),
+    banner: ([user]) => `Listing permissions for user "${user}" ...`,
+    async run([username], opts, call) {
+      const r = await call("list_user_permissions", { username });
+      if (r.ok) return listing(opts, r.result);
+      if (r.error.reason === "no_such_user") return errorOutcome(EXIT.unavailable, `{:no_such_user, ${JSON.stringify(username)}}`);
+      return errorOutcome(EXIT.unavailable, r.error.message);
+    },
+  },
+];
