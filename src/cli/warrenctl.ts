@@ -11,7 +11,6 @@ import { accessCommands } from "../ctl/commands-access.js";
 import { listCommands } from "../ctl/commands-lists.js";
 import { nodeCommands } from "../ctl/commands-node.js";
 import { allHelp, commandHelp, commandUsage, suggest } from "../ctl/help.js";
-import { warrenVersion } from "../warren.js";
 
 const tty = process.stdout.isTTY === true;
 
@@ -34,7 +33,8 @@ const versionCommand: CommandSpec = {
   description: "Displays CLI tools version",
   usage: "",
   validate: () => undefined,
-  run: async () => ({ exitCode: EXIT.ok, stdout: [warrenVersion()] }),
+  // Loaded only here: warren.js pulls in the whole broker, which warrenctl otherwise never needs.
+  run: async () => ({ exitCode: EXIT.ok, stdout: [(await import("../warren.js")).warrenVersion()] }),
 };
 
 const COMMANDS: CommandSpec[] = [helpCommand, versionCommand, ...accessCommands, ...listCommands, ...nodeCommands];

@@ -1,0 +1,121 @@
+/**
+ * Running warrenctl against a Warren, and rabbitmqctl against the RabbitMQ oracle
+ * (scripts/rabbitmq.sh, node warren-oracle-5673@localhost on 127.0.0.1:5673), the same way, so
+ * tests can do the same thing to both and compare what they print.
+ *
+ * The oracle is optional: `oracle()` resolves undefined when it is not running, and the tests
+ * that need it skip with a message saying how to start it.
+ */
+import { spawn } from "node:child_process";
+import { connect } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/src/cli/warrenctl.js, seen from dist/test/helpers. */
+export const warrenctlBin = join(here, "..", "..", "src", "cli", "warrenctl.js");
+const rabbitmqScript = join(here, "..", "..", "..", "scripts", "rabbitmq.sh");
+
+export interface CtlResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A broker with its control tool: Warren + warrenctl, or RabbitMQ + rabbitmqctl. */
+export interface Target {
+  kind: "warren" | "rabbitmq";
+  host: string;
+  port: number;
+  /** Run a control command (rabbitmqctl syntax), optionally with stdin. */
+  ctl(args: string[], stdin?: string): Promise<CtlResult>;
+  /** An amqp:// URL for a user on a vhost. */
+  url(user: string, password: string, vhost?: string): string;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, stdin: string | undefined, timeoutMs: number): Promise<CtlResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+function amqpUrl(host: string, port: number, user: string, password: string, vhost = "/"): string {
+  return `amqp://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(vhost)}`;
+}
+
+/** warrenctl against the Warren using `dataDir` (found through WARREN_DATA_DIR, as a user would). */
+export function warrenctl(dataDir: string, args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): Promise<CtlResult> {
+  return run(process.execPath, [warrenctlBin, ...args], { ...process.env, WARREN_DATA_DIR: dataDir, ...env }, stdin, 30_000);
+}
+
+export function warrenTarget(dataDir: string, port: number): Target {
+  return {
+    kind: "warren",
+    host: "127.0.0.1",
+    port,
+    ctl: (args, stdin) => warrenctl(dataDir, args, stdin),
+    url: (user, password, vhost) => amqpUrl("127.0.0.1", port, user, password, vhost),
+  };
+}
+
+export const ORACLE_PORT = Number(process.env.WARREN_ORACLE_PORT ?? 5673);
+
+/** rabbitmqctl against the oracle node. */
+export function rabbitmqctl(args: string[], stdin?: string): Promise<CtlResult> {
+  return run("bash", [rabbitmqScript, "ctl", ...args], { ...process.env, RABBITMQ_PORT: String(ORACLE_PORT) }, stdin, 60_000);
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host: "127.0.0.1" });
+    const timer = setTimeout(() => { s.destroy(); resolve(false); }, 1_000);
+    s.once("connect", () => { clearTimeout(timer); s.destroy(); resolve(true); });
+    s.once("error", () => { clearTimeout(timer); resolve(false); });
+  });
+}
+
+let oracleChecked: Promise<Target | undefined> | undefined;
+
+/** The RabbitMQ oracle, when it is running (checked once per test file). */
+export function oracle(): Promise<Target | undefined> {
+  oracleChecked ??= (async () => {
+    if (process.env.WARREN_NO_ORACLE === "1" || !(await portOpen(ORACLE_PORT))) return undefined;
+    const probe = await rabbitmqctl(["list_vhosts", "-q"]);
+    if (probe.code !== 0) return undefined;
+    return {
+      kind: "rabbitmq" as const,
+      host: "127.0.0.1",
+      port: ORACLE_PORT,
+      ctl: rabbitmqctl,
+      url: (user: string, password: string, vhost?: string) => amqpUrl("127.0.0.1", ORACLE_PORT, user, password, vhost),
+    };
+  })();
+  return oracleChecked;
+}
+
+export const NO_ORACLE = "RabbitMQ oracle not running on 127.0.0.1:5673 (start it with: bash scripts/rabbitmq.sh start)";
+
+/**
+ * What must differ between the two tools' output: the tool's name, node names, pids, and the
+ * usage lines' trailing details. Everything else is compared as printed.
+ */
+export function normalise(text: string): string {
+  return text
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .replace(/rabbitmqctl|warrenctl/g, "CTL")
+    .replace(/warren-oracle-\d+@localhost|warren@[A-Za-z0-9.-]+/g, "NODE")
+    .replace(/<NODE\.\d+\.\d+\.\d+>/g, "<PID>")
+    .replace(/#PID<\d+\.\d+\.\d+>/g, "#PID<PID>")
+    .replace(/^\d\d:\d\d:\d\d\.\d+ \[warning\] .*\n/gm, "") // rabbitmqctl echoes some server warnings
+    .replace(/^\n(?=\{)/gm, "");
+}
