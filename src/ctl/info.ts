@@ -52,7 +52,7 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
   return rows(vhost.queues.values(), keys, (q, key) => {
     switch (key) {
       case "name": return q.name;
-      case "durable": return q.options.durable;
+      case "durable": return q.isDurable; // an exclusive queue is never durable (RabbitMQ)
       case "auto_delete": return q.options.autoDelete;
       case "arguments": return tableInfo(q.options.arguments);
       case "exclusive": return q.options.exclusive;

@@ -113,8 +113,8 @@ export function normalise(text: string): string {
   return text
     .replace(/\x1b\[[0-9;]*m/g, "")
     .replace(/rabbitmqctl|warrenctl/g, "CTL")
-    .replace(/warren-oracle-\d+@localhost|warren@[A-Za-z0-9.-]+/g, "NODE")
-    .replace(/<NODE\.\d+\.\d+\.\d+>/g, "<PID>")
+    .replace(/<[^<>\s]+\.\d+\.\d+\.\d+>/g, "<PID>")
+    .replace(/warren-oracle-\d+@localhost|warren@[A-Za-z0-9-]+(\.[A-Za-z][A-Za-z0-9-]*)*/g, "NODE")
     .replace(/#PID<\d+\.\d+\.\d+>/g, "#PID<PID>")
     .replace(/^\d\d:\d\d:\d\d\.\d+ \[warning\] .*\n/gm, "") // rabbitmqctl echoes some server warnings
     .replace(/^\n(?=\{)/gm, "");
