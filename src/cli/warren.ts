@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { loadOptions } from "../config/config-file.js";
 import { OptionError, settings, type Options } from "../config/options.js";
 import { Warren, warrenVersion } from "../warren.js";
@@ -7,9 +7,13 @@ import { Warren, warrenVersion } from "../warren.js";
 const program = new Command("warren")
   .description("Warren: a RabbitMQ-compatible AMQP 0-9-1 message broker")
   .version(warrenVersion());
+/** Commander's name for each flag's value (--config is "config"), and the setting it sets. */
+const settingOf = new Map<string, keyof Options>();
 for (const s of settings) {
   const placeholder = s.kind === "int" ? "<n>" : "<value>";
-  program.option(`${s.flag} ${placeholder}`, `${s.description} [env ${s.env}] (default: ${JSON.stringify(s.default)})`);
+  const option = new Option(`${s.flag} ${placeholder}`, `${s.description} [env ${s.env}] (default: ${JSON.stringify(s.default)})`);
+  program.addOption(option);
+  settingOf.set(option.attributeName(), s.key);
 }
 program.parse();
 
@@ -17,9 +21,9 @@ let options: Options;
 try {
   const given = program.opts<Record<string, string | undefined>>();
   const flags: Partial<Record<keyof Options, string>> = {};
-  for (const s of settings) {
-    const value = given[s.key];
-    if (value !== undefined) flags[s.key] = value;
+  for (const [name, key] of settingOf) {
+    const value = given[name];
+    if (value !== undefined) flags[key] = value;
   }
   options = loadOptions(flags, process.env);
 } catch (err) {
