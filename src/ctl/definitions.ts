@@ -21,7 +21,11 @@ import { Decimal, tableTypes, type FieldTable, type FieldValue } from "../amqp/f
 import type { Broker } from "../broker/broker.js";
 import { isQueue } from "../broker/binding.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
+import { VHost } from "../broker/vhost.js";
 import { ControlError } from "./protocol.js";
+
+/** The exchanges every vhost is created with (the default exchange aside). */
+const PREDECLARED_EXCHANGES = new Set([...new VHost("").exchanges.keys()].filter((name) => name !== ""));
 
 /** The RabbitMQ version Warren's behaviour and exports follow. */
 export const RABBITMQ_COMPAT_VERSION = "3.10.8";
@@ -158,6 +162,8 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   ]);
   const exists = (kind: "queue" | "exchange", vhost: string, name: string) => {
     const v = broker.vhosts.get(vhost);
+    // A vhost this file creates will have the predeclared exchanges (amq.direct, ...).
+    if (v === undefined && kind === "exchange" && PREDECLARED_EXCHANGES.has(name)) return true;
     const there = kind === "queue" ? v?.queues.has(name) : v?.exchanges.has(name);
     return there === true || defined.has(`${kind}\u0000${vhost}\u0000${name}`);
   };
