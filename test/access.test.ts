@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runPython, startBroker, type BrokerHandle } from "./helpers/broker.js";
 import { openChannel, openConnection, publishConfirmed, uniq, watchOf, within } from "./helpers/amqp.js";
-import { oracle, warrenctl } from "./helpers/control.js";
+import { oracle, warrenctl, warrenctlProcess } from "./helpers/control.js";
 import { M, parseClose, parseTune, RawClient, type MethodFrame } from "./helpers/raw-client.js";
 
 /** What a login attempt gets: the connection.close the server sends ("530 NOT_ALLOWED - ..."), or "open". */
@@ -59,7 +59,7 @@ describe("users, vhosts and permissions", () => {
       [["delete_user", "guest"], `Deleting user "guest" ...\n`],
     ];
     for (const [args, expected] of steps) {
-      const r = await ctl(...args);
+      const r = await warrenctlProcess(dataDir, args); // the binary itself, as the tutorial runs it
       assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
       assert.equal(r.stdout, expected, args.join(" "));
       assert.equal(r.stderr, "");

@@ -11,14 +11,13 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
 import { closeQuietly, openChannel, openConnection, watchOf, within } from "./helpers/amqp.js";
-import { warrenctl, type CtlResult } from "./helpers/control.js";
+import { warrenctl, warrenctlProcess, type CtlResult } from "./helpers/control.js";
 
 const NODE = `warren@${hostname()}`;
 
 describe("warrenctl", () => {
   let broker: BrokerHandle;
   const ctl = (...args: string[]) => warrenctl(broker.dataDir!, args);
-  const ctlIn = (stdin: string, ...args: string[]) => warrenctl(broker.dataDir!, args, stdin);
 
   before(async () => {
     broker = await startBroker({ forceLocal: true });
@@ -46,7 +45,7 @@ describe("warrenctl", () => {
     expect(await ctl("list_users", "-q"), 0, "user\ttags\nguest\t[administrator]\nu2\t[]\n");
     expect(await ctl("list_users", "--formatter", "json"), 0, `[\n{"user":"guest","tags":["administrator"]}\n,{"user":"u2","tags":[]}\n]\n`);
     // The password from standard input when left out.
-    expect(await ctlIn("from-stdin\n", "add_user", "u3", "-q"), 0, "");
+    expect(await warrenctlProcess(broker.dataDir!, ["add_user", "u3", "-q"], "from-stdin\n"), 0, "");
     expect(await ctl("authenticate_user", "u3", "from-stdin", "-q"), 0, "Success\n");
     expect(await ctl("delete_user", "u3"), 0, `Deleting user "u3" ...\n`);
     expect(await ctl("delete_user", "u3"), 67, `Deleting user "u3" ...\n`, `Error:\nUser "u3" does not exist\n`);
@@ -152,7 +151,7 @@ describe("warrenctl", () => {
     const viaFolder = await warrenctl("/nonexistent", ["-n", broker.dataDir!, "list_vhosts", "-q"]);
     expect(viaFolder, 0, "name\n/\n");
     expect(await warrenctl("/nonexistent", ["list_vhosts", "-q", "--node", socket]), 0, "name\n/\n");
-    const down = await warrenctl("/nonexistent", ["list_users"]);
+    const down = await warrenctlProcess("/nonexistent", ["list_users"]);
     assert.equal(down.code, 69);
     assert.match(down.stderr, /^Error: unable to perform an operation on node '.*'\./);
     assert.match(down.stderr, /attempted to contact: \/nonexistent\/warren\.sock \(ENOENT\)/);

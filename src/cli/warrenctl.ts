@@ -3,178 +3,22 @@
  * warrenctl: rabbitmqctl for Warren. Same commands, flags, output and exit codes, talking to a
  * running Warren over the control socket in its data folder (docs/cli.md).
  */
-import { hostname } from "node:os";
-import { Command, CommanderError } from "commander";
-import { request, resolveSocketPath, UnreachableError } from "../ctl/client.js";
-import { EXIT, type CommandSpec, type GlobalOptions, type Outcome } from "../ctl/command.js";
-import { accessCommands } from "../ctl/commands-access.js";
-import { listCommands } from "../ctl/commands-lists.js";
-import { nodeCommands } from "../ctl/commands-node.js";
-import { allHelp, commandHelp, commandUsage, suggest } from "../ctl/help.js";
+import { readFileSync } from "node:fs";
+import { render, runWarrenctl } from "../ctl/cli.js";
 
-const tty = process.stdout.isTTY === true;
-
-const helpCommand: CommandSpec = {
-  name: "help",
-  section: "Help",
-  description: "Displays usage information for a command",
-  usage: "[<command>]",
-  validate: () => undefined,
-  run: async ([name]) => {
-    const spec = COMMANDS.find((c) => c.name === name);
-    if (name !== undefined && spec === undefined) return notFound(name);
-    return { exitCode: EXIT.ok, raw: spec === undefined ? allHelp(COMMANDS, tty) : commandHelp(spec, tty) };
+const outcome = await runWarrenctl(process.argv.slice(2), {
+  env: process.env,
+  tty: process.stdout.isTTY === true,
+  readStdin: () => {
+    try {
+      return readFileSync(0, "utf8");
+    } catch {
+      return ""; // no standard input (closed, or a terminal that cannot be read)
+    }
   },
-};
-
-const versionCommand: CommandSpec = {
-  name: "version",
-  section: "Help",
-  description: "Displays CLI tools version",
-  usage: "",
-  validate: () => undefined,
-  // Loaded only here: warren.js pulls in the whole broker, which warrenctl otherwise never needs.
-  run: async () => ({ exitCode: EXIT.ok, stdout: [(await import("../warren.js")).warrenVersion()] }),
-};
-
-const COMMANDS: CommandSpec[] = [helpCommand, versionCommand, ...accessCommands, ...listCommands, ...nodeCommands];
-
-/** The node name, as the broker computes it (both run on this machine). */
-const NODE = `warren@${hostname()}`;
-
-function notFound(name: string): Outcome {
-  const suggestion = suggest(name, COMMANDS);
-  const text = suggestion !== undefined ? `\nCommand '${name}' not found. \nDid you mean '${suggestion}'? \n` : `\nCommand '${name}' not found. \n${allHelp(COMMANDS, false)}`;
-  return { exitCode: EXIT.usage, stderr: text };
-}
-
-function validationError(message: string, exitCode: number, argv: string[], spec: CommandSpec | undefined): Outcome {
-  const usage = spec === undefined ? "" : `\n\nUsage\n\n${commandUsage(spec)}`;
-  return { exitCode, stderr: `Error (argument validation): ${message}\nArguments given:\n\t${argv.join(" ")}${usage}` };
-}
-
-/** The command named on the command line: the first argument that is not an option or its value. */
-function commandIn(argv: string[]): CommandSpec | undefined {
-  const valued = new Set(["-n", "--node", "-t", "--timeout", "-p", "--vhost", "--formatter"]);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (valued.has(a)) i++;
-    else if (!a.startsWith("-")) return COMMANDS.find((c) => c.name === a);
-  }
-  return undefined;
-}
-
-function globalOptions(o: Record<string, unknown>): GlobalOptions | string {
-  const formatter = (o.formatter as string | undefined) ?? "table";
-  if (formatter !== "table" && formatter !== "json") return "the requested formatter is not supported by this command";
-  let timeout: number | undefined;
-  if (o.timeout !== undefined) {
-    timeout = Number(o.timeout);
-    if (!Number.isFinite(timeout) || timeout <= 0) return `--timeout must be a number of seconds, got '${String(o.timeout)}'`;
-  }
-  const known = new Set(["node", "quiet", "silent", "timeout", "formatter", "tableHeaders", "vhost", "longnames"]);
-  const extra = Object.fromEntries(Object.entries(o).filter(([k]) => !known.has(k)));
-  return {
-    node: o.node as string | undefined,
-    quiet: o.quiet === true,
-    silent: o.silent === true,
-    timeout,
-    formatter,
-    tableHeaders: o.tableHeaders !== false,
-    vhost: (o.vhost as string | undefined) ?? "/",
-    extra,
-  };
-}
-
-function unreachable(err: UnreachableError, spec: CommandSpec, opts: GlobalOptions): Outcome {
-  if (spec.name === "stop" && opts.extra.idempotent === true) return { exitCode: EXIT.ok, stdout: [`Node ${NODE} is no longer running`] };
-  return {
-    exitCode: EXIT.unavailable,
-    stderr: [
-      `Error: unable to perform an operation on node '${NODE}'. Please see diagnostics information and suggestions below.`,
-      "",
-      "Most common reasons for this are:",
-      "",
-      " * Target node is not running",
-      " * Target node uses another data folder: pass it with --node <data folder> or set WARREN_DATA_DIR",
-      " * This user cannot open the control socket (only the user Warren runs as can)",
-      "",
-      "DIAGNOSTICS",
-      "===========",
-      "",
-      `attempted to contact: ${err.socketPath} (${err.code})`,
-    ].join("\n"),
-  };
-}
-
-async function execute(spec: CommandSpec, args: string[], opts: GlobalOptions, argv: string[]): Promise<Outcome> {
-  const failure = spec.validate(args, opts);
-  if (failure !== undefined) return validationError(failure.message, failure.exitCode, argv, spec);
-  const banner = opts.quiet || opts.silent || opts.formatter === "json" ? undefined : spec.banner?.(args, opts, NODE);
-  if (banner !== undefined) process.stdout.write([banner].flat().join("\n") + "\n");
-  const socket = resolveSocketPath(opts.node, process.env);
-  const timeoutMs = (opts.timeout ?? 60) * 1000;
-  try {
-    return await spec.run(args, opts, (command, body) => request(socket, { command, args: body }, timeoutMs, command === "stop"), NODE);
-  } catch (err) {
-    if (err instanceof UnreachableError) return unreachable(err, spec, opts);
-    if (err instanceof Error && err.message.startsWith("timed out")) {
-      return { exitCode: EXIT.tempfail, stderr: `Error: operation ${spec.name} on node ${NODE} timed out. Timeout value used: ${timeoutMs}` };
-    }
-    throw err;
-  }
-}
-
-/** Parse and run; resolves with what to print. */
-async function main(argv: string[]): Promise<Outcome> {
-  if (argv.length === 0) return { exitCode: EXIT.usage, stderr: allHelp(COMMANDS, false) };
-  if (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-?")) return { exitCode: EXIT.ok, raw: allHelp(COMMANDS, tty) };
-  if (argv.length === 1 && argv[0] === "--version") return versionCommand.run([], {} as GlobalOptions, undefined as never, NODE);
-  const named = commandIn(argv);
-  if (named !== undefined && (argv.includes("--help") || argv.includes("-?"))) return { exitCode: EXIT.ok, raw: commandHelp(named, tty) };
-
-  let outcome: Promise<Outcome> | undefined;
-  const program = new Command("warrenctl")
-    .option("-n, --node <node>")
-    .option("-q, --quiet")
-    .option("-s, --silent")
-    .option("-t, --timeout <seconds>")
-    .option("-l, --longnames")
-    .option("-p, --vhost <vhost>")
-    .option("--formatter <formatter>")
-    .option("--no-table-headers")
-    .helpOption(false)
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  for (const spec of COMMANDS) {
-    const sub = program.command(spec.name).argument("[args...]").helpOption(false).exitOverride();
-    sub.configureOutput({ writeOut: () => {}, writeErr: () => {} });
-    for (const o of spec.options ?? []) sub.option(o.flags, o.description);
-    sub.action((args: string[], _local: unknown, cmd: Command) => {
-      const opts = globalOptions(cmd.optsWithGlobals());
-      outcome = typeof opts === "string" ? Promise.resolve(validationError(opts, EXIT.usage, argv, spec)) : execute(spec, args, opts, argv);
-    });
-  }
-  try {
-    program.parse(argv, { from: "user" });
-  } catch (err) {
-    if (!(err instanceof CommanderError)) throw err;
-    if (err.code === "commander.unknownCommand" || err.code === "commander.excessArguments") {
-      const name = argv.find((a) => !a.startsWith("-")) ?? "";
-      return notFound(name);
-    }
-    if (err.code === "commander.unknownOption") {
-      const option = /'([^']+)'/.exec(err.message)?.[1] ?? err.message;
-      return validationError(`Invalid options for this command:\n${option} : `, EXIT.usage, argv, named);
-    }
-    return validationError(err.message.replace(/^error: /, ""), EXIT.usage, argv, named);
-  }
-  if (outcome === undefined) return { exitCode: EXIT.usage, stderr: allHelp(COMMANDS, false) };
-  return outcome;
-}
-
-const result = await main(process.argv.slice(2));
-if (result.stdout !== undefined && result.stdout.length > 0) process.stdout.write(result.stdout.join("\n") + "\n");
-if (result.raw !== undefined) process.stdout.write(result.raw);
-if (result.stderr !== undefined) process.stderr.write(result.stderr + "\n");
-process.exitCode = result.exitCode;
+  write: (text) => process.stdout.write(text),
+});
+const { stdout, stderr } = render(outcome);
+if (stdout !== "") process.stdout.write(stdout);
+if (stderr !== "") process.stderr.write(stderr);
+process.exitCode = outcome.exitCode;

@@ -35,6 +35,17 @@ export interface Outcome {
 /** Sends one request to the broker. */
 export type Call = (command: string, args: Record<string, unknown>) => Promise<ControlResponse>;
 
+/** warrenctl's surroundings: the process's in the binary, strings in tests. */
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  /** Whether stdout is a terminal (bold section titles). */
+  tty: boolean;
+  /** All of standard input ("" when there is none). */
+  readStdin(): string;
+  /** Write to stdout at once (the banner, before the broker answers). */
+  write(text: string): void;
+}
+
 export type HelpSection =
   | "Help"
   | "Nodes"
@@ -71,7 +82,7 @@ export interface CommandSpec {
   validate(args: string[], opts: GlobalOptions): ValidationFailure | undefined;
   /** The informational line(s) printed before running, unless --quiet or --formatter json. */
   banner?(args: string[], opts: GlobalOptions, node: string): string | string[] | undefined;
-  run(args: string[], opts: GlobalOptions, call: Call, node: string): Promise<Outcome>;
+  run(args: string[], opts: GlobalOptions, call: Call, node: string, io: CliIo): Promise<Outcome>;
 }
 
 /** Positional arity check, rabbitmqctl's way. */

@@ -1,5 +1,4 @@
 /** warrenctl's user, vhost and permission commands, with rabbitmqctl's texts and exit codes. */
-import { readFileSync } from "node:fs";
 import { type Listing } from "./handlers.js";
 import { listingLines } from "./format.js";
 import { validateColumns } from "./commands-lists.js";
@@ -11,6 +10,7 @@ import {
   okOutcome,
   messageOutcome,
   outputLess,
+  type CliIo,
   type CommandSpec,
   type GlobalOptions,
   type Outcome,
@@ -19,18 +19,10 @@ import type { ControlResponse } from "./protocol.js";
 
 type Failure = Extract<ControlResponse, { ok: false }>;
 
-/**
- * A password given on stdin when the argument is left out, as rabbitmqctl reads it. undefined at
- * end of input.
- */
-function passwordFromStdin(): string | undefined {
-  try {
-    const text = readFileSync(0, "utf8");
-    if (text === "") return undefined;
-    return text.split(/\r?\n/)[0];
-  } catch {
-    return undefined;
-  }
+/** A password given on stdin when the argument is left out, as rabbitmqctl reads it; undefined at end of input. */
+function passwordFromStdin(io: CliIo): string | undefined {
+  const text = io.readStdin();
+  return text === "" ? undefined : text.split(/\r?\n/)[0];
 }
 
 /** Errors about a user, as the user commands print them (text and JSON). */
@@ -77,8 +69,8 @@ export const accessCommands: CommandSpec[] = [
       return arity(args, 1, 2) ?? (args[0] === "" ? badArgument("user cannot be an empty string") : undefined);
     },
     banner: ([user]) => `Adding user "${user}" ...`,
-    async run(args, opts, call, node) {
-      const password = args[1] ?? passwordFromStdin();
+    async run(args, opts, call, node, io) {
+      const password = args[1] ?? passwordFromStdin(io);
       if (password === undefined) return errorOutcome(EXIT.dataerr, "Password is not provided via argument or stdin");
       const r = await call("add_user", { username: args[0], password });
       if (!r.ok) {
@@ -116,8 +108,8 @@ export const accessCommands: CommandSpec[] = [
     ],
     validate: (args) => arity(args, 1, 2),
     banner: ([user]) => `Changing password for user "${user}" ...`,
-    async run(args, opts, call, node) {
-      const password = args[1] ?? passwordFromStdin();
+    async run(args, opts, call, node, io) {
+      const password = args[1] ?? passwordFromStdin(io);
       if (password === undefined) return errorOutcome(EXIT.software, "Password is not provided via argument or stdin");
       const r = await call("change_password", { username: args[0], password });
       return r.ok ? okOutcome(opts, node) : userFailure(r, opts, node, "does not exists");
@@ -149,8 +141,8 @@ export const accessCommands: CommandSpec[] = [
     ],
     validate: (args) => arity(args, 1, 2),
     banner: ([user]) => `Authenticating user "${user}" ...`,
-    async run(args, opts, call) {
-      const password = args[1] ?? passwordFromStdin();
+    async run(args, opts, call, _node, io) {
+      const password = args[1] ?? passwordFromStdin(io);
       if (password === undefined) return errorOutcome(EXIT.software, "Password is not provided via argument or stdin");
       const r = await call("authenticate_user", { username: args[0], password });
       if (r.ok) return messageOutcome(opts, "Success");

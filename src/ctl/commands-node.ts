@@ -11,14 +11,15 @@ import {
   messageOutcome,
   outputLess,
   valueOutcome,
+  type CliIo,
   type CommandSpec,
   type GlobalOptions,
   type Outcome,
 } from "./command.js";
 
 /** Section titles of `status`, bold on a terminal as rabbitmqctl prints them. */
-function bright(title: string): string {
-  return process.stdout.isTTY ? `\x1b[1m${title}\x1b[0m` : title;
+function brightTitle(title: string, tty: boolean): string {
+  return tty ? `\x1b[1m${title}\x1b[0m` : title;
 }
 
 interface Status {
@@ -41,7 +42,8 @@ interface Status {
 }
 
 /** status, in rabbitmqctl's layout (sections that describe Erlang are left out). */
-function statusLines(s: Status, node: string): string[] {
+function statusLines(s: Status, node: string, tty: boolean): string[] {
+  const bright = (title: string) => brightTitle(title, tty);
   return [
     `${bright("Runtime")}\n`,
     `OS PID: ${s.pid}`,
@@ -91,9 +93,9 @@ function deleteQueueBanner([queue]: string[], opts: GlobalOptions): string {
   return `Deleting queue '${queue}' on vhost '${opts.vhost}' ${conditions.join("and ")}...`;
 }
 
-function readDefinitionsInput(path: string | undefined): { text: string } | Outcome {
+function readDefinitionsInput(path: string | undefined, io: CliIo): { text: string } | Outcome {
   if (path === undefined || path === "-") {
-    const text = readFileSync(0, "utf8");
+    const text = io.readStdin();
     return text === "" ? errorOutcome(EXIT.dataerr, "No definitions on standard input") : { text };
   }
   let text: string;
@@ -115,12 +117,12 @@ export const nodeCommands: CommandSpec[] = [
     timeout: true,
     validate: (args) => arity(args, 0),
     banner: (_args, _opts, node) => `Status of node ${node} ...`,
-    async run(_args, opts, call, node) {
+    async run(_args, opts, call, node, io) {
       const r = await call("status", {});
       if (!r.ok) return errorOutcome(EXIT.unavailable, r.error.message);
       const status = r.result as Status;
       if (opts.formatter === "json") return { exitCode: EXIT.ok, stdout: [sortedJson({ ...status, node })] };
-      return { exitCode: EXIT.ok, stdout: statusLines(status, node) };
+      return { exitCode: EXIT.ok, stdout: statusLines(status, node, io.tty) };
     },
   },
   {
@@ -289,8 +291,8 @@ export const nodeCommands: CommandSpec[] = [
     },
     banner: ([path]) =>
       path === undefined || path === "-" ? undefined : `Importing definitions in JSON from a file at "${path}" ...`,
-    async run([path], opts, call, node) {
-      const input = readDefinitionsInput(path);
+    async run([path], opts, call, node, io) {
+      const input = readDefinitionsInput(path, io);
       if (!("text" in input)) return input;
       let definitions: unknown;
       try {
