@@ -4,7 +4,7 @@
  * whose users can then log in with their RabbitMQ passwords; Warren's export imports into RabbitMQ
  * and exports back unchanged (with the oracle); load_definitions imports at startup.
  */
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { hashPassword } from "../src/access/password.js";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
 import { closeQuietly, openChannel, openConnection, uniq } from "./helpers/amqp.js";
-import { NO_ORACLE, oracle, warrenctl, type Target } from "./helpers/control.js";
+import { NO_ORACLE, oracle, warrenctl, warrenForSuite, type Target } from "./helpers/control.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURE = join(here, "..", "..", "test", "fixtures", "rabbitmq-3.10-definitions.json");
@@ -34,14 +34,11 @@ function only(defs: Defs, vhost: string, users: string[]): Record<string, unknow
 }
 
 describe("definitions", () => {
+  const suite = warrenForSuite();
+  const ctl = suite.ctl;
   let broker: BrokerHandle;
-  const ctl = (...args: string[]) => warrenctl(broker.dataDir!, args);
-
-  before(async () => {
-    broker = await startBroker({ forceLocal: true });
-  });
-  after(async () => {
-    await broker?.stop();
+  before(() => {
+    broker = suite.broker();
   });
 
   it("a file exported by RabbitMQ 3.10 imports into Warren: users log in with their passwords, everything is there", async () => {

@@ -4,26 +4,23 @@
  * and RabbitMQ's node name as Warren's); test/warrenctl-compare.test.ts compares a share of them
  * live. Also: how warrenctl finds the broker, the control socket's mode, help, and stop.
  */
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import type { BrokerHandle } from "./helpers/broker.js";
 import { closeQuietly, openChannel, openConnection, watchOf, within } from "./helpers/amqp.js";
-import { warrenctl, warrenctlProcess, type CtlResult } from "./helpers/control.js";
+import { warrenctl, warrenctlProcess, warrenForSuite, type CtlResult } from "./helpers/control.js";
 
 const NODE = `warren@${hostname()}`;
 
 describe("warrenctl", () => {
+  const suite = warrenForSuite();
+  const ctl = suite.ctl;
   let broker: BrokerHandle;
-  const ctl = (...args: string[]) => warrenctl(broker.dataDir!, args);
-
-  before(async () => {
-    broker = await startBroker({ forceLocal: true });
-  });
-  after(async () => {
-    await broker?.stop();
+  before(() => {
+    broker = suite.broker();
   });
 
   /** Expect exactly this exit code, stdout and stderr. */

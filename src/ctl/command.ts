@@ -3,6 +3,8 @@
  * "Listing queues for vhost / ..." line), and how it turns the broker's answer into output and an
  * exit code. Texts and exit codes are rabbitmqctl 3.10's (RabbitMQ.CLI.Core.ExitCodes).
  */
+import { listingLines } from "./format.js";
+import type { InfoValue } from "./info-values.js";
 import type { ControlResponse } from "./protocol.js";
 
 export const EXIT = { ok: 0, usage: 64, dataerr: 65, nouser: 67, unavailable: 69, software: 70, tempfail: 75 } as const;
@@ -114,10 +116,42 @@ export function messageOutcome(opts: GlobalOptions, message: string): Outcome {
   return { exitCode: EXIT.ok, stdout: [opts.formatter === "json" ? JSON.stringify({ message }) : message] };
 }
 
-/** The broker refused: the default report, "Error:\n<message>", exit 69 unless said otherwise. */
-export function failureOutcome(response: Extract<ControlResponse, { ok: false }>, exitCode: number = EXIT.unavailable): Outcome {
-  return errorOutcome(exitCode, response.error.message);
+/** A refusal from the broker. */
+export type Failure = Extract<ControlResponse, { ok: false }>;
+
+/** How a command words a refusal. */
+export type FailureOutcome = (failure: Failure, opts: GlobalOptions, node: string, args: string[]) => Outcome;
+
+/** The default report of a refusal: "Error:\n<message>", exit 69. */
+export const failureOutcome: FailureOutcome = (failure) => errorOutcome(EXIT.unavailable, failure.error.message);
+
+/** The run() of a command that sends one request: `success` prints the answer, `failure` a refusal. */
+function oneRequest(success: (result: unknown, opts: GlobalOptions, node: string) => Outcome) {
+  return (
+    command: string,
+    body: (args: string[], opts: GlobalOptions) => Record<string, unknown>,
+    failure: FailureOutcome = failureOutcome,
+  ): CommandSpec["run"] =>
+    async (args, opts, call, node) => {
+      const r = await call(command, body(args, opts));
+      return r.ok ? success(r.result, opts, node) : failure(r, opts, node, args);
+    };
 }
+
+/**
+ * A command that prints nothing when it succeeds (in JSON, {"node":...,"result":"ok"}), as most
+ * rabbitmqctl commands that change something.
+ */
+export const requestRun = oneRequest((_result, opts, node) => okOutcome(opts, node));
+
+/**
+ * A list answered in one piece (list_users, list_permissions, ...): an empty one prints an empty
+ * line, or [] in JSON, as rabbitmqctl does.
+ */
+export const listingRun = oneRequest((result, opts) => {
+  const { keys, rows } = result as { keys: string[]; rows: InfoValue[][] };
+  return { exitCode: EXIT.ok, stdout: listingLines(keys, rows, { json: opts.formatter === "json", headers: opts.tableHeaders && !opts.silent, streamed: false }) };
+});
 
 /** Whether informational output is off (--quiet or --silent). */
 export function outputLess(opts: GlobalOptions): boolean {

@@ -1,23 +1,20 @@
 /** warrenctl's user, vhost and permission commands, with rabbitmqctl's texts and exit codes. */
-import { type Listing } from "./handlers.js";
-import { listingLines } from "./format.js";
 import { validateColumns } from "./commands-lists.js";
 import {
   arity,
   badArgument,
   errorOutcome,
   EXIT,
-  okOutcome,
+  failureOutcome,
+  listingRun,
   messageOutcome,
+  okOutcome,
   outputLess,
+  requestRun,
   type CliIo,
   type CommandSpec,
-  type GlobalOptions,
-  type Outcome,
+  type FailureOutcome,
 } from "./command.js";
-import type { ControlResponse } from "./protocol.js";
-
-type Failure = Extract<ControlResponse, { ok: false }>;
 
 /** A password given on stdin when the argument is left out, as rabbitmqctl reads it; undefined at end of input. */
 function passwordFromStdin(io: CliIo): string | undefined {
@@ -25,19 +22,25 @@ function passwordFromStdin(io: CliIo): string | undefined {
   return text === "" ? undefined : text.split(/\r?\n/)[0];
 }
 
-/** Errors about a user, as the user commands print them (text and JSON). */
-function userFailure(f: Failure, opts: GlobalOptions, node: string, noun: "does not exist" | "does not exists"): Outcome {
-  if (f.error.reason === "no_such_user") {
-    if (opts.formatter === "json") {
-      return { exitCode: EXIT.unavailable, stderr: JSON.stringify({ message: `User ${f.error.subject} ${noun}`, node, result: "error" }) };
-    }
-    return errorOutcome(EXIT.nouser, `User "${f.error.subject}" does not exist`);
+/** A missing user, as delete_user, change_password and set_user_tags word it (JSON: "does not exists", sic). */
+const userFailure: FailureOutcome = (f, opts, node) => {
+  if (f.error.reason !== "no_such_user") return failureOutcome(f, opts, node, []);
+  if (opts.formatter === "json") {
+    return { exitCode: EXIT.unavailable, stderr: JSON.stringify({ message: `User ${f.error.subject} does not exists`, node, result: "error" }) };
   }
-  return errorOutcome(EXIT.unavailable, f.error.message);
-}
+  return errorOutcome(EXIT.nouser, `User "${f.error.subject}" does not exist`);
+};
+
+/** A missing vhost, as delete_vhost and list_permissions word it: no "Error:", exit 65. */
+const vhostFailure: FailureOutcome = (f, opts, node) =>
+  f.error.reason === "no_such_vhost" ? { exitCode: EXIT.dataerr, stderr: f.error.message } : failureOutcome(f, opts, node, []);
+
+/** rabbitmqctl has no text for some missing users and prints the Erlang error term. */
+const userTermFailure: FailureOutcome = (f, opts, node, [username]) =>
+  f.error.reason === "no_such_user" ? errorOutcome(EXIT.unavailable, `{:no_such_user, ${JSON.stringify(username)}}`) : failureOutcome(f, opts, node, []);
 
 /** Errors of set_permissions / clear_permissions, which word them differently. */
-function permissionFailure(f: Failure, opts: GlobalOptions, node: string): Outcome {
+const permissionFailure: FailureOutcome = (f, opts, node) => {
   const { reason, subject, message } = f.error;
   const text = reason === "no_such_user" ? `User ${subject} does not exist` : reason === "no_such_vhost" ? `Virtual host ${subject} does not exist` : undefined;
   if (text !== undefined && opts.formatter === "json") {
@@ -45,13 +48,7 @@ function permissionFailure(f: Failure, opts: GlobalOptions, node: string): Outco
   }
   if (reason === "no_such_user") return errorOutcome(EXIT.nouser, text!);
   return errorOutcome(EXIT.unavailable, text ?? message);
-}
-
-/** A list answered in one piece (list_users, list_permissions, ...). */
-function listing(opts: GlobalOptions, result: unknown): Outcome {
-  const { keys, rows } = result as Listing;
-  return { exitCode: EXIT.ok, stdout: listingLines(keys, rows, { json: opts.formatter === "json", headers: opts.tableHeaders && !opts.silent, streamed: false }) };
-}
+};
 
 const DONE_ADD_USER = "Done. Don't forget to grant the user permissions to some virtual hosts! See 'warrenctl help set_permissions' to learn more.";
 
@@ -92,10 +89,7 @@ export const accessCommands: CommandSpec[] = [
     details: [["<username>", "Name of the user to delete."]],
     validate: (args) => arity(args, 1),
     banner: ([user]) => `Deleting user "${user}" ...`,
-    async run([username], opts, call, node) {
-      const r = await call("delete_user", { username });
-      return r.ok ? okOutcome(opts, node) : userFailure(r, opts, node, "does not exists");
-    },
+    run: requestRun("delete_user", ([username]) => ({ username }), userFailure),
   },
   {
     name: "change_password",
@@ -112,7 +106,7 @@ export const accessCommands: CommandSpec[] = [
       const password = args[1] ?? passwordFromStdin(io);
       if (password === undefined) return errorOutcome(EXIT.software, "Password is not provided via argument or stdin");
       const r = await call("change_password", { username: args[0], password });
-      return r.ok ? okOutcome(opts, node) : userFailure(r, opts, node, "does not exists");
+      return r.ok ? okOutcome(opts, node) : userFailure(r, opts, node, args);
     },
   },
   {
@@ -123,12 +117,7 @@ export const accessCommands: CommandSpec[] = [
     details: [["<username>", "Name of the user whose password should be cleared"]],
     validate: (args) => arity(args, 1),
     banner: ([user]) => `Clearing password for user "${user}" ...`,
-    async run([username], opts, call, node) {
-      const r = await call("clear_password", { username });
-      if (r.ok) return okOutcome(opts, node);
-      // rabbitmqctl has no text for this one and prints the Erlang error term.
-      return errorOutcome(EXIT.unavailable, r.error.reason === "no_such_user" ? `{:no_such_user, ${JSON.stringify(username)}}` : r.error.message);
-    },
+    run: requestRun("clear_password", ([username]) => ({ username }), userTermFailure),
   },
   {
     name: "authenticate_user",
@@ -161,10 +150,7 @@ export const accessCommands: CommandSpec[] = [
     ],
     validate: (args) => (args.length === 0 ? arity(args, 1) : undefined),
     banner: ([user, ...tags]) => `Setting tags for user "${user}" to [${tags.join(", ")}] ...`,
-    async run([username, ...tags], opts, call, node) {
-      const r = await call("set_user_tags", { username, tags });
-      return r.ok ? okOutcome(opts, node) : userFailure(r, opts, node, "does not exists");
-    },
+    run: requestRun("set_user_tags", ([username, ...tags]) => ({ username, tags }), userFailure),
   },
   {
     name: "list_users",
@@ -174,10 +160,7 @@ export const accessCommands: CommandSpec[] = [
     timeout: true,
     validate: (args) => arity(args, 0),
     banner: () => "Listing users ...",
-    async run(_args, opts, call) {
-      const r = await call("list_users", {});
-      return r.ok ? listing(opts, r.result) : errorOutcome(EXIT.unavailable, r.error.message);
-    },
+    run: listingRun("list_users", () => ({})),
   },
   {
     name: "add_vhost",
@@ -196,11 +179,11 @@ export const accessCommands: CommandSpec[] = [
     ],
     validate: (args) => arity(args, 1),
     banner: ([vhost]) => `Adding vhost "${vhost}" ...`,
-    async run([vhost], opts, call, node) {
-      const tags = typeof opts.extra.tags === "string" ? opts.extra.tags.split(",").map((t) => t.trim()).filter((t) => t !== "") : [];
-      const r = await call("add_vhost", { vhost, description: opts.extra.description ?? "", tags });
-      return r.ok ? okOutcome(opts, node) : errorOutcome(EXIT.unavailable, r.error.message);
-    },
+    run: requestRun("add_vhost", ([vhost], opts) => ({
+      vhost,
+      description: opts.extra.description ?? "",
+      tags: typeof opts.extra.tags === "string" ? opts.extra.tags.split(",").map((t) => t.trim()).filter((t) => t !== "") : [],
+    })),
   },
   {
     name: "delete_vhost",
@@ -210,12 +193,7 @@ export const accessCommands: CommandSpec[] = [
     details: [["<vhost>", "Name of the virtual host to delete."]],
     validate: (args) => arity(args, 1),
     banner: ([vhost]) => `Deleting vhost "${vhost}" ...`,
-    async run([vhost], opts, call, node) {
-      const r = await call("delete_vhost", { vhost });
-      if (r.ok) return okOutcome(opts, node);
-      if (r.error.reason === "no_such_vhost") return { exitCode: EXIT.dataerr, stderr: r.error.message };
-      return errorOutcome(EXIT.unavailable, r.error.message);
-    },
+    run: requestRun("delete_vhost", ([vhost]) => ({ vhost }), vhostFailure),
   },
   {
     name: "list_vhosts",
@@ -225,10 +203,7 @@ export const accessCommands: CommandSpec[] = [
     timeout: true,
     validate: (args) => validateColumns("list_vhosts", args),
     banner: () => "Listing vhosts ...",
-    async run(args, opts, call) {
-      const r = await call("list_vhosts", { keys: args });
-      return r.ok ? listing(opts, r.result) : errorOutcome(EXIT.unavailable, r.error.message);
-    },
+    run: listingRun("list_vhosts", (keys) => ({ keys })),
   },
   {
     name: "set_permissions",
@@ -243,10 +218,7 @@ export const accessCommands: CommandSpec[] = [
     ],
     validate: (args) => arity(args, 4),
     banner: ([user], opts) => `Setting permissions for user "${user}" in vhost "${opts.vhost}" ...`,
-    async run([username, configure, write, read], opts, call, node) {
-      const r = await call("set_permissions", { vhost: opts.vhost, username, configure, write, read });
-      return r.ok ? okOutcome(opts, node) : permissionFailure(r, opts, node);
-    },
+    run: requestRun("set_permissions", ([username, configure, write, read], opts) => ({ vhost: opts.vhost, username, configure, write, read }), permissionFailure),
   },
   {
     name: "clear_permissions",
@@ -256,10 +228,7 @@ export const accessCommands: CommandSpec[] = [
     details: [["<username>", "Name of the user whose permissions should be revoked"]],
     validate: (args) => arity(args, 1),
     banner: ([user], opts) => `Clearing permissions for user "${user}" in vhost "${opts.vhost}" ...`,
-    async run([username], opts, call, node) {
-      const r = await call("clear_permissions", { vhost: opts.vhost, username });
-      return r.ok ? okOutcome(opts, node) : permissionFailure(r, opts, node);
-    },
+    run: requestRun("clear_permissions", ([username], opts) => ({ vhost: opts.vhost, username }), permissionFailure),
   },
   {
     name: "list_permissions",
@@ -269,12 +238,7 @@ export const accessCommands: CommandSpec[] = [
     timeout: true,
     validate: (args) => arity(args, 0),
     banner: (_args, opts) => `Listing permissions for vhost "${opts.vhost}" ...`,
-    async run(_args, opts, call) {
-      const r = await call("list_permissions", { vhost: opts.vhost });
-      if (r.ok) return listing(opts, r.result);
-      if (r.error.reason === "no_such_vhost") return { exitCode: EXIT.dataerr, stderr: r.error.message };
-      return errorOutcome(EXIT.unavailable, r.error.message);
-    },
+    run: listingRun("list_permissions", (_args, opts) => ({ vhost: opts.vhost }), vhostFailure),
   },
   {
     name: "list_user_permissions",
@@ -285,11 +249,6 @@ export const accessCommands: CommandSpec[] = [
     timeout: true,
     validate: (args) => arity(args, 1),
     banner: ([user]) => `Listing permissions for user "${user}" ...`,
-    async run([username], opts, call) {
-      const r = await call("list_user_permissions", { username });
-      if (r.ok) return listing(opts, r.result);
-      if (r.error.reason === "no_such_user") return errorOutcome(EXIT.unavailable, `{:no_such_user, ${JSON.stringify(username)}}`);
-      return errorOutcome(EXIT.unavailable, r.error.message);
-    },
+    run: listingRun("list_user_permissions", ([username]) => ({ username }), userTermFailure),
   },
 ];

@@ -7,7 +7,7 @@ import {
   badArgument,
   errorOutcome,
   EXIT,
-  okOutcome,
+  requestRun,
   messageOutcome,
   outputLess,
   valueOutcome,
@@ -138,10 +138,7 @@ export const nodeCommands: CommandSpec[] = [
     validate: (args) => arity(args, 0, 1),
     banner: (args, _opts, node) =>
       args.length === 1 ? `Stopping and halting node ${node} (will monitor pid file ${args[0]}) ...` : `Stopping and halting node ${node} ...`,
-    async run(_args, opts, call, node) {
-      const r = await call("stop", {});
-      return r.ok ? okOutcome(opts, node) : errorOutcome(EXIT.unavailable, r.error.message);
-    },
+    run: requestRun("stop", () => ({})),
   },
   {
     name: "purge_queue",
@@ -152,10 +149,7 @@ export const nodeCommands: CommandSpec[] = [
     timeout: true,
     validate: (args) => arity(args, 1),
     banner: ([queue], opts) => `Purging queue '${queue}' in vhost '${opts.vhost}' ...`,
-    async run([queue], opts, call, node) {
-      const r = await call("purge_queue", { vhost: opts.vhost, queue });
-      return r.ok ? okOutcome(opts, node) : errorOutcome(EXIT.unavailable, r.error.message);
-    },
+    run: requestRun("purge_queue", ([queue], opts) => ({ vhost: opts.vhost, queue })),
   },
   {
     name: "delete_queue",
@@ -191,12 +185,10 @@ export const nodeCommands: CommandSpec[] = [
     ],
     validate: (args) => arity(args, 2),
     banner: ([pid, explanation]) => `Closing connection ${pid}, reason: ${explanation}...`,
-    async run([pid, explanation], opts, call, node) {
-      const r = await call("close_connection", { pid, explanation });
-      if (r.ok) return okOutcome(opts, node);
-      // rabbitmqctl reports a malformed pid twice over: "Error:\nError:\n{:invalid_pid_syntax, ...}".
-      return errorOutcome(EXIT.unavailable, r.error.reason === "invalid_pid_syntax" ? `Error:\n${r.error.message}` : r.error.message);
-    },
+    // rabbitmqctl reports a malformed pid twice over: "Error:\nError:\n{:invalid_pid_syntax, ...}".
+    run: requestRun("close_connection", ([pid, explanation]) => ({ pid, explanation }), (f) =>
+      errorOutcome(EXIT.unavailable, f.error.reason === "invalid_pid_syntax" ? `Error:\n${f.error.message}` : f.error.message),
+    ),
   },
   {
     name: "close_all_connections",

@@ -5,6 +5,7 @@
  */
 import { freemem, totalmem, type } from "node:os";
 import { AccessError } from "../access/errors.js";
+import { compilePattern } from "../access/permissions.js";
 import { AmqpError } from "../amqp/errors.js";
 import type { Broker } from "../broker/broker.js";
 import type { Options } from "../config/options.js";
@@ -199,9 +200,10 @@ const handlers: Record<string, Handler> = {
     // RabbitMQ's order: the patterns, then the user, then the vhost.
     for (const p of [configure, write, read]) {
       try {
-        new RegExp(p);
+        compilePattern(p);
       } catch (err) {
-        const why = err instanceof Error ? err.message.replace(/^Invalid regular expression: /, "") : String(err);
+        // rabbitmqctl prints the Erlang error term here; Warren's reason is JavaScript's.
+        const why = err instanceof AccessError ? err.message.replace(/^.*? is invalid: /, "") : String(err);
         throw new ControlError("invalid_regexp", `{:invalid_regexp, '${p}', ${JSON.stringify(why)}}`, p);
       }
     }

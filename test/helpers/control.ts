@@ -7,10 +7,12 @@
  * that need it skip with a message saying how to start it.
  */
 import { spawn } from "node:child_process";
+import { after, before } from "node:test";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { render, runWarrenctl } from "../../src/ctl/cli.js";
+import { startBroker, type BrokerHandle } from "./broker.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/src/cli/warrenctl.js, seen from dist/test/helpers. */
@@ -69,6 +71,25 @@ export async function warrenctl(dataDir: string, args: string[], stdin?: string,
   });
   const { stdout, stderr } = render(outcome);
   return { code: outcome.exitCode, stdout: banner + stdout, stderr };
+}
+
+/**
+ * A Warren for the enclosing describe block (started before its tests, stopped after them) and
+ * warrenctl aimed at it.
+ */
+export function warrenForSuite(): { broker(): BrokerHandle; ctl(...args: string[]): Promise<CtlResult> } {
+  let handle: BrokerHandle | undefined;
+  before(async () => {
+    handle = await startBroker({ forceLocal: true });
+  });
+  after(async () => {
+    await handle?.stop();
+  });
+  const broker = () => {
+    if (handle === undefined) throw new Error("the suite's broker has not started");
+    return handle;
+  };
+  return { broker, ctl: (...args) => warrenctl(broker().dataDir!, args) };
 }
 
 /** The warrenctl binary itself, in its own process. */
