@@ -93,6 +93,9 @@ export class Warren {
     // As RabbitMQ: a blank broker gets the default user and vhost, unless definitions are loaded.
     if (this.options.loadDefinitions !== "") loadDefinitionsFile(this.broker, this.options.loadDefinitions, this.log);
     else if (needsDefaultData(this.broker)) seedDefaultData(this.broker, this.options, this.log);
+    if (this.broker.users.size === 0) {
+      this.log.warn({ event: "access.no_users" }, "no users: nobody can log in until one is added with warrenctl add_user");
+    }
     this.storage.definitions.rewrite(snapshotDefinitions(this.broker));
   }
 

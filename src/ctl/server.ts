@@ -22,6 +22,10 @@ export class ControlServer {
   }
 
   listen(): Promise<void> {
+    // sockaddr_un holds 108 bytes with the terminating NUL; a longer path cannot be bound.
+    if (Buffer.byteLength(this.path) > 107) {
+      return Promise.reject(new Error(`the control socket path ${this.path} is longer than 107 bytes; use a shorter data folder`));
+    }
     rmSync(this.path, { force: true });
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
@@ -71,7 +75,9 @@ export class ControlServer {
     const log = this.ctx.log;
     try {
       const result = handleRequest(this.ctx, request);
-      log.info({ event: "ctl.command", command: request.command }, `warrenctl ${request.command}`);
+      // Changes are worth a line at info; reads (monitoring scripts poll them) only at debug.
+      const reads = /^(list_|status$|export_definitions$|authenticate_user$)/.test(request.command);
+      log[reads ? "debug" : "info"]({ event: "ctl.command", command: request.command }, `warrenctl ${request.command}`);
       if (request.command === "stop") {
         // Answer, keep the socket open, and stop: the client sees it close when the process ends.
         socket.write(JSON.stringify({ ok: true, node: this.ctx.ids.node, result } satisfies ControlResponse) + "\n", () => this.ctx.requestStop());

@@ -260,10 +260,11 @@ export class Channel implements ConsumerOwner {
   // ---- consume, get, qos ----
 
   private onConsume(m: amqp.BasicConsume): void {
-    this.access.read("queue", m.queue);
-    const queue = this.queueFor(m.queue);
+    // RabbitMQ's order: a reused tag (530), then read permission (403), then the queue (404).
     const tag = m.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : m.consumerTag;
     if (this.consumers.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    this.access.read("queue", m.queue);
+    const queue = this.queueFor(m.queue);
     if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && queue.consumerCount > 0)) {
       throw fail.accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
     }
