@@ -53,6 +53,7 @@ export class Connection implements FrameSink {
   private missedTicks = 0;
   /** Channels whose consumers wait for the socket to drain. */
   readonly waitingForDrain = new Set<Channel>();
+  private resumeScheduled = false;
 
   constructor(
     readonly socket: Socket,
@@ -63,7 +64,7 @@ export class Connection implements FrameSink {
     this.frameMax = ctx.options.frameMax;
     this.name = `${socket.remoteAddress}:${socket.remotePort} -> ${socket.localAddress}:${socket.localPort}`;
     this.reader = new FrameReader(this, HANDSHAKE_FRAME_MAX);
-    this.writer = new FrameWriter(socket, HANDSHAKE_FRAME_MAX);
+    this.writer = new FrameWriter(socket, HANDSHAKE_FRAME_MAX, () => this.afterFlush());
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.reader.push(chunk));
     socket.on("drain", () => this.onDrain());
@@ -399,6 +400,19 @@ export class Connection implements FrameSink {
     this.channels.clear();
     for (const queue of this.exclusiveQueues) this.vhost?.deleteQueue(queue);
     this.exclusiveQueues.clear();
+  }
+
+  /**
+   * A write that the kernel takes whole returns true and emits no 'drain' (Node), so consumers
+   * that stopped on a full writer are resumed here too, on the next turn, once the socket is clear.
+   */
+  private afterFlush(): void {
+    if (this.waitingForDrain.size === 0 || this.resumeScheduled || this.socket.writableNeedDrain) return;
+    this.resumeScheduled = true;
+    setImmediate(() => {
+      this.resumeScheduled = false;
+      this.onDrain();
+    });
   }
 
   private onDrain(): void {
