@@ -39,7 +39,8 @@ it(`every confirmed message survives SIGKILL at a random moment (${ROUNDS} round
     const outstanding = new Set<string>();
     /** Acked by our consumer before the crash: may only come back marked redelivered. */
     const acked = new Set<string>();
-    for (let round = 0; round < ROUNDS; round++) {
+    // One extra start at the end verifies the last round's crash.
+    for (let round = 0; round <= ROUNDS; round++) {
       const broker = await startBroker({ forceLocal: true, dataDir: dir });
       const conn = await connect(broker.url);
       conn.on("error", () => {});
@@ -71,6 +72,11 @@ it(`every confirmed message survives SIGKILL at a random moment (${ROUNDS} round
       if (process.env.CRASH_DEBUG) console.error(`round ${round}: recovered ${seen.size}, confirmed ${outstanding.size}`);
       outstanding.clear();
       acked.clear();
+      if (round === ROUNDS) {
+        await conn.close();
+        await broker.stop();
+        break;
+      }
       await setup.checkQueue(QUEUE); // round trip: the acks above are processed
 
       // This round: publishers with confirms, one consumer acking, then SIGKILL at a random time.
