@@ -12,6 +12,7 @@ import type { VHost } from "../broker/vhost.js";
 import { Channel } from "./channel.js";
 import type { ServerContext } from "./context.js";
 import { MECHANISMS, parseSaslResponse } from "./sasl.js";
+import { PublishDecoder } from "./publish-decoder.js";
 
 const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
 /** The AMQP 0-9 header, which RabbitMQ also accepts and serves as 0-9-1. */
@@ -32,6 +33,8 @@ export class Connection implements FrameSink {
   readonly writer: FrameWriter;
   /** Decodes method arguments; one per connection, reused for every frame. */
   readonly methodReader = new AmqpReader();
+  /** basic.publish, the most frequent method, has a decoder of its own. */
+  private readonly publishDecoder = new PublishDecoder();
   private state: State = "header";
   private readonly channels = new Map<number, Channel>();
   user: User | undefined;
@@ -183,7 +186,10 @@ export class Connection implements FrameSink {
   private decode(id: number, buf: Buffer, start: number, end: number, channelId: number): amqp.AnyMethod {
     let method: amqp.AnyMethod | undefined;
     try {
-      method = amqp.decodeMethod(this.methodReader.reset(buf, start + 4, end), id);
+      method =
+        id === amqp.BASIC_PUBLISH
+          ? this.publishDecoder.decode(buf, start + 4, end)
+          : amqp.decodeMethod(this.methodReader.reset(buf, start + 4, end), id);
     } catch {
       if (id === amqp.CONNECTION_CLOSE && channelId === 0) {
         throw new AmqpError(amqp.ReplyCode.INTERNAL_ERROR, "INTERNAL_ERROR", true);
