@@ -9,6 +9,7 @@ import { serverProperties } from "./server/server-properties.js";
 import { DefinitionsLogJournal } from "./store/definitions-journal.js";
 import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
 import { Storage } from "./store/storage.js";
+import { DiskMonitor } from "./store/disk-monitor.js";
 
 /** The package version, read once from package.json. */
 export function warrenVersion(): string {
@@ -30,6 +31,7 @@ export class Warren {
   readonly storage: Storage;
   private readonly journal: DefinitionsLogJournal;
   private readonly amqp: AmqpServer;
+  private readonly diskMonitor: DiskMonitor;
   port = 0;
 
   constructor(readonly options: Options) {
@@ -43,6 +45,8 @@ export class Warren {
     this.journal = new DefinitionsLogJournal(this.storage.definitions);
     this.broker = new Broker(this.storage, this.journal);
     this.broker.users.add(options.defaultUser, options.defaultPass, ["administrator"]);
+    this.diskMonitor = new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
+    this.storage.persister.onFailure = () => this.diskMonitor.fail();
     this.amqp = new AmqpServer({
       broker: this.broker,
       options,
@@ -55,6 +59,7 @@ export class Warren {
   async start(): Promise<void> {
     this.storage.start();
     this.recover();
+    this.diskMonitor.start();
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
       { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.dataDir },
@@ -74,6 +79,7 @@ export class Warren {
 
   async stop(): Promise<void> {
     this.log.info({ event: "broker.stopping" }, "shutting down");
+    this.diskMonitor.stop();
     await this.amqp.shutdown();
     this.storage.close();
     this.log.info({ event: "broker.stopped" }, "stopped");

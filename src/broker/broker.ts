@@ -1,4 +1,5 @@
 import { UserStore } from "../access/user-store.js";
+import { Alarms } from "./alarms.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./queue-storage.js";
 import { VHost } from "./vhost.js";
@@ -7,6 +8,7 @@ import { VHost } from "./vhost.js";
 export class Broker {
   readonly vhosts = new Map<string, VHost>();
   readonly users = new UserStore();
+  readonly alarms = new Alarms();
 
   constructor(
     private readonly storage?: QueueStorage,

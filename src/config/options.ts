@@ -25,6 +25,8 @@ export interface Options {
   queueMemoryBudget: number;
   /** Size at which a queue's segment file is closed and a new one started. */
   segmentSize: number;
+  /** Free disk space below which publishers are blocked (RabbitMQ's disk_free_limit). */
+  diskFreeLimit: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -59,6 +61,7 @@ export const settings: Setting[] = [
   { key: "defaultVhost", flag: "--default-vhost", env: "WARREN_DEFAULT_VHOST", kind: "string", default: "/", description: "vhost created on first start" },
   { key: "queueMemoryBudget", flag: "--queue-memory-budget", env: "WARREN_QUEUE_MEMORY_BUDGET", kind: "int", default: 1024 * 1024 * 1024, min: 0, max: 2 ** 48, description: "bytes of queued messages kept in memory; past it queues page to disk" },
   { key: "segmentSize", flag: "--segment-size", env: "WARREN_SEGMENT_SIZE", kind: "int", default: 8 * 1024 * 1024, min: 4096, max: 1024 * 1024 * 1024, description: "size of a queue's segment files, bytes" },
+  { key: "diskFreeLimit", flag: "--disk-free-limit", env: "WARREN_DISK_FREE_LIMIT", kind: "int", default: 50_000_000, min: 0, max: 2 ** 53, description: "free disk bytes below which publishers are blocked" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },
 ];
 

@@ -129,6 +129,8 @@ export class Channel implements ConsumerOwner {
   }
 
   private completePublish(): void {
+    // RabbitMQ takes the publish in hand and then stops reading the connection.
+    if (this.connection.ctx.broker.alarms.blocked) this.connection.blockPublisher();
     const m = this.pendingPublish!;
     this.pendingPublish = undefined;
     if (this.state !== "open") {

@@ -57,6 +57,11 @@ export class Connection implements FrameSink {
   /** Channels whose consumers wait for the socket to drain. */
   readonly waitingForDrain = new Set<Channel>();
   private resumeScheduled = false;
+  /** Blocked by a resource alarm: connection.blocked sent and the socket not read. */
+  private blockedByAlarm = false;
+  private readonly onAlarm = (blocked: boolean) => {
+    if (!blocked) this.unblock();
+  };
 
   constructor(
     readonly socket: Socket,
@@ -316,6 +321,7 @@ export class Connection implements FrameSink {
     this.vhost = vhost;
     this.state = "running";
     clearTimeout(this.handshakeTimer);
+    this.ctx.broker.alarms.subscribe(this.onAlarm);
     this.startHeartbeats();
     this.writer.method(0, amqp.encodeConnectionOpenOk, {});
     this.log.info(
@@ -332,7 +338,8 @@ export class Connection implements FrameSink {
     if (this.heartbeat === 0) return;
     this.heartbeatTimer = setInterval(() => {
       this.writer.heartbeat();
-      if (this.receivedSinceTick) {
+      // A connection blocked by an alarm is not being read: its silence proves nothing.
+      if (this.receivedSinceTick || this.blockedByAlarm) {
         this.missedTicks = 0;
         this.receivedSinceTick = false;
       } else if (++this.missedTicks >= 4) {
@@ -396,6 +403,26 @@ export class Connection implements FrameSink {
     this.closeTimer.unref();
   }
 
+  /**
+   * A channel published while an alarm is set: stop reading this connection (RabbitMQ blocks
+   * publishing connections only) and tell the client, if it understands connection.blocked.
+   */
+  blockPublisher(): void {
+    if (this.blockedByAlarm) return;
+    this.blockedByAlarm = true;
+    const reason = this.ctx.broker.alarms.reason;
+    this.log.info({ event: "connection.blocked", connection: this.name, reason }, "publisher blocked by a resource alarm");
+    if (this.capabilities.connectionBlocked) this.writer.method(0, amqp.encodeConnectionBlocked, { reason });
+    this.socket.pause();
+  }
+
+  private unblock(): void {
+    if (!this.blockedByAlarm || this.state !== "running") return;
+    this.blockedByAlarm = false;
+    if (this.capabilities.connectionBlocked) this.writer.method(0, amqp.encodeConnectionUnblocked, {});
+    this.socket.resume();
+  }
+
   /** Channel finished closing (close-ok exchanged): forget it. */
   removeChannel(id: number): void {
     this.channels.delete(id);
@@ -437,6 +464,7 @@ export class Connection implements FrameSink {
     clearTimeout(this.closeTimer);
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+    this.ctx.broker.alarms.unsubscribe(this.onAlarm);
     this.closeChannels();
     if (wasRunning || this.user) {
       this.log.info({ event: "connection.closed", connection: this.name, user: this.username }, "connection closed");
