@@ -13,6 +13,7 @@ import { serverProperties } from "./server/server-properties.js";
 import { DefinitionsLogJournal } from "./store/definitions-journal.js";
 import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
 import { Storage } from "./store/storage.js";
+import { DiskMonitor } from "./store/disk-monitor.js";
 
 /** The package version, read once from package.json. */
 export function warrenVersion(): string {
@@ -36,6 +37,7 @@ export class Warren {
   private readonly amqp: AmqpServer;
   /** warrenctl's way in: a Unix socket in the data folder. */
   private readonly control: ControlServer;
+  private readonly diskMonitor: DiskMonitor;
   port = 0;
   /** Called when warrenctl asks the broker to stop; the warren binary exits once stopped. */
   onStopRequest: () => void = () => void this.stop();
@@ -50,6 +52,8 @@ export class Warren {
     });
     this.journal = new DefinitionsLogJournal(this.storage.definitions);
     this.broker = new Broker(this.storage, this.journal);
+    this.diskMonitor = new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
+    this.storage.persister.onFailure = () => this.diskMonitor.fail();
     this.amqp = new AmqpServer({
       broker: this.broker,
       options,
@@ -77,6 +81,7 @@ export class Warren {
     this.storage.start();
     this.recover();
     await this.control.listen();
+    this.diskMonitor.start();
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
       { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.dataDir },
@@ -102,6 +107,7 @@ export class Warren {
   async stop(): Promise<void> {
     this.log.info({ event: "broker.stopping" }, "shutting down");
     this.control.close();
+    this.diskMonitor.stop();
     await this.amqp.shutdown();
     this.storage.close();
     this.log.info({ event: "broker.stopped" }, "stopped");

@@ -25,6 +25,8 @@ export class FrameWriter extends AmqpWriter {
   constructor(
     private readonly socket: Socket,
     frameMax: number,
+    /** Called after each flush: the socket may have taken everything without a 'drain' event. */
+    private readonly onFlushed?: () => void,
   ) {
     super(SLAB_SIZE);
     this.maxPayload = frameMax - 8;
@@ -140,6 +142,7 @@ export class FrameWriter extends AmqpWriter {
       this.corked = false;
       this.socket.uncork();
     }
+    this.onFlushed?.();
   }
 
   /** Drop anything unflushed and refuse later writes (the socket is gone). */

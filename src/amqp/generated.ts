@@ -263,6 +263,75 @@ export function encodeConnectionCloseOk(w: AmqpWriter, _m: ConnectionCloseOkArgs
   w.u32(0x0a0033);
 }
 
+/** connection.blocked (10, 60) */
+export const CONNECTION_BLOCKED = 0x0a003c;
+export interface ConnectionBlockedArgs {
+  reason: string;
+}
+export interface ConnectionBlocked extends ConnectionBlockedArgs {
+  readonly id: typeof CONNECTION_BLOCKED;
+}
+function decodeConnectionBlocked(r: AmqpReader): ConnectionBlocked {
+  const reason = r.shortStr();
+  return { id: CONNECTION_BLOCKED, reason };
+}
+/** Write the connection.blocked method payload (class id, method id, fields). */
+export function encodeConnectionBlocked(w: AmqpWriter, m: ConnectionBlockedArgs): void {
+  w.u32(0x0a003c);
+  w.shortStr(m.reason);
+}
+
+/** connection.unblocked (10, 61) */
+export const CONNECTION_UNBLOCKED = 0x0a003d;
+export interface ConnectionUnblockedArgs {
+}
+export interface ConnectionUnblocked extends ConnectionUnblockedArgs {
+  readonly id: typeof CONNECTION_UNBLOCKED;
+}
+function decodeConnectionUnblocked(r: AmqpReader): ConnectionUnblocked {
+  return { id: CONNECTION_UNBLOCKED };
+}
+/** Write the connection.unblocked method payload (class id, method id, fields). */
+export function encodeConnectionUnblocked(w: AmqpWriter, _m: ConnectionUnblockedArgs): void {
+  w.u32(0x0a003d);
+}
+
+/** connection.update-secret (10, 70) */
+export const CONNECTION_UPDATE_SECRET = 0x0a0046;
+export interface ConnectionUpdateSecretArgs {
+  newSecret: Buffer;
+  reason: string;
+}
+export interface ConnectionUpdateSecret extends ConnectionUpdateSecretArgs {
+  readonly id: typeof CONNECTION_UPDATE_SECRET;
+}
+function decodeConnectionUpdateSecret(r: AmqpReader): ConnectionUpdateSecret {
+  const newSecret = r.longStr();
+  const reason = r.shortStr();
+  return { id: CONNECTION_UPDATE_SECRET, newSecret, reason };
+}
+/** Write the connection.update-secret method payload (class id, method id, fields). */
+export function encodeConnectionUpdateSecret(w: AmqpWriter, m: ConnectionUpdateSecretArgs): void {
+  w.u32(0x0a0046);
+  w.longStr(m.newSecret);
+  w.shortStr(m.reason);
+}
+
+/** connection.update-secret-ok (10, 71) */
+export const CONNECTION_UPDATE_SECRET_OK = 0x0a0047;
+export interface ConnectionUpdateSecretOkArgs {
+}
+export interface ConnectionUpdateSecretOk extends ConnectionUpdateSecretOkArgs {
+  readonly id: typeof CONNECTION_UPDATE_SECRET_OK;
+}
+function decodeConnectionUpdateSecretOk(r: AmqpReader): ConnectionUpdateSecretOk {
+  return { id: CONNECTION_UPDATE_SECRET_OK };
+}
+/** Write the connection.update-secret-ok method payload (class id, method id, fields). */
+export function encodeConnectionUpdateSecretOk(w: AmqpWriter, _m: ConnectionUpdateSecretOkArgs): void {
+  w.u32(0x0a0047);
+}
+
 /** channel.open (20, 10) */
 export const CHANNEL_OPEN = 0x14000a;
 export interface ChannelOpenArgs {
@@ -1389,6 +1458,10 @@ export type AnyMethod =
   | ConnectionOpenOk
   | ConnectionClose
   | ConnectionCloseOk
+  | ConnectionBlocked
+  | ConnectionUnblocked
+  | ConnectionUpdateSecret
+  | ConnectionUpdateSecretOk
   | ChannelOpen
   | ChannelOpenOk
   | ChannelFlow
@@ -1453,6 +1526,10 @@ export function decodeMethod(r: AmqpReader, id: number): AnyMethod | undefined {
     case CONNECTION_OPEN_OK: return decodeConnectionOpenOk(r);
     case CONNECTION_CLOSE: return decodeConnectionClose(r);
     case CONNECTION_CLOSE_OK: return decodeConnectionCloseOk(r);
+    case CONNECTION_BLOCKED: return decodeConnectionBlocked(r);
+    case CONNECTION_UNBLOCKED: return decodeConnectionUnblocked(r);
+    case CONNECTION_UPDATE_SECRET: return decodeConnectionUpdateSecret(r);
+    case CONNECTION_UPDATE_SECRET_OK: return decodeConnectionUpdateSecretOk(r);
     case CHANNEL_OPEN: return decodeChannelOpen(r);
     case CHANNEL_OPEN_OK: return decodeChannelOpenOk(r);
     case CHANNEL_FLOW: return decodeChannelFlow(r);
@@ -1518,6 +1595,10 @@ const names = new Map<number, string>([
   [CONNECTION_OPEN_OK, "connection.open-ok"],
   [CONNECTION_CLOSE, "connection.close"],
   [CONNECTION_CLOSE_OK, "connection.close-ok"],
+  [CONNECTION_BLOCKED, "connection.blocked"],
+  [CONNECTION_UNBLOCKED, "connection.unblocked"],
+  [CONNECTION_UPDATE_SECRET, "connection.update-secret"],
+  [CONNECTION_UPDATE_SECRET_OK, "connection.update-secret-ok"],
   [CHANNEL_OPEN, "channel.open"],
   [CHANNEL_OPEN_OK, "channel.open-ok"],
   [CHANNEL_FLOW, "channel.flow"],

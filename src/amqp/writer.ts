@@ -81,9 +81,17 @@ export class AmqpWriter {
   }
 
   raw(v: Buffer): void {
-    this.ensure(v.length);
-    v.copy(this.buf, this.pos);
-    this.pos += v.length;
+    const n = v.length;
+    this.ensure(n);
+    if (n <= 32) {
+      // Short runs (tags, names) copy faster in JS than through Buffer#copy's native call.
+      const b = this.buf;
+      const p = this.pos;
+      for (let i = 0; i < n; i++) b[p + i] = v[i]!;
+    } else {
+      v.copy(this.buf, this.pos);
+    }
+    this.pos += n;
   }
 
   table(t: FieldTable | undefined): void {

@@ -1,5 +1,6 @@
 import { PermissionStore } from "../access/permissions.js";
 import { UserStore } from "../access/user-store.js";
+import { Alarms } from "./alarms.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./queue-storage.js";
 import { VHost, type VhostMetadata } from "./vhost.js";
@@ -9,6 +10,7 @@ export class Broker {
   readonly vhosts = new Map<string, VHost>();
   readonly users: UserStore;
   readonly permissions: PermissionStore;
+  readonly alarms = new Alarms();
 
   constructor(
     private readonly storage?: QueueStorage,

@@ -18,6 +18,8 @@ export interface ConsumerOwner {
 export class Consumer {
   /** Deliveries not yet acked, for per-consumer prefetch. */
   unacked = 0;
+  /** The tag as a shortstr, encoded once instead of at every delivery. */
+  readonly tagBytes: Buffer;
 
   constructor(
     readonly tag: string,
@@ -31,7 +33,10 @@ export class Consumer {
       priority: number;
       arguments: FieldTable;
     },
-  ) {}
+  ) {
+    const encoded = Buffer.from(this.tag);
+    this.tagBytes = Buffer.concat([Buffer.from([encoded.length]), encoded]);
+  }
 
   get hasCapacity(): boolean {
     return this.options.prefetch === 0 || this.unacked < this.options.prefetch;

@@ -16,7 +16,24 @@ export class Message {
     /** The content header's property section (flags and values) as the publisher sent it. */
     readonly rawProperties: Buffer,
     readonly body: Buffer,
+    /** Exchange and routing key as two consecutive shortstrs, when the publish frame had them. */
+    private addressBytes?: Buffer,
   ) {}
+
+  /** Exchange and routing key encoded as two shortstrs, the way deliver, get-ok and return carry them. */
+  get address(): Buffer {
+    if (this.addressBytes === undefined) {
+      const ex = Buffer.from(this.exchange);
+      const rk = Buffer.from(this.routingKey);
+      const b = Buffer.allocUnsafe(2 + ex.length + rk.length);
+      b[0] = ex.length;
+      ex.copy(b, 1);
+      b[1 + ex.length] = rk.length;
+      rk.copy(b, 2 + ex.length);
+      this.addressBytes = b;
+    }
+    return this.addressBytes;
+  }
 
   /** The properties, decoded on first use (most messages are never looked into). */
   get properties(): BasicProperties {

@@ -38,11 +38,19 @@ export function checkQueueEquivalence(queue: Queue, options: QueueOptions, what:
     const b = current.arguments[key];
     if (a === undefined && b === undefined) continue;
     if (a === undefined || b === undefined || !valuesEqual(a, b)) {
-      throw fail.preconditionFailed(
-        `inequivalent arg '${key}' for ${what}: received ${describeArg(options.arguments, key)} but current is ${describeArg(current.arguments, key)}`,
-      );
+      throw fail.preconditionFailed(`inequivalent arg '${key}' for ${what}: ${inequivalence(options.arguments, current.arguments, key)}`);
     }
   }
+}
+
+/**
+ * RabbitMQ's wording: with a value on both sides "received '20' but current is '10'"; with one
+ * side missing "received the value '1000' of type 'short' but current is none".
+ */
+export function inequivalence(received: FieldTable, current: FieldTable, key: string): string {
+  const [a, b] = [received[key], current[key]];
+  if (a !== undefined && b !== undefined) return `received '${String(a)}' but current is '${String(b)}'`;
+  return `received ${describeArg(received, key)} but current is ${describeArg(current, key)}`;
 }
 
 /** "none", or "the value '20' of type 'byte'": how RabbitMQ names an argument in 406 texts. */

@@ -7,7 +7,7 @@ import { parseMatchKind } from "./exchange/headers-match.js";
 import { exchangeTypes } from "./exchange/registry.js";
 import type { Message } from "./message.js";
 import { Queue, type QueueOptions } from "./queue.js";
-import { checkQueueEquivalence, describeArg } from "./queue-equivalence.js";
+import { checkQueueEquivalence, inequivalence } from "./queue-equivalence.js";
 import { valuesEqual } from "./exchange/headers-match.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./queue-storage.js";
@@ -88,9 +88,7 @@ export class VHost {
     const ae = "alternate-exchange";
     const [a, b] = [options.arguments[ae], existing.options.arguments[ae]];
     if (!(a === undefined && b === undefined) && (a === undefined || b === undefined || !valuesEqual(a, b))) {
-      throw fail.preconditionFailed(
-        `inequivalent arg '${ae}' for ${what}: received ${describeArg(options.arguments, ae)} but current is ${describeArg(existing.options.arguments, ae)}`,
-      );
+      throw fail.preconditionFailed(`inequivalent arg '${ae}' for ${what}: ${inequivalence(options.arguments, existing.options.arguments, ae)}`);
     }
     return existing;
   }

@@ -34,6 +34,8 @@ export interface Options {
   queueMemoryBudget: number;
   /** Size at which a queue's segment file is closed and a new one started. */
   segmentSize: number;
+  /** Free disk space below which publishers are blocked (RabbitMQ's disk_free_limit). */
+  diskFreeLimit: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -74,6 +76,7 @@ export const settings: Setting[] = [
   { key: "defaultPermissionsRead", flag: "--default-permissions-read", env: "WARREN_DEFAULT_PERMISSIONS_READ", kind: "string", default: ".*", description: "read permission of the default user on the default vhost" },
   { key: "configFile", flag: "--config", env: "WARREN_CONFIG_FILE", kind: "string", default: "", description: "configuration file in rabbitmq.conf format (docs/configuration.md)" },
   { key: "loadDefinitions", flag: "--load-definitions", env: "WARREN_LOAD_DEFINITIONS", kind: "string", default: "", description: "definitions JSON file imported at startup" },
+  { key: "diskFreeLimit", flag: "--disk-free-limit", env: "WARREN_DISK_FREE_LIMIT", kind: "int", default: 50_000_000, min: 0, max: 2 ** 53, description: "free disk bytes below which publishers are blocked" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },
 ];
 

@@ -12,6 +12,7 @@ import type { VHost } from "../broker/vhost.js";
 import type { Connection } from "./connection.js";
 import { ConfirmTracker } from "./confirm-tracker.js";
 import { ContentAssembler } from "./content-assembler.js";
+import type { FastPublish } from "./publish-decoder.js";
 import { Delivery, UnackedList } from "./unacked.js";
 
 /** A consumer's socket backlog above which it gets no more deliveries until the socket drains. */
@@ -37,7 +38,7 @@ export class Channel implements ConsumerOwner {
   /** basic.qos global=true: a limit shared by all consumers of the channel (RabbitMQ 3.x). */
   private channelPrefetch = 0;
   private readonly content = new ContentAssembler();
-  private pendingPublish: amqp.BasicPublish | undefined;
+  private pendingPublish: FastPublish | undefined;
   /** Set by confirm.select. */
   private confirms: ConfirmTracker | undefined;
   private txMode = false;
@@ -108,7 +109,7 @@ export class Channel implements ConsumerOwner {
 
   private dispatch(m: amqp.AnyMethod): void {
     switch (m.id) {
-      case amqp.BASIC_PUBLISH: return this.onPublish(m);
+      case amqp.BASIC_PUBLISH: return this.onPublish(m as FastPublish);
       case amqp.BASIC_ACK: return this.txMode ? this.holdAck(m) : this.ack(m.deliveryTag, m.multiple);
       case amqp.BASIC_NACK: return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, m.multiple, m.requeue);
       case amqp.BASIC_REJECT: return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, false, m.requeue);
@@ -142,20 +143,22 @@ export class Channel implements ConsumerOwner {
 
   // ---- publish ----
 
-  private onPublish(m: amqp.BasicPublish): void {
+  private onPublish(m: FastPublish): void {
     if (m.immediate) throw fail.notImplemented("immediate=true");
     this.pendingPublish = m;
     this.content.start();
   }
 
   private completePublish(): void {
+    // RabbitMQ takes the publish in hand and then stops reading the connection.
+    if (this.connection.ctx.broker.alarms.blocked) this.connection.blockPublisher();
     const m = this.pendingPublish!;
     this.pendingPublish = undefined;
     if (this.state !== "open") {
       this.content.takeBody(); // published after the channel failed: dropped
       return;
     }
-    const message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody());
+    const message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody(), m.address);
     try {
       this.validatePublish(m, message);
     } catch (err) {
@@ -236,11 +239,10 @@ export class Channel implements ConsumerOwner {
     const message = entry.message;
     w.begin(amqp.FRAME_METHOD, this.id);
     w.u32(amqp.BASIC_DELIVER);
-    w.shortStr(consumer.tag);
+    w.raw(consumer.tagBytes);
     w.u64(tag);
     w.u8(entry.redelivered ? 1 : 0);
-    w.shortStr(message.exchange);
-    w.shortStr(message.routingKey);
+    w.raw(message.address);
     w.end();
     w.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
   }

@@ -12,6 +12,7 @@ import type { VHost } from "../broker/vhost.js";
 import { Channel } from "./channel.js";
 import type { ServerContext } from "./context.js";
 import { MECHANISMS, parseSaslResponse } from "./sasl.js";
+import { PublishDecoder } from "./publish-decoder.js";
 
 const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
 /** The AMQP 0-9 header, which RabbitMQ also accepts and serves as 0-9-1. */
@@ -32,6 +33,8 @@ export class Connection implements FrameSink {
   readonly writer: FrameWriter;
   /** Decodes method arguments; one per connection, reused for every frame. */
   readonly methodReader = new AmqpReader();
+  /** basic.publish, the most frequent method, has a decoder of its own. */
+  private readonly publishDecoder = new PublishDecoder();
   private state: State = "header";
   private readonly channels = new Map<number, Channel>();
   user: User | undefined;
@@ -55,6 +58,12 @@ export class Connection implements FrameSink {
   private missedTicks = 0;
   /** Channels whose consumers wait for the socket to drain. */
   readonly waitingForDrain = new Set<Channel>();
+  private resumeScheduled = false;
+  /** Blocked by a resource alarm: connection.blocked sent and the socket not read. */
+  private blockedByAlarm = false;
+  private readonly onAlarm = (blocked: boolean) => {
+    if (!blocked) this.unblock();
+  };
 
   constructor(
     readonly socket: Socket,
@@ -65,7 +74,7 @@ export class Connection implements FrameSink {
     this.frameMax = ctx.options.frameMax;
     this.name = `${socket.remoteAddress}:${socket.remotePort} -> ${socket.localAddress}:${socket.localPort}`;
     this.reader = new FrameReader(this, HANDSHAKE_FRAME_MAX);
-    this.writer = new FrameWriter(socket, HANDSHAKE_FRAME_MAX);
+    this.writer = new FrameWriter(socket, HANDSHAKE_FRAME_MAX, () => this.afterFlush());
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.reader.push(chunk));
     socket.on("drain", () => this.onDrain());
@@ -184,7 +193,10 @@ export class Connection implements FrameSink {
   private decode(id: number, buf: Buffer, start: number, end: number, channelId: number): amqp.AnyMethod {
     let method: amqp.AnyMethod | undefined;
     try {
-      method = amqp.decodeMethod(this.methodReader.reset(buf, start + 4, end), id);
+      method =
+        id === amqp.BASIC_PUBLISH
+          ? this.publishDecoder.decode(buf, start + 4, end)
+          : amqp.decodeMethod(this.methodReader.reset(buf, start + 4, end), id);
     } catch {
       if (id === amqp.CONNECTION_CLOSE && channelId === 0) {
         throw new AmqpError(amqp.ReplyCode.INTERNAL_ERROR, "INTERNAL_ERROR", true);
@@ -315,6 +327,7 @@ export class Connection implements FrameSink {
     this.vhost = vhost;
     this.state = "running";
     clearTimeout(this.handshakeTimer);
+    this.ctx.broker.alarms.subscribe(this.onAlarm);
     this.startHeartbeats();
     this.writer.method(0, amqp.encodeConnectionOpenOk, {});
     this.log.info(
@@ -331,7 +344,8 @@ export class Connection implements FrameSink {
     if (this.heartbeat === 0) return;
     this.heartbeatTimer = setInterval(() => {
       this.writer.heartbeat();
-      if (this.receivedSinceTick) {
+      // A connection blocked by an alarm is not being read: its silence proves nothing.
+      if (this.receivedSinceTick || this.blockedByAlarm) {
         this.missedTicks = 0;
         this.receivedSinceTick = false;
       } else if (++this.missedTicks >= 4) {
@@ -400,6 +414,26 @@ export class Connection implements FrameSink {
     return this.channels.values();
   }
 
+  /**
+   * A channel published while an alarm is set: stop reading this connection (RabbitMQ blocks
+   * publishing connections only) and tell the client, if it understands connection.blocked.
+   */
+  blockPublisher(): void {
+    if (this.blockedByAlarm) return;
+    this.blockedByAlarm = true;
+    const reason = this.ctx.broker.alarms.reason;
+    this.log.info({ event: "connection.blocked", connection: this.name, reason }, "publisher blocked by a resource alarm");
+    if (this.capabilities.connectionBlocked) this.writer.method(0, amqp.encodeConnectionBlocked, { reason });
+    this.socket.pause();
+  }
+
+  private unblock(): void {
+    if (!this.blockedByAlarm || this.state !== "running") return;
+    this.blockedByAlarm = false;
+    if (this.capabilities.connectionBlocked) this.writer.method(0, amqp.encodeConnectionUnblocked, {});
+    this.socket.resume();
+  }
+
   /** Channel finished closing (close-ok exchanged): forget it. */
   removeChannel(id: number): void {
     this.channels.delete(id);
@@ -410,6 +444,19 @@ export class Connection implements FrameSink {
     this.channels.clear();
     for (const queue of this.exclusiveQueues) this.vhost?.deleteQueue(queue);
     this.exclusiveQueues.clear();
+  }
+
+  /**
+   * A write that the kernel takes whole returns true and emits no 'drain' (Node), so consumers
+   * that stopped on a full writer are resumed here too, on the next turn, once the socket is clear.
+   */
+  private afterFlush(): void {
+    if (this.waitingForDrain.size === 0 || this.resumeScheduled || this.socket.writableNeedDrain) return;
+    this.resumeScheduled = true;
+    setImmediate(() => {
+      this.resumeScheduled = false;
+      this.onDrain();
+    });
   }
 
   private onDrain(): void {
@@ -428,6 +475,7 @@ export class Connection implements FrameSink {
     clearTimeout(this.closeTimer);
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+    this.ctx.broker.alarms.unsubscribe(this.onAlarm);
     this.closeChannels();
     if (wasRunning || this.user) {
       this.log.info({ event: "connection.closed", connection: this.name, user: this.username }, "connection closed");

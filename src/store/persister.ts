@@ -28,6 +28,9 @@ export class Persister {
   /** Set after a write or sync failed: the store refuses further durable writes. */
   failure: Error | undefined;
 
+  /** Told once when a write or sync fails (the disk alarm is raised then). */
+  onFailure: (() => void) | undefined;
+
   constructor(private readonly log: Logger) {}
 
   /** An append was made to `file`; `durable` appends need an fsync before they count. */
@@ -111,8 +114,9 @@ export class Persister {
   private fail(err: Error, file: AppendFile): void {
     if (this.failure === undefined) {
       this.log.error({ event: "store.io_error", file: file.path, err: err.message }, "write to the message store failed");
+      this.failure = err;
+      this.onFailure?.();
     }
-    this.failure = err;
   }
 }
 

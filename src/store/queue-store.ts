@@ -138,11 +138,12 @@ export class QueueStore {
         this.advanceCursor();
         continue;
       }
-      this.readChunk(segment, file, max - out.length, out);
+      this.readChunk(segment, file, max, out);
     }
     return out;
   }
 
+  /** Parse records from the cursor on, until `out` holds `max` or the chunk ends. */
   private readChunk(segment: Segment, file: AppendFile, max: number, out: StoredMessage[]): void {
     const start = this.cursor!.offset;
     const wanted = Math.min(file.size - start, 1024 * 1024);

@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage, type Message, type Options } from "amqplib";
-import { AMQPError } from "@cloudamqp/amqp-client";
+import { AMQPClient, AMQPError } from "@cloudamqp/amqp-client";
 
 /** Upper bound on any single wait for an event that must happen. */
 export const GUARD_MS = 10_000;
@@ -68,6 +68,18 @@ export function pause(ms = QUIET_MS): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Poll `condition` until it holds (bounded by GUARD_MS). Only for state the protocol does not
+ * announce with an event, such as an auto-delete queue going away after the cancel-ok.
+ */
+export async function eventually(condition: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + GUARD_MS;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${GUARD_MS} ms waiting until ${what}`);
+    await pause(20);
+  }
+}
+
 /** Errors carried by amqplib: the reply code is in .code. */
 export interface ServerError extends Error {
   code?: number;
@@ -118,11 +130,23 @@ export function watchOf(emitter: ChannelModel | Channel): Watch {
   return watch(emitter);
 }
 
+const liveConnections = new Set<ChannelModel>();
+
 /** Open an amqplib connection with its errors recorded rather than thrown. */
 export async function openConnection(url: string, socketOptions?: Record<string, unknown>): Promise<ChannelModel> {
   const conn = await connect(url, socketOptions);
-  watch(conn);
+  liveConnections.add(conn);
+  void watch(conn).closed.then(() => liveConnections.delete(conn));
   return conn;
+}
+
+/**
+ * Close every connection these helpers opened that is still open. After hooks call it so that a
+ * failed test that left a connection behind cannot keep the test file from exiting.
+ */
+export async function closeAllConnections(): Promise<void> {
+  await Promise.all([...liveConnections].map((c) => closeQuietly(c)));
+  liveConnections.clear();
 }
 
 /** Open a channel with its errors recorded rather than thrown. */
@@ -584,4 +608,36 @@ export async function expectAMQPError(promise: Promise<unknown>, code: number): 
     return e;
   }
   assert.fail(`expected an AMQPError with code ${code}, but the operation succeeded`);
+}
+
+/** An @cloudamqp/amqp-client connection whose errors are recorded rather than logged. */
+export interface CloudConnection {
+  client: AMQPClient;
+  /** Every error the client reported (channel and connection closes). */
+  errors: AMQPError[];
+  /** Resolves when the connection goes, with the error that ended it, if any. */
+  disconnected: Promise<Error | undefined>;
+}
+
+export async function openCloudConnection(url: string): Promise<CloudConnection> {
+  const client = new AMQPClient(url);
+  const errors: AMQPError[] = [];
+  client.onerror = (e: AMQPError) => {
+    errors.push(e);
+  };
+  const disconnected = new Promise<Error | undefined>((resolve) => {
+    client.ondisconnect = (e?: Error) => resolve(e);
+  });
+  await client.connect();
+  return { client, errors, disconnected };
+}
+
+/** Close an @cloudamqp/amqp-client connection unless it is already closed; never throws. */
+export async function closeCloudQuietly(c: CloudConnection | undefined): Promise<void> {
+  if (!c || c.client.closed) return;
+  try {
+    await c.client.close();
+  } catch {
+    // already gone
+  }
 }

@@ -1,0 +1,65 @@
+import { syntaxError } from "../amqp/errors.js";
+import { BASIC_PUBLISH, type BasicPublish } from "../amqp/generated.js";
+
+/** basic.publish as the hot path reads it: the generated fields plus the raw address bytes. */
+export interface FastPublish extends BasicPublish {
+  /**
+   * The exchange and routing-key shortstrs exactly as they sit in the frame. basic.deliver,
+   * get-ok and return carry the same two fields back to back, so deliveries copy these bytes
+   * instead of encoding two strings per message.
+   */
+  address: Buffer;
+}
+
+/**
+ * A shortstr decoder that remembers the last value it decoded: publishers repeat the same
+ * exchange and routing key, and handing back the same string object skips both the UTF-8 decode
+ * and the re-hashing when the string is used as a map key.
+ */
+class RepeatingShortStr {
+  private readonly last = Buffer.alloc(256);
+  private lastLength = -1;
+  private value = "";
+
+  read(buf: Buffer, pos: number, len: number): string {
+    const last = this.last;
+    if (len === this.lastLength) {
+      let i = 0;
+      while (i < len && buf[pos + i] === last[i]) i++;
+      if (i === len) return this.value;
+    }
+    buf.copy(last, 0, pos, pos + len);
+    this.lastLength = len;
+    this.value = buf.toString("utf8", pos, pos + len);
+    return this.value;
+  }
+}
+
+/** Decodes basic.publish arguments (after class and method id) for one connection. */
+export class PublishDecoder {
+  private readonly exchange = new RepeatingShortStr();
+  private readonly routingKey = new RepeatingShortStr();
+
+  decode(buf: Buffer, start: number, end: number): FastPublish {
+    let p = start + 2; // reserved-1 (ticket)
+    if (p >= end) throw syntaxError("SYNTAX_ERROR - truncated basic.publish");
+    const addressStart = p;
+    const exLen = buf[p++]!;
+    if (p + exLen >= end) throw syntaxError("SYNTAX_ERROR - truncated basic.publish");
+    const exchange = this.exchange.read(buf, p, exLen);
+    p += exLen;
+    const rkLen = buf[p++]!;
+    if (p + rkLen >= end) throw syntaxError("SYNTAX_ERROR - truncated basic.publish");
+    const routingKey = this.routingKey.read(buf, p, rkLen);
+    p += rkLen;
+    const bits = buf[p]!;
+    return {
+      id: BASIC_PUBLISH,
+      exchange,
+      routingKey,
+      mandatory: (bits & 1) !== 0,
+      immediate: (bits & 2) !== 0,
+      address: buf.subarray(addressStart, p),
+    };
+  }
+}

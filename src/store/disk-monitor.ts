@@ -1,0 +1,51 @@
+import { statfs } from "node:fs";
+import type { Alarms } from "../broker/alarms.js";
+import type { Logger } from "../logger.js";
+
+/**
+ * Watches free space under the data folder and raises the disk alarm below the limit (RabbitMQ's
+ * disk_free_limit), so publishers are blocked before the disk fills and writes start failing.
+ */
+export class DiskMonitor {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: { dataDir: string; limit: number; intervalMs: number },
+    private readonly alarms: Alarms,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.check();
+    this.timer = setInterval(() => this.check(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private check(): void {
+    statfs(this.options.dataDir, (err, stats) => {
+      if (err) return;
+      const free = stats.bavail * stats.bsize;
+      const low = free < this.options.limit;
+      if (low && !this.alarms.has("disk")) {
+        this.log.warn({ event: "alarm.disk.set", free, limit: this.options.limit }, "disk alarm: free space below the limit; blocking publishers");
+        this.alarms.set("disk");
+      } else if (!low && this.alarms.has("disk") && !this.sticky) {
+        this.log.info({ event: "alarm.disk.cleared", free, limit: this.options.limit }, "disk alarm cleared");
+        this.alarms.clear("disk");
+      }
+    });
+  }
+
+  /** After a write error the alarm stays: the store cannot be trusted to take more. */
+  sticky = false;
+
+  /** Raise the disk alarm for good (a write or fsync failed). */
+  fail(): void {
+    this.sticky = true;
+    this.alarms.set("disk");
+  }
+}
