@@ -71,6 +71,10 @@ warren.data_dir = /var/lib/warren
       dataDir: "/var/lib/warren",
     });
     assert.deepEqual(conf("listeners.tcp.default = 5673"), { port: 5673 });
+    assert.deepEqual(conf("disk_free_limit.absolute = 2GB"), { diskFreeLimit: 2_000_000_000 });
+    assert.deepEqual(conf("disk_free_limit.absolute = 50MiB"), { diskFreeLimit: 50 * 1024 * 1024 });
+    assert.deepEqual(conf("disk_free_limit.absolute = 1g"), { diskFreeLimit: 1024 ** 3 });
+    assert.deepEqual(conf("disk_free_limit.absolute = 12345"), { diskFreeLimit: 12345 });
     assert.deepEqual(conf("listeners.tcp.local = [::1]:5673"), { host: "::1", port: 5673 });
     assert.deepEqual(conf("listeners.tcp.local = ::1:5673"), { host: "::1", port: 5673 });
   });

@@ -65,6 +65,7 @@ export const SUPPORTED_KEYS = [
   "loopback_users.<user>",
   "log.level",
   "load_definitions",
+  "disk_free_limit.absolute",
 ];
 
 /** RabbitMQ's log levels and Warren's. */
@@ -101,6 +102,10 @@ export function confToOptions(entries: ConfEntry[], file: string): Partial<Optio
       loopbackNone = true;
     } else if (e.key.startsWith("loopback_users.")) {
       loopback.set(e.key.slice("loopback_users.".length), bool(e));
+    } else if (e.key === "disk_free_limit.absolute") {
+      const bytes = informationUnit(e.value);
+      if (bytes === undefined) throw new OptionError(`${where(e)}: '${e.value}' is not a size (bytes, or a number with a unit: kB, MB, GB, KiB, MiB, GiB, k, M, G)`);
+      out.diskFreeLimit = parseSetting(settings.find((s) => s.key === "diskFreeLimit")!, String(bytes), where(e));
     } else if (e.key === "log.level") {
       const level = LOG_LEVELS[e.value];
       if (level === undefined) throw new OptionError(`${where(e)}: '${e.value}' is not a log level (debug, info, warning, error)`);
@@ -114,6 +119,24 @@ export function confToOptions(entries: ConfEntry[], file: string): Partial<Optio
   if (loopbackNone) out.loopbackUsers = [];
   else if (loopback.size > 0) out.loopbackUsers = [...loopback].filter(([, on]) => on).map(([u]) => u);
   return out as Partial<Options>;
+}
+
+/** Size units as RabbitMQ reads them (rabbit_resource_monitor_misc): k, M, G and the *iB are binary. */
+const SIZE_UNITS: Record<string, number> = {
+  ...Object.fromEntries(["k", "K", "kiB", "KiB", "kib", "KIB"].map((u) => [u, 1024])),
+  ...Object.fromEntries(["m", "M", "MiB", "mib", "MIB"].map((u) => [u, 1024 ** 2])),
+  ...Object.fromEntries(["g", "G", "GiB", "gib", "GIB"].map((u) => [u, 1024 ** 3])),
+  ...Object.fromEntries(["kB", "KB", "kb", "Kb"].map((u) => [u, 1000])),
+  ...Object.fromEntries(["MB", "mb", "Mb"].map((u) => [u, 1000 ** 2])),
+  ...Object.fromEntries(["GB", "gb", "Gb"].map((u) => [u, 1000 ** 3])),
+};
+
+/** A size: bytes, or a number and a unit (50MB is 50 * 10^6, 50MiB and 50M are 50 * 2^20). */
+function informationUnit(value: string): number | undefined {
+  const m = /^(\d+)([A-Za-z]*)$/.exec(value);
+  if (m === null) return undefined;
+  const multiplier = m[2] === "" ? 1 : SIZE_UNITS[m[2]!];
+  return multiplier === undefined ? undefined : Number(m[1]) * multiplier;
 }
 
 /** listeners.tcp.<name> = 5672 | 127.0.0.1:5672 | ::1:5672 | [::1]:5672 */
