@@ -44,6 +44,8 @@ export interface CliIo {
   tty: boolean;
   /** All of standard input ("" when there is none). */
   readStdin(): string;
+  /** One line of standard input, without its newline; undefined at end of input. */
+  readLine(): string | undefined;
   /** Write to stdout at once (the banner, before the broker answers). */
   write(text: string): void;
 }

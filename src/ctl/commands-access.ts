@@ -14,12 +14,17 @@ import {
   type CliIo,
   type CommandSpec,
   type FailureOutcome,
+  type GlobalOptions,
 } from "./command.js";
 
-/** A password given on stdin when the argument is left out, as rabbitmqctl reads it; undefined at end of input. */
-function passwordFromStdin(io: CliIo): string | undefined {
-  const text = io.readStdin();
-  return text === "" ? undefined : text.split(/\r?\n/)[0];
+/**
+ * A password left out of the command line: read from standard input after a "Password:" prompt
+ * (none with --quiet), one line, trimmed, as rabbitmqctl reads it. undefined when there is none.
+ */
+function passwordFromStdin(io: CliIo, opts: GlobalOptions): string | undefined {
+  if (!outputLess(opts)) io.write("Password: \n");
+  const line = io.readLine()?.trim();
+  return line === "" ? undefined : line;
 }
 
 /** A missing user, as delete_user, change_password and set_user_tags word it (JSON: "does not exists", sic). */
@@ -67,7 +72,7 @@ export const accessCommands: CommandSpec[] = [
     },
     banner: ([user]) => `Adding user "${user}" ...`,
     async run(args, opts, call, node, io) {
-      const password = args[1] ?? passwordFromStdin(io);
+      const password = args[1] ?? passwordFromStdin(io, opts);
       if (password === undefined) return errorOutcome(EXIT.dataerr, "Password is not provided via argument or stdin");
       const r = await call("add_user", { username: args[0], password });
       if (!r.ok) {
@@ -103,7 +108,7 @@ export const accessCommands: CommandSpec[] = [
     validate: (args) => arity(args, 1, 2),
     banner: ([user]) => `Changing password for user "${user}" ...`,
     async run(args, opts, call, node, io) {
-      const password = args[1] ?? passwordFromStdin(io);
+      const password = args[1] ?? passwordFromStdin(io, opts);
       if (password === undefined) return errorOutcome(EXIT.software, "Password is not provided via argument or stdin");
       const r = await call("change_password", { username: args[0], password });
       return r.ok ? okOutcome(opts, node) : userFailure(r, opts, node, args);
@@ -131,7 +136,7 @@ export const accessCommands: CommandSpec[] = [
     validate: (args) => arity(args, 1, 2),
     banner: ([user]) => `Authenticating user "${user}" ...`,
     async run(args, opts, call, _node, io) {
-      const password = args[1] ?? passwordFromStdin(io);
+      const password = args[1] ?? passwordFromStdin(io, opts);
       if (password === undefined) return errorOutcome(EXIT.software, "Password is not provided via argument or stdin");
       const r = await call("authenticate_user", { username: args[0], password });
       if (r.ok) return messageOutcome(opts, "Success");

@@ -67,6 +67,7 @@ export async function warrenctl(dataDir: string, args: string[], stdin?: string,
     env: { ...process.env, WARREN_DATA_DIR: dataDir, ...env },
     tty: false,
     readStdin: () => stdin ?? "",
+    readLine: () => (stdin === undefined || stdin === "" ? undefined : stdin.split("\n")[0]),
     write: (text) => (banner += text),
   });
   const { stdout, stderr } = render(outcome);
