@@ -49,6 +49,9 @@ function readyStats(queue: Queue): { inMemory: number; bytes: number; persistent
 export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: readonly string[]): InfoValue[][] {
   if (vhost === undefined) return [];
   const connectionOf = ownerConnections(src);
+  // The byte and RAM columns walk the queue's messages: once per queue, however many are asked.
+  const walked = new Map<Queue, ReturnType<typeof readyStats>>();
+  const stats = (q: Queue) => walked.get(q) ?? walked.set(q, readyStats(q)).get(q)!;
   return rows(vhost.queues.values(), keys, (q, key) => {
     switch (key) {
       case "name": return q.name;
@@ -69,20 +72,20 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
       case "messages_ready": return q.messageCount;
       case "messages_unacknowledged": return q.unacked;
       case "messages": return q.messageCount + q.unacked;
-      case "messages_ready_ram": return readyStats(q).inMemory;
+      case "messages_ready_ram": return stats(q).inMemory;
       case "messages_unacknowledged_ram": return q.unacked;
-      case "messages_ram": return readyStats(q).inMemory + q.unacked;
-      case "messages_persistent": return q.isDurable ? readyStats(q).persistent : 0;
+      case "messages_ram": return stats(q).inMemory + q.unacked;
+      case "messages_persistent": return q.isDurable ? stats(q).persistent : 0;
       case "message_bytes":
       case "message_bytes_ready":
-      case "message_bytes_ram": return readyStats(q).bytes;
+      case "message_bytes_ram": return stats(q).bytes;
       case "message_bytes_unacknowledged": return 0;
       case "message_bytes_persistent": return 0;
       case "consumers": return q.consumerCount;
       case "consumer_utilisation":
       case "consumer_capacity": return q.consumerCount > 0 ? { float: 1 } : 0;
       case "memory": {
-        const s = readyStats(q);
+        const s = stats(q);
         return 1024 + s.bytes + s.inMemory * MESSAGE_OVERHEAD;
       }
       case "disk_reads":
