@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "amqplib";
-import { startBroker } from "./helpers/broker.js";
+import { startBroker, type BrokerHandle } from "./helpers/broker.js";
 
 const QUEUE = "crash-q";
 const PUBLISHERS = 3;
@@ -34,6 +34,7 @@ function checkBody(body: Buffer): string {
 
 it(`every confirmed message survives SIGKILL at a random moment (${ROUNDS} rounds)`, { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "warren-crash-"));
+  let broker: BrokerHandle | undefined;
   try {
     /** Confirmed and not yet consumed, by id. */
     const outstanding = new Set<string>();
@@ -41,7 +42,7 @@ it(`every confirmed message survives SIGKILL at a random moment (${ROUNDS} round
     const acked = new Set<string>();
     // One extra start at the end verifies the last round's crash.
     for (let round = 0; round <= ROUNDS; round++) {
-      const broker = await startBroker({ forceLocal: true, dataDir: dir });
+      broker = await startBroker({ forceLocal: true, dataDir: dir });
       const conn = await connect(broker.url);
       conn.on("error", () => {});
       const setup = await conn.createChannel();
@@ -108,8 +109,10 @@ it(`every confirmed message survives SIGKILL at a random moment (${ROUNDS} round
       });
       await new Promise((r) => setTimeout(r, 150 + randomInt(600)));
       if (process.env.CRASH_DEBUG) console.error(`round ${round}: killing`);
-      broker.process!.kill("SIGKILL");
-      await new Promise((r) => broker.process!.once("exit", r));
+      const killed = broker.process!;
+      const exited = new Promise((r) => killed.once("exit", r));
+      killed.kill("SIGKILL");
+      await exited;
       stop = true;
       await Promise.allSettled(publishers);
       if (process.env.CRASH_DEBUG) console.error(`round ${round}: publishers stopped`);
@@ -117,6 +120,7 @@ it(`every confirmed message survives SIGKILL at a random moment (${ROUNDS} round
       assert.ok(outstanding.size + acked.size > 0, "the round confirmed nothing: the test proves nothing");
     }
   } finally {
+    await broker?.stop(); // after a failed assertion too: leave no broker behind
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -43,9 +43,21 @@ export class Message {
     return this.decoded;
   }
 
+  /** delivery_mode 2. Read straight from the raw properties: this is asked of every message. */
   get persistent(): boolean {
-    // delivery-mode is the 4th property; skip decoding when its flag bit is clear.
-    return (this.rawProperties.length > 0 && (this.rawProperties[0]! & 0x10) !== 0 && this.properties.deliveryMode === 2);
+    const raw = this.rawProperties;
+    if (raw.length < 3) return false;
+    const flags = raw.readUInt16BE(0);
+    if ((flags & 0x1000) === 0) return false; // no delivery-mode property
+    // Skip content-type and content-encoding (shortstr) and headers (table) when present.
+    let p = 2;
+    if (flags & 0x8000) p += 1 + raw[p]!;
+    if (flags & 0x4000) p += 1 + raw[p]!;
+    if (flags & 0x2000) {
+      if (p + 4 > raw.length) return false; // malformed: not ours to judge here
+      p += 4 + raw.readUInt32BE(p);
+    }
+    return raw[p] === 2;
   }
 }
 
