@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runPython, startBroker, type BrokerHandle } from "./helpers/broker.js";
 import { openChannel, openConnection, publishConfirmed, uniq, watchOf, within } from "./helpers/amqp.js";
-import { oracle, warrenctl, warrenctlProcess } from "./helpers/control.js";
+import { NO_ORACLE, oracle, warrenctl, warrenctlProcess } from "./helpers/control.js";
 import { M, parseClose, parseTune, RawClient, type MethodFrame } from "./helpers/raw-client.js";
 
 /** What a login attempt gets: the connection.close the server sends ("530 NOT_ALLOWED - ..."), or "open". */
@@ -91,7 +91,7 @@ describe("users, vhosts and permissions", () => {
 
   it("login refusals read the same as RabbitMQ's", async (t) => {
     const rabbit = await oracle();
-    if (rabbit === undefined) return t.skip("RabbitMQ oracle not running");
+    if (rabbit === undefined) return t.skip(NO_ORACLE);
     const user = uniq("wt-noperm");
     await rabbit.ctl(["add_user", user, "pw"]);
     try {

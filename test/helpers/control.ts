@@ -3,8 +3,9 @@
  * (scripts/rabbitmq.sh, node warren-oracle-5673@localhost on 127.0.0.1:5673), the same way, so
  * tests can do the same thing to both and compare what they print.
  *
- * The oracle is optional: `oracle()` resolves undefined when it is not running, and the tests
- * that need it skip with a message saying how to start it.
+ * The oracle is optional: `oracle()` resolves undefined when it is not running (or when
+ * WARREN_NO_ORACLE=1), and the tests that need it skip with a message saying how to start it.
+ * WARREN_ORACLE_PORT picks another oracle port than 5673.
  */
 import { spawn } from "node:child_process";
 import { after, before } from "node:test";
