@@ -189,7 +189,7 @@ export class QueueStore {
     segment = this.describeSegment(this.nextSegmentId++);
     segment.file = AppendFile.open(segment.path);
     if (segment.file.size === 0) segment.file.append(segmentHeader());
-    this.segments.set(id, segment);
+    this.segments.set(segment.id, segment);
     this.writeSegment = segment;
     return segment;
   }
