@@ -141,6 +141,35 @@ describe("paging past the memory budget", () => {
   });
 });
 
+describe("space", () => {
+  it("segments whose messages are all acked are deleted", async () => {
+    const dir = tempDir();
+    try {
+      await withWarren(
+        dir,
+        async (_conn, ch) => {
+          await ch.assertQueue("reclaim-q", { durable: true });
+          for (let i = 0; i < 200; i++) ch.sendToQueue("reclaim-q", Buffer.alloc(500, 1), { persistent: true });
+          await ch.waitForConfirms();
+          const queueDir = join(dir, "queues", readdirSync(join(dir, "queues"))[0]!);
+          const segments = () => readdirSync(queueDir).filter((f) => f.endsWith(".seg"));
+          assert.ok(segments().length >= 10, `expected many 8 KiB segments, got ${segments().length}`);
+          for (let i = 0; i < 200; i++) {
+            const m = await ch.get("reclaim-q");
+            assert.ok(m);
+            ch.ack(m);
+          }
+          await ch.checkQueue("reclaim-q"); // a round trip: the acks are processed
+          assert.deepEqual(segments().length, 1, "only the segment being written stays");
+        },
+        { args: ["--segment-size", "8192"] },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("the data folder", () => {
   it("a second Warren on a folder in use refuses to start, with a clear message", async () => {
     const dir = tempDir();

@@ -186,9 +186,18 @@ export class QueueStore {
       this.writeSegment = undefined;
       this.reclaim(segment);
     }
-    const id = this.nextSegmentId++;
+    segment = this.describeSegment(this.nextSegmentId++);
+    segment.file = AppendFile.open(segment.path);
+    if (segment.file.size === 0) segment.file.append(segmentHeader());
+    this.segments.set(segment.id, segment);
+    this.writeSegment = segment;
+    return segment;
+  }
+
+  /** A segment's bookkeeping, files not yet opened. */
+  private describeSegment(id: number): Segment {
     const name = String(id).padStart(8, "0");
-    segment = {
+    return {
       id,
       path: join(this.options.dir, `${name}.seg`),
       ackPath: join(this.options.dir, `${name}.acks`),
@@ -197,11 +206,6 @@ export class QueueStore {
       records: 0,
       settled: 0,
     };
-    segment.file = AppendFile.open(segment.path);
-    if (segment.file.size === 0) segment.file.append(segmentHeader());
-    this.segments.set(id, segment);
-    this.writeSegment = segment;
-    return segment;
   }
 
   /** Delete a segment once every record in it is settled (never the one being written). */
@@ -225,18 +229,9 @@ export class QueueStore {
       .sort((a, b) => a - b);
     let live = 0;
     for (const id of ids) {
-      const name = String(id).padStart(8, "0");
-      const segment: Segment = {
-        id,
-        path: join(this.options.dir, `${name}.seg`),
-        ackPath: join(this.options.dir, `${name}.acks`),
-        file: undefined,
-        acks: undefined,
-        records: 0,
-        settled: 0,
-        skip: new Set(),
-        delivered: new Set(),
-      };
+      const segment = this.describeSegment(id);
+      segment.skip = new Set();
+      segment.delivered = new Set();
       this.recoverAcks(segment);
       this.recoverRecords(segment);
       this.nextSegmentId = id + 1;
