@@ -27,6 +27,8 @@ export class FrameWriter extends AmqpWriter {
     frameMax: number,
     /** Called after each flush: the socket may have taken everything without a 'drain' event. */
     private readonly onFlushed?: () => void,
+    /** Called before each flush (the store writes its pending markers first). */
+    private readonly beforeFlush?: () => void,
   ) {
     super(SLAB_SIZE);
     this.maxPayload = frameMax - 8;
@@ -137,6 +139,7 @@ export class FrameWriter extends AmqpWriter {
   flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
+    this.beforeFlush?.();
     this.writeSlab();
     if (this.corked) {
       this.corked = false;

@@ -74,7 +74,13 @@ export class Connection implements FrameSink {
     this.frameMax = ctx.options.frameMax;
     this.name = `${socket.remoteAddress}:${socket.remotePort} -> ${socket.localAddress}:${socket.localPort}`;
     this.reader = new FrameReader(this, HANDSHAKE_FRAME_MAX);
-    this.writer = new FrameWriter(socket, HANDSHAKE_FRAME_MAX, () => this.afterFlush());
+    const persister = ctx.persister;
+    this.writer = new FrameWriter(
+      socket,
+      HANDSHAKE_FRAME_MAX,
+      () => this.afterFlush(),
+      persister && (() => persister.write()),
+    );
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.reader.push(chunk));
     socket.on("drain", () => this.onDrain());
