@@ -10,6 +10,7 @@ import { NodeIdentity } from "./ctl/node-identity.js";
 import { ControlServer } from "./ctl/server.js";
 import { AmqpServer } from "./server/amqp-server.js";
 import { serverProperties } from "./server/server-properties.js";
+import { DirectReplyTo } from "./server/direct-reply-to.js";
 import { DefinitionsLogJournal } from "./store/definitions-journal.js";
 import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
 import { Storage } from "./store/storage.js";
@@ -59,6 +60,7 @@ export class Warren {
       options,
       log: this.log,
       persister: this.storage.persister,
+      directReplies: new DirectReplyTo(),
       serverProperties: serverProperties(warrenVersion()),
     });
     this.control = new ControlServer(

@@ -11,6 +11,8 @@ import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { Connection } from "./connection.js";
 import { ConfirmTracker } from "./confirm-tracker.js";
+import { AmqpWriter } from "../amqp/writer.js";
+import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
 import { ContentAssembler } from "./content-assembler.js";
 import type { FastPublish } from "./publish-decoder.js";
 import { Delivery, UnackedList } from "./unacked.js";
@@ -27,7 +29,7 @@ type TxAction =
  * One AMQP channel: applies the basic, queue, exchange, confirm and tx classes to the broker model,
  * tracks delivery tags and unacked messages, and enforces prefetch.
  */
-export class Channel implements ConsumerOwner {
+export class Channel implements ConsumerOwner, ReplyTarget {
   private readonly vhost: VHost;
   private state: "open" | "closing" | "closed" = "open";
   private readonly consumers = new Map<string, Consumer>();
@@ -43,6 +45,8 @@ export class Channel implements ConsumerOwner {
   private confirms: ConfirmTracker | undefined;
   private txMode = false;
   private txActions: TxAction[] = [];
+  /** The channel's amq.rabbitmq.reply-to consumer, if it has one. */
+  private replyConsumer: { tag: string; key: string; tagBytes: Buffer } | undefined;
   /** Permission checks (403 ACCESS_REFUSED), with the per-channel cache RabbitMQ has too. */
   private readonly access: ChannelAccess;
 
@@ -158,9 +162,10 @@ export class Channel implements ConsumerOwner {
       this.content.takeBody(); // published after the channel failed: dropped
       return;
     }
-    const message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody(), m.address);
+    let message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody(), m.address);
     try {
       this.validatePublish(m, message);
+      message = this.withReplyAddress(message);
     } catch (err) {
       // The error belongs to basic.publish even though it surfaced at the last content frame.
       if (err instanceof AmqpError && err.classId === 0) {
@@ -196,21 +201,77 @@ export class Channel implements ConsumerOwner {
 
   /** Route and enqueue; returns true when a persistent message reached a durable queue. */
   private publish(m: amqp.BasicPublish, message: Message): boolean {
+    if (DirectReplyTo.isReplyAddress(m.exchange, m.routingKey)) return this.publishReply(m, message);
     const exchange = this.vhost.exchanges.get(m.exchange);
     const queues = exchange === undefined ? [] : this.vhost.route(exchange, message);
     let durable = false;
     for (let i = 0; i < queues.length; i++) if (queues[i]!.enqueue(message)) durable = true;
-    if (queues.length === 0 && m.mandatory) {
-      this.writer.method(this.id, amqp.encodeBasicReturn, {
-        replyCode: 312,
-        replyText: "NO_ROUTE",
-        exchange: m.exchange,
-        routingKey: m.routingKey,
-      });
-      this.writer.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
-    }
+    if (queues.length === 0 && m.mandatory) this.returnUnroutable(m, message);
     if (this.confirms) this.confirms.add(durable ? this.persister!.currentEpoch : 0);
     return durable;
+  }
+
+  /** A reply to a direct reply-to consumer: straight to its channel, through no queue. */
+  private publishReply(m: amqp.BasicPublish, message: Message): boolean {
+    const delivered = this.connection.ctx.directReplies.deliver(m.routingKey, message);
+    if (!delivered && m.mandatory) this.returnUnroutable(m, message);
+    if (this.confirms) this.confirms.add(0);
+    return false;
+  }
+
+  /** basic.return 312 NO_ROUTE for a mandatory message that reached nothing. */
+  private returnUnroutable(m: amqp.BasicPublish, message: Message): void {
+    this.writer.method(this.id, amqp.encodeBasicReturn, {
+      replyCode: 312,
+      replyText: "NO_ROUTE",
+      exchange: m.exchange,
+      routingKey: m.routingKey,
+    });
+    this.writer.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+  }
+
+  /**
+   * A request whose reply_to is amq.rabbitmq.reply-to gets this channel's reply address instead.
+   * Only messages with the reply-to flag set are looked into.
+   */
+  private withReplyAddress(message: Message): Message {
+    const raw = message.rawProperties;
+    if (raw.length < 2 || (raw[0]! & 0x02) === 0 || message.properties.replyTo !== REPLY_QUEUE) return message;
+    if (this.replyConsumer === undefined) throw fail.preconditionFailed("fast reply consumer does not exist");
+    const w = new AmqpWriter(raw.length + 64);
+    amqp.encodeBasicProperties(w, { ...message.properties, replyTo: DirectReplyTo.replyTo(this.replyConsumer.key) });
+    return new Message(message.exchange, message.routingKey, Buffer.from(w.buf.subarray(0, w.pos)), message.body, message.address);
+  }
+
+  /** basic.consume on amq.rabbitmq.reply-to: no-ack only, one per channel (RabbitMQ). */
+  private onReplyConsume(m: amqp.BasicConsume, tag: string): void {
+    if (!m.noAck) throw fail.preconditionFailed("reply consumer cannot acknowledge");
+    if (this.replyConsumer !== undefined) throw fail.preconditionFailed("reply consumer already set");
+    const key = this.connection.ctx.directReplies.register(this);
+    const encoded = Buffer.from(tag);
+    this.replyConsumer = { tag, key, tagBytes: Buffer.concat([Buffer.from([encoded.length]), encoded]) };
+    if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
+  }
+
+  /** A reply for our direct reply-to consumer (ReplyTarget). */
+  deliverReply(message: Message): void {
+    const consumer = this.replyConsumer;
+    if (consumer === undefined || this.state !== "open") return;
+    const w = this.writer;
+    w.begin(amqp.FRAME_METHOD, this.id);
+    w.u32(amqp.BASIC_DELIVER);
+    w.raw(consumer.tagBytes);
+    w.u64(this.nextDeliveryTag++);
+    w.u8(0);
+    w.raw(message.address);
+    w.end();
+    w.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+  }
+
+  private cancelReplyConsumer(): void {
+    if (this.replyConsumer === undefined) return;
+    this.connection.ctx.directReplies.unregister(this.replyConsumer.key);
+    this.replyConsumer = undefined;
   }
 
   private get persister() {
@@ -265,6 +326,7 @@ export class Channel implements ConsumerOwner {
     // RabbitMQ's order: a reused tag (530), then read permission (403), then the queue (404).
     const tag = m.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : m.consumerTag;
     if (this.consumers.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
+    if (m.queue === REPLY_QUEUE) return this.onReplyConsume(m, tag);
     this.access.read("queue", m.queue);
     const queue = this.queueFor(m.queue);
     if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && queue.consumerCount > 0)) {
@@ -286,6 +348,7 @@ export class Channel implements ConsumerOwner {
   }
 
   private onCancel(m: amqp.BasicCancel): void {
+    if (this.replyConsumer?.tag === m.consumerTag) this.cancelReplyConsumer();
     const consumer = this.consumers.get(m.consumerTag);
     if (consumer !== undefined) {
       this.consumers.delete(m.consumerTag);
@@ -399,6 +462,11 @@ export class Channel implements ConsumerOwner {
 
   private onQueueDeclare(m: amqp.QueueDeclare): void {
     let queue: Queue;
+    if (m.passive && m.queue === REPLY_QUEUE) {
+      // The pseudo-queue "exists" for clients that check it before consuming (RabbitMQ).
+      if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueDeclareOk, { queue: REPLY_QUEUE, messageCount: 0, consumerCount: 0 });
+      return;
+    }
     if (m.passive) {
       queue = this.queueFor(m.queue);
     } else {
@@ -636,6 +704,7 @@ export class Channel implements ConsumerOwner {
     this.content.reset();
     this.txActions = [];
     this.confirms?.close();
+    this.cancelReplyConsumer();
     for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
     this.consumers.clear();
     // The channel no longer takes deliveries, so requeued messages go to other consumers.

@@ -3,6 +3,7 @@ import type { Broker } from "../broker/broker.js";
 import type { Options } from "../config/options.js";
 import type { Logger } from "../logger.js";
 import type { Persister } from "../store/persister.js";
+import type { DirectReplyTo } from "./direct-reply-to.js";
 
 /** What every connection shares: the broker model, the settings, the log. */
 export interface ServerContext {
@@ -11,6 +12,8 @@ export interface ServerContext {
   log: Logger;
   /** Group commit of the message store: confirms wait on it. */
   persister?: Persister;
+  /** Direct reply-to consumers of every connection, by key. */
+  directReplies: DirectReplyTo;
   /** connection.start server-properties, built once. */
   serverProperties: FieldTable;
 }
