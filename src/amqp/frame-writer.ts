@@ -5,6 +5,7 @@ import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } fr
 /** Bodies at least this large are written by reference instead of copied into the slab. */
 const ZERO_COPY_BODY = 16 * 1024;
 const SLAB_SIZE = 64 * 1024;
+const INITIAL_SLAB_SIZE = 2 * 1024;
 
 /**
  * The one writer of a connection's socket.
@@ -30,7 +31,8 @@ export class FrameWriter extends AmqpWriter {
     /** Called before each flush (the store writes its pending markers first). */
     private readonly beforeFlush?: () => void,
   ) {
-    super(SLAB_SIZE);
+    // Start small: most connections are idle; rotate() moves a busy one to full-size slabs.
+    super(INITIAL_SLAB_SIZE);
     this.maxPayload = frameMax - 8;
   }
 
@@ -171,7 +173,8 @@ export class FrameWriter extends AmqpWriter {
 
   private rotate(): void {
     const unflushed = this.pos - this.flushedUpTo;
-    const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, unflushed * 2));
+    // Slabs double up to SLAB_SIZE, so an idle connection keeps a small one.
+    const next = Buffer.allocUnsafe(Math.max(Math.min(this.buf.length * 2, SLAB_SIZE), unflushed * 2 + 1024));
     this.buf.copy(next, 0, this.flushedUpTo, this.pos);
     this.buf = next;
     this.flushedUpTo = 0;
