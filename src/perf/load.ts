@@ -152,6 +152,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
       if (finished(spec, slots)) break;
     }
     end = new Snapshot(slots, performance.now());
+    if (end.atMs - lastSample.atMs >= 200) {
+      // The last part of a second, so a short run still has its end in the series.
+      const sample = sampleBetween(lastSample, end, t0);
+      series.push(sample);
+      spec.onSample?.(sample);
+    }
     if (window0 === undefined) {
       // Ended before the warmup was over: measure the whole run.
       window0 = start;

@@ -24,14 +24,20 @@ const COLORS = { published: "#1f77b4", confirmed: "#2ca02c", consumed: "#ff7f0e"
 
 export function renderPlot(title: string, phases: PlotPhase[]): string {
   // One time axis: each phase continues where the previous one ended.
-  const points: Array<Sample & { x: number }> = [];
+  type Point = Sample & { x: number };
+  const byPhase: Point[][] = [];
   const boundaries: Array<{ x: number; name: string }> = [];
   let offset = 0;
   for (const phase of phases) {
     boundaries.push({ x: offset, name: phase.name });
-    for (const s of phase.samples) points.push({ ...s, x: offset + s.t });
+    byPhase.push(phase.samples.map((s) => ({ ...s, x: offset + s.t })));
     offset += phase.samples.length > 0 ? phase.samples[phase.samples.length - 1]!.t : 0;
   }
+  const points = byPhase.flat();
+  /** One line per phase (none across a phase boundary), for the phases where the series is not all zero. */
+  const lines = (pts: Point[][], get: (p: Point) => number, y: (v: number) => number, color: string) => {
+    for (const list of pts) if (list.some((p) => get(p) > 0)) line(out, list.map((p) => [sx(p.x), y(get(p))]), color);
+  };
   const xMax = Math.max(1, offset, ...points.map((p) => p.x));
   const sx = (x: number) => LEFT + (x / xMax) * PLOT_W;
 
@@ -49,32 +55,35 @@ export function renderPlot(title: string, phases: PlotPhase[]): string {
     const v = (rateMax / 5) * i;
     gridY(out, sr(v), compact(v));
   }
-  const rateSeries: Array<[keyof typeof COLORS, (p: Sample) => number]> = [
+  const rateSeries: Array<[keyof typeof COLORS, (p: Point) => number]> = [
     ["published", (p) => p.publishedPerSec],
     ["consumed", (p) => p.consumedPerSec],
   ];
   if (points.some((p) => p.confirmedPerSec > 0)) rateSeries.splice(1, 0, ["confirmed", (p) => p.confirmedPerSec]);
   rateSeries.forEach(([name, get], i) => {
-    line(out, points.map((p) => [sx(p.x), sr(get(p))]), COLORS[name]);
+    lines(byPhase, get, sr, COLORS[name]);
     legend(out, rateTop + 10 + i * 18, COLORS[name], name);
   });
 
   // Latency, log scale over the decades the data spans.
   const latTop = TOP + PANEL_H + GAP;
-  const lat = points.filter((p) => p.latency !== undefined);
+  const latByPhase = byPhase.map((list) => list.filter((p) => p.latency !== undefined));
+  const lat = latByPhase.flat();
   axes(out, latTop, "latency, ms");
   if (lat.length > 0) {
     const values = lat.flatMap((p) => [p.latency!.p50, p.latency!.p99]).map((v) => Math.max(v, 0.001));
     const lo = Math.floor(Math.log10(Math.min(...values)));
     const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(...values))));
     const sl = (v: number) => latTop + PANEL_H - ((Math.log10(Math.max(v, 0.001)) - lo) / (hi - lo)) * PANEL_H;
-    for (let d = lo; d <= hi; d++) gridY(out, sl(10 ** d), `${10 ** d}`.replace(/^0\./, "0."));
-    const latSeries: Array<[keyof typeof COLORS, (p: Sample) => number]> = [
+    for (let d = lo; d <= hi; d++) {
+      for (const m of d < hi ? [1, 2, 5] : [1]) gridY(out, sl(m * 10 ** d), `${+(m * 10 ** d).toPrecision(1)}`);
+    }
+    const latSeries: Array<[keyof typeof COLORS, (p: Point) => number]> = [
       ["p50", (p) => p.latency!.p50],
       ["p99", (p) => p.latency!.p99],
     ];
     latSeries.forEach(([name, get], i) => {
-      line(out, lat.map((p) => [sx(p.x), sl(get(p))]), COLORS[name]);
+      lines(latByPhase, get, sl, COLORS[name]);
       legend(out, latTop + 10 + i * 18, COLORS[name], name);
     });
   } else {
