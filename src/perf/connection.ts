@@ -9,6 +9,7 @@
  */
 import { connect as tcpConnect, type Socket } from "node:net";
 import { AmqpReader } from "../amqp/reader.js";
+import { FrameReader } from "../amqp/frame-reader.js";
 import type { AmqpWriter } from "../amqp/writer.js";
 import {
   CHANNEL_CLOSE,
@@ -36,7 +37,6 @@ import {
   BASIC_DELIVER,
   BASIC_NACK,
   FRAME_BODY,
-  FRAME_END,
   FRAME_HEADER,
   FRAME_METHOD,
   methodFrame,
@@ -45,7 +45,6 @@ import {
 
 const CONNECTION_BLOCKED = 0x0a003c;
 const CONNECTION_UNBLOCKED = 0x0a003d;
-const HEAD = 7;
 
 /** The hot-path callbacks. Positions are into `buf`, valid only during the call. */
 export interface Handlers {
@@ -85,12 +84,22 @@ export class PerfConnection {
   error: Error | undefined;
   private readonly waiters = new Map<number, Waiter[]>();
   private readonly reader = new AmqpReader();
-  private partial: Buffer | undefined;
-  private partialLength = 0;
+  /** Warren's own frame cutter (frames straight from each chunk; only a frame spanning chunks is copied). */
+  private readonly frames: FrameReader;
   private closing = false;
   private onFatal: ((err: Error) => void) | undefined;
 
   private constructor(readonly socket: Socket) {
+    this.frames = new FrameReader({
+      onProtocolHeader: () => {},
+      onFrame: (type, channel, buf, start, end) => this.frame(type, channel, buf, start, end),
+      onFrameError: (err) => {
+        this.fail(new Error(`bad frame from the broker: ${err.message}`));
+        socket.destroy();
+      },
+    }, this.frameMax);
+    // It reads a client's stream, which begins with the protocol header; a server's does not.
+    this.frames.push(Buffer.from("AMQP\x00\x00\x09\x01", "latin1"));
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err) => this.fail(new Error(`socket: ${err.message}`)));
@@ -120,6 +129,7 @@ export class PerfConnection {
       locale: "en_US",
     }, [CONNECTION_TUNE])) as ConnectionTune;
     c.frameMax = tune.frameMax === 0 ? 131072 : tune.frameMax;
+    c.frames.frameMax = c.frameMax;
     c.send(0, encodeConnectionTuneOk, { channelMax: tune.channelMax, frameMax: c.frameMax, heartbeat: 0 });
     const vhost = u.pathname.length > 1 ? decodeURIComponent(u.pathname.slice(1)) : "/";
     await c.call(0, encodeConnectionOpen, { virtualHost: vhost }, [CONNECTION_OPEN_OK]);
@@ -179,66 +189,12 @@ export class PerfConnection {
   }
 
   private onData(chunk: Buffer): void {
-    let pos = 0;
-    if (this.partial !== undefined) {
-      pos = this.completePartial(chunk);
-      if (pos < 0) {
-        this.handlers.chunkEnd?.();
-        return;
-      }
-    }
-    const len = chunk.length;
-    while (len - pos >= HEAD) {
-      const end = pos + HEAD + chunk.readUInt32BE(pos + 3);
-      if (end >= len) break;
-      this.frame(chunk, pos, end);
-      pos = end + 1;
-    }
-    if (pos < len) {
-      // Keep the start of a frame that continues in the next chunk, in a buffer of its full size.
-      const rest = len - pos;
-      this.partial = Buffer.allocUnsafe(rest >= HEAD ? HEAD + chunk.readUInt32BE(pos + 3) + 1 : HEAD);
-      chunk.copy(this.partial, 0, pos);
-      this.partialLength = rest;
-    }
+    this.frames.push(chunk);
     this.handlers.chunkEnd?.();
   }
 
-  /** Fill the partial frame from the chunk; the position after it, or -1 if the chunk ran out. */
-  private completePartial(chunk: Buffer): number {
-    let partial = this.partial!;
-    let pos = 0;
-    if (this.partialLength < HEAD) {
-      const take = Math.min(HEAD - this.partialLength, chunk.length);
-      chunk.copy(partial, this.partialLength, 0, take);
-      this.partialLength += take;
-      pos = take;
-      if (this.partialLength < HEAD) return -1;
-      const whole = Buffer.allocUnsafe(HEAD + partial.readUInt32BE(3) + 1);
-      partial.copy(whole, 0, 0, HEAD);
-      this.partial = partial = whole;
-    }
-    const take = Math.min(partial.length - this.partialLength, chunk.length - pos);
-    chunk.copy(partial, this.partialLength, pos, pos + take);
-    this.partialLength += take;
-    pos += take;
-    if (this.partialLength < partial.length) return -1;
-    this.partial = undefined;
-    this.partialLength = 0;
-    this.frame(partial, 0, partial.length - 1);
-    return pos;
-  }
-
-  /** One whole frame: header at pos, payload [pos + 7, end), end marker at end. */
-  private frame(buf: Buffer, pos: number, end: number): void {
-    if (buf[end] !== FRAME_END) {
-      this.fail(new Error(`bad frame end marker ${buf[end]}`));
-      this.socket.destroy();
-      return;
-    }
-    const type = buf[pos]!;
-    const channel = buf.readUInt16BE(pos + 1);
-    const start = pos + HEAD;
+  /** One whole frame, cut from the byte stream by the FrameReader: its payload is buf[start, end). */
+  private frame(type: number, channel: number, buf: Buffer, start: number, end: number): void {
     const h = this.handlers;
     if (type === FRAME_METHOD) {
       const id = buf.readUInt32BE(start);

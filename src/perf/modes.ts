@@ -155,84 +155,89 @@ async function throughput(o: PerfOptions, control: PerfConnection, common: Commo
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-async function connections(o: PerfOptions, common: Common, hooks: RunHooks): Promise<ConnectionsResult> {
-  const n = o.connections;
-  const pid = common.broker.pid;
+interface Growth {
+  count: number;
+  seconds: number;
+  rssBefore?: number;
+  rssAfter?: number;
+  cpu: CpuFigures;
+  error?: string;
+}
+
+/**
+ * Create things (connections, queues) while counting them, then wait --hold seconds and read the
+ * broker's resident memory, to tell how much it grew per thing. `create` calls `added` for each.
+ */
+async function measureGrowth(o: PerfOptions, pid: number | undefined, hooks: RunHooks, noun: string, create: (added: () => void) => Promise<void>): Promise<Growth> {
   await sleep(o.hold * 500);
   const rssBefore = rssBytes(pid);
   const cpu = new CpuMeter([pid, process.pid]);
   cpu.start();
-  const open: PerfConnection[] = [];
   const t0 = performance.now();
   let lastReport = t0;
+  let count = 0;
   let error: string | undefined;
-  try {
-    const PARALLEL = 50;
-    for (let i = 0; i < n; i += PARALLEL) {
-      const batch = await Promise.all(Array.from({ length: Math.min(PARALLEL, n - i) }, async (_, k) => {
-        const c = await PerfConnection.open(o.uri, `warren-perf hold ${i + k}`);
-        open.push(c);
-        await c.openChannel(1);
-        return c;
-      }));
-      void batch;
-      if (performance.now() - lastReport >= 1000) {
-        lastReport = performance.now();
-        hooks.progress(`${((lastReport - t0) / 1000).toFixed(1).padStart(6)} s  ${fmt(open.length)} connections open`);
-      }
+  const added = () => {
+    count++;
+    if (performance.now() - lastReport >= 1000) {
+      lastReport = performance.now();
+      hooks.progress(`${((lastReport - t0) / 1000).toFixed(1).padStart(6)} s  ${fmt(count)} ${noun}`);
     }
+  };
+  try {
+    await create(added);
   } catch (err) {
-    error = `after ${open.length} connections: ${(err as Error).message}`;
+    error = `after ${count} ${noun}: ${(err as Error).message}`;
   }
-  const openSeconds = (performance.now() - t0) / 1000;
-  hooks.progress(`${fmt(open.length)} connections open in ${openSeconds.toFixed(2)} s; holding them ${o.hold} s`);
+  const seconds = (performance.now() - t0) / 1000;
+  hooks.progress(`${fmt(count)} ${noun} in ${seconds.toFixed(2)} s; waiting ${o.hold} s`);
   await sleep(o.hold * 1000);
   const rssAfter = rssBytes(pid);
   const c = cpu.stop();
-  await Promise.all(open.map((conn) => conn.close().catch(() => {})));
   return {
-    mode: "connections",
-    ...common,
-    ...(error !== undefined ? { error } : {}),
-    connections: open.length,
-    openSeconds: round3(openSeconds),
-    connectionsPerSec: Math.round(open.length / openSeconds),
-    rssBeforeBytes: rssBefore,
-    rssAfterBytes: rssAfter,
-    bytesPerConnection: perItem(rssBefore, rssAfter, open.length),
+    count, seconds, rssBefore, rssAfter, error,
     cpu: { brokerPct: c.pct[0], generatorPct: c.pct[1], otherPct: c.otherPct, cores: c.cores },
   };
 }
 
-async function queues(o: PerfOptions, control: PerfConnection, common: Common, hooks: RunHooks): Promise<QueuesResult> {
-  const n = o.queues;
-  const pid = common.broker.pid;
-  await sleep(o.hold * 500);
-  const rssBefore = rssBytes(pid);
-  const cpu = new CpuMeter([pid, process.pid]);
-  cpu.start();
-  const names: string[] = [];
-  const t0 = performance.now();
-  let lastReport = t0;
-  let error: string | undefined;
-  try {
-    // One after the other, each waiting for its declare-ok: the declare rate a client sees.
-    for (let i = 0; i < n; i++) {
-      const name = o.queue === undefined ? "" : `${o.queue}-${i + 1}`;
-      names.push(await declareQueue(control, name, o.persistent));
-      if (performance.now() - lastReport >= 1000) {
-        lastReport = performance.now();
-        hooks.progress(`${((lastReport - t0) / 1000).toFixed(1).padStart(6)} s  ${fmt(names.length)} queues declared`);
-      }
+async function connections(o: PerfOptions, common: Common, hooks: RunHooks): Promise<ConnectionsResult> {
+  const open: PerfConnection[] = [];
+  const g = await measureGrowth(o, common.broker.pid, hooks, "connections open", async (added) => {
+    const PARALLEL = 50;
+    for (let i = 0; i < o.connections; i += PARALLEL) {
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, o.connections - i) }, async (_, k) => {
+        const c = await PerfConnection.open(o.uri, `warren-perf hold ${i + k}`);
+        open.push(c);
+        await c.openChannel(1);
+        added();
+      }));
     }
-  } catch (err) {
-    error = `after ${names.length} queues: ${(err as Error).message}`;
-  }
-  const declareSeconds = (performance.now() - t0) / 1000;
-  hooks.progress(`${fmt(names.length)} queues declared in ${declareSeconds.toFixed(2)} s; waiting ${o.hold} s`);
-  await sleep(o.hold * 1000);
-  const rssAfter = rssBytes(pid);
-  const c = cpu.stop();
+  });
+  await Promise.all(open.map((conn) => conn.close().catch(() => {})));
+  return {
+    mode: "connections",
+    ...common,
+    ...(g.error !== undefined ? { error: g.error } : {}),
+    connections: g.count,
+    openSeconds: round3(g.seconds),
+    connectionsPerSec: Math.round(g.count / g.seconds),
+    rssBeforeBytes: g.rssBefore,
+    rssAfterBytes: g.rssAfter,
+    bytesPerConnection: perItem(g.rssBefore, g.rssAfter, g.count),
+    cpu: g.cpu,
+  };
+}
+
+async function queues(o: PerfOptions, control: PerfConnection, common: Common, hooks: RunHooks): Promise<QueuesResult> {
+  const names: string[] = [];
+  const g = await measureGrowth(o, common.broker.pid, hooks, "queues declared", async (added) => {
+    // One after the other, each waiting for its declare-ok: the declare rate a client sees.
+    for (let i = 0; i < o.queues; i++) {
+      names.push(await declareQueue(control, o.queue === undefined ? "" : `${o.queue}-${i + 1}`, o.persistent));
+      added();
+    }
+  });
+  let error = g.error;
   const d0 = performance.now();
   // Server-named queues are the run's own; named ones are left for the user, like any other run's.
   if (o.queue === undefined) await deleteQueues(control, names).catch((err: Error) => { error ??= `deleting queues: ${err.message}`; });
@@ -240,14 +245,14 @@ async function queues(o: PerfOptions, control: PerfConnection, common: Common, h
     mode: "queues",
     ...common,
     ...(error !== undefined ? { error } : {}),
-    queues: names.length,
-    declareSeconds: round3(declareSeconds),
-    declaresPerSec: Math.round(names.length / declareSeconds),
+    queues: g.count,
+    declareSeconds: round3(g.seconds),
+    declaresPerSec: Math.round(g.count / g.seconds),
     deleteSeconds: o.queue === undefined ? round3((performance.now() - d0) / 1000) : 0,
-    rssBeforeBytes: rssBefore,
-    rssAfterBytes: rssAfter,
-    bytesPerQueue: perItem(rssBefore, rssAfter, names.length),
-    cpu: { brokerPct: c.pct[0], generatorPct: c.pct[1], otherPct: c.otherPct, cores: c.cores },
+    rssBeforeBytes: g.rssBefore,
+    rssAfterBytes: g.rssAfter,
+    bytesPerQueue: perItem(g.rssBefore, g.rssAfter, g.count),
+    cpu: g.cpu,
   };
 }
 
