@@ -54,6 +54,8 @@ const BLOCK_BYTES = 64 * 1024;
 const WRITES_PER_TURN = 16;
 /** Buffers a producer rotates through, so one is never patched while the socket still holds it. */
 const RING = 4;
+/** How long a producer's close may wait for the broker to read what it wrote. */
+export const STOP_TIMEOUT_MS = 60_000;
 /** Tags tracked for confirms that arrive out of order. */
 const CONFIRM_RING = 1 << 20;
 
@@ -115,10 +117,11 @@ export class Producer {
     this.pump();
   }
 
+  /** Stop writing and close, waiting until the broker has taken in everything written (at most a minute). */
   stop(): Promise<void> {
     this.running = false;
     this.pauseEnds();
-    return this.conn?.close() ?? Promise.resolve();
+    return this.conn?.close(STOP_TIMEOUT_MS) ?? Promise.resolve();
   }
 
   private wake(reason: string): void {

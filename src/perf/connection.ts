@@ -166,16 +166,21 @@ export class PerfConnection {
     });
   }
 
-  /** connection.close, wait (at most 2 s) for close-ok, then drop the socket. */
-  async close(): Promise<void> {
+  /**
+   * connection.close, wait for close-ok (at most `timeoutMs`), then drop the socket. The broker
+   * answers only after every frame sent before, so a producer that waits for it knows all its
+   * messages were taken in, even those still in the socket buffers when it stopped writing.
+   */
+  async close(timeoutMs = 2000): Promise<void> {
     if (this.error) {
       this.socket.destroy();
       return;
     }
     const ok = this.call(0, encodeConnectionClose, { replyCode: 200, replyText: "bye", classId: 0, methodId: 0 }, [CONNECTION_CLOSE_OK]);
     this.closing = true;
-    await Promise.race([ok.catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
-    this.closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ok.catch(() => {}), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
     this.fail(new Error("connection closed"));
     this.socket.destroy();
   }

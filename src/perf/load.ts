@@ -5,7 +5,7 @@
  * measured window (after the warmup), with the CPU each side used during that window.
  */
 import { Worker } from "node:worker_threads";
-import type { LoadConfig } from "./clients.js";
+import { STOP_TIMEOUT_MS, type LoadConfig } from "./clients.js";
 import type { LatencySummary } from "./histogram.js";
 import { CpuMeter } from "./proc.js";
 import { Counter, newSlot, Snapshot, total } from "./shared.js";
@@ -173,7 +173,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     return r;
   } finally {
     for (const w of workers) w.postMessage({ type: "stop" });
-    const timeout = new Promise<void>((r) => setTimeout(r, 5_000).unref());
+    // Producers wait for their close-ok, so that every message written is in the broker (a backlog
+    // counts on it); a broker that has stopped answering is given up on after that.
+    const timeout = new Promise<void>((r) => setTimeout(r, STOP_TIMEOUT_MS + 5_000).unref());
     await Promise.race([Promise.all(stoppeds), timeout]);
     await Promise.all(workers.map((w) => w.terminate()));
   }
