@@ -432,9 +432,9 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   /** Take deliveries off the unacked list (an unknown tag is 406 and closes the channel) and finish them. */
   private nack(tag: number, multiple: boolean, requeue: boolean): void {
     if (multiple) {
-      const done = this.unacked.takeUpTo(tag);
-      if (done.length === 0 && tag !== 0) throw unknownTag(tag);
-      this.finish(done, requeue);
+      // RabbitMQ: the tag itself must be outstanding (0 means everything).
+      if (tag !== 0 && !this.unacked.has(tag)) throw unknownTag(tag);
+      this.finish(this.unacked.takeUpTo(tag), requeue);
       return;
     }
     // One tag, the common case: no array.
@@ -680,7 +680,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private holdAck(m: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject): void {
     // An unknown tag fails now, not at commit (RabbitMQ checks when the ack arrives).
-    if (m.id === amqp.BASIC_REJECT || !m.multiple) {
+    if (m.id === amqp.BASIC_REJECT || !m.multiple || m.deliveryTag !== 0) {
       if (!this.unacked.has(m.deliveryTag)) throw unknownTag(m.deliveryTag);
     }
     this.txActions.push({ kind: "ack", method: m });
