@@ -8,6 +8,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { warrenForSuite } from "./helpers/control.js";
 import { MAX_REQUEST_BYTES } from "../src/ctl/protocol.js";
@@ -151,6 +152,36 @@ describe("control socket", () => {
     assert.equal(response.ok, true, JSON.stringify(response));
     assert.deepEqual(response.result, { keys: ["name"], rows: [["/"]] });
     await assertStillServing();
+  });
+
+  it("import_definitions of a file over 1 MiB goes in parts, in order: every vhost, queue and binding arrives", async () => {
+    const vhost = "big-defs";
+    const pad = "p".repeat(150);
+    const n = 2_000;
+    const definitions = {
+      rabbit_version: "3.10.8",
+      vhosts: [{ name: vhost }],
+      exchanges: [{ name: "big-x", vhost, type: "direct", durable: true, auto_delete: false, internal: false, arguments: {} }],
+      queues: Array.from({ length: n }, (_, i) => ({ name: `q-${i}-${pad}`, vhost, durable: true, auto_delete: false, arguments: {} })),
+      bindings: Array.from({ length: n }, (_, i) => ({
+        source: "big-x", vhost, destination: `q-${i}-${pad}`, destination_type: "queue", routing_key: `k-${i}-${pad}`, arguments: {},
+      })),
+    };
+    const text = JSON.stringify(definitions);
+    assert.ok(Buffer.byteLength(text) > MAX_REQUEST_BYTES, `the file is ${Buffer.byteLength(text)} bytes`);
+    const file = join(suite.broker().dataDir!, "..", `big-defs-${process.pid}.json`);
+    writeFileSync(file, text);
+    try {
+      const r = await suite.ctl("import_definitions", file);
+      assert.equal(r.code, 0, r.stderr);
+    } finally {
+      rmSync(file, { force: true });
+    }
+    const queues = await suite.ctl("list_queues", "-p", vhost, "-q", "name");
+    assert.equal(queues.stdout.trim().split("\n").length - 1, n, "every queue (after the header line)");
+    const bindings = await suite.ctl("list_bindings", "-p", vhost, "-q", "source_name", "routing_key");
+    assert.equal(bindings.stdout.split("\n").filter((l) => l.startsWith("big-x\t")).length, n, "every binding");
+    await suite.ctl("delete_vhost", vhost);
   });
 
   it("a second line on the same connection is not read: one request per connection", async () => {
