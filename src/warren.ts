@@ -11,6 +11,7 @@ import { ControlServer } from "./ctl/server.js";
 import { AmqpServer } from "./server/amqp-server.js";
 import { serverProperties } from "./server/server-properties.js";
 import { DirectReplyTo } from "./server/direct-reply-to.js";
+import { ConsumerTimeoutClock } from "./server/consumer-timeout.js";
 import { DefinitionsLogJournal } from "./store/definitions-journal.js";
 import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
 import { Storage } from "./store/storage.js";
@@ -39,6 +40,7 @@ export class Warren {
   /** warrenctl's way in: a Unix socket in the data folder. */
   private readonly control: ControlServer;
   private readonly diskMonitor: DiskMonitor;
+  private readonly consumerTimeouts: ConsumerTimeoutClock | undefined;
   port = 0;
   /** Called when warrenctl asks the broker to stop; the warren binary exits once stopped. */
   onStopRequest: () => void = () => void this.stop();
@@ -55,12 +57,14 @@ export class Warren {
     this.broker = new Broker(this.storage, this.journal);
     this.diskMonitor = new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
     this.storage.persister.onFailure = () => this.diskMonitor.fail();
+    this.consumerTimeouts = options.consumerTimeout > 0 ? new ConsumerTimeoutClock({ timeoutMs: options.consumerTimeout, log: this.log }) : undefined;
     this.amqp = new AmqpServer({
       broker: this.broker,
       options,
       log: this.log,
       persister: this.storage.persister,
       directReplies: new DirectReplyTo(),
+      consumerTimeouts: this.consumerTimeouts,
       serverProperties: serverProperties(warrenVersion()),
     });
     this.control = new ControlServer(
@@ -111,6 +115,7 @@ export class Warren {
     this.control.close();
     this.diskMonitor.stop();
     await this.amqp.shutdown();
+    this.consumerTimeouts?.stop();
     this.storage.close();
     this.log.info({ event: "broker.stopped" }, "stopped");
   }

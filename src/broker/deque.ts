@@ -1,8 +1,7 @@
 /**
- * A growable ring buffer: O(1) push/shift/unshift, indexed access, and sorted insert.
+ * A growable ring buffer: O(1) push/shift/unshift and indexed access.
  *
- * Queues keep ready messages in one, ordered by sequence number, so a requeued message goes back
- * to its old place (usually the front) without shifting an array.
+ * Queues keep their fresh ready messages in one (ReadyList).
  */
 export class Deque<T> {
   private items: Array<T | undefined>;
@@ -45,24 +44,6 @@ export class Deque<T> {
 
   at(index: number): T {
     return this.items[(this.head + index) % this.items.length] as T;
-  }
-
-  /** Insert keeping ascending order of key(item); cheap when the item belongs at either end. */
-  insertSorted(item: T, key: (item: T) => number): void {
-    const k = key(item);
-    if (this.count === 0 || k <= key(this.at(0))) return this.unshift(item);
-    if (k >= key(this.at(this.count - 1))) return this.push(item);
-    let lo = 0;
-    let hi = this.count - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (key(this.at(mid)) < k) lo = mid + 1;
-      else hi = mid;
-    }
-    // Shift the tail right by one from index lo.
-    this.push(this.at(this.count - 1));
-    for (let i = this.count - 2; i > lo; i--) this.items[(this.head + i) % this.items.length] = this.at(i - 1);
-    this.items[(this.head + lo) % this.items.length] = item;
   }
 
   /** Remove everything, returning how many items there were. */

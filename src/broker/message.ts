@@ -74,4 +74,3 @@ export class QueuedMessage {
   ) {}
 }
 
-export const bySeq = (m: QueuedMessage): number => m.seq;

@@ -4,9 +4,9 @@ import { NOT_STORED, type QueueStore } from "../store/queue-store.js";
 import { FLAG_PERSISTENT } from "../store/segment-format.js";
 import type { Binding } from "./binding.js";
 import type { Consumer } from "./consumer.js";
-import { Deque } from "./deque.js";
-import { bySeq, Message, QueuedMessage } from "./message.js";
+import { Message, QueuedMessage } from "./message.js";
 import type { QueueStorage } from "./queue-storage.js";
+import { ReadyList } from "./ready-list.js";
 
 export interface QueueOptions {
   durable: boolean;
@@ -33,7 +33,7 @@ const PAGE_IN_BATCH = 1024;
  */
 export class Queue {
   readonly kind = "queue";
-  private readonly ready = new Deque<QueuedMessage>();
+  private readonly ready = new ReadyList();
   /** Messages after `ready`, held only by the store. */
   private pagedCount = 0;
   readonly consumers: Consumer[] = [];
@@ -77,7 +77,7 @@ export class Queue {
     return this.consumers.length;
   }
 
-  /** The ready messages held in memory, oldest first (warrenctl list_queues walks them). */
+  /** The ready messages held in memory (warrenctl list_queues walks them). */
   get readyInMemory(): Iterable<QueuedMessage> {
     return this.ready;
   }
@@ -160,7 +160,7 @@ export class Queue {
     if (this.deleted) return;
     for (const entry of entries) {
       entry.redelivered = true;
-      this.ready.insertSorted(entry, bySeq);
+      this.ready.requeue(entry);
       if (this.storage) this.storage.budget.used += cost(entry);
     }
     this.dispatch();

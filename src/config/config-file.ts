@@ -49,6 +49,7 @@ const DIRECT_KEYS: Record<string, keyof Options> = {
   channel_max: "channelMax",
   max_message_size: "maxMessageSize",
   handshake_timeout: "handshakeTimeout",
+  consumer_timeout: "consumerTimeout",
   "management.tcp.port": "managementPort",
   load_definitions: "loadDefinitions",
   "warren.data_dir": "dataDir",

@@ -15,6 +15,8 @@ export interface Options {
   channelMax: number;
   /** Time a client has to finish the AMQP handshake, ms. */
   handshakeTimeout: number;
+  /** A delivery unacked for longer than this closes its channel, ms (0 disables; RabbitMQ's consumer_timeout). */
+  consumerTimeout: number;
   maxMessageSize: number;
   defaultUser: string;
   defaultPass: string;
@@ -64,6 +66,7 @@ export const settings: Setting[] = [
   { key: "frameMax", flag: "--frame-max", env: "WARREN_FRAME_MAX", kind: "int", default: 131072, min: 4096, max: 2 ** 31 - 1, description: "largest frame, bytes" },
   { key: "channelMax", flag: "--channel-max", env: "WARREN_CHANNEL_MAX", kind: "int", default: 2047, min: 1, max: 65535, description: "channels per connection" },
   { key: "handshakeTimeout", flag: "--handshake-timeout", env: "WARREN_HANDSHAKE_TIMEOUT", kind: "int", default: 10_000, min: 1, max: 3_600_000, description: "ms a client has to complete the AMQP handshake" },
+  { key: "consumerTimeout", flag: "--consumer-timeout", env: "WARREN_CONSUMER_TIMEOUT", kind: "int", default: 1_800_000, min: 0, max: 2 ** 53 - 1, description: "ms a delivery may stay unacked before its channel is closed (0: no limit)" },
   { key: "maxMessageSize", flag: "--max-message-size", env: "WARREN_MAX_MESSAGE_SIZE", kind: "int", default: 128 * 1024 * 1024, min: 1, max: 512 * 1024 * 1024, description: "largest message body, bytes" },
   { key: "defaultUser", flag: "--default-user", env: "WARREN_DEFAULT_USER", kind: "string", default: "guest", description: "user created on first start" },
   { key: "defaultPass", flag: "--default-pass", env: "WARREN_DEFAULT_PASS", kind: "string", default: "guest", description: "password of the default user" },

@@ -29,7 +29,8 @@ export class UnreachableError extends Error {
 export function request(socketPath: string, req: ControlRequest, timeoutMs: number, waitForClose = false): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
-    let buffered = "";
+    /** The answer line's chunks so far: each is searched for the newline once, joined once. */
+    const chunks: string[] = [];
     let response: ControlResponse | undefined;
     const timer = setTimeout(() => {
       socket.destroy();
@@ -43,10 +44,14 @@ export function request(socketPath: string, req: ControlRequest, timeoutMs: numb
       else reject(new UnreachableError(socketPath, err.code ?? err.message));
     });
     socket.on("data", (chunk: string) => {
-      buffered += chunk;
-      const nl = buffered.indexOf("\n");
-      if (nl < 0 || response !== undefined) return;
-      response = JSON.parse(buffered.slice(0, nl)) as ControlResponse;
+      if (response !== undefined) return;
+      const nl = chunk.indexOf("\n");
+      if (nl < 0) {
+        chunks.push(chunk);
+        return;
+      }
+      chunks.push(chunk.slice(0, nl));
+      response = JSON.parse(chunks.join("")) as ControlResponse;
       if (!waitForClose || !response.ok) {
         clearTimeout(timer);
         socket.destroy();

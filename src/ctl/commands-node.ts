@@ -1,7 +1,9 @@
 /** warrenctl's commands for the node, queues, connections and definitions. */
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { splitDefinitions } from "./definitions-split.js";
 import { toJson } from "./format.js";
+import { MAX_REQUEST_BYTES } from "./protocol.js";
 import {
   arity,
   badArgument,
@@ -292,10 +294,13 @@ export const nodeCommands: CommandSpec[] = [
       } catch (err) {
         return errorOutcome(EXIT.dataerr, `Failed to deserialise input (format: JSON) (error: ${err instanceof Error ? err.message : String(err)})`);
       }
-      const r = await call("import_definitions", { definitions });
-      if (!r.ok) {
-        if (r.error.reason === "no_such_vhost") return { exitCode: EXIT.dataerr, stderr: r.error.message };
-        return errorOutcome(EXIT.unavailable, r.error.message);
+      // A file too large for one request goes in parts (the request envelope needs a little room).
+      for (const part of splitDefinitions(definitions, MAX_REQUEST_BYTES - 4096)) {
+        const r = await call("import_definitions", { definitions: part });
+        if (!r.ok) {
+          if (r.error.reason === "no_such_vhost") return { exitCode: EXIT.dataerr, stderr: r.error.message };
+          return errorOutcome(EXIT.unavailable, r.error.message);
+        }
       }
       if (opts.formatter === "json") return { exitCode: EXIT.ok, raw: JSON.stringify({ node, result: "ok" }) };
       if (outputLess(opts) || path === undefined || path === "-") return { exitCode: EXIT.ok };

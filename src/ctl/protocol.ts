@@ -45,5 +45,8 @@ export class ControlError extends Error {
   }
 }
 
-/** The longest request line the server reads (import_definitions carries whole files). */
-export const MAX_REQUEST_BYTES = 256 * 1024 * 1024;
+/**
+ * The longest request line the server reads; a longer one is refused and the connection closed.
+ * import_definitions sends larger files in several requests (splitDefinitions).
+ */
+export const MAX_REQUEST_BYTES = 1024 * 1024;

@@ -1,7 +1,11 @@
 import { chmodSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { handleRequest, type ControlContext } from "./handlers.js";
-import { ControlError, controlSocketPath, MAX_REQUEST_BYTES, type ControlRequest, type ControlResponse } from "./protocol.js";
+import { ControlError, controlSocketPath, MAX_REQUEST_BYTES, type ControlFailure, type ControlRequest, type ControlResponse } from "./protocol.js";
+import { RequestLineReader } from "./request-line.js";
+
+/** A client has this long (ms of silence) to finish sending its request line. */
+const REQUEST_IDLE_TIMEOUT = 60_000;
 
 /**
  * The broker's end of the control channel (src/ctl/protocol.ts): a Unix socket in the data folder
@@ -49,29 +53,38 @@ export class ControlServer {
   }
 
   private accept(socket: Socket): void {
-    let buffered = "";
-    socket.setEncoding("utf8");
+    const reader = new RequestLineReader(MAX_REQUEST_BYTES);
     socket.on("error", () => socket.destroy());
-    socket.on("data", (chunk: string) => {
-      buffered += chunk;
-      const nl = buffered.indexOf("\n");
-      if (nl < 0) {
-        if (buffered.length > MAX_REQUEST_BYTES) socket.destroy();
+    socket.setTimeout(REQUEST_IDLE_TIMEOUT, () => socket.destroy());
+    const onData = (chunk: Buffer) => {
+      const result = reader.push(chunk);
+      if (result.kind === "partial") return;
+      // One request per connection: whatever follows the first line is not read.
+      socket.off("data", onData);
+      socket.pause();
+      socket.setTimeout(0);
+      if (result.kind === "too_long") {
+        this.refuse(socket, `request line longer than ${MAX_REQUEST_BYTES} bytes`);
         return;
       }
-      socket.removeAllListeners("data");
-      this.answer(socket, buffered.slice(0, nl));
-    });
+      try {
+        this.answer(socket, result.line);
+      } catch (err) {
+        // answer() handles command failures; this is a bug in answering. Never the process.
+        this.ctx.log.error({ event: "ctl.error", err }, "control request failed");
+        socket.destroy();
+      }
+    };
+    socket.on("data", onData);
   }
 
-  private answer(socket: Socket, line: string): void {
-    let request: ControlRequest;
-    try {
-      request = JSON.parse(line) as ControlRequest;
-    } catch {
-      this.reply(socket, { ok: false, node: this.ctx.ids.node, error: { reason: "bad_request", message: "request is not JSON" } });
+  private answer(socket: Socket, line: Buffer): void {
+    const parsed = parseRequest(line);
+    if ("message" in parsed) {
+      this.refuse(socket, parsed.message);
       return;
     }
+    const request = parsed;
     const log = this.ctx.log;
     try {
       const result = handleRequest(this.ctx, request);
@@ -96,7 +109,42 @@ export class ControlServer {
     }
   }
 
+  /** A request that is not one: an error answer, and the connection closed. */
+  private refuse(socket: Socket, message: string): void {
+    this.ctx.log.warn({ event: "ctl.bad_request", reason: message }, "refused a malformed control request");
+    // Close once the answer is out: the client may still be sending (a line too long), unread.
+    const response: ControlResponse = { ok: false, node: this.ctx.ids.node, error: { reason: "bad_request", message } };
+    socket.end(JSON.stringify(response) + "\n", () => socket.destroy());
+  }
+
   private reply(socket: Socket, response: ControlResponse): void {
     socket.end(JSON.stringify(response) + "\n");
   }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A request line as a ControlRequest, or what is wrong with it. */
+export function parseRequest(line: Buffer): ControlRequest | ControlFailure {
+  let text: string;
+  try {
+    text = utf8.decode(line);
+  } catch {
+    return { reason: "bad_request", message: "request is not valid UTF-8" };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { reason: "bad_request", message: "request is not JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { reason: "bad_request", message: "request must be a JSON object" };
+  }
+  const { command, args } = value as Record<string, unknown>;
+  if (typeof command !== "string") return { reason: "bad_request", message: "request must have a string 'command'" };
+  if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
+    return { reason: "bad_request", message: "request 'args' must be a JSON object" };
+  }
+  return { command, args: (args ?? {}) as Record<string, unknown> };
 }

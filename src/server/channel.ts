@@ -16,6 +16,7 @@ import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.
 import { ContentAssembler } from "./content-assembler.js";
 import type { FastPublish } from "./publish-decoder.js";
 import { Delivery, UnackedList } from "./unacked.js";
+import type { ConsumerTimeoutClock, ConsumerTimeoutTarget } from "./consumer-timeout.js";
 
 /** A consumer's socket backlog above which it gets no more deliveries until the socket drains. */
 const DELIVERY_HIGH_WATER = 1024 * 1024;
@@ -29,7 +30,7 @@ type TxAction =
  * One AMQP channel: applies the basic, queue, exchange, confirm and tx classes to the broker model,
  * tracks delivery tags and unacked messages, and enforces prefetch.
  */
-export class Channel implements ConsumerOwner, ReplyTarget {
+export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarget {
   private readonly vhost: VHost;
   private state: "open" | "closing" | "closed" = "open";
   private readonly consumers = new Map<string, Consumer>();
@@ -49,6 +50,9 @@ export class Channel implements ConsumerOwner, ReplyTarget {
   private replyConsumer: { tag: string; key: string; tagBytes: Buffer } | undefined;
   /** Permission checks (403 ACCESS_REFUSED), with the per-channel cache RabbitMQ has too. */
   private readonly access: ChannelAccess;
+  /** consumer_timeout (undefined: off), and whether it is watching this channel. */
+  private readonly timeoutClock: ConsumerTimeoutClock | undefined;
+  private timeoutWatched = false;
 
   constructor(
     readonly id: number,
@@ -56,6 +60,7 @@ export class Channel implements ConsumerOwner, ReplyTarget {
   ) {
     this.vhost = connection.vhost!;
     this.access = new ChannelAccess(connection.ctx.broker.permissions, connection.username, this.vhost.name);
+    this.timeoutClock = connection.ctx.consumerTimeouts;
   }
 
   /** A snapshot of the channel's state, for warrenctl list_channels. */
@@ -295,7 +300,7 @@ export class Channel implements ConsumerOwner, ReplyTarget {
 
   deliver(consumer: Consumer, entry: QueuedMessage): void {
     const tag = this.nextDeliveryTag++;
-    if (!consumer.options.noAck) this.unacked.push(new Delivery(tag, entry, consumer.queue, consumer));
+    if (!consumer.options.noAck) this.track(tag, entry, consumer.queue, consumer);
     const w = this.writer;
     const message = entry.message;
     w.begin(amqp.FRAME_METHOD, this.id);
@@ -306,6 +311,38 @@ export class Channel implements ConsumerOwner, ReplyTarget {
     w.raw(message.address);
     w.end();
     w.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+  }
+
+  /** Hold a delivery until it is acked, stamped for the consumer timeout (basic.get ones too, as RabbitMQ). */
+  private track(tag: number, entry: QueuedMessage, queue: Queue, consumer: Consumer | undefined): void {
+    const clock = this.timeoutClock;
+    let deliveredAt = 0;
+    if (clock !== undefined) {
+      deliveredAt = clock.ticks;
+      if (!this.timeoutWatched) {
+        this.timeoutWatched = true;
+        clock.watch(this);
+      }
+    }
+    this.unacked.push(new Delivery(tag, entry, queue, consumer, deliveredAt));
+  }
+
+  /** A tick of the consumer-timeout clock (ConsumerTimeoutTarget): RabbitMQ's check of the oldest unacked delivery. */
+  checkConsumerTimeout(clock: ConsumerTimeoutClock): boolean {
+    const oldest = this.unacked.oldest;
+    if (this.state !== "open" || oldest === undefined) {
+      this.timeoutWatched = false;
+      return false;
+    }
+    if (!clock.expired(oldest.deliveredAt)) return true;
+    this.timeoutWatched = false;
+    // RabbitMQ's text; the close names no method (class 0, method 0). Unacked messages are requeued.
+    this.closeWithError(
+      fail.preconditionFailed(
+        `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${clock.timeoutMs} ms. This timeout value can be configured, see consumers doc guide to learn more`,
+      ),
+    );
+    return false;
   }
 
   consumerCancelled(consumer: Consumer): void {
@@ -366,7 +403,7 @@ export class Channel implements ConsumerOwner, ReplyTarget {
       return;
     }
     const tag = this.nextDeliveryTag++;
-    if (!m.noAck) this.unacked.push(new Delivery(tag, entry, queue, undefined));
+    if (!m.noAck) this.track(tag, entry, queue, undefined);
     const message = entry.message;
     this.writer.method(this.id, amqp.encodeBasicGetOk, {
       deliveryTag: tag,
@@ -389,23 +426,35 @@ export class Channel implements ConsumerOwner, ReplyTarget {
   // ---- acks ----
 
   private ack(tag: number, multiple: boolean): void {
-    this.finish(this.settle(tag, multiple), false);
+    this.nack(tag, multiple, false);
   }
 
+  /** Take deliveries off the unacked list (an unknown tag is 406 and closes the channel) and finish them. */
   private nack(tag: number, multiple: boolean, requeue: boolean): void {
-    this.finish(this.settle(tag, multiple), requeue);
-  }
-
-  /** Take deliveries off the unacked list; an unknown tag is 406 and closes the channel. */
-  private settle(tag: number, multiple: boolean): Delivery[] {
     if (multiple) {
-      const done = this.unacked.takeUpTo(tag);
-      if (done.length === 0 && tag !== 0) throw unknownTag(tag);
-      return done;
+      // RabbitMQ: the tag itself must be outstanding (0 means everything).
+      if (tag !== 0 && !this.unacked.has(tag)) throw unknownTag(tag);
+      this.finish(this.unacked.takeUpTo(tag), requeue);
+      return;
     }
+    // One tag, the common case: no array.
     const one = this.unacked.take(tag);
     if (one === undefined) throw unknownTag(tag);
-    return [one];
+    this.finishOne(one, requeue);
+  }
+
+  /** finish() for a single delivery. */
+  private finishOne(d: Delivery, requeue: boolean): void {
+    const queue = d.queue;
+    queue.unacked--;
+    if (d.consumer !== undefined) d.consumer.unacked--;
+    if (requeue) {
+      queue.requeue([d.entry]);
+    } else {
+      queue.settle(d.entry);
+      queue.dispatch();
+    }
+    if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
   }
 
   /**
@@ -631,7 +680,7 @@ export class Channel implements ConsumerOwner, ReplyTarget {
 
   private holdAck(m: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject): void {
     // An unknown tag fails now, not at commit (RabbitMQ checks when the ack arrives).
-    if (m.id === amqp.BASIC_REJECT || !m.multiple) {
+    if (m.id === amqp.BASIC_REJECT || !m.multiple || m.deliveryTag !== 0) {
       if (!this.unacked.has(m.deliveryTag)) throw unknownTag(m.deliveryTag);
     }
     this.txActions.push({ kind: "ack", method: m });
@@ -710,6 +759,8 @@ export class Channel implements ConsumerOwner, ReplyTarget {
     // The channel no longer takes deliveries, so requeued messages go to other consumers.
     this.finish(this.unacked.takeAll(), true);
     this.connection.waitingForDrain.delete(this);
+    if (this.timeoutWatched) this.timeoutClock!.unwatch(this);
+    this.timeoutWatched = false;
   }
 }
 

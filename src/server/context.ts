@@ -3,6 +3,7 @@ import type { Broker } from "../broker/broker.js";
 import type { Options } from "../config/options.js";
 import type { Logger } from "../logger.js";
 import type { Persister } from "../store/persister.js";
+import type { ConsumerTimeoutClock } from "./consumer-timeout.js";
 import type { DirectReplyTo } from "./direct-reply-to.js";
 
 /** What every connection shares: the broker model, the settings, the log. */
@@ -14,6 +15,8 @@ export interface ServerContext {
   persister?: Persister;
   /** Direct reply-to consumers of every connection, by key. */
   directReplies: DirectReplyTo;
+  /** consumer_timeout's clock; undefined when the timeout is off. */
+  consumerTimeouts?: ConsumerTimeoutClock;
   /** connection.start server-properties, built once. */
   serverProperties: FieldTable;
 }

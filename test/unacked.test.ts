@@ -1,0 +1,198 @@
+/**
+ * The data structures behind acks, tested directly: a channel's unacked list (src/server/unacked.ts)
+ * and a queue's ready list (src/broker/ready-list.ts). Correctness against a plain reference model
+ * under random operations, and cost that does not grow with held deliveries or requeued backlog:
+ * measured as a ratio of two timings on the same machine (generous, so it cannot flake), never as
+ * an absolute speed.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Delivery, UnackedList } from "../src/server/unacked.js";
+import { ReadyList } from "../src/broker/ready-list.js";
+import { Message, QueuedMessage } from "../src/broker/message.js";
+import type { Queue } from "../src/broker/queue.js";
+
+const message = new Message("", "k", Buffer.alloc(0), Buffer.alloc(0));
+const queue = {} as Queue;
+
+function delivery(tag: number, deliveredAt = 0): Delivery {
+  return new Delivery(tag, new QueuedMessage(message, tag), queue, undefined, deliveredAt);
+}
+
+/** A tiny deterministic PRNG (mulberry32), so a failure can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const tags = (ds: Delivery[]) => ds.map((d) => d.tag);
+
+/** Best of a few runs, in ns per operation. `prepare` (not timed) returns the timed run, which returns its operation count. */
+function timePerOp(prepare: () => () => number): number {
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const run = prepare();
+    const start = process.hrtime.bigint();
+    const ops = run();
+    best = Math.min(best, Number(process.hrtime.bigint() - start) / ops);
+  }
+  return best;
+}
+
+describe("UnackedList", () => {
+  it("matches a reference model under random pushes, single and multiple acks, has, takeAll", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const rnd = random(seed);
+      const list = new UnackedList();
+      const model = new Map<number, Delivery>(); // insertion order = tag order
+      let next = 1;
+      for (let step = 0; step < 5_000; step++) {
+        const r = rnd();
+        if (r < 0.45) {
+          // Push; sometimes skip tags (deliveries to no-ack consumers share the sequence).
+          if (rnd() < 0.1) next += 1 + Math.floor(rnd() * (rnd() < 0.1 ? 5_000 : 20));
+          const d = delivery(next++);
+          list.push(d);
+          model.set(d.tag, d);
+        } else if (r < 0.8) {
+          // Single ack of a random tag (live, or sometimes not).
+          const live = [...model.keys()];
+          const tag = live.length > 0 && rnd() < 0.9 ? live[Math.floor(rnd() * live.length)]! : 1 + Math.floor(rnd() * next);
+          const expected = model.get(tag);
+          assert.equal(list.has(tag), expected !== undefined, `seed ${seed} step ${step}: has(${tag})`);
+          assert.equal(list.take(tag), expected, `seed ${seed} step ${step}: take(${tag})`);
+          model.delete(tag);
+        } else if (r < 0.97) {
+          const tag = 1 + Math.floor(rnd() * next);
+          const expected = [...model.values()].filter((d) => d.tag <= tag);
+          assert.deepEqual(tags(list.takeUpTo(tag)), tags(expected), `seed ${seed} step ${step}: takeUpTo(${tag})`);
+          for (const d of expected) model.delete(d.tag);
+        } else {
+          assert.deepEqual(tags(list.takeAll()), [...model.keys()], `seed ${seed} step ${step}: takeAll`);
+          model.clear();
+        }
+        assert.equal(list.size, model.size, `seed ${seed} step ${step}: size`);
+        assert.equal(list.oldest, model.values().next().value, `seed ${seed} step ${step}: oldest`);
+      }
+    }
+  });
+
+  it("a tag is taken once: a second ack of it, or a tag never delivered, finds nothing", () => {
+    const list = new UnackedList();
+    for (let t = 1; t <= 10; t++) list.push(delivery(t));
+    assert.equal(list.take(5)?.tag, 5);
+    assert.equal(list.take(5), undefined);
+    assert.equal(list.take(11), undefined);
+    assert.equal(list.take(0), undefined);
+    assert.deepEqual(tags(list.takeUpTo(5)), [1, 2, 3, 4]);
+    assert.deepEqual(tags(list.takeUpTo(5)), []);
+    assert.equal(list.size, 5);
+  });
+
+  it("acks cost the same with one delivery held at the front, or a thousand held, as with none", () => {
+    const N = 100_000;
+    const window = 100;
+    /** Deliver `held` messages that are never acked, then N more acked in order with `window` in flight. */
+    const run = (held: number, spread: boolean) => () => () => {
+      const list = new UnackedList();
+      let tag = 1;
+      let ack = 1;
+      let heldLeft = held;
+      const holdEvery = spread && held > 0 ? Math.floor(N / held) : 0;
+      const skip = new Set<number>();
+      if (!spread) for (; heldLeft > 0; heldLeft--) skip.add(tag), list.push(delivery(tag++));
+      for (let i = 0; i < window; i++) list.push(delivery(tag++));
+      for (let i = 0; i < N; i++) {
+        while (skip.has(ack)) ack++;
+        if (list.take(ack++) === undefined) throw new Error(`tag ${ack - 1} missing`);
+        list.push(delivery(tag++));
+        if (holdEvery > 0 && i % holdEvery === 0 && heldLeft > 0) {
+          // One more delivery, never acked: held in the middle of the stream.
+          skip.add(tag);
+          list.push(delivery(tag++));
+          heldLeft--;
+        }
+      }
+      assert.equal(list.size, window + held);
+      return N;
+    };
+    const none = timePerOp(run(0, false));
+    const oneHeld = timePerOp(run(1, false));
+    const manyHeld = timePerOp(run(1_000, true));
+    assert.ok(oneHeld < 3 * none, `one held delivery: ${oneHeld.toFixed(0)} ns per ack vs ${none.toFixed(0)} ns with none`);
+    assert.ok(manyHeld < 3 * none, `1,000 held deliveries: ${manyHeld.toFixed(0)} ns per ack vs ${none.toFixed(0)} ns with none`);
+  });
+
+  it("with one delivery held, its slots do not pile up: memory stays bounded by the live deliveries", () => {
+    const list = new UnackedList();
+    list.push(delivery(1));
+    for (let t = 2; t < 200_000; t++) {
+      list.push(delivery(t));
+      assert.equal(list.take(t)?.tag, t);
+    }
+    assert.equal(list.size, 1);
+    assert.equal(list.oldest?.tag, 1);
+    // The window array is private: look at it only to prove it did not keep 200,000 slots.
+    const items = (list as unknown as { items: unknown[] }).items;
+    assert.ok(items.length < 1_000, `window holds ${items.length} slots for 1 live delivery`);
+  });
+
+  it("multiple acks and takeAll cost the same per tag however many single acks left holes", () => {
+    const N = 100_000;
+    const run = (holeEvery: number) => () => () => {
+      const list = new UnackedList();
+      for (let t = 1; t <= N; t++) list.push(delivery(t));
+      // Single acks punch holes, then one multiple ack takes the rest in one pass.
+      if (holeEvery > 0) for (let t = 2; t <= N; t += holeEvery) list.take(t);
+      const rest = list.takeUpTo(N);
+      assert.equal(rest.length + (holeEvery > 0 ? Math.ceil((N - 1) / holeEvery) : 0), N);
+      return N;
+    };
+    const dense = timePerOp(run(0));
+    const holey = timePerOp(run(2));
+    assert.ok(holey < 3 * dense, `${holey.toFixed(0)} ns per tag with holes vs ${dense.toFixed(0)} ns without`);
+  });
+});
+
+describe("ReadyList", () => {
+  const entry = (seq: number) => new QueuedMessage(message, seq);
+
+  it("serves requeued messages first, in sequence order, then fresh ones", () => {
+    const rnd = random(7);
+    const ready = new ReadyList();
+    for (let s = 101; s <= 200; s++) ready.push(entry(s));
+    const back = Array.from({ length: 100 }, (_, i) => i + 1).sort(() => rnd() - 0.5);
+    for (const s of back) ready.requeue(entry(s));
+    assert.equal(ready.length, 200);
+    assert.equal([...ready].length, 200);
+    const order: number[] = [];
+    for (let e = ready.shift(); e !== undefined; e = ready.shift()) order.push(e.seq);
+    assert.deepEqual(order, Array.from({ length: 200 }, (_, i) => i + 1));
+  });
+
+  it("requeueing costs the same per message in front of a large backlog as in front of none", () => {
+    const N = 50_000;
+    const run = (backlog: number, descending: boolean) => () => {
+      const ready = new ReadyList();
+      for (let s = N + 1; s <= N + backlog; s++) ready.push(entry(s));
+      const back = Array.from({ length: N }, (_, i) => entry(descending ? N - i : i + 1));
+      return () => {
+        for (const e of back) ready.requeue(e);
+        assert.equal(ready.shift()?.seq, 1);
+        return N;
+      };
+    };
+    const empty = timePerOp(run(0, false));
+    const behindBacklog = timePerOp(run(50_000, false));
+    const descending = timePerOp(run(50_000, true));
+    assert.ok(behindBacklog < 3 * empty, `${behindBacklog.toFixed(0)} ns per requeue before 50,000 ready vs ${empty.toFixed(0)} ns before none`);
+    // Descending order is the heap's worst case: O(log n), still far from shifting the backlog.
+    assert.ok(descending < 10 * empty, `${descending.toFixed(0)} ns per requeue in descending order vs ${empty.toFixed(0)} ns`);
+  });
+});
