@@ -30,7 +30,7 @@ export class AmqpServer {
    */
   listenTls(host: string, port: number, tlsOptions: TlsOptions): Promise<number> {
     const server = createTlsServer({ ...tlsOptions, handshakeTimeout: this.ctx.options.handshakeTimeout }, (socket) => this.acceptTls(socket));
-    server.on("tlsClientError", (err, socket) => this.refuseTls(socket, err.message));
+    server.on("tlsClientError", (err: NodeJS.ErrnoException, socket) => this.refuseTls(socket, err.code ?? err.message.trim()));
     this.tlsServer = server;
     return listenOn(server, host, port);
   }
@@ -42,11 +42,13 @@ export class AmqpServer {
     this.refuseTls(socket, String(socket.authorizationError));
   }
 
+  /** Log a failed TLS handshake (once: Node reports each at most once) and drop the socket. */
   private refuseTls(socket: TLSSocket, reason: string): void {
     this.ctx.log.warn(
       { event: "amqps.handshake_failed", peer: `${socket.remoteAddress}:${socket.remotePort}`, reason },
       "TLS handshake failed",
     );
+    socket.on("error", () => {}); // a late error on a socket being dropped is not news
     socket.destroy();
   }
 

@@ -102,14 +102,23 @@ function text(der: Buffer, e: Element): string {
 
 /** The subject of a DER certificate: its RDNs in certificate order, each a set of attributes. */
 export function certificateSubject(der: Buffer): SubjectAttribute[][] {
+  return certificateName(der, "subject");
+}
+
+/** The issuer of a DER certificate, as certificateSubject reads the subject. */
+export function certificateIssuer(der: Buffer): SubjectAttribute[][] {
+  return certificateName(der, "issuer");
+}
+
+function certificateName(der: Buffer, which: "issuer" | "subject"): SubjectAttribute[][] {
   const certificate = element(der, 0, der.length);
   const tbs = children(der, certificate)[0];
   if (tbs === undefined) throw new Error("no tbsCertificate");
   const fields = children(der, tbs);
   // version [0] is optional; then serialNumber, signature, issuer, validity, subject.
-  const subject = fields[fields[0]?.tag === 0xa0 ? 5 : 4];
-  if (subject === undefined) throw new Error("no subject");
-  return children(der, subject).map((rdn) =>
+  const name = fields[(fields[0]?.tag === 0xa0 ? 1 : 0) + (which === "issuer" ? 2 : 4)];
+  if (name === undefined || name.tag !== 0x30) throw new Error(`no ${which}`);
+  return children(der, name).map((rdn) =>
     children(der, rdn).map((attribute) => {
       const [type, value] = children(der, attribute);
       if (type === undefined || value === undefined) throw new Error("bad attribute");

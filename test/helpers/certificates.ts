@@ -25,6 +25,8 @@ export interface TestCertificates {
   client: CertFiles;
   /** Signed by another CA, which the broker does not trust. */
   untrustedClient: CertFiles;
+  /** Signed by the CA, with a subject that needs escaping and a multi-valued RDN (TRICKY_SUBJECT). */
+  trickyClient: CertFiles;
   remove(): void;
 }
 
@@ -38,9 +40,12 @@ function makeCa(dir: string, name: string, subject: string): void {
   run(["req", "-x509", ...KEY, "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "2", "-subj", subject], dir);
 }
 
+/** An openssl -subj with a ',' and a leading '#' to escape, UTF-8, '~' and two OUs in one RDN. */
+export const TRICKY_SUBJECT = "/C=GB/O=Warren, Inc./OU=a+OU=b/CN=#tricky é;x~";
+
 function makeSigned(dir: string, name: string, ca: string, subject: string, extensions: string): CertFiles {
   writeFileSync(join(dir, `${name}.ext`), extensions);
-  run(["req", ...KEY, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject], dir);
+  run(["req", ...KEY, "-utf8", "-multivalue-rdn", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject], dir);
   run(["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial",
     "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`], dir);
   return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
@@ -55,5 +60,6 @@ export function makeCertificates(): TestCertificates {
     "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
   const client = makeSigned(dir, "client", "ca", "/O=Warren Tests/CN=warren-client", "extendedKeyUsage=clientAuth\n");
   const untrustedClient = makeSigned(dir, "untrusted", "other-ca", "/O=Somebody Else/CN=warren-client", "extendedKeyUsage=clientAuth\n");
-  return { dir, ca: join(dir, "ca.pem"), server, client, untrustedClient, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  const trickyClient = makeSigned(dir, "tricky", "ca", TRICKY_SUBJECT, "extendedKeyUsage=clientAuth\n");
+  return { dir, ca: join(dir, "ca.pem"), server, client, untrustedClient, trickyClient, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
