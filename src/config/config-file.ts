@@ -59,6 +59,7 @@ const DIRECT_KEYS: Record<string, keyof Options> = {
   "ssl_options.cacertfile": "tlsCa",
   "ssl_options.fail_if_no_peer_cert": "tlsFailIfNoPeerCert",
   ssl_cert_login_from: "tlsCertLoginFrom",
+  ssl_handshake_timeout: "tlsHandshakeTimeout",
 };
 
 /** Every key pattern the file accepts, for the "unknown key" message and the docs. */

@@ -46,6 +46,8 @@ export interface Options {
   tlsVerify: "none" | "peer";
   /** With verify peer: refuse a client that sends no certificate. */
   tlsFailIfNoPeerCert: boolean;
+  /** Time a client has to complete the TLS handshake, ms (the AMQP handshake then has handshakeTimeout). */
+  tlsHandshakeTimeout: number;
   /** Where EXTERNAL takes the username from in a client certificate. */
   tlsCertLoginFrom: "distinguished_name" | "common_name";
   /** SASL mechanisms offered, in order (PLAIN, AMQPLAIN, EXTERNAL). */
@@ -99,6 +101,7 @@ export const settings: Setting[] = [
   { key: "tlsCa", flag: "--tls-ca", env: "WARREN_TLS_CA", kind: "string", default: "", description: "PEM file with the CA certificates client certificates are verified against" },
   { key: "tlsVerify", flag: "--tls-verify", env: "WARREN_TLS_VERIFY", kind: "choice", choices: ["none", "peer"], default: "none", description: "none, or peer: ask for a client certificate and refuse one that does not verify" },
   { key: "tlsFailIfNoPeerCert", flag: "--tls-fail-if-no-peer-cert", env: "WARREN_TLS_FAIL_IF_NO_PEER_CERT", kind: "bool", default: false, description: "true: with --tls-verify peer, refuse clients without a certificate" },
+  { key: "tlsHandshakeTimeout", flag: "--tls-handshake-timeout", env: "WARREN_TLS_HANDSHAKE_TIMEOUT", kind: "int", default: 5_000, min: 1, max: 3_600_000, description: "ms a client has to complete the TLS handshake" },
   { key: "tlsCertLoginFrom", flag: "--tls-cert-login-from", env: "WARREN_TLS_CERT_LOGIN_FROM", kind: "choice", choices: ["distinguished_name", "common_name"], default: "distinguished_name", description: "EXTERNAL login name: the certificate subject's distinguished_name or its common_name" },
   { key: "authMechanisms", flag: "--auth-mechanisms", env: "WARREN_AUTH_MECHANISMS", kind: "list", choices: ["PLAIN", "AMQPLAIN", "EXTERNAL"], default: ["PLAIN", "AMQPLAIN"], description: "comma-separated SASL mechanisms offered (PLAIN, AMQPLAIN, EXTERNAL: TLS client certificates)" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },

@@ -25,11 +25,12 @@ export class AmqpServer {
   }
 
   /**
-   * Listen for AMQPS. The TLS handshake has the AMQP handshake timeout of its own; a connection
-   * exists only once it is done. A failed handshake is logged once and costs nothing else.
+   * Listen for AMQPS. The TLS handshake has a deadline of its own (RabbitMQ's
+   * ssl_handshake_timeout); a connection exists, and the AMQP handshake timeout starts, only once
+   * it is done. A failed handshake is logged once and costs nothing else.
    */
   listenTls(host: string, port: number, tlsOptions: TlsOptions): Promise<number> {
-    const server = createTlsServer({ ...tlsOptions, handshakeTimeout: this.ctx.options.handshakeTimeout }, (socket) => this.acceptTls(socket));
+    const server = createTlsServer({ ...tlsOptions, handshakeTimeout: this.ctx.options.tlsHandshakeTimeout }, (socket) => this.acceptTls(socket));
     server.on("tlsClientError", (err: NodeJS.ErrnoException, socket) => this.refuseTls(socket, err.code ?? err.message.trim()));
     this.tlsServer = server;
     return listenOn(server, host, port);
