@@ -11,7 +11,7 @@ import { randomBytes, X509Certificate } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { join } from "node:path";
-import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import amqp, { type ChannelModel } from "amqplib";
 import { confToOptions, parseConf } from "../src/config/config-file.js";
@@ -20,6 +20,7 @@ import { certificateSubject, commonName, distinguishedName } from "../src/server
 import { startBroker, runPython, warrenBin, type BrokerHandle } from "./helpers/broker.js";
 import { makeCertificates, type TestCertificates } from "./helpers/certificates.js";
 import { warrenctl } from "./helpers/control.js";
+import { ArgWriter, M, RawClient } from "./helpers/raw-client.js";
 import { eventually, pause, within } from "./helpers/amqp.js";
 
 const run = promisify(execFile);
@@ -128,8 +129,44 @@ describe("AMQPS with --tls-verify peer (client certificate optional) and EXTERNA
     assert.ok(error !== undefined, "the TLS 1.1 handshake fails");
     const up = await tlsAttempt(broker.tlsPort!, { ca: readFileSync(certs.ca) });
     assert.equal(up.error, undefined);
-    assert.ok(["TLSv1.2", "TLSv1.3"].includes(String((up.socket as import("node:tls").TLSSocket).getProtocol())));
+    assert.ok(["TLSv1.2", "TLSv1.3"].includes(String((up.socket as TLSSocket).getProtocol())));
     up.socket.destroy();
+  });
+
+  it("a TLS consumer that stops reading gets no more deliveries until it reads again (backpressure through TLS)", async () => {
+    const queue = `tls-backpressure-${process.pid}`;
+    const socket = await new Promise<TLSSocket>((resolve, reject) => {
+      const s = tlsConnect({ host: "127.0.0.1", port: broker.tlsPort!, ca: readFileSync(certs.ca), servername: "localhost" }, () => resolve(s));
+      s.once("error", reject);
+    });
+    const client = RawClient.over(socket);
+    const publisher = await amqp.connect(broker.url);
+    try {
+      await client.handshake();
+      await client.openChannel(1);
+      await client.declareQueue(1, queue);
+      client.sendMethod(1, M.basicConsume, new ArgWriter().short(0).shortstr(queue).shortstr("c").bits(false, true, false, false).table({}));
+      await client.expectMethod(M.basicConsumeOk);
+      socket.pause();
+      const channel = await publisher.createConfirmChannel();
+      const body = Buffer.alloc(1024 * 1024, 1);
+      for (let i = 0; i < 64; i++) channel.sendToQueue(queue, body);
+      await channel.waitForConfirms();
+      await pause(500);
+      const ready = async () => Number((await warrenctl(broker.dataDir!, ["list_queues", "-q", "name", "messages_ready"])).stdout.split("\n").find((l) => l.startsWith(`${queue}\t`))?.split("\t")[1]);
+      assert.ok((await ready()) >= 32, "a consumer that does not read is not sent the whole backlog");
+      // Read again (counting bytes only): deliveries resume on 'drain' until the queue is empty.
+      let received = 0;
+      socket.removeAllListeners("data");
+      socket.on("data", (chunk: Buffer) => (received += chunk.length));
+      socket.resume();
+      await eventually(async () => (await ready()) === 0, "every message to be delivered once the consumer reads");
+      await eventually(async () => received >= 64 * 1024 * 1024, "every body to arrive");
+      await channel.deleteQueue(queue);
+    } finally {
+      client.destroy();
+      await publisher.close();
+    }
   });
 
   it("EXTERNAL logs in as the client certificate's distinguished name, without a password", async () => {
