@@ -237,6 +237,16 @@ describe("AMQPS with --tls-verify peer (client certificate optional) and EXTERNA
       reset.resetAndDestroy();
       await resetClosed;
 
+      // A corrupted TLS record from a logged-in client: that connection closes, nothing else.
+      const raw = netConnect({ host: "127.0.0.1", port: broker.tlsPort! });
+      await connected(raw);
+      const secured = tlsConnect({ socket: raw, ca: readFileSync(certs.ca), servername: "localhost" });
+      await new Promise((resolve) => secured.once("secureConnect", resolve));
+      const corrupted = RawClient.over(secured);
+      await corrupted.handshake();
+      raw.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40]), randomBytes(64)]));
+      assert.ok(await corrupted.waitForClose(), "the connection with a corrupted record is closed");
+
       await roundTrip(bystander, "still here over TLS");
       await roundTrip(plainBystander, "still here in plain");
     } finally {

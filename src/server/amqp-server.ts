@@ -39,8 +39,11 @@ export class AmqpServer {
   private acceptTls(socket: TLSSocket): void {
     // Asked for but optional (verify peer without fail_if_no_peer_cert): a certificate that was
     // sent must verify, as with Erlang's verify_peer.
-    if (socket.authorized || !hasPeerCertificate(socket)) return this.accept(socket);
-    this.refuseTls(socket, String(socket.authorizationError));
+    if (!socket.authorized && hasPeerCertificate(socket)) return this.refuseTls(socket, String(socket.authorizationError));
+    // A TLS error after the handshake (a corrupted record) is emitted without closing the socket,
+    // which would then sit dead until heartbeats notice: close it (the connection logs the error).
+    socket.on("error", () => socket.destroy());
+    this.accept(socket);
   }
 
   /** Log a failed TLS handshake (once: Node reports each at most once) and drop the socket. */
