@@ -206,7 +206,7 @@ describe("AMQPS with --tls-verify peer (client certificate optional) and EXTERNA
     await eventually(async () => logsOf(broker, "amqps.handshake_failed").some((l) => /VERIFY|CERT|ISSUER/.test(String(l.reason))), "the refusal is logged");
   });
 
-  it("a plain AMQP client on the TLS port and a TLS client on the plain port fail cleanly; others carry on", async () => {
+  it("a plain AMQP client on the TLS port, a TLS client on the plain port, noise, a reset, a corrupted record and a renegotiation flood close only that socket; others carry on", async () => {
     const bystander = await amqp.connect(amqps(broker), tlsOptions());
     const plainBystander = await amqp.connect(`amqp://guest:guest@127.0.0.1:${broker.port}/`);
     try {
@@ -246,6 +246,20 @@ describe("AMQPS with --tls-verify peer (client certificate optional) and EXTERNA
       await corrupted.handshake();
       raw.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x40]), randomBytes(64)]));
       assert.ok(await corrupted.waitForClose(), "the connection with a corrupted record is closed");
+
+      // TLS 1.2 renegotiation over and over (CPU for the server each time): cut off after a few.
+      const renegotiating = await tlsAttempt(broker.tlsPort!, { ca: readFileSync(certs.ca), maxVersion: "TLSv1.2" });
+      assert.equal(renegotiating.error, undefined);
+      const tlsSocket = renegotiating.socket as TLSSocket;
+      const renegotiatingClosed = closed(tlsSocket);
+      let renegotiations = 0;
+      while (!tlsSocket.destroyed && renegotiations < 20) {
+        const done = new Promise<void>((resolve) => tlsSocket.renegotiate({}, () => resolve()) || resolve());
+        await Promise.race([done, renegotiatingClosed]);
+        renegotiations++;
+      }
+      await within(renegotiatingClosed, "the renegotiating client to be closed");
+      assert.ok(renegotiations < 20, `closed after ${renegotiations} renegotiations`);
 
       await roundTrip(bystander, "still here over TLS");
       await roundTrip(plainBystander, "still here in plain");
