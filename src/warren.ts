@@ -16,6 +16,7 @@ import { DefinitionsLogJournal } from "./store/definitions-journal.js";
 import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
 import { Storage } from "./store/storage.js";
 import { DiskMonitor } from "./store/disk-monitor.js";
+import { tlsEnabled, tlsServerOptions } from "./server/tls-settings.js";
 
 /** The package version, read once from package.json. */
 export function warrenVersion(): string {
@@ -42,6 +43,8 @@ export class Warren {
   private readonly diskMonitor: DiskMonitor;
   private readonly consumerTimeouts: ConsumerTimeoutClock | undefined;
   port = 0;
+  /** The AMQPS port, 0 when TLS is off. */
+  tlsPort = 0;
   /** Called when warrenctl asks the broker to stop; the warren binary exits once stopped. */
   onStopRequest: () => void = () => void this.stop();
 
@@ -84,10 +87,20 @@ export class Warren {
   }
 
   async start(): Promise<void> {
+    // Certificates are checked before anything else starts: a bad file stops startup, naming it.
+    const tls = tlsEnabled(this.options) ? tlsServerOptions(this.options) : undefined;
     this.storage.start();
     this.recover();
     await this.control.listen();
     this.diskMonitor.start();
+    if (tls !== undefined) {
+      this.tlsPort = await this.amqp.listenTls(this.options.host, this.options.tlsPort, tls);
+      this.log.info(
+        { event: "amqps.listening", host: this.options.host, port: this.tlsPort, verify: this.options.tlsVerify },
+        `AMQPS listening on ${this.options.host}:${this.tlsPort}`,
+      );
+    }
+    // amqp.listening comes last: tools (and the tests) take it to mean "ready".
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
       { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.dataDir },

@@ -55,6 +55,12 @@ const DIRECT_KEYS: Record<string, keyof Options> = {
   "warren.data_dir": "dataDir",
   "warren.queue_memory_budget": "queueMemoryBudget",
   "warren.segment_size": "segmentSize",
+  "ssl_options.certfile": "tlsCert",
+  "ssl_options.keyfile": "tlsKey",
+  "ssl_options.cacertfile": "tlsCa",
+  "ssl_options.fail_if_no_peer_cert": "tlsFailIfNoPeerCert",
+  ssl_cert_login_from: "tlsCertLoginFrom",
+  ssl_handshake_timeout: "tlsHandshakeTimeout",
 };
 
 /** Every key pattern the file accepts, for the "unknown key" message and the docs. */
@@ -67,6 +73,9 @@ export const SUPPORTED_KEYS = [
   "log.level",
   "load_definitions",
   "disk_free_limit.absolute",
+  "listeners.ssl.<name>",
+  "ssl_options.verify",
+  "auth_mechanisms.<n>",
 ];
 
 /** RabbitMQ's log levels and Warren's. */
@@ -82,6 +91,8 @@ export function confToOptions(entries: ConfEntry[], file: string): Partial<Optio
     throw new OptionError(`${where(e)}: '${e.value}' is not true or false`);
   };
   let listener: ConfEntry | undefined;
+  let tlsListener: ConfEntry | undefined;
+  const mechanisms: string[] = [];
   const tags = new Map<string, boolean>();
   const loopback = new Map<string, boolean>();
   let loopbackNone = false;
@@ -96,6 +107,20 @@ export function confToOptions(entries: ConfEntry[], file: string): Partial<Optio
       }
       listener = e;
       Object.assign(out, parseListener(e, where(e)));
+    } else if (e.key.startsWith("listeners.ssl.")) {
+      if (tlsListener !== undefined && tlsListener.key !== e.key) {
+        throw new OptionError(`${where(e)}: Warren has one AMQPS listener and ${tlsListener.key} (line ${tlsListener.line}) already sets it`);
+      }
+      tlsListener = e;
+      // The TLS listener binds to the same address as the plain one (--host): a port only.
+      if (!/^\d+$/.test(e.value)) throw new OptionError(`${where(e)}: '${e.value}' is not a port (5671); the AMQPS listener binds to the address of the AMQP one`);
+      out.tlsPort = parseSetting(settings.find((s) => s.key === "tlsPort")!, e.value, where(e));
+    } else if (e.key === "ssl_options.verify") {
+      if (e.value !== "verify_none" && e.value !== "verify_peer") throw new OptionError(`${where(e)}: '${e.value}' is not verify_none or verify_peer`);
+      out.tlsVerify = e.value === "verify_peer" ? "peer" : "none";
+    } else if (e.key.startsWith("auth_mechanisms.")) {
+      mechanisms.push(e.value);
+      out.authMechanisms = parseSetting(settings.find((s) => s.key === "authMechanisms")!, mechanisms.join(","), where(e));
     } else if (e.key.startsWith("default_user_tags.")) {
       tags.set(e.key.slice("default_user_tags.".length), bool(e));
     } else if (e.key === "loopback_users") {

@@ -38,11 +38,27 @@ export interface Options {
   segmentSize: number;
   /** Free disk space below which publishers are blocked (RabbitMQ's disk_free_limit). */
   diskFreeLimit: number;
+  /** AMQPS port; the TLS listener runs only when tlsCert is set (0 picks a free port). */
+  tlsPort: number;
+  /** PEM files: the server's certificate (chain), its private key, the CAs that sign client certificates. */
+  tlsCert: string;
+  tlsKey: string;
+  tlsCa: string;
+  /** "peer": ask for a client certificate and refuse one that does not verify. */
+  tlsVerify: "none" | "peer";
+  /** With verify peer: refuse a client that sends no certificate. */
+  tlsFailIfNoPeerCert: boolean;
+  /** Time a client has to complete the TLS handshake, ms (the AMQP handshake then has handshakeTimeout). */
+  tlsHandshakeTimeout: number;
+  /** Where EXTERNAL takes the username from in a client certificate. */
+  tlsCertLoginFrom: "distinguished_name" | "common_name";
+  /** SASL mechanisms offered, in order (PLAIN, AMQPLAIN, EXTERNAL). */
+  authMechanisms: string[];
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-type Kind = "string" | "int" | "level" | "list";
+type Kind = "string" | "int" | "level" | "list" | "choice" | "bool";
 
 export interface Setting {
   key: keyof Options;
@@ -54,6 +70,8 @@ export interface Setting {
   /** Inclusive bounds for integer settings. */
   min?: number;
   max?: number;
+  /** The values a choice setting (or each item of a list setting) may take. */
+  choices?: readonly string[];
 }
 
 export const settings: Setting[] = [
@@ -80,6 +98,15 @@ export const settings: Setting[] = [
   { key: "configFile", flag: "--config", env: "WARREN_CONFIG_FILE", kind: "string", default: "", description: "configuration file in rabbitmq.conf format (docs/configuration.md)" },
   { key: "loadDefinitions", flag: "--load-definitions", env: "WARREN_LOAD_DEFINITIONS", kind: "string", default: "", description: "definitions JSON file imported at startup" },
   { key: "diskFreeLimit", flag: "--disk-free-limit", env: "WARREN_DISK_FREE_LIMIT", kind: "int", default: 50_000_000, min: 0, max: 2 ** 53, description: "free disk bytes below which publishers are blocked" },
+  { key: "tlsPort", flag: "--tls-port", env: "WARREN_TLS_PORT", kind: "int", default: 5671, min: 0, max: 65535, description: "AMQPS port, listening only when --tls-cert is set (0 picks a free port)" },
+  { key: "tlsCert", flag: "--tls-cert", env: "WARREN_TLS_CERT", kind: "string", default: "", description: "PEM file with the server certificate (and chain); turns AMQPS on" },
+  { key: "tlsKey", flag: "--tls-key", env: "WARREN_TLS_KEY", kind: "string", default: "", description: "PEM file with the private key of --tls-cert" },
+  { key: "tlsCa", flag: "--tls-ca", env: "WARREN_TLS_CA", kind: "string", default: "", description: "PEM file with the CA certificates client certificates are verified against" },
+  { key: "tlsVerify", flag: "--tls-verify", env: "WARREN_TLS_VERIFY", kind: "choice", choices: ["none", "peer"], default: "none", description: "none, or peer: ask for a client certificate and refuse one that does not verify" },
+  { key: "tlsFailIfNoPeerCert", flag: "--tls-fail-if-no-peer-cert", env: "WARREN_TLS_FAIL_IF_NO_PEER_CERT", kind: "bool", default: false, description: "true: with --tls-verify peer, refuse clients without a certificate" },
+  { key: "tlsHandshakeTimeout", flag: "--tls-handshake-timeout", env: "WARREN_TLS_HANDSHAKE_TIMEOUT", kind: "int", default: 5_000, min: 1, max: 3_600_000, description: "ms a client has to complete the TLS handshake" },
+  { key: "tlsCertLoginFrom", flag: "--tls-cert-login-from", env: "WARREN_TLS_CERT_LOGIN_FROM", kind: "choice", choices: ["distinguished_name", "common_name"], default: "distinguished_name", description: "EXTERNAL login name: the certificate subject's distinguished_name or its common_name" },
+  { key: "authMechanisms", flag: "--auth-mechanisms", env: "WARREN_AUTH_MECHANISMS", kind: "list", choices: ["PLAIN", "AMQPLAIN", "EXTERNAL"], default: ["PLAIN", "AMQPLAIN"], description: "comma-separated SASL mechanisms offered (PLAIN, AMQPLAIN, EXTERNAL: TLS client certificates)" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },
 ];
 
@@ -90,8 +117,19 @@ export function parseSetting(setting: Setting, raw: string, source: string): Opt
   switch (setting.kind) {
     case "string":
       return raw;
-    case "list":
-      return raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+    case "list": {
+      const items = raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+      const bad = setting.choices === undefined ? undefined : items.find((item) => !setting.choices!.includes(item));
+      if (bad !== undefined) throw new OptionError(`${source}: '${bad}' is not one of ${setting.choices!.join(", ")}`);
+      return items;
+    }
+    case "choice":
+      if (setting.choices!.includes(raw)) return raw as Options[keyof Options];
+      throw new OptionError(`${source}: '${raw}' is not one of ${setting.choices!.join(", ")}`);
+    case "bool":
+      if (raw === "true") return true;
+      if (raw === "false") return false;
+      throw new OptionError(`${source}: '${raw}' is not true or false`);
     case "level":
       if (raw === "debug" || raw === "info" || raw === "warn" || raw === "error") return raw;
       throw new OptionError(`${source}: '${raw}' is not a log level (debug, info, warn, error)`);

@@ -1,10 +1,13 @@
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from "node:tls";
 import { Connection } from "./connection.js";
 import type { ServerContext } from "./context.js";
+import { hasPeerCertificate } from "./tls-peer.js";
 
-/** The AMQP TCP listener and the set of open connections. */
+/** The AMQP listeners (TCP, and TLS when configured) and the set of open connections. */
 export class AmqpServer {
   private readonly server: Server;
+  private tlsServer: Server | undefined;
   readonly connections = new Set<Connection>();
 
   constructor(private readonly ctx: ServerContext) {
@@ -18,14 +21,39 @@ export class AmqpServer {
 
   /** Listen; resolves with the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => {
-        this.server.off("error", reject);
-        const address = this.server.address();
-        resolve(typeof address === "object" && address !== null ? address.port : port);
-      });
-    });
+    return listenOn(this.server, host, port);
+  }
+
+  /**
+   * Listen for AMQPS. The TLS handshake has a deadline of its own (RabbitMQ's
+   * ssl_handshake_timeout); a connection exists, and the AMQP handshake timeout starts, only once
+   * it is done. A failed handshake is logged once and costs nothing else.
+   */
+  listenTls(host: string, port: number, tlsOptions: TlsOptions): Promise<number> {
+    const server = createTlsServer({ ...tlsOptions, handshakeTimeout: this.ctx.options.tlsHandshakeTimeout }, (socket) => this.acceptTls(socket));
+    server.on("tlsClientError", (err: NodeJS.ErrnoException, socket) => this.refuseTls(socket, err.code ?? err.message.trim()));
+    this.tlsServer = server;
+    return listenOn(server, host, port);
+  }
+
+  private acceptTls(socket: TLSSocket): void {
+    // Asked for but optional (verify peer without fail_if_no_peer_cert): a certificate that was
+    // sent must verify, as with Erlang's verify_peer.
+    if (!socket.authorized && hasPeerCertificate(socket)) return this.refuseTls(socket, String(socket.authorizationError));
+    // A TLS error after the handshake (a corrupted record) is emitted without closing the socket,
+    // which would then sit dead until heartbeats notice: close it (the connection logs the error).
+    socket.on("error", () => socket.destroy());
+    this.accept(socket);
+  }
+
+  /** Log a failed TLS handshake (once: Node reports each at most once) and drop the socket. */
+  private refuseTls(socket: TLSSocket, reason: string): void {
+    this.ctx.log.warn(
+      { event: "amqps.handshake_failed", peer: `${socket.remoteAddress}:${socket.remotePort}`, reason },
+      "TLS handshake failed",
+    );
+    socket.on("error", () => {}); // a late error on a socket being dropped is not news
+    socket.destroy();
   }
 
   /**
@@ -34,9 +62,21 @@ export class AmqpServer {
    */
   async shutdown(timeoutMs = 3_000): Promise<void> {
     this.server.close();
+    this.tlsServer?.close();
     for (const connection of this.connections) connection.forceClose("broker forced connection closure with reason 'shutdown'");
     const deadline = Date.now() + timeoutMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const connection of this.connections) connection.socket.destroy();
   }
+}
+
+function listenOn(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : port);
+    });
+  });
 }

@@ -11,7 +11,7 @@ import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import { Channel } from "./channel.js";
 import type { ServerContext } from "./context.js";
-import { MECHANISMS, parseSaslResponse } from "./sasl.js";
+import { offeredMechanisms, saslLogin } from "./sasl.js";
 import { PublishDecoder } from "./publish-decoder.js";
 
 const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
@@ -43,8 +43,10 @@ export class Connection implements FrameSink {
   frameMax: number;
   heartbeat = 0;
   clientProperties: FieldTable = {};
-  /** The SASL mechanism the client logged in with (PLAIN, AMQPLAIN). */
+  /** The SASL mechanism the client logged in with (PLAIN, AMQPLAIN, EXTERNAL). */
   authMechanism = "";
+  /** The mechanisms offered to this client (EXTERNAL only over TLS). */
+  private readonly mechanisms: string[];
   /** Capabilities the client announced in connection.start-ok. */
   readonly capabilities = { consumerCancelNotify: false, authenticationFailureClose: false, connectionBlocked: false };
   /** Exclusive queues this connection declared: deleted when it closes. */
@@ -73,6 +75,7 @@ export class Connection implements FrameSink {
     this.channelMax = ctx.options.channelMax;
     this.frameMax = ctx.options.frameMax;
     this.name = `${socket.remoteAddress}:${socket.remotePort} -> ${socket.localAddress}:${socket.localPort}`;
+    this.mechanisms = offeredMechanisms(ctx.options.authMechanisms, socket);
     this.reader = new FrameReader(this, HANDSHAKE_FRAME_MAX);
     const persister = ctx.persister;
     this.writer = new FrameWriter(
@@ -121,7 +124,7 @@ export class Connection implements FrameSink {
       versionMajor: 0,
       versionMinor: 9,
       serverProperties: this.ctx.serverProperties,
-      mechanisms: Buffer.from(MECHANISMS),
+      mechanisms: Buffer.from(this.mechanisms.join(" ")),
       locales: Buffer.from("en_US"),
     });
   }
@@ -268,11 +271,11 @@ export class Connection implements FrameSink {
       this.capabilities.connectionBlocked = c["connection.blocked"] === true;
     }
     // An unknown mechanism or a response that does not parse: RabbitMQ closes without a word.
-    if (!MECHANISMS.split(" ").includes(m.mechanism)) throw new DropConnection(`unknown authentication mechanism '${m.mechanism}'`);
-    const credentials = parseSaslResponse(m.mechanism, m.response);
-    if (credentials === undefined) throw new DropConnection(`${m.mechanism} response invalid`);
-    const user = this.ctx.broker.users.authenticate(credentials.username, credentials.password);
-    if (user === undefined) return this.refuseLogin(m.mechanism, credentials.username, "invalid credentials");
+    if (!this.mechanisms.includes(m.mechanism)) throw new DropConnection(`unknown authentication mechanism '${m.mechanism}'`);
+    const login = saslLogin(m.mechanism, m.response, { users: this.ctx.broker.users, socket: this.socket, options: this.ctx.options });
+    if ("malformed" in login) throw new DropConnection(`${m.mechanism} response invalid`);
+    if ("refused" in login) return this.refuseLogin(m.mechanism, login.username, login.refused);
+    const user = login.user;
     if (this.ctx.options.loopbackUsers.includes(user.name) && !isLoopback(this.socket.remoteAddress)) {
       return this.refuseLogin(m.mechanism, user.name, "user can only log in via localhost");
     }

@@ -21,6 +21,8 @@ export interface BrokerHandle {
   url: string;
   host: string;
   port: number;
+  /** The AMQPS port, when the broker was started with TLS (an `amqps.listening` line). */
+  tlsPort?: number;
   /** True when the tests run against a broker they did not start (AMQP_URL). */
   external: boolean;
   /** The Warren process, when the test started one. */
@@ -64,6 +66,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...options.env } },
   );
   const logs: Array<Record<string, unknown>> = [];
+  let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("warren did not start within 15 s")), 15_000);
     child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`warren exited with ${code}`)); });
@@ -71,6 +74,8 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
       let entry: Record<string, unknown>;
       try { entry = JSON.parse(line) as Record<string, unknown>; } catch { return; }
       logs.push(entry);
+      // Warren logs amqps.listening (when TLS is on) before amqp.listening, its "ready" line.
+      if (entry.event === "amqps.listening" && typeof entry.port === "number") tlsPort = entry.port;
       if (entry.event === "amqp.listening" && typeof entry.port === "number") {
         clearTimeout(timer);
         resolve(entry.port);
@@ -82,6 +87,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     host: "127.0.0.1",
     port,
+    tlsPort,
     external: false,
     process: child,
     dataDir,

@@ -561,6 +561,11 @@ export class RawClient {
     });
   }
 
+  /** A client over a socket that is already connected (a TLS socket, say). */
+  static over(socket: Socket): RawClient {
+    return new RawClient(socket);
+  }
+
   private wake(): void {
     const ws = this.wakeups;
     this.wakeups = [];
