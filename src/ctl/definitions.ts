@@ -15,7 +15,7 @@
  * warning.
  */
 import { accessError } from "../access/errors.js";
-import { compilePattern } from "../access/permissions.js";
+import { patternProblem } from "../access/pattern.js";
 import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm, type HashingAlgorithm } from "../access/password.js";
 import { Decimal, tableTypes, type FieldTable, type FieldValue } from "../amqp/field-types.js";
 import type { Broker } from "../broker/broker.js";
@@ -291,14 +291,14 @@ function permissionDef(v: unknown, where: string): PermissionDef {
     write: str(o, "write", where),
     read: str(o, "read", where),
   };
-  for (const pattern of [p.configure, p.write, p.read]) {
-    try {
-      compilePattern(pattern);
-    } catch {
-      throw bad(`${where}: ${accessError.invalidRegexp(pattern, "does not compile").message}`);
-    }
-  }
+  for (const pattern of [p.configure, p.write, p.read]) checkPattern(pattern, where);
   return p;
+}
+
+/** Refuse the file when a pattern cannot be taken (nothing has changed yet). */
+function checkPattern(pattern: string, where: string): void {
+  const why = patternProblem(pattern);
+  if (why !== undefined) throw bad(`${where}: regular expression '${pattern}' is invalid: ${why}`);
 }
 
 function exchangeDef(v: unknown, where: string): ExchangeDef {

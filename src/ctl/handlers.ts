@@ -5,7 +5,7 @@
  */
 import { freemem, totalmem, type } from "node:os";
 import { AccessError } from "../access/errors.js";
-import { compilePattern } from "../access/permissions.js";
+import { patternProblem } from "../access/pattern.js";
 import { AmqpError } from "../amqp/errors.js";
 import type { Broker } from "../broker/broker.js";
 import type { Options } from "../config/options.js";
@@ -199,13 +199,9 @@ const handlers: Record<string, Handler> = {
     const [configure, write, read] = [str(args, "configure"), str(args, "write"), str(args, "read")];
     // RabbitMQ's order: the patterns, then the user, then the vhost.
     for (const p of [configure, write, read]) {
-      try {
-        compilePattern(p);
-      } catch (err) {
-        // rabbitmqctl prints the Erlang error term here; Warren's reason is JavaScript's.
-        const why = err instanceof AccessError ? err.message.replace(/^.*? is invalid: /, "") : String(err);
-        throw new ControlError("invalid_regexp", `{:invalid_regexp, '${p}', ${JSON.stringify(why)}}`, p);
-      }
+      // rabbitmqctl prints the Erlang error term here; Warren's reason is its engine's.
+      const why = patternProblem(p);
+      if (why !== undefined) throw new ControlError("invalid_regexp", `{:invalid_regexp, '${p}', ${JSON.stringify(why)}}`, p);
     }
     requireUser(ctx, user);
     requireVhost(ctx, vhost);
