@@ -310,6 +310,8 @@ export const accessCommands: CommandSpec[] = [
     timeout: true,
     validate: (args) => arity(args, 1),
     banner: ([user]) => `Listing topic permissions for user "${user}" ...`,
-    run: listingRun("list_user_topic_permissions", ([username]) => ({ username }), userTermFailure),
+    // rabbitmqctl 3.10 prints this table without its header row, whatever the flags.
+    run: (args, opts, ...rest) =>
+      listingRun("list_user_topic_permissions", ([username]) => ({ username }), userTermFailure)(args, { ...opts, tableHeaders: false }, ...rest),
   },
 ];
