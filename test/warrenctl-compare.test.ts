@@ -139,44 +139,6 @@ describe("warrenctl prints what rabbitmqctl prints", () => {
     ]);
   });
 
-  it("topic permissions: set, list, clear, and their errors", async (t) => {
-    if (rabbit === undefined) return t.skip(NO_ORACLE);
-    // One after the other: each step depends on the one before.
-    for (const args of [
-      ["set_topic_permissions", "-p", V, U, "x-topic", "^{username}\\.", "^a"],
-      ["set_topic_permissions", "-p", V, U, "amq.topic", ".*", ""],
-      ["list_topic_permissions", "-p", V],
-      ["list_topic_permissions", "-p", V, "--formatter", "json"],
-      ["list_topic_permissions", "-p", V, "-s"],
-      ["list_user_topic_permissions", U],
-      ["list_user_topic_permissions", U, "--formatter", "json", "-q"],
-      ["clear_topic_permissions", "-p", V, U, "amq.topic"],
-      ["clear_topic_permissions", "-p", V, U, "no-such-exchange"],
-      ["list_topic_permissions", "-p", V, "--no-table-headers"],
-      ["clear_topic_permissions", "-p", V, U],
-      ["list_topic_permissions", "-p", V],
-      ["list_user_topic_permissions", U, "--formatter", "json"],
-    ]) {
-      await same(args);
-    }
-    await sameAll([
-      ["set_topic_permissions", "-p", V, "wt-no-such-user", "x", "a", "b"],
-      ["set_topic_permissions", "-p", "wt-no-such-vhost", U, "x", "a", "b"],
-      ["set_topic_permissions", "-p", V, "wt-no-such-user", "x", "a", "b", "--formatter", "json"],
-      ["set_topic_permissions", "-p", V, U, "x", "a"],
-      ["clear_topic_permissions", "-p", V, "wt-no-such-user"],
-      ["clear_topic_permissions", "-p", "wt-no-such-vhost", U, "--formatter", "json"],
-      ["clear_topic_permissions", "-p", V, U, "x", "y"],
-      ["list_topic_permissions", "-p", "wt-no-such-vhost"],
-      ["list_user_topic_permissions", "wt-no-such-user"],
-    ]);
-    // An invalid pattern: the same exit code and the same Erlang-term shape; the reason is each engine's own.
-    const [w, r] = await Promise.all([warren.ctl(["set_topic_permissions", "-p", V, U, "x", "(", "b"]), rabbit.ctl(["set_topic_permissions", "-p", V, U, "x", "(", "b"])]);
-    assert.equal(w.code, r.code);
-    assert.match(normalise(r.stderr).trimStart(), /^Error:\n\{:invalid_regexp, "\(", /);
-    assert.match(w.stderr, /^Error:\n\{:invalid_regexp, "\(", "missing closing \)/);
-  });
-
   it("errors: texts, streams and exit codes", async (t) => {
     if (rabbit === undefined) return t.skip(NO_ORACLE);
     await sameAll([
