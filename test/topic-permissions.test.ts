@@ -88,6 +88,13 @@ async function enforcement(target: Target): Promise<void> {
       return c.checkExchange("amq.topic"); // a round trip, so the close arrives first
     });
     assert.equal(replyText(err), refused("other.a", "amq.topic"));
+    // A 250-byte key makes the text too long for a reply: cut to 252 bytes and "...", as RabbitMQ cuts it.
+    const longKey = "z".repeat(250);
+    const long = await expectChannelError(conn, Code.ACCESS_REFUSED, (c) => {
+      c.publish("amq.topic", longKey, Buffer.from("refused"));
+      return c.checkExchange("amq.topic");
+    });
+    assert.equal(replyText(long), `${refused(longKey, "amq.topic").slice(0, 252)}...`);
 
     // No topic permission for the exchange (or not a topic exchange): allowed.
     const free = await openConfirmChannel(conn);

@@ -86,7 +86,9 @@ export class ChannelAccess {
   private checkTopic(kind: "write" | "read", exchange: string, routingKey: string): void {
     const permission = this.topicPermissions?.get(exchange);
     if (permission === undefined || permission.allows(kind, routingKey)) return;
-    throw fail.accessRefused(`access to topic '${routingKey}' in exchange '${exchange}' in vhost '${this.vhost}' refused for user '${this.user}'`);
+    throw fail.accessRefused(
+      cutReplyText(`access to topic '${routingKey}' in exchange '${exchange}' in vhost '${this.vhost}' refused for user '${this.user}'`),
+    );
   }
 
   private check(access: AccessKind, kind: ResourceKind, name: string): void {
@@ -98,4 +100,26 @@ export class ChannelAccess {
     if (this.permission !== undefined && this.permission.allows(access, resource)) return;
     throw fail.accessRefused(`access to ${kind} '${resource}' in vhost '${this.vhost}' refused for user '${this.user}'`);
   }
+}
+
+/** "ACCESS_REFUSED - " (ASCII), which fail.accessRefused puts before the text. */
+const REFUSED_PREFIX_BYTES = 17;
+
+/**
+ * A refusal quoting a routing key of up to 255 bytes runs past a reply text's 255: cut it as
+ * RabbitMQ cuts every reply text (the first 252 bytes of the whole text, then "..."), on a
+ * character boundary.
+ */
+function cutReplyText(text: string): string {
+  const room = 252 - REFUSED_PREFIX_BYTES;
+  if (Buffer.byteLength(text) + REFUSED_PREFIX_BYTES <= 255) return text;
+  let bytes = 0;
+  let end = 0;
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch);
+    if (bytes + size > room) break;
+    bytes += size;
+    end += ch.length;
+  }
+  return `${text.slice(0, end)}...`;
 }
