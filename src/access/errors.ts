@@ -26,6 +26,6 @@ export const accessError = {
   userExists: (name: string) => new AccessError("user_already_exists", name, `User "${name}" already exists`),
   noSuchVhost: (name: string) => new AccessError("no_such_vhost", name, `Virtual host '${name}' does not exist`),
   invalidRegexp: (pattern: string, why: string) =>
-    new AccessError("invalid_regexp", pattern, `regular expression '${pattern}' is invalid: ${why}`),
+    new AccessError("invalid_regexp", pattern, `regular expression '${pattern}' is invalid or not supported (Warren matches with RE2, in linear time): ${why}`),
   badArgument: (what: string) => new AccessError("bad_argument", what, what),
 };

@@ -1,5 +1,6 @@
 import type { User } from "./user-store.js";
 import type { Permission } from "./permissions.js";
+import type { TopicPermission } from "./topic-permissions.js";
 
 /**
  * Told of every change to users and permissions; the definitions store implements it so that
@@ -10,4 +11,6 @@ export interface AccessJournal {
   userDeleted(name: string): void;
   permissionSet(user: string, vhost: string, permission: Permission): void;
   permissionCleared(user: string, vhost: string): void;
+  topicPermissionSet(permission: TopicPermission): void;
+  topicPermissionCleared(user: string, vhost: string, exchange: string): void;
 }

@@ -1,4 +1,4 @@
-import { accessError } from "./errors.js";
+import { compilePattern, type AccessPattern } from "./pattern.js";
 import type { AccessJournal } from "./journal.js";
 
 /** The three kinds of access RabbitMQ grants on a resource. */
@@ -10,12 +10,12 @@ export type AccessKind = "configure" | "write" | "read";
  * Matching is RabbitMQ's (rabbit_auth_backend_internal:check_resource_access): `re:run(Name,
  * Pattern)`, which is NOT anchored, so "foo" grants "my-foo-queue"; anchor with ^ and $ to be
  * strict. An empty pattern is replaced by "^$", which matches no real resource name. The patterns
- * are compiled once, here, so a check costs one `RegExp.test`.
+ * are compiled once, here, for a linear-time engine (./pattern.ts), so a check cannot backtrack.
  */
 export class Permission {
-  private readonly configureRe: RegExp;
-  private readonly writeRe: RegExp;
-  private readonly readRe: RegExp;
+  private readonly configureRe: AccessPattern;
+  private readonly writeRe: AccessPattern;
+  private readonly readRe: AccessPattern;
 
   constructor(
     readonly configure: string,
@@ -30,20 +30,6 @@ export class Permission {
   allows(kind: AccessKind, name: string): boolean {
     const re = kind === "configure" ? this.configureRe : kind === "write" ? this.writeRe : this.readRe;
     return re.test(name);
-  }
-}
-
-/**
- * Compile a permission pattern. RabbitMQ uses PCRE; JavaScript's syntax covers what permission
- * patterns use in practice (classes, alternation, anchors, quantifiers, groups). A pattern that
- * does not compile is refused when it is set, as RabbitMQ refuses an invalid regexp.
- */
-export function compilePattern(pattern: string): RegExp {
-  try {
-    // No `g` or `y` flag: test() must not carry lastIndex from one call to the next.
-    return new RegExp(pattern === "" ? "^$" : pattern);
-  } catch (err) {
-    throw accessError.invalidRegexp(pattern, err instanceof Error ? err.message.replace(/^Invalid regular expression: /, "") : String(err));
   }
 }
 

@@ -25,8 +25,16 @@ export function restoreAccessOp(broker: Broker, op: DefinitionOp, log: Logger): 
         log.error({ event: "store.bad_permission", user: op.user, vhost: op.vhost, err }, "skipped a permission that does not compile");
       }
       return true;
+    case "topic_permission.set":
+      try {
+        broker.topicPermissions.set(op.user, op.vhost, op.exchange, op.write, op.read);
+      } catch (err) {
+        log.error({ event: "store.bad_permission", user: op.user, vhost: op.vhost, exchange: op.exchange, err }, "skipped a topic permission that does not compile");
+      }
+      return true;
     case "user.delete":
     case "permission.clear":
+    case "topic_permission.clear":
       return true; // folded away before restore
     default:
       return false;

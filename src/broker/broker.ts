@@ -1,4 +1,5 @@
 import { PermissionStore } from "../access/permissions.js";
+import { TopicPermissionStore } from "../access/topic-permissions.js";
 import { UserStore } from "../access/user-store.js";
 import { Alarms } from "./alarms.js";
 import type { DefinitionsJournal } from "./journal.js";
@@ -10,6 +11,7 @@ export class Broker {
   readonly vhosts = new Map<string, VHost>();
   readonly users: UserStore;
   readonly permissions: PermissionStore;
+  readonly topicPermissions: TopicPermissionStore;
   readonly alarms = new Alarms();
 
   constructor(
@@ -18,6 +20,7 @@ export class Broker {
   ) {
     this.users = new UserStore(journal);
     this.permissions = new PermissionStore(journal);
+    this.topicPermissions = new TopicPermissionStore(journal);
   }
 
   addVhost(name: string, metadata?: VhostMetadata): VHost {
@@ -42,6 +45,7 @@ export class Broker {
     for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);
     this.vhosts.delete(name);
     this.permissions.forgetVhost(name);
+    this.topicPermissions.forgetVhost(name);
     this.journal?.vhostDeleted(name);
     return true;
   }

@@ -3,6 +3,8 @@
  * its default. `warren --help` is generated from this list, so a setting documented here is a
  * setting that exists.
  */
+import { patternProblem } from "../access/pattern.js";
+
 export interface Options {
   host: string;
   port: number;
@@ -58,7 +60,7 @@ export interface Options {
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-type Kind = "string" | "int" | "level" | "list" | "choice" | "bool";
+type Kind = "string" | "int" | "level" | "list" | "choice" | "bool" | "pattern";
 
 export interface Setting {
   key: keyof Options;
@@ -92,9 +94,9 @@ export const settings: Setting[] = [
   { key: "queueMemoryBudget", flag: "--queue-memory-budget", env: "WARREN_QUEUE_MEMORY_BUDGET", kind: "int", default: 1024 * 1024 * 1024, min: 0, max: 2 ** 48, description: "bytes of queued messages kept in memory; past it queues page to disk" },
   { key: "segmentSize", flag: "--segment-size", env: "WARREN_SEGMENT_SIZE", kind: "int", default: 8 * 1024 * 1024, min: 4096, max: 1024 * 1024 * 1024, description: "size of a queue's segment files, bytes" },
   { key: "defaultUserTags", flag: "--default-user-tags", env: "WARREN_DEFAULT_USER_TAGS", kind: "list", default: ["administrator"], description: "comma-separated tags of the default user" },
-  { key: "defaultPermissionsConfigure", flag: "--default-permissions-configure", env: "WARREN_DEFAULT_PERMISSIONS_CONFIGURE", kind: "string", default: ".*", description: "configure permission of the default user on the default vhost" },
-  { key: "defaultPermissionsWrite", flag: "--default-permissions-write", env: "WARREN_DEFAULT_PERMISSIONS_WRITE", kind: "string", default: ".*", description: "write permission of the default user on the default vhost" },
-  { key: "defaultPermissionsRead", flag: "--default-permissions-read", env: "WARREN_DEFAULT_PERMISSIONS_READ", kind: "string", default: ".*", description: "read permission of the default user on the default vhost" },
+  { key: "defaultPermissionsConfigure", flag: "--default-permissions-configure", env: "WARREN_DEFAULT_PERMISSIONS_CONFIGURE", kind: "pattern", default: ".*", description: "configure permission of the default user on the default vhost" },
+  { key: "defaultPermissionsWrite", flag: "--default-permissions-write", env: "WARREN_DEFAULT_PERMISSIONS_WRITE", kind: "pattern", default: ".*", description: "write permission of the default user on the default vhost" },
+  { key: "defaultPermissionsRead", flag: "--default-permissions-read", env: "WARREN_DEFAULT_PERMISSIONS_READ", kind: "pattern", default: ".*", description: "read permission of the default user on the default vhost" },
   { key: "configFile", flag: "--config", env: "WARREN_CONFIG_FILE", kind: "string", default: "", description: "configuration file in rabbitmq.conf format (docs/configuration.md)" },
   { key: "loadDefinitions", flag: "--load-definitions", env: "WARREN_LOAD_DEFINITIONS", kind: "string", default: "", description: "definitions JSON file imported at startup" },
   { key: "diskFreeLimit", flag: "--disk-free-limit", env: "WARREN_DISK_FREE_LIMIT", kind: "int", default: 50_000_000, min: 0, max: 2 ** 53, description: "free disk bytes below which publishers are blocked" },
@@ -130,6 +132,12 @@ export function parseSetting(setting: Setting, raw: string, source: string): Opt
       if (raw === "true") return true;
       if (raw === "false") return false;
       throw new OptionError(`${source}: '${raw}' is not true or false`);
+    case "pattern": {
+      // Refused at startup, as warrenctl set_permissions refuses it: a pattern the engine cannot take.
+      const why = patternProblem(raw);
+      if (why !== undefined) throw new OptionError(`${source}: regular expression '${raw}' is invalid: ${why}`);
+      return raw;
+    }
     case "level":
       if (raw === "debug" || raw === "info" || raw === "warn" || raw === "error") return raw;
       throw new OptionError(`${source}: '${raw}' is not a log level (debug, info, warn, error)`);

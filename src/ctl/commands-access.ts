@@ -256,4 +256,62 @@ export const accessCommands: CommandSpec[] = [
     banner: ([user]) => `Listing permissions for user "${user}" ...`,
     run: listingRun("list_user_permissions", ([username]) => ({ username }), userTermFailure),
   },
+  {
+    name: "set_topic_permissions",
+    section: "Access Control",
+    description: "Sets user topic permissions for an exchange",
+    usage: "[--vhost <vhost>] <username> <exchange> <write> <read>",
+    details: [
+      ["<username>", "Self-explanatory"],
+      ["<exchange>", "Topic exchange to set the permissions for"],
+      ["<write>", "Write permission pattern"],
+      ["<read>", "Read permission pattern"],
+    ],
+    validate: (args) => arity(args, 4),
+    banner: ([user, exchange], opts) => `Setting topic permissions on "${exchange}" for user "${user}" in vhost "${opts.vhost}" ...`,
+    run: requestRun(
+      "set_topic_permissions",
+      ([username, exchange, write, read], opts) => ({ vhost: opts.vhost, username, exchange, write, read }),
+      permissionFailure,
+    ),
+  },
+  {
+    name: "clear_topic_permissions",
+    section: "Access Control",
+    description: "Clears user topic permissions for a vhost or exchange",
+    usage: "[--vhost <vhost>] <username> [<exchange>]",
+    details: [
+      ["<username>", "Name of the user whose topic permissions should be revoked"],
+      ["<exchange>", "Exchange the permissions are for"],
+    ],
+    validate: (args) => arity(args, 1, 2),
+    banner: ([user, exchange], opts) =>
+      exchange === undefined
+        ? `Clearing topic permissions for user "${user}" in vhost "${opts.vhost}" ...`
+        : `Clearing topic permissions on "${exchange}" for user "${user}" in vhost "${opts.vhost}" ...`,
+    run: requestRun("clear_topic_permissions", ([username, exchange], opts) => ({ vhost: opts.vhost, username, exchange }), permissionFailure),
+  },
+  {
+    name: "list_topic_permissions",
+    section: "Access Control",
+    description: "Lists topic permissions in a virtual host",
+    usage: "[--vhost <vhost>] [--no-table-headers]",
+    timeout: true,
+    validate: (args) => arity(args, 0),
+    banner: (_args, opts) => `Listing topic permissions for vhost "${opts.vhost}" ...`,
+    run: listingRun("list_topic_permissions", (_args, opts) => ({ vhost: opts.vhost }), vhostFailure),
+  },
+  {
+    name: "list_user_topic_permissions",
+    section: "Access Control",
+    description: "Lists user topic permissions",
+    usage: "[--no-table-headers] <username>",
+    details: [["<username>", "Name of the user"]],
+    timeout: true,
+    validate: (args) => arity(args, 1),
+    banner: ([user]) => `Listing topic permissions for user "${user}" ...`,
+    // rabbitmqctl 3.10 prints this table without its header row, whatever the flags.
+    run: (args, opts, ...rest) =>
+      listingRun("list_user_topic_permissions", ([username]) => ({ username }), userTermFailure)(args, { ...opts, tableHeaders: false }, ...rest),
+  },
 ];

@@ -1,7 +1,7 @@
 /**
  * Definitions in RabbitMQ's JSON format (rabbitmqctl export_definitions / import_definitions,
- * the management API, `load_definitions`): users, vhosts, permissions, exchanges, queues and
- * bindings. A file exported from RabbitMQ 3.10 imports into Warren and the other way round.
+ * the management API, `load_definitions`): users, vhosts, permissions, topic permissions,
+ * exchanges, queues and bindings. A file exported from RabbitMQ 3.10 imports into Warren and the other way round.
  *
  * What is exported follows rabbit_definitions: every user, vhost and permission; exchanges that
  * are not internal, not the default and not amq.*; queues that are not exclusive; bindings that
@@ -11,11 +11,11 @@
  * Import adds and updates, never deletes. Like RabbitMQ it replaces users and permissions, and
  * skips exchanges and queues that already exist, whatever their properties. Unlike RabbitMQ it
  * checks the whole file (shapes, references, exchange types, patterns) before changing anything.
- * Policies, parameters and topic permissions (which Warren does not have) are skipped with a
- * warning.
+ * Policies and parameters (which Warren does not have) are skipped with a warning.
  */
 import { accessError } from "../access/errors.js";
-import { compilePattern } from "../access/permissions.js";
+import { patternProblem } from "../access/pattern.js";
+import { expandVariables } from "../access/topic-permissions.js";
 import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm, type HashingAlgorithm } from "../access/password.js";
 import { Decimal, tableTypes, type FieldTable, type FieldValue } from "../amqp/field-types.js";
 import type { Broker } from "../broker/broker.js";
@@ -52,6 +52,13 @@ export function exportDefinitions(broker: Broker): JsonObject {
     read: p.read,
     user,
     vhost,
+    write: p.write,
+  }));
+  const topicPermissions = broker.topicPermissions.list().map((p) => ({
+    exchange: p.exchange,
+    read: p.read,
+    user: p.user,
+    vhost: p.vhost,
     write: p.write,
   }));
   const exchanges: JsonObject[] = [];
@@ -104,7 +111,7 @@ export function exportDefinitions(broker: Broker): JsonObject {
     queues,
     rabbit_version: RABBITMQ_COMPAT_VERSION,
     rabbitmq_version: RABBITMQ_COMPAT_VERSION,
-    topic_permissions: [],
+    topic_permissions: topicPermissions,
     users,
     vhosts,
   };
@@ -115,6 +122,7 @@ export interface ImportSummary {
   users: number;
   vhosts: number;
   permissions: number;
+  topicPermissions: number;
   exchanges: number;
   queues: number;
   bindings: number;
@@ -125,6 +133,7 @@ export interface ImportSummary {
 interface UserDef { name: string; passwordHash: string; hashingAlgorithm: HashingAlgorithm; tags: string[] }
 interface VhostDef { name: string; description: string; tags: string[] }
 interface PermissionDef { user: string; vhost: string; configure: string; write: string; read: string }
+interface TopicPermissionDef { user: string; vhost: string; exchange: string; write: string; read: string }
 interface ExchangeDef { vhost: string; name: string; type: string; durable: boolean; autoDelete: boolean; internal: boolean; arguments: FieldTable }
 interface QueueDef { vhost: string; name: string; durable: boolean; autoDelete: boolean; arguments: FieldTable }
 interface BindingDef { vhost: string; source: string; destination: string; destinationType: "queue" | "exchange"; routingKey: string; arguments: FieldTable }
@@ -138,10 +147,11 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   const users = list(input, "users").map((u, i) => userDef(u, `users[${i}]`));
   const vhosts = list(input, "vhosts").map((v, i) => vhostDef(v, `vhosts[${i}]`));
   const permissions = list(input, "permissions").map((p, i) => permissionDef(p, `permissions[${i}]`));
+  const topicPermissions = list(input, "topic_permissions").map((p, i) => topicPermissionDef(p, `topic_permissions[${i}]`));
   const exchanges = list(input, "exchanges").map((x, i) => exchangeDef(x, `exchanges[${i}]`));
   const queues = list(input, "queues").map((q, i) => queueDef(q, `queues[${i}]`));
   const bindings = list(input, "bindings").map((b, i) => bindingDef(b, `bindings[${i}]`));
-  const skipped = ["policies", "parameters", "global_parameters", "topic_permissions"].filter((k) => list(input, k).length > 0);
+  const skipped = ["policies", "parameters", "global_parameters"].filter((k) => list(input, k).length > 0);
 
   // References: everything must exist already or be defined in the file.
   const vhostNames = new Set([...broker.vhosts.keys(), ...vhosts.map((v) => v.name)]);
@@ -153,6 +163,13 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   permissions.forEach((p, i) => {
     needVhost(p.vhost);
     if (!userNames.has(p.user)) throw bad(`permissions[${i}]: user '${p.user}' does not exist`);
+  });
+  topicPermissions.forEach((p, i) => {
+    needVhost(p.vhost);
+    if (!userNames.has(p.user)) throw bad(`topic_permissions[${i}]: user '${p.user}' does not exist`);
+    // {username} and {vhost} are put in before matching: the expanded pattern must be taken too.
+    checkPattern(expandVariables(p.write, p.user, p.vhost), `topic_permissions[${i}]`);
+    checkPattern(expandVariables(p.read, p.user, p.vhost), `topic_permissions[${i}]`);
   });
   exchanges.forEach((x) => needVhost(x.vhost));
   queues.forEach((q) => needVhost(q.vhost));
@@ -182,6 +199,7 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
     else existing.metadata = { description: v.description, tags: v.tags };
   }
   for (const p of permissions) broker.permissions.set(p.user, p.vhost, p.configure, p.write, p.read);
+  for (const p of topicPermissions) broker.topicPermissions.set(p.user, p.vhost, p.exchange, p.write, p.read);
   let exchangeCount = 0;
   for (const x of exchanges) {
     const vhost = broker.vhosts.get(x.vhost)!;
@@ -210,6 +228,7 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
     users: users.length,
     vhosts: vhosts.length,
     permissions: permissions.length,
+    topicPermissions: topicPermissions.length,
     exchanges: exchangeCount,
     queues: queueCount,
     bindings: bindingCount,
@@ -291,14 +310,27 @@ function permissionDef(v: unknown, where: string): PermissionDef {
     write: str(o, "write", where),
     read: str(o, "read", where),
   };
-  for (const pattern of [p.configure, p.write, p.read]) {
-    try {
-      compilePattern(pattern);
-    } catch {
-      throw bad(`${where}: ${accessError.invalidRegexp(pattern, "does not compile").message}`);
-    }
-  }
+  for (const pattern of [p.configure, p.write, p.read]) checkPattern(pattern, where);
   return p;
+}
+
+function topicPermissionDef(v: unknown, where: string): TopicPermissionDef {
+  const o = object(v, where);
+  const p = {
+    user: str(o, "user", where),
+    vhost: str(o, "vhost", where),
+    exchange: str(o, "exchange", where),
+    write: str(o, "write", where),
+    read: str(o, "read", where),
+  };
+  for (const pattern of [p.write, p.read]) checkPattern(pattern, where);
+  return p;
+}
+
+/** Refuse the file when a pattern cannot be taken (nothing has changed yet). */
+function checkPattern(pattern: string, where: string): void {
+  const why = patternProblem(pattern);
+  if (why !== undefined) throw bad(`${where}: regular expression '${pattern}' is invalid: ${why}`);
 }
 
 function exchangeDef(v: unknown, where: string): ExchangeDef {

@@ -5,7 +5,7 @@
  */
 import { freemem, totalmem, type } from "node:os";
 import { AccessError } from "../access/errors.js";
-import { compilePattern } from "../access/permissions.js";
+import { patternProblem } from "../access/pattern.js";
 import { AmqpError } from "../amqp/errors.js";
 import type { Broker } from "../broker/broker.js";
 import type { Options } from "../config/options.js";
@@ -127,6 +127,7 @@ const handlers: Record<string, Handler> = {
     const name = str(args, "username");
     ctx.broker.users.delete(name);
     ctx.broker.permissions.forgetUser(name);
+    ctx.broker.topicPermissions.forgetUser(name);
     // RabbitMQ 3.10 closes the deleted user's connections (rabbit_connection_tracking).
     closeConnections(ctx, (c) => c.username === name, `user '${name}' is deleted`);
     return null;
@@ -199,13 +200,9 @@ const handlers: Record<string, Handler> = {
     const [configure, write, read] = [str(args, "configure"), str(args, "write"), str(args, "read")];
     // RabbitMQ's order: the patterns, then the user, then the vhost.
     for (const p of [configure, write, read]) {
-      try {
-        compilePattern(p);
-      } catch (err) {
-        // rabbitmqctl prints the Erlang error term here; Warren's reason is JavaScript's.
-        const why = err instanceof AccessError ? err.message.replace(/^.*? is invalid: /, "") : String(err);
-        throw new ControlError("invalid_regexp", `{:invalid_regexp, '${p}', ${JSON.stringify(why)}}`, p);
-      }
+      // rabbitmqctl prints the Erlang error term here; Warren's reason is its engine's.
+      const why = patternProblem(p);
+      if (why !== undefined) throw new ControlError("invalid_regexp", `{:invalid_regexp, '${p}', ${JSON.stringify(why)}}`, p);
     }
     requireUser(ctx, user);
     requireVhost(ctx, vhost);
@@ -239,6 +236,41 @@ const handlers: Record<string, Handler> = {
       keys: ["vhost", "configure", "write", "read"],
       rows: rows.map(({ vhost, permission: p }) => [vhost, p.configure, p.write, p.read]),
     };
+  },
+
+  set_topic_permissions(ctx, args) {
+    const [user, vhost, exchange] = [str(args, "username"), str(args, "vhost"), str(args, "exchange")];
+    const [write, read] = [str(args, "write"), str(args, "read")];
+    for (const p of [write, read]) {
+      const why = patternProblem(p);
+      if (why !== undefined) throw new ControlError("invalid_regexp", `{:invalid_regexp, ${JSON.stringify(p)}, ${JSON.stringify(why)}}`, p);
+    }
+    requireUser(ctx, user);
+    requireVhost(ctx, vhost);
+    ctx.broker.topicPermissions.set(user, vhost, exchange, write, read);
+    return null;
+  },
+
+  clear_topic_permissions(ctx, args) {
+    const [user, vhost] = [str(args, "username"), str(args, "vhost")];
+    requireUser(ctx, user);
+    requireVhost(ctx, vhost);
+    ctx.broker.topicPermissions.clear(user, vhost, typeof args.exchange === "string" ? args.exchange : undefined);
+    return null;
+  },
+
+  list_topic_permissions(ctx, args): Listing {
+    const vhost = str(args, "vhost");
+    requireVhost(ctx, vhost);
+    const rows = ctx.broker.topicPermissions.list().filter((p) => p.vhost === vhost);
+    return { keys: ["user", "exchange", "write", "read"], rows: rows.map((p) => [p.user, p.exchange, p.write, p.read]) };
+  },
+
+  list_user_topic_permissions(ctx, args): Listing {
+    const user = str(args, "username");
+    requireUser(ctx, user);
+    const rows = ctx.broker.topicPermissions.list().filter((p) => p.user === user);
+    return { keys: ["vhost", "exchange", "write", "read"], rows: rows.map((p) => [p.vhost, p.exchange, p.write, p.read]) };
   },
 
   // ---- listing the broker's contents ----

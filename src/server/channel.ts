@@ -59,7 +59,8 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     readonly connection: Connection,
   ) {
     this.vhost = connection.vhost!;
-    this.access = new ChannelAccess(connection.ctx.broker.permissions, connection.username, this.vhost.name);
+    const { permissions, topicPermissions } = connection.ctx.broker;
+    this.access = new ChannelAccess(permissions, connection.username, this.vhost.name, topicPermissions);
     this.timeoutClock = connection.ctx.consumerTimeouts;
   }
 
@@ -193,6 +194,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     if (exchange.options.internal) {
       throw fail.accessRefused(`cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
     }
+    if (exchange.type === "topic") this.access.publishTopic(m.exchange, m.routingKey);
     // user-id is the 12th property (flag bit 4 of the second flags byte): checked only when present.
     const raw = message.rawProperties;
     if (raw.length > 1 && (raw[1]! & 0x10) !== 0) {
@@ -547,6 +549,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private onQueueBind(m: amqp.QueueBind): void {
     this.access.write("queue", m.queue);
     if (m.exchange !== "") this.access.read("exchange", m.exchange);
+    this.checkTopicBind(m.exchange, m.routingKey);
     // The exchange is looked up first: when both are missing, RabbitMQ names the exchange.
     const exchange = this.sourceExchange(m.exchange);
     const queue = this.queueFor(m.queue);
@@ -559,6 +562,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     this.access.write("queue", m.queue);
     if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
     this.access.read("exchange", m.exchange);
+    this.checkTopicBind(m.exchange, m.routingKey);
     const exchange = this.vhost.exchanges.get(m.exchange);
     const queue = this.vhost.queues.get(m.queue);
     if (exchange !== undefined && queue !== undefined) this.vhost.unbind(exchange, queue, m.routingKey, m.arguments);
@@ -589,6 +593,11 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private sourceExchange(name: string): Exchange {
     if (name === "") throw fail.accessRefused("operation not permitted on the default exchange");
     return this.vhost.getExchange(name);
+  }
+
+  /** Binding from or unbinding from a topic exchange: the topic read permission on the key (RabbitMQ). */
+  private checkTopicBind(source: string, routingKey: string): void {
+    if (this.vhost.exchanges.get(source)?.type === "topic") this.access.bindTopic(source, routingKey);
   }
 
   /** A new queue that dead-letters: read on the queue and write on the exchange (RabbitMQ). */
@@ -643,6 +652,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     this.access.write("exchange", m.destination);
     if (m.destination === "" || m.source === "") throw fail.accessRefused("operation not permitted on the default exchange");
     this.access.read("exchange", m.source);
+    this.checkTopicBind(m.source, m.routingKey);
     if (bind) {
       const destination = this.vhost.getExchange(m.destination);
       const source = this.vhost.getExchange(m.source);

@@ -7,6 +7,7 @@ import type { DefinitionsJournal } from "../broker/journal.js";
 import type { Queue } from "../broker/queue.js";
 import type { VhostMetadata } from "../broker/vhost.js";
 import type { Permission } from "../access/permissions.js";
+import type { TopicPermission } from "../access/topic-permissions.js";
 import type { User } from "../access/user-store.js";
 import type { DefinitionOp, DefinitionsStore } from "./definitions-store.js";
 
@@ -51,6 +52,14 @@ export class DefinitionsLogJournal implements DefinitionsJournal {
     this.write({ op: "permission.clear", user, vhost });
   }
 
+  topicPermissionSet(p: TopicPermission): void {
+    this.write(topicPermissionOp(p));
+  }
+
+  topicPermissionCleared(user: string, vhost: string, exchange: string): void {
+    this.write({ op: "topic_permission.clear", user, vhost, exchange });
+  }
+
   exchangeDeclared(x: Exchange): void {
     if (x.options.durable) this.write(exchangeOp(x));
   }
@@ -87,6 +96,10 @@ export function userOp(u: User): DefinitionOp {
 
 export function permissionOp(user: string, vhost: string, p: Permission): DefinitionOp {
   return { op: "permission.set", user, vhost, configure: p.configure, write: p.write, read: p.read };
+}
+
+export function topicPermissionOp(p: TopicPermission): DefinitionOp {
+  return { op: "topic_permission.set", user: p.user, vhost: p.vhost, exchange: p.exchange, write: p.write, read: p.read };
 }
 
 export function exchangeOp(x: Exchange): DefinitionOp {

@@ -25,7 +25,9 @@ export type DefinitionOp =
   | { op: "user.put"; name: string; passwordHash: string; hashingAlgorithm: string; tags: string[] }
   | { op: "user.delete"; name: string }
   | { op: "permission.set"; user: string; vhost: string; configure: string; write: string; read: string }
-  | { op: "permission.clear"; user: string; vhost: string };
+  | { op: "permission.clear"; user: string; vhost: string }
+  | { op: "topic_permission.set"; user: string; vhost: string; exchange: string; write: string; read: string }
+  | { op: "topic_permission.clear"; user: string; vhost: string; exchange: string };
 
 /**
  * The durable definitions as an append-only log: one line per change, `<crc32 hex> <json>`.

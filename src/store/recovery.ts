@@ -1,7 +1,7 @@
 import type { Broker } from "../broker/broker.js";
 import type { Logger } from "../logger.js";
 import type { DefinitionOp } from "./definitions-store.js";
-import { bindingOp, decodeTable, exchangeOp, permissionOp, queueOp, userOp, vhostOp } from "./definitions-journal.js";
+import { bindingOp, decodeTable, exchangeOp, permissionOp, queueOp, topicPermissionOp, userOp, vhostOp } from "./definitions-journal.js";
 import { restoreAccessOp } from "../access/restore.js";
 
 const key = (...parts: string[]) => parts.join("\u0000");
@@ -14,6 +14,7 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
   const bindings = new Map<string, DefinitionOp>();
   const users = new Map<string, DefinitionOp>();
   const permissions = new Map<string, DefinitionOp>();
+  const topicPermissions = new Map<string, DefinitionOp>();
   for (const op of ops) {
     switch (op.op) {
       case "vhost.add":
@@ -24,7 +25,9 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
         break;
       case "user.delete":
         users.delete(op.name);
-        for (const [k, v] of permissions) if ("user" in v && v.user === op.name) permissions.delete(k);
+        for (const map of [permissions, topicPermissions]) {
+          for (const [k, v] of map) if ("user" in v && v.user === op.name) map.delete(k);
+        }
         break;
       case "permission.set":
         permissions.set(key(op.user, op.vhost), op);
@@ -32,9 +35,15 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
       case "permission.clear":
         permissions.delete(key(op.user, op.vhost));
         break;
+      case "topic_permission.set":
+        topicPermissions.set(key(op.user, op.vhost, op.exchange), op);
+        break;
+      case "topic_permission.clear":
+        topicPermissions.delete(key(op.user, op.vhost, op.exchange));
+        break;
       case "vhost.delete":
         vhosts.delete(op.name);
-        for (const map of [exchanges, queues, bindings, permissions]) {
+        for (const map of [exchanges, queues, bindings, permissions, topicPermissions]) {
           for (const [k, v] of map) if ("vhost" in v && v.vhost === op.name) map.delete(k);
         }
         break;
@@ -63,6 +72,7 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
     ...vhosts.values(),
     ...users.values(),
     ...permissions.values(),
+    ...topicPermissions.values(),
     ...exchanges.values(),
     ...queues.values(),
     ...bindings.values(),
@@ -121,6 +131,7 @@ export function snapshotDefinitions(broker: Broker): DefinitionOp[] {
   for (const vhost of broker.vhosts.values()) ops.push(vhostOp(vhost.name, vhost.metadata));
   for (const user of broker.users.list()) ops.push(userOp(user));
   for (const { user, vhost, permission } of broker.permissions.list()) ops.push(permissionOp(user, vhost, permission));
+  for (const permission of broker.topicPermissions.list()) ops.push(topicPermissionOp(permission));
   for (const vhost of broker.vhosts.values()) {
     for (const x of vhost.exchanges.values()) {
       if (x.options.durable && x.name !== "" && !x.name.startsWith("amq.")) ops.push(exchangeOp(x));
