@@ -15,6 +15,8 @@ import { DefinitionsLogJournal } from "./store/definitions-journal.js";
 import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
 import { Storage } from "./store/storage.js";
 import { DiskMonitor } from "./store/disk-monitor.js";
+import { storeFsFromEnvironment } from "./store/fault-fs.js";
+import { nodeFs } from "./store/store-fs.js";
 
 /** The package version, read once from package.json. */
 export function warrenVersion(): string {
@@ -50,11 +52,13 @@ export class Warren {
       memoryBudget: options.queueMemoryBudget,
       segmentSize: options.segmentSize,
       log: this.log,
+      // node:fs; WARREN_TEST_FAULTS (tests only) makes chosen operations fail.
+      fs: storeFsFromEnvironment(nodeFs, process.env),
     });
     this.journal = new DefinitionsLogJournal(this.storage.definitions);
     this.broker = new Broker(this.storage, this.journal);
     this.diskMonitor = new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
-    this.storage.persister.onFailure = () => this.diskMonitor.fail();
+    this.storage.persister.onFailure = (err) => this.diskMonitor.fail(err);
     this.amqp = new AmqpServer({
       broker: this.broker,
       options,
