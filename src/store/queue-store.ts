@@ -120,6 +120,8 @@ export class QueueStore {
       offset = file.commit(size);
     } catch (err) {
       if (err instanceof RecordRefused) throw err;
+      // An I/O error (the segment cannot be opened, or a full slab cannot be written out).
+      this.persister.reportFailure(err as Error, this.writeSegment?.path ?? this.options.dir);
       throw new RecordRefused(`the store could not take the record: ${(err as Error).message}`);
     }
     segment.records++;
