@@ -81,7 +81,7 @@ describe("a damaged record costs that record only", () => {
         const sync = d.subarray(8, 16); // version 2 header: magic, version, reserved, sync
         let at = 16;
         for (let i = 0; i < 2; i++) at = d.indexOf(sync, at + 1); // the third record
-        return at + 8 + 1; // a high byte of its length: it now claims megabytes
+        return at + 12 + 1; // a high byte of its length (after sync and crc): it now claims megabytes
       });
       await withWarren(dir, async (ch, _conn, broker) => {
         assert.deepEqual(await drain(ch, "flip-length"), ["message-0", "message-1", "message-3", "message-4"]);

@@ -198,7 +198,7 @@ export class QueueStore {
       if (result === "short" && p > 0) break; // the next record continues past this chunk: read it next time
       if (result === "short" && end >= format.recordHeaderSize) {
         // A record bigger than the chunk: read it whole, when the file holds it.
-        const length = buf.readUInt32BE(format.recordHeaderSize - 8) + format.recordHeaderSize;
+        const length = buf.readUInt32BE(format.lengthAt) + format.recordHeaderSize;
         if (start + length <= file.size) {
           buf = Buffer.allocUnsafe(length);
           end = file.read(buf, length, start);

@@ -8,7 +8,7 @@ import { decodeName } from "../amqp/name-bytes.js";
  * Segment file, version 2 (written now): a 16-byte header ("WRNS", u16 version, u16 reserved,
  * 8 random sync bytes chosen per segment), then records:
  *
- *     sync (8) | u32 payload length | u32 CRC-32 of (length field + payload) | payload
+ *     sync (8) | u32 CRC-32 of (length field + payload) | u32 payload length | payload
  *     payload = u8 flags | u64 published-at (ms) | shortstr exchange | shortstr routing key
  *               | u32 properties length | properties (raw, as published) | body (the rest)
  *
@@ -40,8 +40,11 @@ export interface SegmentFormat {
   version: 1 | 2;
   /** Where the first record starts. */
   headerSize: number;
-  /** Bytes before the payload: [sync] length crc. */
+  /** Bytes before the payload: version 1 length, crc; version 2 sync, crc, length. */
   recordHeaderSize: number;
+  /** Where the length and the checksum sit in a record's header. */
+  lengthAt: number;
+  crcAt: number;
   /** Version 2: the bytes every record starts with. */
   sync: Buffer | undefined;
 }
@@ -67,6 +70,8 @@ export class RecordRefused extends Error {
   override name = "RecordRefused";
 }
 
+const VERSION_2 = { version: 2, headerSize: 8 + SYNC_SIZE, recordHeaderSize: SYNC_SIZE + 8, lengthAt: SYNC_SIZE + 4, crcAt: SYNC_SIZE } as const;
+
 /** A fresh segment's header, and its format. */
 export function newSegment(): { header: Buffer; format: SegmentFormat } {
   const header = Buffer.alloc(8 + SYNC_SIZE);
@@ -74,17 +79,15 @@ export function newSegment(): { header: Buffer; format: SegmentFormat } {
   header.writeUInt16BE(SEGMENT_VERSION, 4);
   const sync = randomBytes(SYNC_SIZE);
   sync.copy(header, 8);
-  return { header, format: { version: 2, headerSize: header.length, recordHeaderSize: SYNC_SIZE + 8, sync } };
+  return { header, format: { ...VERSION_2, sync } };
 }
 
 /** The format a segment's first bytes announce; undefined when they are not a segment header. */
 export function parseSegmentHeader(buf: Buffer): SegmentFormat | undefined {
   if (buf.length < 8 || buf.readUInt32BE(0) !== SEGMENT_MAGIC) return undefined;
   const version = buf.readUInt16BE(4);
-  if (version === 1) return { version: 1, headerSize: 8, recordHeaderSize: 8, sync: undefined };
-  if (version === 2 && buf.length >= 8 + SYNC_SIZE) {
-    return { version: 2, headerSize: 8 + SYNC_SIZE, recordHeaderSize: SYNC_SIZE + 8, sync: Buffer.from(buf.subarray(8, 8 + SYNC_SIZE)) };
-  }
+  if (version === 1) return { version: 1, headerSize: 8, recordHeaderSize: 8, lengthAt: 0, crcAt: 4, sync: undefined };
+  if (version === 2 && buf.length >= 8 + SYNC_SIZE) return { ...VERSION_2, sync: Buffer.from(buf.subarray(8, 8 + SYNC_SIZE)) };
   return undefined;
 }
 
@@ -105,8 +108,8 @@ export function recordSize(r: RecordFields, format: SegmentFormat): number {
 /** Write a version 2 record at buf[pos] (room for recordSize(r) reserved); returns its size. */
 export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: SegmentFormat): number {
   format.sync!.copy(buf, pos);
-  const lengthAt = pos + SYNC_SIZE;
-  const start = lengthAt + 8;
+  const lengthAt = pos + format.lengthAt;
+  const start = pos + format.recordHeaderSize;
   let p = start;
   buf[p++] = r.flags;
   buf.writeUInt32BE(Math.floor(r.publishedAt / 0x1_0000_0000), p);
@@ -118,12 +121,9 @@ export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: S
   p += r.properties.copy(buf, p);
   p += r.body.copy(buf, p);
   buf.writeUInt32BE(p - start, lengthAt);
-  buf.writeUInt32BE(checksum(buf, lengthAt, start, p), lengthAt + 4);
+  // The length field sits right before the payload, so one pass covers both.
+  buf.writeUInt32BE(crc32(buf.subarray(lengthAt, p)), pos + format.crcAt);
   return p - pos;
-}
-
-function checksum(buf: Buffer, lengthAt: number, start: number, end: number): number {
-  return crc32(buf.subarray(start, end), crc32(buf.subarray(lengthAt, lengthAt + 4)));
 }
 
 /**
@@ -141,17 +141,14 @@ export function readRecord(buf: Buffer, pos: number, end: number, format: Segmen
   if (pos === end) return "end";
   const headerSize = format.recordHeaderSize;
   if (end - pos < headerSize) return "short";
-  const lengthAt = pos + headerSize - 8;
-  const length = buf.readUInt32BE(lengthAt);
+  const length = buf.readUInt32BE(pos + format.lengthAt);
   const start = pos + headerSize;
   if (start + length > end) return "short";
   if (length < MIN_PAYLOAD) return "bad";
-  if (format.version === 2) {
-    if (buf.compare(format.sync!, 0, SYNC_SIZE, pos, pos + SYNC_SIZE) !== 0) return "bad";
-    if (checksum(buf, lengthAt, start, start + length) !== buf.readUInt32BE(lengthAt + 4)) return "bad";
-  } else if (crc32(buf.subarray(start, start + length)) !== buf.readUInt32BE(lengthAt + 4)) {
-    return "bad";
-  }
+  if (format.version === 2 && buf.compare(format.sync!, 0, SYNC_SIZE, pos, pos + SYNC_SIZE) !== 0) return "bad";
+  // Version 2 covers the length field too; version 1 the payload only.
+  const covered = format.version === 2 ? pos + format.lengthAt : start;
+  if (crc32(buf.subarray(covered, start + length)) !== buf.readUInt32BE(pos + format.crcAt)) return "bad";
   const stop = start + length;
   let p = start;
   const flags = buf[p++]!;
@@ -194,7 +191,7 @@ export function findNextRecord(src: SegmentBytes, badAt: number, format: Segment
   if (format.version === 1) {
     const header = src.read(badAt, 8);
     if (header.length < 8) return undefined;
-    const next = badAt + 8 + header.readUInt32BE(0);
+    const next = badAt + 8 + header.readUInt32BE(format.lengthAt);
     return next < src.size && verifiesAt(src, next, format) ? next : undefined;
   }
   const sync = format.sync!;
@@ -215,7 +212,7 @@ export function findNextRecord(src: SegmentBytes, badAt: number, format: Segment
 function verifiesAt(src: SegmentBytes, pos: number, format: SegmentFormat): boolean {
   const header = src.read(pos, format.recordHeaderSize);
   if (header.length < format.recordHeaderSize) return false;
-  const length = header.readUInt32BE(format.recordHeaderSize - 8);
+  const length = header.readUInt32BE(format.lengthAt);
   if (pos + format.recordHeaderSize + length > src.size) return false;
   const whole = src.read(pos, format.recordHeaderSize + length);
   return typeof readRecord(whole, 0, whole.length, format) === "object";
