@@ -126,6 +126,40 @@ describe("write errors", () => {
     }
   });
 
+  it("after a write error a new durable queue is refused (541), not made", async () => {
+    const broker = await startBroker({ forceLocal: true, env: { WARREN_TEST_FAULTS: "fdatasync:EIO:after=1" } });
+    try {
+      const conn = await openConnection(broker.url);
+      try {
+        const ch = await openConfirmChannel(conn);
+        await ch.assertQueue("before-failure", { durable: true });
+        const result = await within(publishAndCollect(ch, "before-failure", ["p"]), "a nack");
+        assert.deepEqual(result.nacked, ["p"]);
+      } finally {
+        await closeQuietly(conn);
+      }
+      const other = await openConnection(broker.url);
+      const closed = new Promise<Error>((resolve) => other.once("error", resolve));
+      try {
+        const ch = await openChannel(other);
+        await assert.rejects(ch.assertQueue("after-failure", { durable: true }));
+        assert.match((await within(closed, "the connection to close")).message, /541/);
+      } finally {
+        await closeQuietly(other);
+      }
+      const third = await openConnection(broker.url);
+      try {
+        const ch = await openChannel(third);
+        await ch.assertQueue("transient-still-fine", { durable: false, exclusive: true });
+        await assert.rejects(ch.checkQueue("after-failure"), /404/);
+      } finally {
+        await closeQuietly(third);
+      }
+    } finally {
+      await broker.stop();
+    }
+  });
+
   it("tx.commit after an fdatasync EIO fails with 406 partial tx completion", async () => {
     const broker = await startBroker({ forceLocal: true, env: { WARREN_TEST_FAULTS: "fdatasync:EIO:after=1" } });
     const conn = await openConnection(broker.url);

@@ -75,10 +75,28 @@ export class DefinitionsStore {
     return ops;
   }
 
+  /**
+   * Append a change. A change that creates something (a declare, a binding, a user...) is refused
+   * with an exception, having written nothing, once the store has failed (a write or fsync error:
+   * it could not be made durable) or when the log cannot take it; the caller makes it only after.
+   * A removal is never refused (it runs on cleanup paths too); after a failure it is only logged
+   * as lost, with the failure.
+   */
   append(op: DefinitionOp): void {
-    const file = (this.file ??= AppendFile.open(this.fs, this.path));
-    file.append(Buffer.from(formatLine(op)));
-    this.persister.touched(file, true);
+    const creates = !REMOVALS.has(op.op);
+    const failure = this.persister.failure;
+    if (failure !== undefined) {
+      if (creates) throw new Error(`the definitions log cannot be written since an earlier error: ${failure.message}`);
+      return;
+    }
+    try {
+      const file = (this.file ??= AppendFile.open(this.fs, this.path));
+      file.append(Buffer.from(formatLine(op)));
+      this.persister.touched(file, true);
+    } catch (err) {
+      this.persister.reportFailure(err as Error, this.path);
+      if (creates) throw err;
+    }
   }
 
   /** Replace the log with these ops, atomically (temporary file, fsync, rename, fsync folder). */
@@ -100,6 +118,8 @@ export class DefinitionsStore {
     syncFolder(this.fs, dirname(this.path));
   }
 }
+
+const REMOVALS = new Set<DefinitionOp["op"]>(["vhost.delete", "exchange.delete", "queue.delete", "unbind", "user.delete", "permission.clear"]);
 
 function formatLine(op: DefinitionOp): string {
   const json = JSON.stringify(op);

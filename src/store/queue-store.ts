@@ -192,16 +192,18 @@ export class QueueStore {
     let buf = Buffer.allocUnsafe(wanted);
     let end = file.read(buf, wanted, start);
     let p = 0;
+    let readWhole = false;
     while (out.length < max) {
       const result = readRecord(buf, p, end, format);
       if (result === "end") break;
       if (result === "short" && p > 0) break; // the next record continues past this chunk: read it next time
-      if (result === "short" && end >= format.recordHeaderSize) {
-        // A record bigger than the chunk: read it whole, when the file holds it.
+      if (result === "short" && end >= format.recordHeaderSize && !readWhole) {
+        // A record bigger than the chunk: read it whole (once), when the file holds it.
         const length = buf.readUInt32BE(format.lengthAt) + format.recordHeaderSize;
         if (start + length <= file.size) {
           buf = Buffer.allocUnsafe(length);
           end = file.read(buf, length, start);
+          readWhole = true;
           continue;
         }
       }
