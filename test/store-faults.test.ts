@@ -101,6 +101,27 @@ describe("write errors", () => {
     }
   });
 
+  it("a write error while a queue pages: the paged messages still reach consumers", async () => {
+    // A zero memory budget pages every message after the first; none of them reaches the file.
+    const broker = await startBroker({ forceLocal: true, args: ["--queue-memory-budget", "0"], env: { WARREN_TEST_FAULTS: "write:EIO:path=.seg" } });
+    const conn = await openConnection(broker.url);
+    try {
+      const ch = await openConfirmChannel(conn);
+      await ch.assertQueue("paging-faulty", { durable: true });
+      const result = await within(publishAndCollect(ch, "paging-faulty", ["p1", "p2", "p3"]), "nacks, not silence");
+      assert.deepEqual(result.nacked.sort(), ["p1", "p2", "p3"]);
+      const other = await openConnection(broker.url);
+      try {
+        assert.deepEqual(await drain(await openChannel(other), "paging-faulty"), ["p1", "p2", "p3"]);
+      } finally {
+        await closeQuietly(other);
+      }
+    } finally {
+      await closeQuietly(conn);
+      await broker.stop();
+    }
+  });
+
   it("a record the store cannot write is refused, never written: the publisher gets a nack", async () => {
     // The segment file cannot be created: the store refuses the message before writing anything.
     const broker = await startBroker({ forceLocal: true, env: { WARREN_TEST_FAULTS: "open:EACCES:path=.seg" } });
