@@ -17,6 +17,8 @@ import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
 import { Storage } from "./store/storage.js";
 import { DiskMonitor } from "./store/disk-monitor.js";
 import { tlsEnabled, tlsServerOptions } from "./server/tls-settings.js";
+import { storeFsFromEnvironment } from "./store/fault-fs.js";
+import { nodeFs } from "./store/store-fs.js";
 
 /** The package version, read once from package.json. */
 export function warrenVersion(): string {
@@ -55,11 +57,13 @@ export class Warren {
       memoryBudget: options.queueMemoryBudget,
       segmentSize: options.segmentSize,
       log: this.log,
+      // node:fs; WARREN_TEST_FAULTS (tests only) makes chosen operations fail.
+      fs: storeFsFromEnvironment(nodeFs, process.env),
     });
     this.journal = new DefinitionsLogJournal(this.storage.definitions);
     this.broker = new Broker(this.storage, this.journal);
     this.diskMonitor = new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
-    this.storage.persister.onFailure = () => this.diskMonitor.fail();
+    this.storage.persister.onFailure = (err) => this.diskMonitor.fail(err);
     this.consumerTimeouts = options.consumerTimeout > 0 ? new ConsumerTimeoutClock({ timeoutMs: options.consumerTimeout, log: this.log }) : undefined;
     this.amqp = new AmqpServer({
       broker: this.broker,

@@ -1,5 +1,6 @@
 import { syntaxError } from "./errors.js";
 import { Decimal, tableTypes, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
+import { decodeName } from "./name-bytes.js";
 
 /**
  * Reads AMQP primitive types from a region of a Buffer.
@@ -50,10 +51,11 @@ export class AmqpReader {
     return v;
   }
 
+  /** A shortstr, decoded losslessly (names are bytes: src/amqp/name-bytes.ts). */
   shortStr(): string {
     const len = this.u8();
     this.need(len);
-    const s = this.buf.toString("utf8", this.pos, this.pos + len);
+    const s = decodeName(this.buf, this.pos, this.pos + len);
     this.pos += len;
     return s;
   }

@@ -1,4 +1,5 @@
 import { Decimal, TypedValue, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
+import { writeName } from "./name-bytes.js";
 
 /**
  * Writes AMQP primitive types into a growable Buffer.
@@ -52,10 +53,11 @@ export class AmqpWriter {
     this.pos += 8;
   }
 
+  /** A shortstr: the name's bytes exactly as they were decoded (src/amqp/name-bytes.ts). */
   shortStr(s: string): void {
     // Reserve the worst case (3 bytes per UTF-16 unit) before writing in place.
     this.ensure(1 + s.length * 3);
-    const len = this.buf.write(s, this.pos + 1, "utf8");
+    const len = writeName(this.buf, this.pos + 1, s);
     if (len > 255) throw new RangeError(`shortstr longer than 255 bytes: ${s.slice(0, 40)}…`);
     this.buf[this.pos] = len;
     this.pos += 1 + len;

@@ -1,4 +1,5 @@
 import type { FieldTable } from "../amqp/field-types.js";
+import { shortStrBytes } from "../amqp/name-bytes.js";
 import type { QueuedMessage } from "./message.js";
 import type { Queue } from "./queue.js";
 
@@ -34,8 +35,7 @@ export class Consumer {
       arguments: FieldTable;
     },
   ) {
-    const encoded = Buffer.from(this.tag);
-    this.tagBytes = Buffer.concat([Buffer.from([encoded.length]), encoded]);
+    this.tagBytes = shortStrBytes(this.tag);
   }
 
   get hasCapacity(): boolean {

@@ -1,5 +1,6 @@
 import { AmqpReader } from "../amqp/reader.js";
 import { decodeBasicProperties, type BasicProperties } from "../amqp/generated.js";
+import { shortStrBytes } from "../amqp/name-bytes.js";
 
 const reader = new AmqpReader();
 
@@ -23,13 +24,11 @@ export class Message {
   /** Exchange and routing key encoded as two shortstrs, the way deliver, get-ok and return carry them. */
   get address(): Buffer {
     if (this.addressBytes === undefined) {
-      const ex = Buffer.from(this.exchange);
-      const rk = Buffer.from(this.routingKey);
-      const b = Buffer.allocUnsafe(2 + ex.length + rk.length);
-      b[0] = ex.length;
-      ex.copy(b, 1);
-      b[1 + ex.length] = rk.length;
-      rk.copy(b, 2 + ex.length);
+      const ex = shortStrBytes(this.exchange);
+      const rk = shortStrBytes(this.routingKey);
+      const b = Buffer.allocUnsafe(ex.length + rk.length);
+      ex.copy(b, 0);
+      rk.copy(b, ex.length);
       this.addressBytes = b;
     }
     return this.addressBytes;

@@ -9,4 +9,6 @@ export interface QueueStorage {
   open(queue: Queue): QueueStore;
   /** A persistent message was written to a durable queue: the epoch its confirm waits for. */
   readonly currentEpoch: number;
+  /** The queue's store refused a message (it was not enqueued): logged, counted. */
+  refused(queue: Queue, err: Error): void;
 }

@@ -17,6 +17,9 @@ export interface QueueOptions {
   owner?: object;
 }
 
+/** What enqueue did with a message: kept (in memory, maybe paged), written durably, or refused by the store. */
+export type Enqueued = "memory" | "durable" | "refused";
+
 /** How many paged messages are read back at a time. */
 const PAGE_IN_BATCH = 1024;
 
@@ -94,26 +97,31 @@ export class Queue {
   }
 
   /**
-   * Add a published message. Returns true when it was written durably (a persistent message in a
-   * durable queue), so a confirm must wait for the store's sync.
+   * Add a published message. Returns "durable" when it was written durably (a persistent message
+   * in a durable queue), so a confirm must wait for the store's sync; "refused" when the store
+   * could not take it (the queue drops it and its publisher is nacked).
    */
-  enqueue(message: Message): boolean {
+  enqueue(message: Message): Enqueued {
     const durable = this.isDurable && this.storage !== undefined && message.persistent;
     const page = this.storage !== undefined && (this.pagedCount > 0 || this.storage.budget.exceeded);
     let position = NOT_STORED;
     if (durable || page) {
-      const store = (this.store ??= this.storage!.open(this));
-      position = store.append(
-        {
-          flags: durable ? FLAG_PERSISTENT : 0,
-          publishedAt: Date.now(),
-          exchange: message.exchange,
-          routingKey: message.routingKey,
-          properties: message.rawProperties,
-          body: message.body,
-        },
-        page,
-      );
+      try {
+        const store = (this.store ??= this.storage!.open(this));
+        position = store.append(
+          {
+            flags: durable ? FLAG_PERSISTENT : 0,
+            publishedAt: Date.now(),
+            address: message.address,
+            properties: message.rawProperties,
+            body: message.body,
+          },
+          page,
+        );
+      } catch (err) {
+        this.storage!.refused(this, err as Error);
+        return "refused";
+      }
     }
     if (page) {
       this.pagedCount++;
@@ -123,7 +131,7 @@ export class Queue {
       this.pushReady(entry);
     }
     if (this.consumers.length > 0) this.dispatch();
-    return durable;
+    return durable ? "durable" : "memory";
   }
 
   private pushReady(entry: QueuedMessage): void {
@@ -148,7 +156,7 @@ export class Queue {
     this.pagedCount -= batch.length;
     for (const stored of batch) {
       const r = stored.record;
-      const entry = new QueuedMessage(new Message(r.exchange, r.routingKey, r.properties, r.body), this.nextSeq++);
+      const entry = new QueuedMessage(new Message(r.exchange, r.routingKey, r.properties, r.body, r.address), this.nextSeq++);
       entry.position = stored.position;
       entry.redelivered = stored.redelivered;
       this.pushReady(entry);

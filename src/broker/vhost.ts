@@ -97,8 +97,8 @@ export class VHost {
     const Type = exchangeTypes.get(type);
     if (Type === undefined) throw fail.commandInvalid(`unknown exchange type '${type}'`);
     const exchange = new Type(name, this.name, options);
+    this.journal?.exchangeDeclared(exchange); // first: a declare the log refuses is not made
     this.exchanges.set(name, exchange);
-    this.journal?.exchangeDeclared(exchange);
     return exchange;
   }
 
@@ -132,8 +132,8 @@ export class VHost {
       return { queue: existing, created: false };
     }
     const queue = new Queue(name, this.name, options, (q) => this.deleteQueue(q), this.storage);
+    this.journal?.queueDeclared(queue); // first: a declare the log refuses is not made
     this.queues.set(name, queue);
-    this.journal?.queueDeclared(queue);
     return { queue, created: true };
   }
 

@@ -3,6 +3,7 @@ import { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
+import { shortStrBytes } from "../amqp/name-bytes.js";
 import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
@@ -10,7 +11,7 @@ import { Message, type QueuedMessage } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { Connection } from "./connection.js";
-import { ConfirmTracker } from "./confirm-tracker.js";
+import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
 import { AmqpWriter } from "../amqp/writer.js";
 import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
 import { ContentAssembler } from "./content-assembler.js";
@@ -206,24 +207,33 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     return exchange;
   }
 
-  /** Route and enqueue; returns true when a persistent message reached a durable queue. */
-  private publish(m: amqp.BasicPublish, message: Message): boolean {
+  /**
+   * Route and enqueue; returns the epoch the publish's durability waits for: 0 when nothing was
+   * written durably, REFUSED_EPOCH when a queue's store refused it (the publisher gets a nack).
+   */
+  private publish(m: amqp.BasicPublish, message: Message): number {
     if (DirectReplyTo.isReplyAddress(m.exchange, m.routingKey)) return this.publishReply(m, message);
     const exchange = this.vhost.exchanges.get(m.exchange);
     const queues = exchange === undefined ? [] : this.vhost.route(exchange, message);
     let durable = false;
-    for (let i = 0; i < queues.length; i++) if (queues[i]!.enqueue(message)) durable = true;
+    let refused = false;
+    for (let i = 0; i < queues.length; i++) {
+      const outcome = queues[i]!.enqueue(message);
+      if (outcome === "durable") durable = true;
+      else if (outcome === "refused") refused = true;
+    }
     if (queues.length === 0 && m.mandatory) this.returnUnroutable(m, message);
-    if (this.confirms) this.confirms.add(durable ? this.persister!.currentEpoch : 0);
-    return durable;
+    const epoch = refused ? REFUSED_EPOCH : durable ? this.persister!.currentEpoch : 0;
+    if (this.confirms) this.confirms.add(epoch);
+    return epoch;
   }
 
   /** A reply to a direct reply-to consumer: straight to its channel, through no queue. */
-  private publishReply(m: amqp.BasicPublish, message: Message): boolean {
+  private publishReply(m: amqp.BasicPublish, message: Message): number {
     const delivered = this.connection.ctx.directReplies.deliver(m.routingKey, message);
     if (!delivered && m.mandatory) this.returnUnroutable(m, message);
     if (this.confirms) this.confirms.add(0);
-    return false;
+    return 0;
   }
 
   /** basic.return 312 NO_ROUTE for a mandatory message that reached nothing. */
@@ -255,8 +265,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     if (!m.noAck) throw fail.preconditionFailed("reply consumer cannot acknowledge");
     if (this.replyConsumer !== undefined) throw fail.preconditionFailed("reply consumer already set");
     const key = this.connection.ctx.directReplies.register(this);
-    const encoded = Buffer.from(tag);
-    this.replyConsumer = { tag, key, tagBytes: Buffer.concat([Buffer.from([encoded.length]), encoded]) };
+    this.replyConsumer = { tag, key, tagBytes: shortStrBytes(tag) };
     if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
   }
 
@@ -676,8 +685,10 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private onConfirmSelect(m: amqp.ConfirmSelect): void {
     if (this.txMode) throw fail.preconditionFailed("cannot switch from tx to confirm mode");
-    this.confirms ??= new ConfirmTracker(this.persister, (tag, multiple) => {
-      if (this.state === "open") this.writer.method(this.id, amqp.encodeBasicAck, { deliveryTag: tag, multiple });
+    this.confirms ??= new ConfirmTracker(this.persister, (tag, multiple, ack) => {
+      if (this.state !== "open") return;
+      if (ack) this.writer.method(this.id, amqp.encodeBasicAck, { deliveryTag: tag, multiple });
+      else this.writer.method(this.id, amqp.encodeBasicNack, { deliveryTag: tag, multiple, requeue: false });
     });
     if (!m.nowait) this.writer.method(this.id, amqp.encodeConfirmSelectOk, {});
   }
@@ -701,19 +712,27 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     const actions = this.txActions;
     this.txActions = [];
     let durable = false;
+    let refused = false;
     for (const action of actions) {
-      if (action.kind === "publish") durable = this.publish(action.method, action.message) || durable;
-      else {
+      if (action.kind === "publish") {
+        const epoch = this.publish(action.method, action.message);
+        if (epoch === REFUSED_EPOCH) refused = true;
+        else if (epoch !== 0) durable = true;
+      } else {
         const m = action.method;
         if (m.id === amqp.BASIC_ACK) this.ack(m.deliveryTag, m.multiple);
         else if (m.id === amqp.BASIC_NACK) this.nack(m.deliveryTag, m.multiple, m.requeue);
         else this.nack(m.deliveryTag, false, m.requeue);
       }
     }
-    // commit-ok only once the persistent part of the transaction is on disk.
+    // commit-ok only once the persistent part of the transaction is on disk. A part that could
+    // not be stored fails the commit as RabbitMQ fails it: 406 "partial tx completion".
+    if (refused) throw partialTxCompletion();
     if (durable && this.persister) {
-      this.persister.whenSynced(this.persister.currentEpoch, () => {
-        if (this.state === "open") this.writer.method(this.id, amqp.encodeTxCommitOk, {});
+      this.persister.whenSynced(this.persister.currentEpoch, (err) => {
+        if (this.state !== "open") return;
+        if (err === undefined) this.writer.method(this.id, amqp.encodeTxCommitOk, {});
+        else this.closeWithError(partialTxCompletion());
       });
     } else {
       this.writer.method(this.id, amqp.encodeTxCommitOk, {});
@@ -785,6 +804,11 @@ export interface ChannelInfo {
   messagesUnconfirmed: number;
   prefetchCount: number;
   globalPrefetchCount: number;
+}
+
+/** RabbitMQ's answer to a tx.commit whose messages could not all be stored. */
+function partialTxCompletion(): AmqpError {
+  return new AmqpError(406, "PRECONDITION_FAILED - partial tx completion", false, amqp.CLASS_TX, amqp.TX_COMMIT & 0xffff);
 }
 
 function unknownTag(tag: number): AmqpError {

@@ -1,5 +1,6 @@
 import { syntaxError } from "../amqp/errors.js";
 import { BASIC_PUBLISH, type BasicPublish } from "../amqp/generated.js";
+import { decodeName } from "../amqp/name-bytes.js";
 
 /** basic.publish as the hot path reads it: the generated fields plus the raw address bytes. */
 export interface FastPublish extends BasicPublish {
@@ -30,7 +31,7 @@ class RepeatingShortStr {
     }
     buf.copy(last, 0, pos, pos + len);
     this.lastLength = len;
-    this.value = buf.toString("utf8", pos, pos + len);
+    this.value = decodeName(buf, pos, pos + len); // lossless, so `address` and the strings agree
     return this.value;
   }
 }

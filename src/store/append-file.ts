@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import type { StoreFs } from "./store-fs.js";
 
 const SLAB_SIZE = 1024 * 1024;
 
@@ -17,6 +17,7 @@ export class AppendFile {
   closed = false;
 
   private constructor(
+    private readonly fs: StoreFs,
     readonly path: string,
     readonly fd: number,
     size: number,
@@ -26,9 +27,9 @@ export class AppendFile {
   }
 
   /** Open (creating if needed) for appending at the current end. */
-  static open(path: string): AppendFile {
-    const fd = openSync(path, "a+");
-    return new AppendFile(path, fd, fstatSync(fd).size);
+  static open(fs: StoreFs, path: string): AppendFile {
+    const fd = fs.open(path, "a+");
+    return new AppendFile(fs, path, fd, fs.size(fd));
   }
 
   /** Room for n bytes at the end: returns the slab and the position to write at. */
@@ -63,7 +64,7 @@ export class AppendFile {
     if (this.slabUsed === 0 || this.closed) return;
     let written = 0;
     while (written < this.slabUsed) {
-      written += writeSync(this.fd, this.slab, written, this.slabUsed - written, this.slabStart + written);
+      written += this.fs.write(this.fd, this.slab, written, this.slabUsed - written, this.slabStart + written);
     }
     this.slabStart += this.slabUsed;
     this.slabUsed = 0;
@@ -71,19 +72,40 @@ export class AppendFile {
   }
 
   sync(callback: (err: NodeJS.ErrnoException | null) => void): void {
-    fdatasync(this.fd, callback);
+    this.fs.fdatasync(this.fd, callback);
   }
 
-  /** Read bytes already written (pending bytes are written first). */
+  /** Read bytes already appended (pending bytes are written first). */
   read(buf: Buffer, length: number, position: number): number {
-    if (this.slabUsed > 0 && position + length > this.slabStart) this.writePending();
-    return readSync(this.fd, buf, 0, length, position);
+    if (this.slabUsed > 0 && position + length > this.slabStart) {
+      try {
+        this.writePending();
+      } catch {
+        // The disk will not take the slab (the persister has logged why): serve it from memory,
+        // so paged messages still reach consumers.
+        return this.readAroundSlab(buf, length, position);
+      }
+    }
+    return this.fs.read(this.fd, buf, 0, length, position);
+  }
+
+  private readAroundSlab(buf: Buffer, length: number, position: number): number {
+    let n = 0;
+    if (position < this.slabStart) {
+      const onDisk = Math.min(length, this.slabStart - position);
+      n = this.fs.read(this.fd, buf, 0, onDisk, position);
+      if (n < onDisk) return n;
+    }
+    const from = position + n - this.slabStart;
+    const take = Math.min(this.slabUsed - from, length - n);
+    if (take > 0) this.slab.copy(buf, n, from, from + take);
+    return n + Math.max(0, take);
   }
 
   /** Cut the file at `size` (a torn tail found by recovery). */
   truncate(size: number): void {
     this.writePending();
-    ftruncateSync(this.fd, size);
+    this.fs.truncate(this.fd, size);
     this.size = size;
     this.slabStart = size;
   }
@@ -92,6 +114,6 @@ export class AppendFile {
     if (this.closed) return;
     this.closed = true;
     this.slabUsed = 0;
-    closeSync(this.fd);
+    this.fs.close(this.fd);
   }
 }

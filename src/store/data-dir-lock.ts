@@ -1,38 +1,113 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { FILE_MODE } from "./store-fs.js";
 
 /**
  * A lock file in the data folder, so a second Warren on the same folder refuses to start instead
  * of corrupting it. A lock left by a process that no longer runs is taken over.
+ *
+ * Every step is atomic, so two Warrens starting at once cannot both win:
+ * - the lock appears with its pid already in it (written to a private file, then hard-linked
+ *   to warren.lock, which fails when the lock exists);
+ * - a stale lock (its pid is gone) is replaced only by the process that creates
+ *   `warren.lock.takeover-<stale pid>` (O_EXCL, so one process only), which checks that the lock
+ *   still names that pid and then renames a fresh lock over it.
  */
 export class DataDirLock {
   private readonly path: string;
+  private readonly dataDir: string;
+  private held = false;
 
   constructor(dataDir: string) {
+    this.dataDir = dataDir;
     this.path = join(dataDir, "warren.lock");
   }
 
   acquire(): void {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(this.path, "wx");
-        writeSync(fd, `${process.pid}\n`);
-        closeSync(fd);
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (this.create()) return;
+      const holder = this.holder();
+      if (holder !== undefined && holder !== process.pid && isRunning(holder)) {
+        throw new Error(`data folder ${this.dataDir} is in use by another Warren (pid ${holder})`);
       }
-      const pid = Number(readFileSync(this.path, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid)) {
-        throw new Error(`data folder ${this.path.slice(0, -"/warren.lock".length)} is in use by another Warren (pid ${pid})`);
-      }
-      rmSync(this.path, { force: true }); // stale: its process is gone
+      if (this.takeOver(holder)) return;
+      sleep(20); // another process is taking over right now: look again once it is done
     }
     throw new Error(`could not take the lock ${this.path}`);
   }
 
+  /** Create the lock when there is none; false when one exists. */
+  private create(): boolean {
+    const mine = this.writeFresh();
+    try {
+      linkSync(mine, this.path);
+      this.held = true;
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      return false;
+    } finally {
+      rmSync(mine, { force: true });
+    }
+  }
+
+  /** Replace a stale lock naming `holder`; false when another process is doing it or did it. */
+  private takeOver(holder: number | undefined): boolean {
+    const takeover = `${this.path}.takeover-${holder ?? "unreadable"}`;
+    try {
+      writeExclusive(takeover, `${process.pid}\n`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // Left by a process that died while taking over: clear it, and try again.
+      const owner = readPid(takeover);
+      if (owner === undefined || !isRunning(owner)) rmSync(takeover, { force: true });
+      return false;
+    }
+    try {
+      if (this.holder() !== holder) return false; // taken over already: look again
+      renameSync(this.writeFresh(), this.path);
+      this.held = true;
+      return true;
+    } finally {
+      rmSync(takeover, { force: true });
+    }
+  }
+
+  /** A private file holding our pid, ready to become the lock. */
+  private writeFresh(): string {
+    const fresh = `${this.path}.${process.pid}.new`;
+    rmSync(fresh, { force: true });
+    writeExclusive(fresh, `${process.pid}\n`);
+    return fresh;
+  }
+
+  /** The pid in the lock file; undefined when it has none or cannot be read. */
+  private holder(): number | undefined {
+    return readPid(this.path);
+  }
+
   release(): void {
-    rmSync(this.path, { force: true });
+    if (!this.held) return;
+    this.held = false;
+    if (this.holder() === process.pid) rmSync(this.path, { force: true });
+  }
+}
+
+function writeExclusive(path: string, text: string): void {
+  const fd = openSync(path, "wx", FILE_MODE);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readPid(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -43,4 +118,8 @@ function isRunning(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

@@ -1,9 +1,10 @@
 import { crc32 } from "node:zlib";
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Logger } from "../logger.js";
 import { AppendFile } from "./append-file.js";
 import type { Persister } from "./persister.js";
+import type { StoreCounters } from "./queue-store.js";
+import { syncFolder, writeWholeFile, type StoreFs } from "./store-fs.js";
 
 /** One change to the durable definitions (field tables are AMQP-encoded, base64). */
 export type DefinitionOp =
@@ -31,10 +32,13 @@ export type DefinitionOp =
 
 /**
  * The durable definitions as an append-only log: one line per change, `<crc32 hex> <json>`.
+ * Names are JSON strings; a name's bytes that are not UTF-8 are kept as `\udcXX` escapes
+ * (src/amqp/name-bytes.ts), so they come back exactly.
  *
  * Appends share the message store's group commit, so a definition is on disk before any message
- * confirmed after it. At startup the log is replayed (a torn last line is cut, with a log line)
- * and then replaced by a compact snapshot, written to a temporary file and renamed over it.
+ * confirmed after it. At startup the log is replayed and then replaced by a compact snapshot,
+ * written to a temporary file and renamed over it. A damaged line costs that line only (logged,
+ * counted); an unfinished last line (a torn tail) is cut, with a log line.
  */
 export class DefinitionsStore {
   private file: AppendFile | undefined;
@@ -42,33 +46,59 @@ export class DefinitionsStore {
   constructor(
     readonly path: string,
     private readonly persister: Persister,
+    private readonly fs: StoreFs,
     private readonly log: Logger,
+    private readonly counters: StoreCounters,
   ) {}
 
-  /** Every op in the log, in order. */
+  /** Every intact op in the log, in order. */
   load(): DefinitionOp[] {
-    if (!existsSync(this.path)) return [];
-    const text = readFileSync(this.path, "utf8");
+    const data = this.fs.readFile(this.path);
+    if (data === undefined) return [];
     const ops: DefinitionOp[] = [];
     let pos = 0;
-    while (pos < text.length) {
-      const nl = text.indexOf("\n", pos);
-      const line = nl < 0 ? undefined : text.slice(pos, nl);
-      const op = line === undefined ? undefined : parseLine(line);
-      if (op === undefined) {
-        this.log.warn({ event: "store.torn_tail", file: this.path, at: pos }, "cut a torn definitions log tail");
+    while (pos < data.length) {
+      const nl = data.indexOf(0x0a, pos);
+      if (nl < 0) {
+        this.log.warn({ event: "store.torn_tail", file: this.path, at: pos, size: data.length }, "cut a torn definitions log tail");
         break;
       }
-      ops.push(op);
+      const op = parseLine(data.subarray(pos, nl));
+      if (op !== undefined) ops.push(op);
+      else {
+        const count = ++this.counters.corruptRecords;
+        this.log.error(
+          { event: "store.corrupt_record", file: this.path, at: pos, skipped: nl + 1 - pos, count },
+          "skipped a damaged line of the definitions log (checksum or JSON does not verify)",
+        );
+      }
       pos = nl + 1;
     }
     return ops;
   }
 
+  /**
+   * Append a change. A change that creates something (a declare, a binding, a user...) is refused
+   * with an exception, having written nothing, once the store has failed (a write or fsync error:
+   * it could not be made durable) or when the log cannot take it; the caller makes it only after.
+   * A removal is never refused (it runs on cleanup paths too); after a failure it is only logged
+   * as lost, with the failure.
+   */
   append(op: DefinitionOp): void {
-    const file = (this.file ??= AppendFile.open(this.path));
-    file.append(Buffer.from(formatLine(op)));
-    this.persister.touched(file, true);
+    const creates = !REMOVALS.has(op.op);
+    const failure = this.persister.failure;
+    if (failure !== undefined) {
+      if (creates) throw new Error(`the definitions log cannot be written since an earlier error: ${failure.message}`);
+      return;
+    }
+    try {
+      const file = (this.file ??= AppendFile.open(this.fs, this.path));
+      file.append(Buffer.from(formatLine(op)));
+      this.persister.touched(file, true);
+    } catch (err) {
+      this.persister.reportFailure(err as Error, this.path);
+      if (creates) throw err;
+    }
   }
 
   /** Replace the log with these ops, atomically (temporary file, fsync, rename, fsync folder). */
@@ -78,27 +108,33 @@ export class DefinitionsStore {
       this.file = undefined;
     }
     const tmp = this.path + ".tmp";
-    const fd = openSync(tmp, "w");
-    writeSync(fd, ops.map(formatLine).join(""));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.path);
-    const dir = openSync(dirname(this.path), "r");
-    fsyncSync(dir);
-    closeSync(dir);
+    this.fs.remove(tmp); // so it is created afresh, with the store's file mode
+    writeWholeFile(this.fs, tmp, ops.map(formatLine).join(""));
+    const fd = this.fs.open(tmp, "r");
+    try {
+      this.fs.fsync(fd);
+    } finally {
+      this.fs.close(fd);
+    }
+    this.fs.rename(tmp, this.path);
+    syncFolder(this.fs, dirname(this.path));
   }
 }
+
+const REMOVALS = new Set<DefinitionOp["op"]>(["vhost.delete", "exchange.delete", "queue.delete", "unbind", "user.delete", "permission.clear"]);
 
 function formatLine(op: DefinitionOp): string {
   const json = JSON.stringify(op);
   return `${crc32(json).toString(16).padStart(8, "0")} ${json}\n`;
 }
 
-function parseLine(line: string): DefinitionOp | undefined {
-  const json = line.slice(9);
-  if (line[8] !== " " || crc32(json).toString(16).padStart(8, "0") !== line.slice(0, 8)) return undefined;
+function parseLine(line: Buffer): DefinitionOp | undefined {
+  if (line.length < 10 || line[8] !== 0x20) return undefined;
+  const json = line.subarray(9);
+  if (crc32(json).toString(16).padStart(8, "0") !== line.toString("latin1", 0, 8)) return undefined;
   try {
-    return JSON.parse(json) as DefinitionOp;
+    const op = JSON.parse(json.toString("utf8")) as DefinitionOp;
+    return typeof op === "object" && op !== null && typeof op.op === "string" ? op : undefined;
   } catch {
     return undefined;
   }

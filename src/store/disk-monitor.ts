@@ -43,9 +43,13 @@ export class DiskMonitor {
   /** After a write error the alarm stays: the store cannot be trusted to take more. */
   sticky = false;
 
-  /** Raise the disk alarm for good (a write or fsync failed). */
-  fail(): void {
+  /** Raise the disk alarm for good (a write or fsync failed), saying why. */
+  fail(err: Error): void {
     this.sticky = true;
+    this.log.error(
+      { event: "alarm.disk.set", reason: "io_error", err: err.message },
+      `disk alarm: the message store cannot write (${err.message}); blocking publishers until a restart`,
+    );
     this.alarms.set("disk");
   }
 }

@@ -5,6 +5,8 @@ import type { AppendFile } from "./append-file.js";
 export interface SyncListener {
   /** Everything appended with an epoch up to and including `epoch` is on disk. */
   onSynced(epoch: number): void;
+  /** A write or sync failed: nothing not yet synced will ever be (until a restart). */
+  onFailed(): void;
 }
 
 /**
@@ -29,7 +31,7 @@ export class Persister {
   failure: Error | undefined;
 
   /** Told once when a write or sync fails (the disk alarm is raised then). */
-  onFailure: (() => void) | undefined;
+  onFailure: ((err: Error) => void) | undefined;
 
   constructor(private readonly log: Logger) {}
 
@@ -53,10 +55,13 @@ export class Persister {
     this.listeners.delete(listener);
   }
 
-  /** Call back once everything appended so far is on disk (tx.commit waits this way). */
-  whenSynced(epoch: number, callback: () => void): void {
-    if (epoch <= this.syncedEpoch) {
-      process.nextTick(callback);
+  /**
+   * Call back once everything appended up to `epoch` is on disk (tx.commit waits this way), or
+   * with the error when it never will be.
+   */
+  whenSynced(epoch: number, callback: (err?: Error) => void): void {
+    if (epoch <= this.syncedEpoch || this.failure !== undefined) {
+      process.nextTick(callback, epoch <= this.syncedEpoch ? undefined : this.failure);
       return;
     }
     const listener: SyncListener = {
@@ -64,6 +69,10 @@ export class Persister {
         if (synced < epoch) return;
         this.listeners.delete(listener);
         callback();
+      },
+      onFailed: () => {
+        this.listeners.delete(listener);
+        process.nextTick(callback, this.failure);
       },
     };
     this.listeners.add(listener);
@@ -123,11 +132,19 @@ export class Persister {
   }
 
   private fail(err: Error, file: AppendFile): void {
-    if (this.failure === undefined) {
-      this.log.error({ event: "store.io_error", file: file.path, err: err.message }, "write to the message store failed");
-      this.failure = err;
-      this.onFailure?.();
-    }
+    this.reportFailure(err, file.path);
+  }
+
+  /**
+   * A write or sync failed. From now on nothing more is confirmed: what waits for a sync is told
+   * it will not come (confirms become nacks), and the disk alarm is raised. Logged once.
+   */
+  reportFailure(err: Error, path: string): void {
+    if (this.failure !== undefined) return;
+    this.log.error({ event: "store.io_error", file: path, err: err.message }, `write to the message store failed: ${err.message}`);
+    this.failure = err;
+    this.onFailure?.(err);
+    for (const listener of [...this.listeners]) listener.onFailed();
   }
 }
 

@@ -1,21 +1,26 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../logger.js";
 import { AppendFile } from "./append-file.js";
 import type { Persister } from "./persister.js";
 import {
   ACK_ENTRY_SIZE,
+  bytesOf,
   DELIVERED_BIT,
+  findNextRecord,
   FLAG_PERSISTENT,
-  maxRecordSize,
+  newSegment,
+  parseSegmentHeader,
   readRecord,
-  segmentHeader,
-  SEGMENT_HEADER_SIZE,
-  SEGMENT_MAGIC,
+  RecordRefused,
+  recordSize,
   writeAckEntry,
   writeRecord,
   type RecordFields,
+  type SegmentBytes,
+  type SegmentFormat,
+  type StoredRecord,
 } from "./segment-format.js";
+import { writeWholeFile, type StoreFs } from "./store-fs.js";
 
 /** A message's place in a queue store: segment id × 2^32 + offset. */
 export type StorePosition = number;
@@ -25,15 +30,22 @@ export const NOT_STORED = -1;
 /** A message read back from the store. */
 export interface StoredMessage {
   position: StorePosition;
-  record: RecordFields;
+  record: StoredRecord;
   /** Delivered before the restart without an ack. */
   redelivered: boolean;
+}
+
+/** Counts kept across all queue stores (damaged records found, for the logs and status). */
+export interface StoreCounters {
+  corruptRecords: number;
 }
 
 interface Segment {
   id: number;
   path: string;
   ackPath: string;
+  /** Known once the segment is created or its header read (recovery). */
+  format: SegmentFormat | undefined;
   /** Opened on first append or first read. */
   file: AppendFile | undefined;
   acks: AppendFile | undefined;
@@ -43,6 +55,8 @@ interface Segment {
   /** From recovery: offsets acked (or transient) and offsets delivered, consulted when paging in. */
   skip?: Set<number>;
   delivered?: Set<number>;
+  /** Damaged records found so far: offset -> where the next intact record starts. */
+  holes?: Map<number, number>;
 }
 
 export interface QueueStoreOptions {
@@ -51,7 +65,9 @@ export interface QueueStoreOptions {
   durable: boolean;
   segmentSize: number;
   persister: Persister;
+  fs: StoreFs;
   log: Logger;
+  counters: StoreCounters;
   /** Written to meta.json, so a data folder can be read by a person. */
   meta: Record<string, unknown>;
 }
@@ -62,7 +78,8 @@ export interface QueueStoreOptions {
  *
  * The queue decides what is written: persistent messages of a durable queue always, and any
  * message once the queue pages (its backlog past the memory budget). Paged messages are read
- * back in order from `cursor` when the queue needs them.
+ * back in order from `cursor` when the queue needs them. A damaged record costs that record
+ * only: readers skip to the next intact one (segment-format.ts, findNextRecord).
  */
 export class QueueStore {
   private readonly segments = new Map<number, Segment>();
@@ -72,24 +89,43 @@ export class QueueStore {
   private cursor: { segment: number; offset: number } | undefined;
 
   constructor(private readonly options: QueueStoreOptions) {
-    mkdirSync(options.dir, { recursive: true });
+    options.fs.mkdir(options.dir);
     const metaPath = join(options.dir, "meta.json");
-    if (!existsSync(metaPath)) writeFileSync(metaPath, JSON.stringify(options.meta) + "\n");
+    if (!options.fs.exists(metaPath)) writeWholeFile(options.fs, metaPath, JSON.stringify(options.meta) + "\n");
   }
 
   private get persister(): Persister {
     return this.options.persister;
   }
 
-  /** Append a message; returns its position. `persistent` records are fsynced (durable queues). */
+  private get fs(): StoreFs {
+    return this.options.fs;
+  }
+
+  /**
+   * Append a message; returns its position. `persistent` records are fsynced (durable queues).
+   * Throws RecordRefused, having written nothing, when the record cannot be written faithfully
+   * or the file cannot take it (a write error).
+   */
   append(fields: RecordFields, paged: boolean): StorePosition {
-    const segment = this.segmentForWrite();
-    const file = segment.file!;
-    const { buf, pos } = file.reserve(maxRecordSize(fields.exchange, fields.routingKey, fields.properties, fields.body));
-    const size = writeRecord(buf, pos, fields);
-    const offset = file.commit(size);
+    let segment: Segment;
+    let size: number;
+    let offset: number;
+    try {
+      segment = this.segmentForWrite();
+      const file = segment.file!;
+      size = recordSize(fields, segment.format!);
+      const { buf, pos } = file.reserve(size);
+      writeRecord(buf, pos, fields, segment.format!);
+      offset = file.commit(size);
+    } catch (err) {
+      if (err instanceof RecordRefused) throw err;
+      // An I/O error (the segment cannot be opened, or a full slab cannot be written out).
+      this.persister.reportFailure(err as Error, this.writeSegment?.path ?? this.options.dir);
+      throw new RecordRefused(`the store could not take the record: ${(err as Error).message}`);
+    }
     segment.records++;
-    this.persister.touched(file, this.options.durable && (fields.flags & FLAG_PERSISTENT) !== 0);
+    this.persister.touched(segment.file!, this.options.durable && (fields.flags & FLAG_PERSISTENT) !== 0);
     if (paged && this.cursor === undefined) this.cursor = { segment: segment.id, offset };
     return segment.id * SEGMENT_FACTOR + offset;
   }
@@ -109,11 +145,16 @@ export class QueueStore {
     const segment = this.segments.get(id);
     if (segment === undefined) return;
     const offset = position - id * SEGMENT_FACTOR;
-    const acks = (segment.acks ??= AppendFile.open(segment.ackPath));
-    const { buf, pos } = acks.reserve(ACK_ENTRY_SIZE);
-    writeAckEntry(buf, pos, delivered ? (offset | DELIVERED_BIT) >>> 0 : offset);
-    acks.commit(ACK_ENTRY_SIZE);
-    this.persister.touched(acks, false);
+    try {
+      const acks = (segment.acks ??= AppendFile.open(this.fs, segment.ackPath));
+      const { buf, pos } = acks.reserve(ACK_ENTRY_SIZE);
+      writeAckEntry(buf, pos, delivered ? (offset | DELIVERED_BIT) >>> 0 : offset);
+      acks.commit(ACK_ENTRY_SIZE);
+      this.persister.touched(acks, false);
+    } catch (err) {
+      // A marker that cannot be written only means the message may come back after a restart.
+      this.persister.reportFailure(err as Error, segment.ackPath);
+    }
     if (!delivered) {
       segment.settled++;
       this.reclaim(segment);
@@ -129,7 +170,7 @@ export class QueueStore {
         this.advanceCursor();
         continue;
       }
-      const file = (segment.file ??= AppendFile.open(segment.path));
+      const file = (segment.file ??= AppendFile.open(this.fs, segment.path));
       if (this.cursor.offset >= file.size) {
         if (segment === this.writeSegment) {
           this.cursor = undefined;
@@ -145,22 +186,31 @@ export class QueueStore {
 
   /** Parse records from the cursor on, until `out` holds `max` or the chunk ends. */
   private readChunk(segment: Segment, file: AppendFile, max: number, out: StoredMessage[]): void {
+    const format = segment.format!;
     const start = this.cursor!.offset;
     const wanted = Math.min(file.size - start, 1024 * 1024);
     let buf = Buffer.allocUnsafe(wanted);
     let end = file.read(buf, wanted, start);
     let p = 0;
+    let readWhole = false;
     while (out.length < max) {
-      const result = readRecord(buf, p, end);
+      const result = readRecord(buf, p, end, format);
       if (result === "end") break;
-      if (result === "torn") {
-        if (p > 0) break; // the next record continues past this chunk: read it next time
-        // A record bigger than the chunk: read it whole.
-        const length = buf.readUInt32BE(0) + 8;
-        if (start + length > file.size) throw new Error(`corrupt record at ${segment.path}:${start}`);
-        buf = Buffer.allocUnsafe(length);
-        end = file.read(buf, length, start);
-        continue;
+      if (result === "short" && p > 0) break; // the next record continues past this chunk: read it next time
+      if (result === "short" && end >= format.recordHeaderSize && !readWhole) {
+        // A record bigger than the chunk: read it whole (once), when the file holds it.
+        const length = buf.readUInt32BE(format.lengthAt) + format.recordHeaderSize;
+        if (start + length <= file.size) {
+          buf = Buffer.allocUnsafe(length);
+          end = file.read(buf, length, start);
+          readWhole = true;
+          continue;
+        }
+      }
+      if (result === "short" || result === "bad") {
+        // Damaged (or a length that runs past the file): skip to the next intact record.
+        this.cursor!.offset = this.skipDamaged(segment, file, start + p);
+        return;
       }
       const offset = start + p;
       p += result.size;
@@ -174,9 +224,35 @@ export class QueueStore {
     this.cursor!.offset = start + p;
   }
 
+  /** Where reading resumes after the damaged record at `at`: the next intact record, or the file's end. */
+  private skipDamaged(segment: Segment, file: AppendFile, at: number): number {
+    const known = segment.holes?.get(at);
+    if (known !== undefined) return known;
+    const bytes: SegmentBytes = {
+      size: file.size,
+      read: (position, length) => {
+        const buf = Buffer.allocUnsafe(Math.max(0, Math.min(length, file.size - position)));
+        return buf.subarray(0, file.read(buf, buf.length, position));
+      },
+    };
+    const next = findNextRecord(bytes, at, segment.format!) ?? file.size;
+    (segment.holes ??= new Map()).set(at, next);
+    this.reportDamaged(segment, at, next);
+    return next;
+  }
+
+  private reportDamaged(segment: Segment, at: number, next: number): void {
+    const count = ++this.options.counters.corruptRecords;
+    this.options.log.error(
+      { event: "store.corrupt_record", file: segment.path, at, skipped: next - at, count },
+      "skipped a damaged record in a segment (checksum or structure does not verify)",
+    );
+  }
+
   private advanceCursor(): void {
     const ids = [...this.segments.keys()].filter((id) => id > this.cursor!.segment).sort((a, b) => a - b);
-    this.cursor = ids.length > 0 ? { segment: ids[0]!, offset: SEGMENT_HEADER_SIZE } : undefined;
+    const next = ids.length > 0 ? this.segments.get(ids[0]!)! : undefined;
+    this.cursor = next !== undefined ? { segment: next.id, offset: next.format!.headerSize } : undefined;
   }
 
   private segmentForWrite(): Segment {
@@ -187,8 +263,11 @@ export class QueueStore {
       this.reclaim(segment);
     }
     segment = this.describeSegment(this.nextSegmentId++);
-    segment.file = AppendFile.open(segment.path);
-    if (segment.file.size === 0) segment.file.append(segmentHeader());
+    const { header, format } = newSegment();
+    segment.file = AppendFile.open(this.fs, segment.path);
+    segment.format = format;
+    if (segment.file.size > 0) segment.file.truncate(0); // left by a failed start: nothing in it counts
+    segment.file.append(header);
     this.segments.set(segment.id, segment);
     this.writeSegment = segment;
     return segment;
@@ -201,6 +280,7 @@ export class QueueStore {
       id,
       path: join(this.options.dir, `${name}.seg`),
       ackPath: join(this.options.dir, `${name}.acks`),
+      format: undefined,
       file: undefined,
       acks: undefined,
       records: 0,
@@ -214,16 +294,18 @@ export class QueueStore {
     this.segments.delete(segment.id);
     if (segment.file) this.persister.retire(segment.file);
     if (segment.acks) this.persister.retire(segment.acks);
-    rmSync(segment.path, { force: true });
-    rmSync(segment.ackPath, { force: true });
+    this.fs.remove(segment.path);
+    this.fs.remove(segment.ackPath);
   }
 
   /**
-   * Read what a previous run left: count live messages per segment, cut torn tails, and set the
-   * cursor so that page-in returns them in order. Returns the number of live messages.
+   * Read what a previous run left: count live messages per segment, skip damaged records, cut
+   * torn tails, and set the cursor so that page-in returns them in order. Returns the number of
+   * live messages.
    */
   recover(): number {
-    const ids = readdirSync(this.options.dir)
+    const ids = this.fs
+      .list(this.options.dir)
       .filter((f) => /^\d{8}\.seg$/.test(f))
       .map((f) => Number(f.slice(0, 8)))
       .sort((a, b) => a - b);
@@ -235,21 +317,23 @@ export class QueueStore {
       this.recoverAcks(segment);
       this.recoverRecords(segment);
       this.nextSegmentId = id + 1;
-      if (segment.settled >= segment.records) {
-        rmSync(segment.path, { force: true });
-        rmSync(segment.ackPath, { force: true });
+      if (segment.format === undefined || segment.settled >= segment.records) {
+        if (segment.format !== undefined) {
+          this.fs.remove(segment.path);
+          this.fs.remove(segment.ackPath);
+        }
         continue;
       }
       this.segments.set(id, segment);
       live += segment.records - segment.settled;
-      if (this.cursor === undefined) this.cursor = { segment: id, offset: SEGMENT_HEADER_SIZE };
+      if (this.cursor === undefined) this.cursor = { segment: id, offset: segment.format.headerSize };
     }
     return live;
   }
 
   private recoverAcks(segment: Segment): void {
-    if (!existsSync(segment.ackPath)) return;
-    const data = readFileSync(segment.ackPath);
+    const data = this.fs.readFile(segment.ackPath);
+    if (data === undefined) return;
     let p = 0;
     for (; p + ACK_ENTRY_SIZE <= data.length; p += ACK_ENTRY_SIZE) {
       const marker = data.readUInt32BE(p);
@@ -259,31 +343,49 @@ export class QueueStore {
     }
     if (p !== data.length) {
       this.options.log.warn({ event: "store.torn_tail", file: segment.ackPath, at: p, size: data.length }, "cut a torn ack file tail");
-      const acks = AppendFile.open(segment.ackPath);
+      const acks = AppendFile.open(this.fs, segment.ackPath);
       acks.truncate(p);
       acks.close();
     }
   }
 
   private recoverRecords(segment: Segment): void {
-    const data = readFileSync(segment.path);
-    if (data.length < SEGMENT_HEADER_SIZE || data.readUInt32BE(0) !== SEGMENT_MAGIC) {
+    const data = this.fs.readFile(segment.path) ?? Buffer.alloc(0);
+    const format = parseSegmentHeader(data);
+    if (format === undefined) {
+      if (data.length < 16 && data.subarray(0, 4).equals(Buffer.from("WRNS").subarray(0, Math.min(4, data.length)))) {
+        // Created, but its header never reached the disk (a crash right after): nothing was in it.
+        this.options.log.warn({ event: "store.torn_tail", file: segment.path, at: 0, size: data.length }, "removed a segment with a torn header");
+        this.fs.remove(segment.path);
+        this.fs.remove(segment.ackPath);
+        return;
+      }
+      // Kept on disk for a person to look at; its number is not reused.
       this.options.log.error({ event: "store.bad_segment", file: segment.path }, "segment without a valid header: skipped");
       return;
     }
-    let p = SEGMENT_HEADER_SIZE;
+    segment.format = format;
+    const bytes = bytesOf(data);
+    let p = format.headerSize;
     for (;;) {
-      const result = readRecord(data, p, data.length);
+      const result = readRecord(data, p, data.length, format);
       if (result === "end") break;
-      if (result === "torn") {
-        this.options.log.warn(
-          { event: "store.torn_tail", file: segment.path, at: p, size: data.length },
-          "cut a torn record at the end of a segment",
-        );
-        const file = AppendFile.open(segment.path);
-        file.truncate(p);
-        file.close();
-        break;
+      if (typeof result === "string") {
+        const next = findNextRecord(bytes, p, format);
+        if (next === undefined) {
+          this.options.log.warn(
+            { event: "store.torn_tail", file: segment.path, at: p, size: data.length },
+            "cut a torn record at the end of a segment",
+          );
+          const file = AppendFile.open(this.fs, segment.path);
+          file.truncate(p);
+          file.close();
+          break;
+        }
+        (segment.holes ??= new Map()).set(p, next);
+        this.reportDamaged(segment, p, next);
+        p = next;
+        continue;
       }
       segment.records++;
       if (segment.skip!.has(p)) segment.settled++;
@@ -316,6 +418,6 @@ export class QueueStore {
     this.segments.clear();
     this.writeSegment = undefined;
     this.cursor = undefined;
-    rmSync(this.options.dir, { recursive: true, force: true });
+    this.fs.remove(this.options.dir);
   }
 }

@@ -1,107 +1,226 @@
+import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
+import { decodeName } from "../amqp/name-bytes.js";
 
 /**
  * The on-disk format of message segments and their ack files (docs/storage.md).
  *
- * Segment file: an 8-byte header ("WRNS", u16 format version, u16 reserved), then records:
+ * Segment file, version 2 (written now): a 16-byte header ("WRNS", u16 version, u16 reserved,
+ * 8 random sync bytes chosen per segment), then records:
  *
- *     u32 payload length | u32 CRC-32 of the payload | payload
+ *     sync (8) | u32 CRC-32 of (length field + payload) | u32 payload length | payload
  *     payload = u8 flags | u64 published-at (ms) | shortstr exchange | shortstr routing key
  *               | u32 properties length | properties (raw, as published) | body (the rest)
+ *
+ * The sync bytes let a reader find the next record after a damaged one: clients cannot forge
+ * them (they never see them), so a message body that imitates a record is never taken for one.
+ *
+ * Version 1 (read only): an 8-byte header, and records without the sync bytes, whose CRC covers
+ * the payload only. Past a damaged record, a version 1 reader can only skip by the length field.
  *
  * Ack file (one per segment): 8-byte entries, u32 marker | u32 the marker's bitwise complement.
  * marker = record offset, with the top bit set for "delivered" and clear for "acked". The
  * complement lets recovery tell a real entry from a torn or zero-filled tail.
  */
 export const SEGMENT_MAGIC = 0x57524e53; // "WRNS"
-export const SEGMENT_VERSION = 1;
-export const SEGMENT_HEADER_SIZE = 8;
-export const RECORD_HEADER_SIZE = 8;
+export const SEGMENT_VERSION = 2;
 export const ACK_ENTRY_SIZE = 8;
 export const DELIVERED_BIT = 0x8000_0000;
+const SYNC_SIZE = 8;
+/** flags, published-at, two empty shortstrs, properties length. */
+const MIN_PAYLOAD = 1 + 8 + 1 + 1 + 4;
+/** Offsets (ack markers) must stay below the delivered bit. */
+export const MAX_RECORD_SIZE = 0x7fff_0000;
 
 /** Record flags. */
 export const FLAG_PERSISTENT = 1;
 
+/** How one segment file is laid out, from its header. */
+export interface SegmentFormat {
+  version: 1 | 2;
+  /** Where the first record starts. */
+  headerSize: number;
+  /** Bytes before the payload: version 1 length, crc; version 2 sync, crc, length. */
+  recordHeaderSize: number;
+  /** Where the length and the checksum sit in a record's header. */
+  lengthAt: number;
+  crcAt: number;
+  /** Version 2: the bytes every record starts with. */
+  sync: Buffer | undefined;
+}
+
+/** What is written for a message. */
 export interface RecordFields {
   flags: number;
   publishedAt: number;
-  exchange: string;
-  routingKey: string;
+  /** Exchange and routing key as two consecutive shortstrs, their bytes exactly as published. */
+  address: Buffer;
   properties: Buffer;
   body: Buffer;
 }
 
-/** Upper bound of a record's size on disk, used to reserve room before writing it. */
-export function maxRecordSize(exchange: string, routingKey: string, properties: Buffer, body: Buffer): number {
-  return RECORD_HEADER_SIZE + 1 + 8 + 1 + exchange.length * 3 + 1 + routingKey.length * 3 + 4 + properties.length + body.length;
+/** A record read back: the written fields, and the names decoded (losslessly). */
+export interface StoredRecord extends RecordFields {
+  exchange: string;
+  routingKey: string;
 }
 
-/** Write a record at buf[pos]; returns its size. */
-export function writeRecord(buf: Buffer, pos: number, r: RecordFields): number {
-  let p = pos + RECORD_HEADER_SIZE;
+/** A record the store will not write, because it could not be read back as it was given. */
+export class RecordRefused extends Error {
+  override name = "RecordRefused";
+}
+
+const VERSION_2 = { version: 2, headerSize: 8 + SYNC_SIZE, recordHeaderSize: SYNC_SIZE + 8, lengthAt: SYNC_SIZE + 4, crcAt: SYNC_SIZE } as const;
+
+/** A fresh segment's header, and its format. */
+export function newSegment(): { header: Buffer; format: SegmentFormat } {
+  const header = Buffer.alloc(8 + SYNC_SIZE);
+  header.writeUInt32BE(SEGMENT_MAGIC, 0);
+  header.writeUInt16BE(SEGMENT_VERSION, 4);
+  const sync = randomBytes(SYNC_SIZE);
+  sync.copy(header, 8);
+  return { header, format: { ...VERSION_2, sync } };
+}
+
+/** The format a segment's first bytes announce; undefined when they are not a segment header. */
+export function parseSegmentHeader(buf: Buffer): SegmentFormat | undefined {
+  if (buf.length < 8 || buf.readUInt32BE(0) !== SEGMENT_MAGIC) return undefined;
+  const version = buf.readUInt16BE(4);
+  if (version === 1) return { version: 1, headerSize: 8, recordHeaderSize: 8, lengthAt: 0, crcAt: 4, sync: undefined };
+  if (version === 2 && buf.length >= 8 + SYNC_SIZE) return { ...VERSION_2, sync: Buffer.from(buf.subarray(8, 8 + SYNC_SIZE)) };
+  return undefined;
+}
+
+/**
+ * The record's exact size on disk. Throws RecordRefused when it cannot be written faithfully:
+ * an address that is not two shortstrs, or a record too large for an offset.
+ */
+export function recordSize(r: RecordFields, format: SegmentFormat): number {
+  const a = r.address;
+  if (a.length < 2 || a[0]! + 2 > a.length || a[0]! + 2 + a[a[0]! + 1]! !== a.length) {
+    throw new RecordRefused("exchange and routing key are not two shortstrs");
+  }
+  const size = format.recordHeaderSize + 1 + 8 + a.length + 4 + r.properties.length + r.body.length;
+  if (size > MAX_RECORD_SIZE) throw new RecordRefused(`record of ${size} bytes is too large for a segment`);
+  return size;
+}
+
+/** Write a version 2 record at buf[pos] (room for recordSize(r) reserved); returns its size. */
+export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: SegmentFormat): number {
+  format.sync!.copy(buf, pos);
+  const lengthAt = pos + format.lengthAt;
+  const start = pos + format.recordHeaderSize;
+  let p = start;
   buf[p++] = r.flags;
   buf.writeUInt32BE(Math.floor(r.publishedAt / 0x1_0000_0000), p);
   buf.writeUInt32BE(r.publishedAt >>> 0, p + 4);
   p += 8;
-  p = writeShortStr(buf, p, r.exchange);
-  p = writeShortStr(buf, p, r.routingKey);
+  p += r.address.copy(buf, p);
   buf.writeUInt32BE(r.properties.length, p);
   p += 4;
-  r.properties.copy(buf, p);
-  p += r.properties.length;
-  r.body.copy(buf, p);
-  p += r.body.length;
-  const payloadLength = p - pos - RECORD_HEADER_SIZE;
-  buf.writeUInt32BE(payloadLength, pos);
-  buf.writeUInt32BE(crc32(buf.subarray(pos + RECORD_HEADER_SIZE, p)), pos + 4);
+  p += r.properties.copy(buf, p);
+  p += r.body.copy(buf, p);
+  buf.writeUInt32BE(p - start, lengthAt);
+  // The length field sits right before the payload, so one pass covers both.
+  buf.writeUInt32BE(crc32(buf.subarray(lengthAt, p)), pos + format.crcAt);
   return p - pos;
 }
 
-function writeShortStr(buf: Buffer, p: number, s: string): number {
-  const len = buf.write(s, p + 1, "utf8");
-  buf[p] = len;
-  return p + 1 + len;
-}
-
-/** The outcome of reading one record: the record, "torn" (incomplete or bad checksum), or "end". */
-export type ReadResult = { record: RecordFields; size: number } | "torn" | "end";
+/**
+ * The outcome of reading one record: the record; "end" (no bytes left); "short" (the bytes stop
+ * before the record's header or its claimed length does); "bad" (complete, but its sync bytes or
+ * checksum do not match, or it does not parse).
+ */
+export type ReadResult = { record: StoredRecord; size: number } | "end" | "short" | "bad";
 
 /**
  * Read the record at buf[pos] (buf holds the file from some offset; `end` is where valid bytes stop).
- * Property and body views point into buf.
+ * Property, body and address views point into buf.
  */
-export function readRecord(buf: Buffer, pos: number, end: number): ReadResult {
+export function readRecord(buf: Buffer, pos: number, end: number, format: SegmentFormat): ReadResult {
   if (pos === end) return "end";
-  if (end - pos < RECORD_HEADER_SIZE) return "torn";
-  const length = buf.readUInt32BE(pos);
-  const start = pos + RECORD_HEADER_SIZE;
-  if (length < 1 + 8 + 1 + 1 + 4 || start + length > end) return "torn";
-  if (crc32(buf.subarray(start, start + length)) !== buf.readUInt32BE(pos + 4)) return "torn";
+  const headerSize = format.recordHeaderSize;
+  if (end - pos < headerSize) return "short";
+  const length = buf.readUInt32BE(pos + format.lengthAt);
+  const start = pos + headerSize;
+  if (start + length > end) return "short";
+  if (length < MIN_PAYLOAD) return "bad";
+  if (format.version === 2 && buf.compare(format.sync!, 0, SYNC_SIZE, pos, pos + SYNC_SIZE) !== 0) return "bad";
+  // Version 2 covers the length field too; version 1 the payload only.
+  const covered = format.version === 2 ? pos + format.lengthAt : start;
+  if (crc32(buf.subarray(covered, start + length)) !== buf.readUInt32BE(pos + format.crcAt)) return "bad";
+  const stop = start + length;
   let p = start;
   const flags = buf[p++]!;
   const publishedAt = buf.readUInt32BE(p) * 0x1_0000_0000 + buf.readUInt32BE(p + 4);
   p += 8;
+  const addressStart = p;
   const exLen = buf[p++]!;
-  const exchange = buf.toString("utf8", p, p + exLen);
+  if (p + exLen + 1 + 4 > stop) return "bad";
+  const exchange = decodeName(buf, p, p + exLen);
   p += exLen;
   const rkLen = buf[p++]!;
-  const routingKey = buf.toString("utf8", p, p + rkLen);
+  if (p + rkLen + 4 > stop) return "bad";
+  const routingKey = decodeName(buf, p, p + rkLen);
   p += rkLen;
+  const address = buf.subarray(addressStart, p);
   const propsLen = buf.readUInt32BE(p);
   p += 4;
-  const stop = start + length;
-  if (p + propsLen > stop) return "torn";
+  if (p + propsLen > stop) return "bad";
   const properties = buf.subarray(p, p + propsLen);
   const body = buf.subarray(p + propsLen, stop);
-  return { record: { flags, publishedAt, exchange, routingKey, properties, body }, size: RECORD_HEADER_SIZE + length };
+  return { record: { flags, publishedAt, address, exchange, routingKey, properties, body }, size: headerSize + length };
 }
 
-export function segmentHeader(): Buffer {
-  const b = Buffer.alloc(SEGMENT_HEADER_SIZE);
-  b.writeUInt32BE(SEGMENT_MAGIC, 0);
-  b.writeUInt16BE(SEGMENT_VERSION, 4);
-  return b;
+/** Random access to a segment's bytes: a whole file in memory, or reads from an open file. */
+export interface SegmentBytes {
+  readonly size: number;
+  /** Up to `length` bytes from `position` (fewer at the end of the file). */
+  read(position: number, length: number): Buffer;
+}
+
+const SCAN_WINDOW = 1024 * 1024;
+
+/**
+ * Where the first intact record after the damaged one at `badAt` starts, or undefined when none
+ * follows (the rest of the segment is a torn tail). Version 2 scans for the sync bytes and takes
+ * the first candidate whose checksum verifies; version 1 can only trust the length field, and
+ * does so when the record it points to verifies.
+ */
+export function findNextRecord(src: SegmentBytes, badAt: number, format: SegmentFormat): number | undefined {
+  if (format.version === 1) {
+    const header = src.read(badAt, 8);
+    if (header.length < 8) return undefined;
+    const next = badAt + 8 + header.readUInt32BE(format.lengthAt);
+    return next < src.size && verifiesAt(src, next, format) ? next : undefined;
+  }
+  const sync = format.sync!;
+  let from = badAt + 1;
+  while (from < src.size) {
+    const window = src.read(from, SCAN_WINDOW + SYNC_SIZE - 1);
+    let at = window.indexOf(sync);
+    while (at >= 0) {
+      if (verifiesAt(src, from + at, format)) return from + at;
+      at = window.indexOf(sync, at + 1);
+    }
+    if (window.length < SCAN_WINDOW + SYNC_SIZE - 1) return undefined;
+    from += SCAN_WINDOW;
+  }
+  return undefined;
+}
+
+function verifiesAt(src: SegmentBytes, pos: number, format: SegmentFormat): boolean {
+  const header = src.read(pos, format.recordHeaderSize);
+  if (header.length < format.recordHeaderSize) return false;
+  const length = header.readUInt32BE(format.lengthAt);
+  if (pos + format.recordHeaderSize + length > src.size) return false;
+  const whole = src.read(pos, format.recordHeaderSize + length);
+  return typeof readRecord(whole, 0, whole.length, format) === "object";
+}
+
+/** A segment held in memory (recovery reads each file whole). */
+export function bytesOf(buf: Buffer): SegmentBytes {
+  return { size: buf.length, read: (position, length) => buf.subarray(position, Math.min(buf.length, position + length)) };
 }
 
 export function writeAckEntry(buf: Buffer, pos: number, marker: number): void {

@@ -1,14 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Queue } from "../broker/queue.js";
 import type { QueueStorage } from "../broker/queue-storage.js";
 import type { Logger } from "../logger.js";
 import { DataDirLock } from "./data-dir-lock.js";
+import { secureDataDir } from "./data-dir-access.js";
 import { DefinitionsStore } from "./definitions-store.js";
 import { MemoryBudget } from "./memory-budget.js";
 import { Persister } from "./persister.js";
-import { QueueStore } from "./queue-store.js";
+import { QueueStore, type StoreCounters } from "./queue-store.js";
+import { nodeFs, type StoreFs } from "./store-fs.js";
 
 export interface StorageOptions {
   dataDir: string;
@@ -16,6 +17,8 @@ export interface StorageOptions {
   memoryBudget: number;
   segmentSize: number;
   log: Logger;
+  /** The disk (node:fs unless a test injects faults: fault-fs.ts). */
+  fs?: StoreFs;
 }
 
 /**
@@ -30,20 +33,27 @@ export class Storage implements QueueStorage {
   readonly persister: Persister;
   readonly budget: MemoryBudget;
   readonly definitions: DefinitionsStore;
+  readonly counters: StoreCounters = { corruptRecords: 0 };
+  private readonly fs: StoreFs;
   private readonly lock: DataDirLock;
+  private refusals = 0;
 
   constructor(private readonly options: StorageOptions) {
+    this.fs = options.fs ?? nodeFs;
     this.persister = new Persister(options.log);
     this.budget = new MemoryBudget(options.memoryBudget);
-    this.definitions = new DefinitionsStore(join(options.dataDir, "definitions.log"), this.persister, options.log);
+    this.definitions = new DefinitionsStore(join(options.dataDir, "definitions.log"), this.persister, this.fs, options.log, this.counters);
     this.lock = new DataDirLock(options.dataDir);
   }
 
-  /** Take the data folder: refuse when another Warren holds it; clear what does not survive a restart. */
+  /**
+   * Take the data folder: refuse one that other users could tamper with, or that another Warren
+   * holds; clear what does not survive a restart.
+   */
   start(): void {
-    mkdirSync(this.options.dataDir, { recursive: true });
+    secureDataDir(this.options.dataDir, this.options.log);
     this.lock.acquire();
-    rmSync(join(this.options.dataDir, "paged"), { recursive: true, force: true });
+    this.fs.remove(join(this.options.dataDir, "paged"));
   }
 
   open(queue: Queue): QueueStore {
@@ -57,13 +67,25 @@ export class Storage implements QueueStorage {
       durable,
       segmentSize: this.options.segmentSize,
       persister: this.persister,
+      fs: this.fs,
       log: this.options.log,
+      counters: this.counters,
       meta: { vhost: queue.vhost, name: queue.name },
     });
   }
 
   get currentEpoch(): number {
     return this.persister.currentEpoch;
+  }
+
+  refused(queue: Queue, err: Error): void {
+    const count = ++this.refusals;
+    // Logged at 1, 2, 4, 8, ...: a failed disk refuses every publish, and the log must not flood.
+    if ((count & (count - 1)) !== 0) return;
+    this.options.log.error(
+      { event: "store.record_refused", vhost: queue.vhost, queue: queue.name, err: err.message, count },
+      `the store refused a message for queue '${queue.name}': ${err.message}`,
+    );
   }
 
   /** Write what is pending and let go of the folder (clean shutdown). */

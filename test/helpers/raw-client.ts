@@ -274,6 +274,12 @@ export class ArgReader {
     return this.take(n).toString("utf8");
   }
 
+  /** A shortstr's bytes, undecoded (names need not be UTF-8). */
+  shortstrBytes(): Buffer {
+    const n = this.octet();
+    return Buffer.from(this.take(n));
+  }
+
   longstrBytes(): Buffer {
     const n = this.long();
     return Buffer.from(this.take(n));
