@@ -62,7 +62,7 @@ export class Connection implements FrameSink {
   /** Blocked by a resource alarm: connection.blocked sent and the socket not read. */
   private blockedByAlarm = false;
   private readonly onAlarm = (blocked: boolean) => {
-    if (!blocked) this.unblock();
+    if (!blocked) this.guarded("unblocking", () => this.unblock());
   };
 
   constructor(
@@ -81,9 +81,16 @@ export class Connection implements FrameSink {
       () => this.afterFlush(),
       persister && (() => persister.write()),
     );
+    this.writer.onFailure = (err) => this.failInternally(err, "writing");
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.reader.push(chunk));
-    socket.on("drain", () => this.onDrain());
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        this.reader.push(chunk);
+      } catch (err) {
+        this.failInternally(err, "reading");
+      }
+    });
+    socket.on("drain", () => this.guarded("draining", () => this.onDrain()));
     socket.on("error", (err) => ctx.log.debug({ connection: this.name, err: err.message }, "socket error"));
     socket.on("close", () => this.cleanup());
     this.handshakeTimer = setTimeout(() => {
@@ -348,18 +355,20 @@ export class Connection implements FrameSink {
    */
   private startHeartbeats(): void {
     if (this.heartbeat === 0) return;
-    this.heartbeatTimer = setInterval(() => {
-      this.writer.heartbeat();
-      // A connection blocked by an alarm is not being read: its silence proves nothing.
-      if (this.receivedSinceTick || this.blockedByAlarm) {
-        this.missedTicks = 0;
-        this.receivedSinceTick = false;
-      } else if (++this.missedTicks >= 4) {
-        this.log.warn({ event: "connection.heartbeat_timeout", connection: this.name, timeout: this.heartbeat }, "missed heartbeats from client");
-        this.socket.destroy();
-      }
-    }, (this.heartbeat * 1000) / 2);
+    this.heartbeatTimer = setInterval(() => this.guarded("heartbeat", () => this.heartbeatTick()), (this.heartbeat * 1000) / 2);
     this.heartbeatTimer.unref();
+  }
+
+  private heartbeatTick(): void {
+    this.writer.heartbeat();
+    // A connection blocked by an alarm is not being read: its silence proves nothing.
+    if (this.receivedSinceTick || this.blockedByAlarm) {
+      this.missedTicks = 0;
+      this.receivedSinceTick = false;
+    } else if (++this.missedTicks >= 4) {
+      this.log.warn({ event: "connection.heartbeat_timeout", connection: this.name, timeout: this.heartbeat }, "missed heartbeats from client");
+      this.socket.destroy();
+    }
   }
 
   // ---- errors and closing ----
@@ -374,7 +383,7 @@ export class Connection implements FrameSink {
       return;
     }
     if (!(err instanceof AmqpError)) {
-      this.log.error({ connection: this.name, err }, "internal error while handling a frame");
+      this.log.error({ event: "connection.internal_error", connection: this.name, err }, "internal error while handling a frame");
       this.closeWithError(fail.internalError("internal error"));
       return;
     }
@@ -386,6 +395,28 @@ export class Connection implements FrameSink {
     this.closeWithError(err);
   }
 
+  /** Run a step outside the frame handlers (a timer, a socket event); a throw closes this connection only. */
+  private guarded(during: string, step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.failInternally(err, during);
+    }
+  }
+
+  /**
+   * The last line of defence: an exception escaped while reading, writing or timing this
+   * connection. It is logged and the socket closed at once (the writer may be what failed, so no
+   * connection.close is attempted); the process and every other connection carry on.
+   */
+  private failInternally(err: unknown, during: string): void {
+    this.log.error({ event: "connection.internal_error", connection: this.name, user: this.username, during, err }, "internal error: closing connection");
+    this.reader.stop();
+    this.state = "closed";
+    this.writer.close();
+    this.socket.destroy();
+  }
+
   /** Send connection.close with the error and wait (bounded) for close-ok. */
   closeWithError(err: AmqpError): void {
     if (this.state === "closing" || this.state === "closed") return;
@@ -393,7 +424,7 @@ export class Connection implements FrameSink {
       { event: "connection.error", connection: this.name, user: this.username, code: err.code, text: err.message },
       "closing connection on error",
     );
-    this.startClose(err.code, err.message, err.classId, err.methodId);
+    this.startClose(err);
   }
 
   /** Close the connection from the server side (shutdown, or an operator). */
@@ -403,13 +434,14 @@ export class Connection implements FrameSink {
       this.socket.destroy();
       return;
     }
-    this.startClose(amqp.ReplyCode.CONNECTION_FORCED, `CONNECTION_FORCED - ${text}`, 0, 0);
+    this.startClose(new AmqpError(amqp.ReplyCode.CONNECTION_FORCED, `CONNECTION_FORCED - ${text}`, true));
   }
 
-  private startClose(code: number, text: string, classId: number, methodId: number): void {
+  /** Reply texts come only from AmqpError, which cuts them to what a shortstr holds. */
+  private startClose(err: AmqpError): void {
     this.state = "closing";
     this.closeChannels();
-    this.writer.method(0, amqp.encodeConnectionClose, { replyCode: code, replyText: text, classId, methodId });
+    this.writer.method(0, amqp.encodeConnectionClose, { replyCode: err.code, replyText: err.message, classId: err.classId, methodId: err.methodId });
     this.writer.flush();
     this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT);
     this.closeTimer.unref();
@@ -461,7 +493,7 @@ export class Connection implements FrameSink {
     this.resumeScheduled = true;
     setImmediate(() => {
       this.resumeScheduled = false;
-      this.onDrain();
+      this.guarded("draining", () => this.onDrain());
     });
   }
 
