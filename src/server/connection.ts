@@ -19,8 +19,11 @@ const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "A
 const PROTOCOL_HEADER_0_9 = Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
 /** How long we wait for connection.close-ok after sending connection.close. */
 const CLOSE_OK_TIMEOUT = 3_000;
-/** Frames larger than this are refused during the handshake, before frame_max is negotiated. */
-const HANDSHAKE_FRAME_MAX = 128 * 1024;
+/**
+ * Until tune-ok, frames may carry at most this many bytes (RabbitMQ's ?FRAME_MIN_SIZE): a peer
+ * that has not logged in cannot make us buffer more than that.
+ */
+const HANDSHAKE_FRAME_MAX = amqp.FRAME_MIN_SIZE;
 
 type State = "header" | "start" | "secure" | "tune" | "open" | "running" | "closing" | "closed";
 
@@ -155,7 +158,12 @@ export class Connection implements FrameSink {
   }
 
   onFrameError(error: AmqpError): void {
-    this.closeWithError(error);
+    this.handleError(error, 0);
+  }
+
+  /** Before tune-ok RabbitMQ answers no error with a frame: the peer has not even logged in. */
+  private get beforeTuneOk(): boolean {
+    return this.state === "header" || this.state === "start" || this.state === "secure" || this.state === "tune";
   }
 
   // ---- frames ----
@@ -375,10 +383,11 @@ export class Connection implements FrameSink {
 
   /** Route an error thrown while handling a frame: to its channel, or to the connection. */
   private handleError(err: unknown, channelId: number): void {
-    if (err instanceof DropConnection) {
+    if (err instanceof DropConnection || (err instanceof AmqpError && this.beforeTuneOk)) {
       this.log.warn({ event: "connection.dropped", connection: this.name, reason: err.message }, "closing connection without a close frame");
       this.reader.stop();
       this.state = "closed";
+      this.writer.flush(); // what was answered before the bad frame (connection.start) still goes out
       this.socket.destroy();
       return;
     }
