@@ -231,3 +231,32 @@ describe("names in reply texts", { concurrency: true }, () => {
     await brokerStillServes();
   });
 });
+
+describe("a reply the encoder cannot write", () => {
+  // A mandatory publish with a routing key of 255 bytes that are not UTF-8: RabbitMQ 3.10 returns
+  // it with the key's bytes as sent. Whatever a broker makes of such a name, the answer must be
+  // well-formed frames (a basic.return, or a connection error with an internal-error log line),
+  // never a torn frame or a dead process.
+  it("basic.return of a 255-byte non-UTF-8 routing key: well-formed answer, broker alive", async () => {
+    const c = await open();
+    await c.openChannel(1);
+    const key = Buffer.alloc(255, 0xff);
+    c.sendMethod(1, M.basicPublish, new ArgWriter().short(0).shortstr("").shortstr(key).bits(true, false));
+    c.sendContentHeader(1, 1);
+    c.sendBody(1, Buffer.from("x"));
+    const f = (await c.nextNonHeartbeat(8_000)) as MethodFrame;
+    const method = [f.payload.readUInt16BE(0), f.payload.readUInt16BE(2)];
+    if (method[0] === M.basicReturn[0] && method[1] === M.basicReturn[1]) {
+      // reply-code, reply-text, exchange, routing-key
+      const textLen = f.payload[6]!;
+      const exLen = f.payload[7 + textLen]!;
+      const keyAt = 8 + textLen + exLen;
+      assert.ok(f.payload.subarray(keyAt + 1, keyAt + 1 + f.payload[keyAt]!).equals(key));
+    } else {
+      assert.deepEqual(method, [...M.connectionClose], describeFrame(f));
+      assert.equal(rawClose(f).replyCode, 541);
+      if (!broker.external) assert.ok(broker.logs.some((l) => l.event === "connection.internal_error"));
+    }
+    await brokerStillServes();
+  });
+});
