@@ -36,11 +36,14 @@ export interface Options {
   segmentSize: number;
   /** Free disk space below which publishers are blocked (RabbitMQ's disk_free_limit). */
   diskFreeLimit: number;
+  /** Open connections allowed on the node (RabbitMQ's connection_max); Infinity for no limit. */
+  connectionMax: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-type Kind = "string" | "int" | "level" | "list";
+/** "limit": a non-negative integer, or "infinity" (RabbitMQ's spelling of no limit). */
+type Kind = "string" | "int" | "level" | "list" | "limit";
 
 export interface Setting {
   key: keyof Options;
@@ -77,6 +80,7 @@ export const settings: Setting[] = [
   { key: "configFile", flag: "--config", env: "WARREN_CONFIG_FILE", kind: "string", default: "", description: "configuration file in rabbitmq.conf format (docs/configuration.md)" },
   { key: "loadDefinitions", flag: "--load-definitions", env: "WARREN_LOAD_DEFINITIONS", kind: "string", default: "", description: "definitions JSON file imported at startup" },
   { key: "diskFreeLimit", flag: "--disk-free-limit", env: "WARREN_DISK_FREE_LIMIT", kind: "int", default: 50_000_000, min: 0, max: 2 ** 53, description: "free disk bytes below which publishers are blocked" },
+  { key: "connectionMax", flag: "--max-connections", env: "WARREN_MAX_CONNECTIONS", kind: "limit", default: Infinity, min: 0, max: 2 ** 31 - 1, description: "open AMQP connections allowed (infinity: no limit); more are refused at connection.open" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },
 ];
 
@@ -92,10 +96,12 @@ export function parseSetting(setting: Setting, raw: string, source: string): Opt
     case "level":
       if (raw === "debug" || raw === "info" || raw === "warn" || raw === "error") return raw;
       throw new OptionError(`${source}: '${raw}' is not a log level (debug, info, warn, error)`);
-    case "int": {
+    case "int":
+    case "limit": {
+      if (setting.kind === "limit" && raw === "infinity") return Infinity;
       const n = Number(raw);
       if (!Number.isInteger(n) || n < (setting.min ?? -Infinity) || n > (setting.max ?? Infinity)) {
-        throw new OptionError(`${source}: '${raw}' is not an integer from ${setting.min} to ${setting.max}`);
+        throw new OptionError(`${source}: '${raw}' is not an integer from ${setting.min} to ${setting.max}${setting.kind === "limit" ? " or infinity" : ""}`);
       }
       return n;
     }

@@ -477,8 +477,12 @@ export class Channel implements ConsumerOwner, ReplyTarget {
       if (m.queue.startsWith("amq.")) throw fail.accessRefused(`queue name '${m.queue}' contains reserved prefix 'amq.*'`);
       this.access.configure("queue", name);
       const existing = this.vhost.queues.get(name);
-      if (existing !== undefined) this.checkExclusive(existing);
-      else this.checkDeadLetterAccess(name, m.arguments);
+      if (existing !== undefined) {
+        this.checkExclusive(existing);
+      } else {
+        this.vhost.checkQueueLimit(name);
+        this.checkDeadLetterAccess(name, m.arguments);
+      }
       const result = this.vhost.declareQueue(name, {
         durable: m.durable,
         exclusive: m.exclusive,

@@ -58,6 +58,8 @@ export class Connection implements FrameSink {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private receivedSinceTick = true;
+  /** Counted in connectionLimits (from open-ok until the socket closes). */
+  private countedOpen = false;
   private missedTicks = 0;
   /** Channels whose consumers wait for the socket to drain. */
   readonly waitingForDrain = new Set<Channel>();
@@ -342,11 +344,14 @@ export class Connection implements FrameSink {
   private onOpen(m: amqp.ConnectionOpen): void {
     const vhost = this.ctx.broker.vhosts.get(m.virtualHost);
     if (vhost === undefined) throw fail.notAllowed(`vhost ${m.virtualHost} not found`);
+    this.ctx.connectionLimits.checkOpen(vhost, this.username);
     if (this.ctx.broker.permissions.get(this.username, vhost.name) === undefined) {
       throw fail.notAllowed(`access to vhost '${vhost.name}' refused for user '${this.username}'`);
     }
     this.vhost = vhost;
     this.state = "running";
+    this.ctx.connectionLimits.opened(vhost.name);
+    this.countedOpen = true;
     clearTimeout(this.handshakeTimer);
     this.ctx.broker.alarms.subscribe(this.onAlarm);
     this.startHeartbeats();
@@ -515,6 +520,8 @@ export class Connection implements FrameSink {
 
   private cleanup(): void {
     const wasRunning = this.state === "running" || this.state === "closing";
+    if (this.countedOpen) this.ctx.connectionLimits.closed(this.vhost!.name);
+    this.countedOpen = false;
     this.state = "closed";
     this.reader.stop();
     this.writer.close();
