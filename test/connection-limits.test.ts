@@ -297,6 +297,8 @@ describe("--max-connections (Warren)", () => {
     });
     c.client.sendMethod(0, M.connectionCloseOk);
     assert.equal(await c.client.waitForClose(5_000), true);
+    // The log line arrives through the broker's stdout: give it a moment.
+    for (let i = 0; i < 40 && !broker.logs.some((l) => l.event === "connection.error" && l.code === 530); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(broker.logs.some((l) => l.event === "connection.error" && l.code === 530));
 
     await a.client.closeConnection();
