@@ -368,20 +368,19 @@ export class Connection implements FrameSink {
    */
   private startHeartbeats(): void {
     if (this.heartbeat === 0) return;
-    this.heartbeatTimer = setInterval(() => this.guarded("heartbeat", () => this.heartbeatTick()), (this.heartbeat * 1000) / 2);
+    const tick = () => {
+      this.writer.heartbeat();
+      // A connection blocked by an alarm is not being read: its silence proves nothing.
+      if (this.receivedSinceTick || this.blockedByAlarm) {
+        this.missedTicks = 0;
+        this.receivedSinceTick = false;
+      } else if (++this.missedTicks >= 4) {
+        this.log.warn({ event: "connection.heartbeat_timeout", connection: this.name, timeout: this.heartbeat }, "missed heartbeats from client");
+        this.socket.destroy();
+      }
+    };
+    this.heartbeatTimer = setInterval(() => this.guarded("heartbeat", tick), (this.heartbeat * 1000) / 2);
     this.heartbeatTimer.unref();
-  }
-
-  private heartbeatTick(): void {
-    this.writer.heartbeat();
-    // A connection blocked by an alarm is not being read: its silence proves nothing.
-    if (this.receivedSinceTick || this.blockedByAlarm) {
-      this.missedTicks = 0;
-      this.receivedSinceTick = false;
-    } else if (++this.missedTicks >= 4) {
-      this.log.warn({ event: "connection.heartbeat_timeout", connection: this.name, timeout: this.heartbeat }, "missed heartbeats from client");
-      this.socket.destroy();
-    }
   }
 
   // ---- errors and closing ----
