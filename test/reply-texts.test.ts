@@ -232,6 +232,26 @@ describe("names in reply texts", { concurrency: true }, () => {
   });
 });
 
+describe("an operator's long reason", () => {
+  // close_all_connections quotes the operator's explanation after "CONNECTION_FORCED - ": cut
+  // like every other reply text (Warren used to crash here too).
+  it("close_all_connections with a 300-byte explanation: 320, text cut, broker alive", async (t) => {
+    const vhost = uniqueName("vh-close");
+    assert.equal((await ctl("add_vhost", vhost)).code, 0);
+    t.after(async () => {
+      await ctl("delete_vhost", vhost);
+    });
+    assert.equal((await ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")).code, 0);
+    const c = await open(vhost);
+    const explanation = "r".repeat(300);
+    const closed = await ctl("close_all_connections", "-p", vhost, explanation);
+    assert.equal(closed.code, 0, closed.stderr);
+    const close = await expectClose(c, M.connectionClose, 0);
+    assert.deepEqual({ ...close, text: close.text.toString() }, { replyCode: 320, text: cut(`CONNECTION_FORCED - ${explanation}`), classId: 0, methodId: 0 });
+    await brokerStillServes();
+  });
+});
+
 describe("a reply the encoder cannot write", () => {
   // A mandatory publish with a routing key of 255 bytes that are not UTF-8: RabbitMQ 3.10 returns
   // it with the key's bytes as sent. Whatever a broker makes of such a name, the answer must be
