@@ -10,6 +10,7 @@ import { NodeIdentity } from "./ctl/node-identity.js";
 import { ControlServer } from "./ctl/server.js";
 import { AmqpServer } from "./server/amqp-server.js";
 import { serverProperties } from "./server/server-properties.js";
+import { ConnectionLimits } from "./server/connection-limits.js";
 import { DirectReplyTo } from "./server/direct-reply-to.js";
 import { ConsumerTimeoutClock } from "./server/consumer-timeout.js";
 import { DefinitionsLogJournal } from "./store/definitions-journal.js";
@@ -73,6 +74,7 @@ export class Warren {
       directReplies: new DirectReplyTo(),
       consumerTimeouts: this.consumerTimeouts,
       serverProperties: serverProperties(warrenVersion()),
+      connectionLimits: new ConnectionLimits(options.connectionMax),
     });
     this.control = new ControlServer(
       {

@@ -133,6 +133,8 @@ describe("definitions", () => {
         queues: ours("queues", (q) => q.vhost === vhost),
         exchanges: ours("exchanges", (x) => x.vhost === vhost),
         bindings: ours("bindings", (b) => b.vhost === vhost),
+        // Vhost limits of other tests' vhosts are parameters too, and are imported now.
+        parameters: ours("parameters", (p) => p.vhost === vhost),
       }));
       // Into Warren and out again.
       const imported = await ctl("import_definitions", file);

@@ -14,9 +14,29 @@ export class AmqpError extends Error {
     public classId = 0,
     public methodId = 0,
   ) {
-    super(text);
+    super(cutReplyText(text));
     this.name = "AmqpError";
   }
+}
+
+/** A shortstr holds 255 bytes; RabbitMQ cuts longer reply texts to 252 bytes plus "...". */
+const REPLY_TEXT_MAX = 255;
+const CUT_TEXT_BYTES = 252;
+
+/**
+ * A reply text as it can go on the wire: texts over 255 UTF-8 bytes are cut to 252 bytes plus
+ * "...", as RabbitMQ does. RabbitMQ cuts bytes blindly; we back off to the start of a character
+ * that would be split, so the text stays valid UTF-8 (identical whenever the cut falls between
+ * characters).
+ */
+export function cutReplyText(text: string): string {
+  // Fast path: no UTF-16 unit takes more than 3 bytes, so 85 units always fit.
+  if (text.length <= REPLY_TEXT_MAX / 3) return text;
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length <= REPLY_TEXT_MAX) return text;
+  let end = CUT_TEXT_BYTES;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // a continuation byte: back to its lead byte
+  return bytes.toString("utf8", 0, end) + "...";
 }
 
 /** Reply codes the spec classes as hard errors close the whole connection. */

@@ -22,6 +22,8 @@ export class FrameWriter extends AmqpWriter {
   private closed = false;
   /** Payload limit per frame; the negotiated frame_max minus the 8 bytes of framing. */
   maxPayload: number;
+  /** Called when a scheduled flush throws: the owner closes the connection, not the process. */
+  onFailure: ((err: unknown) => void) | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -74,7 +76,13 @@ export class FrameWriter extends AmqpWriter {
   /** Write a whole method frame with a generated encoder. */
   method<A>(channel: number, encode: (w: AmqpWriter, args: A) => void, args: A): void {
     this.begin(FRAME_METHOD, channel);
-    encode(this, args);
+    try {
+      encode(this, args);
+    } catch (err) {
+      // Drop the half-written frame so the stream stays well formed for the caller's error reply.
+      this.pos = this.frameStart;
+      throw err;
+    }
     this.end();
   }
 
@@ -189,5 +197,10 @@ export class FrameWriter extends AmqpWriter {
 }
 
 function flushWriter(writer: FrameWriter): void {
-  writer.flush();
+  try {
+    writer.flush();
+  } catch (err) {
+    if (writer.onFailure === undefined) throw err;
+    writer.onFailure(err);
+  }
 }

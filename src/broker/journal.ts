@@ -3,6 +3,7 @@ import type { Binding } from "./binding.js";
 import type { Exchange } from "./exchange/exchange.js";
 import type { Queue } from "./queue.js";
 import type { VhostMetadata } from "./vhost.js";
+import type { VhostLimits } from "./vhost-limits.js";
 
 /**
  * Told of every change to vhosts, exchanges, queues, bindings, users and permissions; the
@@ -12,6 +13,8 @@ import type { VhostMetadata } from "./vhost.js";
 export interface DefinitionsJournal extends AccessJournal {
   vhostAdded(name: string, metadata?: VhostMetadata): void;
   vhostDeleted(name: string): void;
+  /** A vhost's limits were set, or cleared (undefined). */
+  vhostLimitsSet(name: string, limits: VhostLimits | undefined): void;
   exchangeDeclared(exchange: Exchange): void;
   exchangeDeleted(exchange: Exchange): void;
   queueDeclared(queue: Queue): void;

@@ -11,6 +11,7 @@ import { checkQueueEquivalence, inequivalence } from "./queue-equivalence.js";
 import { valuesEqual } from "./exchange/headers-match.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./queue-storage.js";
+import { limitOf, type VhostLimits } from "./vhost-limits.js";
 
 /** The exchanges every vhost starts with, as RabbitMQ declares them. */
 const PREDECLARED: Array<[string, string, internal?: boolean]> = [
@@ -39,6 +40,8 @@ export class VHost {
   readonly queues = new Map<string, Queue>();
   readonly defaultExchange: DefaultExchange;
   metadata: VhostMetadata = { description: "", tags: [] };
+  /** set_vhost_limits' value; undefined when none was set (or it was cleared). */
+  private limitsValue: VhostLimits | undefined;
   private epoch = 0;
   private journal: DefinitionsJournal | undefined;
 
@@ -54,6 +57,29 @@ export class VHost {
     }
     // Set after the predeclared exchanges, which every vhost gets anyway and need no record.
     this.journal = journal;
+  }
+
+  get limits(): VhostLimits | undefined {
+    return this.limitsValue;
+  }
+
+  /** Set (or, with undefined, clear) the vhost's limits; existing queues and connections stay. */
+  setLimits(limits: VhostLimits | undefined): void {
+    this.limitsValue = limits;
+    this.journal?.vhostLimitsSet(this.name, limits);
+  }
+
+  /** The max-connections limit in force, if any. */
+  get connectionLimit(): number | undefined {
+    return limitOf(this.limitsValue, "max-connections");
+  }
+
+  /** 406 when one more queue would pass max-queues (RabbitMQ checks new queues only). */
+  checkQueueLimit(name: string): void {
+    const limit = limitOf(this.limitsValue, "max-queues");
+    if (limit !== undefined && this.queues.size + 1 > limit) {
+      throw fail.preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${this.name}' (${limit}) is reached`);
+    }
   }
 
   private describe(kind: "exchange" | "queue", name: string): string {

@@ -11,7 +11,8 @@ const program = new Command("warren")
 const settingOf = new Map<string, keyof Options>();
 for (const s of settings) {
   const placeholder = s.kind === "int" ? "<n>" : "<value>";
-  const option = new Option(`${s.flag} ${placeholder}`, `${s.description} [env ${s.env}] (default: ${JSON.stringify(s.default)})`);
+  const shownDefault = s.default === Infinity ? "infinity" : JSON.stringify(s.default);
+  const option = new Option(`${s.flag} ${placeholder}`, `${s.description} [env ${s.env}] (default: ${shownDefault})`);
   program.addOption(option);
   settingOf.set(option.attributeName(), s.key);
 }

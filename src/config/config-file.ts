@@ -48,6 +48,7 @@ const DIRECT_KEYS: Record<string, keyof Options> = {
   frame_max: "frameMax",
   channel_max: "channelMax",
   max_message_size: "maxMessageSize",
+  connection_max: "connectionMax",
   handshake_timeout: "handshakeTimeout",
   consumer_timeout: "consumerTimeout",
   "management.tcp.port": "managementPort",

@@ -56,11 +56,14 @@ export interface Options {
   tlsCertLoginFrom: "distinguished_name" | "common_name";
   /** SASL mechanisms offered, in order (PLAIN, AMQPLAIN, EXTERNAL). */
   authMechanisms: string[];
+  /** Open connections allowed on the node (RabbitMQ's connection_max); Infinity for no limit. */
+  connectionMax: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-type Kind = "string" | "int" | "level" | "list" | "choice" | "bool" | "pattern";
+/** "limit": a non-negative integer, or "infinity" (RabbitMQ's spelling of no limit). */
+type Kind = "string" | "int" | "level" | "list" | "choice" | "bool" | "pattern" | "limit";
 
 export interface Setting {
   key: keyof Options;
@@ -109,6 +112,7 @@ export const settings: Setting[] = [
   { key: "tlsHandshakeTimeout", flag: "--tls-handshake-timeout", env: "WARREN_TLS_HANDSHAKE_TIMEOUT", kind: "int", default: 5_000, min: 1, max: 3_600_000, description: "ms a client has to complete the TLS handshake" },
   { key: "tlsCertLoginFrom", flag: "--tls-cert-login-from", env: "WARREN_TLS_CERT_LOGIN_FROM", kind: "choice", choices: ["distinguished_name", "common_name"], default: "distinguished_name", description: "EXTERNAL login name: the certificate subject's distinguished_name or its common_name" },
   { key: "authMechanisms", flag: "--auth-mechanisms", env: "WARREN_AUTH_MECHANISMS", kind: "list", choices: ["PLAIN", "AMQPLAIN", "EXTERNAL"], default: ["PLAIN", "AMQPLAIN"], description: "comma-separated SASL mechanisms offered (PLAIN, AMQPLAIN, EXTERNAL: TLS client certificates)" },
+  { key: "connectionMax", flag: "--max-connections", env: "WARREN_MAX_CONNECTIONS", kind: "limit", default: Infinity, min: 0, max: 2 ** 31 - 1, description: "open AMQP connections allowed (infinity: no limit); more are refused at connection.open" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },
 ];
 
@@ -141,10 +145,12 @@ export function parseSetting(setting: Setting, raw: string, source: string): Opt
     case "level":
       if (raw === "debug" || raw === "info" || raw === "warn" || raw === "error") return raw;
       throw new OptionError(`${source}: '${raw}' is not a log level (debug, info, warn, error)`);
-    case "int": {
+    case "int":
+    case "limit": {
+      if (setting.kind === "limit" && raw === "infinity") return Infinity;
       const n = Number(raw);
       if (!Number.isInteger(n) || n < (setting.min ?? -Infinity) || n > (setting.max ?? Infinity)) {
-        throw new OptionError(`${source}: '${raw}' is not an integer from ${setting.min} to ${setting.max}`);
+        throw new OptionError(`${source}: '${raw}' is not an integer from ${setting.min} to ${setting.max}${setting.kind === "limit" ? " or infinity" : ""}`);
       }
       return n;
     }

@@ -8,6 +8,7 @@ import { Command, CommanderError } from "commander";
 import { request, resolveSocketPath, UnreachableError } from "./client.js";
 import { EXIT, type CliIo, type CommandSpec, type GlobalOptions, type Outcome } from "./command.js";
 import { accessCommands } from "./commands-access.js";
+import { limitCommands } from "./commands-limits.js";
 import { listCommands } from "./commands-lists.js";
 import { nodeCommands } from "./commands-node.js";
 import { allHelp, commandHelp, commandUsage, suggest } from "./help.js";
@@ -35,7 +36,7 @@ const versionCommand: CommandSpec = {
   run: async () => ({ exitCode: EXIT.ok, stdout: [(await import("../warren.js")).warrenVersion()] }),
 };
 
-const COMMANDS: CommandSpec[] = [helpCommand, versionCommand, ...accessCommands, ...listCommands, ...nodeCommands];
+const COMMANDS: CommandSpec[] = [helpCommand, versionCommand, ...accessCommands, ...limitCommands, ...listCommands, ...nodeCommands];
 
 /** The node name, as the broker computes it (both run on this machine). */
 const NODE = `warren@${hostname()}`;

@@ -11,7 +11,9 @@
  * Import adds and updates, never deletes. Like RabbitMQ it replaces users and permissions, and
  * skips exchanges and queues that already exist, whatever their properties. Unlike RabbitMQ it
  * checks the whole file (shapes, references, exchange types, patterns) before changing anything.
- * Policies and parameters (which Warren does not have) are skipped with a warning.
+ * Vhost limits travel as RabbitMQ 3.10 writes them: "vhost-limits" parameters, and [key, value]
+ * pairs under each vhost (an object in later versions; both are read). Policies and other
+ * parameters (which Warren does not have) are skipped with a warning.
  */
 import { accessError } from "../access/errors.js";
 import { patternProblem } from "../access/pattern.js";
@@ -22,6 +24,7 @@ import type { Broker } from "../broker/broker.js";
 import { isQueue } from "../broker/binding.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
 import { VHost } from "../broker/vhost.js";
+import { formatVhostLimits, limitOf, validateVhostLimits, VhostLimitsError, type VhostLimits } from "../broker/vhost-limits.js";
 import { ControlError } from "./protocol.js";
 
 /** The exchanges every vhost is created with (the default exchange aside). */
@@ -43,7 +46,8 @@ export function exportDefinitions(broker: Broker): JsonObject {
     tags: [...u.tags],
   }));
   const vhosts = [...broker.vhosts.values()].map((v) => ({
-    limits: [],
+    // RabbitMQ 3.10 lists a vhost's limits as [key, value] pairs here, and as a parameter below.
+    limits: Object.entries(sortedLimits(v.limits ?? {})),
     metadata: { description: v.metadata.description, tags: [...v.metadata.tags] },
     name: v.name,
   }));
@@ -105,7 +109,9 @@ export function exportDefinitions(broker: Broker): JsonObject {
     bindings,
     exchanges,
     global_parameters: [],
-    parameters: [],
+    parameters: [...broker.vhosts.values()]
+      .filter((v) => v.limits !== undefined)
+      .map((v) => ({ component: "vhost-limits", name: "limits", value: sortedLimits(v.limits!), vhost: v.name })),
     permissions,
     policies: [],
     queues,
@@ -131,7 +137,9 @@ export interface ImportSummary {
 }
 
 interface UserDef { name: string; passwordHash: string; hashingAlgorithm: HashingAlgorithm; tags: string[] }
-interface VhostDef { name: string; description: string; tags: string[] }
+interface VhostDef { name: string; description: string; tags: string[]; limits?: VhostLimits }
+/** A "vhost-limits" parameter (what set_vhost_limits sets). */
+interface LimitsDef { vhost: string; limits: VhostLimits }
 interface PermissionDef { user: string; vhost: string; configure: string; write: string; read: string }
 interface TopicPermissionDef { user: string; vhost: string; exchange: string; write: string; read: string }
 interface ExchangeDef { vhost: string; name: string; type: string; durable: boolean; autoDelete: boolean; internal: boolean; arguments: FieldTable }
@@ -152,6 +160,10 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   const queues = list(input, "queues").map((q, i) => queueDef(q, `queues[${i}]`));
   const bindings = list(input, "bindings").map((b, i) => bindingDef(b, `bindings[${i}]`));
   const skipped = ["policies", "parameters", "global_parameters"].filter((k) => list(input, k).length > 0);
+  const parameters = list(input, "parameters");
+  const limitDefs = parameters.flatMap((p, i) => limitsDef(p, `parameters[${i}]`));
+  // vhost-limits parameters are imported; only other components are skipped.
+  if (limitDefs.length === parameters.length && skipped.includes("parameters")) skipped.splice(skipped.indexOf("parameters"), 1);
 
   // References: everything must exist already or be defined in the file.
   const vhostNames = new Set([...broker.vhosts.keys(), ...vhosts.map((v) => v.name)]);
@@ -173,6 +185,8 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   });
   exchanges.forEach((x) => needVhost(x.vhost));
   queues.forEach((q) => needVhost(q.vhost));
+  limitDefs.forEach((l) => needVhost(l.vhost));
+  checkQueueLimits(broker, queues);
   const defined = new Set([
     ...exchanges.map((x) => `exchange\u0000${x.vhost}\u0000${x.name}`),
     ...queues.map((q) => `queue\u0000${q.vhost}\u0000${q.name}`),
@@ -198,6 +212,8 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
     if (existing === undefined) broker.addVhost(v.name, { description: v.description, tags: v.tags });
     else existing.metadata = { description: v.description, tags: v.tags };
   }
+  for (const v of vhosts) if (v.limits !== undefined) broker.vhosts.get(v.name)!.setLimits(v.limits);
+  for (const l of limitDefs) broker.vhosts.get(l.vhost)!.setLimits(l.limits);
   for (const p of permissions) broker.permissions.set(p.user, p.vhost, p.configure, p.write, p.read);
   for (const p of topicPermissions) broker.topicPermissions.set(p.user, p.vhost, p.exchange, p.write, p.read);
   let exchangeCount = 0;
@@ -298,7 +314,53 @@ function vhostDef(v: unknown, where: string): VhostDef {
   const metadata = isObject(o.metadata) ? o.metadata : {};
   const description = o.description ?? metadata.description ?? "";
   if (typeof description !== "string") throw bad(`${where}: 'description' must be a string`);
-  return { name: str(o, "name", where), description, tags: tags(o.tags ?? metadata.tags, where) };
+  const def: VhostDef = { name: str(o, "name", where), description, tags: tags(o.tags ?? metadata.tags, where) };
+  // [[key, value], ...] in 3.10 exports, {key: value} in later ones; empty means none.
+  const raw = Array.isArray(o.limits) && o.limits.every((p) => Array.isArray(p) && p.length === 2) ? Object.fromEntries(o.limits as Array<[string, unknown]>) : o.limits;
+  if (raw !== undefined && raw !== null && !(isObject(raw) && Object.keys(raw).length === 0) && !(Array.isArray(raw) && raw.length === 0)) {
+    def.limits = checkedLimits(raw, `${where}: limits`);
+  }
+  return def;
+}
+
+/** The vhost limits in a parameters entry; other components yield nothing (they are skipped). */
+function limitsDef(v: unknown, where: string): LimitsDef[] {
+  const o = object(v, where);
+  if (o.component !== "vhost-limits") return [];
+  return [{ vhost: str(o, "vhost", where), limits: checkedLimits(o.value, `${where}: value`) }];
+}
+
+function checkedLimits(v: unknown, where: string): VhostLimits {
+  try {
+    return validateVhostLimits(v);
+  } catch (err) {
+    if (err instanceof VhostLimitsError) throw bad(`${where}: ${err.message.replace(/^Validation failed\n\n/, "").trim()}`);
+    throw err;
+  }
+}
+
+/** The limits with their keys in order, as RabbitMQ exports them. */
+function sortedLimits(limits: VhostLimits): JsonObject {
+  return JSON.parse(formatVhostLimits(limits)) as JsonObject;
+}
+
+/** RabbitMQ refuses an import that would take a vhost past its max-queues (checked before any change). */
+function checkQueueLimits(broker: Broker, queues: QueueDef[]): void {
+  const added = new Map<string, Set<string>>();
+  for (const q of queues) {
+    if (broker.vhosts.get(q.vhost)?.queues.has(q.name)) continue;
+    const names = added.get(q.vhost) ?? new Set<string>();
+    added.set(q.vhost, names.add(q.name));
+  }
+  for (const [name, names] of added) {
+    const vhost = broker.vhosts.get(name);
+    const limit = limitOf(vhost?.limits, "max-queues");
+    if (vhost === undefined || limit === undefined || vhost.queues.size + names.size <= limit) continue;
+    throw new ControlError(
+      "vhost_limit_exceeded",
+      `Adding ${names.size} queue(s) to virtual host "${name}" would exceed the limit of ${limit} queue(s).\n\nThis virtual host currently has ${vhost.queues.size} queue(s) defined.\n\nImport aborted!`,
+    );
+  }
 }
 
 function permissionDef(v: unknown, where: string): PermissionDef {

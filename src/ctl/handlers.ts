@@ -16,6 +16,7 @@ import { INFO_KEYS, parseInfoKeys, type ListCommand } from "./info-keys.js";
 import { bindingRows, channelRows, connectionRows, consumerRows, exchangeRows, queueRows, vhostRows, type InfoSource } from "./info.js";
 import type { InfoValue } from "./info-values.js";
 import { isPidSyntax, NodeIdentity } from "./node-identity.js";
+import { formatVhostLimits, parseVhostLimits, VhostLimitsError } from "../broker/vhost-limits.js";
 import { ControlError, type ControlRequest } from "./protocol.js";
 
 /** What the handlers work on: the running Warren's parts. */
@@ -274,6 +275,37 @@ const handlers: Record<string, Handler> = {
   },
 
   // ---- listing the broker's contents ----
+
+  // ---- vhost limits ----
+
+  set_vhost_limits(ctx, args) {
+    const vhost = requireVhost(ctx, str(args, "vhost"));
+    try {
+      vhost.setLimits(parseVhostLimits(str(args, "definition")));
+    } catch (err) {
+      if (err instanceof VhostLimitsError) throw new ControlError("invalid_limits", err.message);
+      throw err;
+    }
+    return null;
+  },
+
+  clear_vhost_limits(ctx, args) {
+    // rabbitmqctl: a missing vhost has no parameter either, and is worded so.
+    const vhost = ctx.broker.vhosts.get(str(args, "vhost"));
+    if (vhost?.limits === undefined) throw new ControlError("no_such_parameter", "Parameter does not exist");
+    vhost.setLimits(undefined);
+    return null;
+  },
+
+  /** One vhost's limits as JSON text ("" when none), or with `global` every vhost's that has some. */
+  list_vhost_limits(ctx, args): string | Listing {
+    if (args.global === true) {
+      const rows = [...ctx.broker.vhosts.values()].filter((v) => v.limits !== undefined).map((v) => [v.name, formatVhostLimits(v.limits!)]);
+      return { keys: ["vhost", "limits"], rows };
+    }
+    const limits = requireVhost(ctx, str(args, "vhost")).limits;
+    return limits === undefined || Object.keys(limits).length === 0 ? "" : formatVhostLimits(limits);
+  },
 
   list_queues(ctx, args): Listing {
     const keys = keysFor("list_queues", args);

@@ -90,11 +90,10 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   onMethod(method: amqp.AnyMethod): void {
     if (this.state === "closing") {
-      // Waiting for close-ok: everything else is dropped, as RabbitMQ does; a publish's content
-      // is still taken off the wire.
+      // Waiting for close-ok: everything else is dropped, as RabbitMQ does (content frames too,
+      // below).
       if (method.id === amqp.CHANNEL_CLOSE_OK) this.finishClose();
       else if (method.id === amqp.CHANNEL_CLOSE) this.writer.method(this.id, amqp.encodeChannelCloseOk, {});
-      else if (method.id === amqp.BASIC_PUBLISH) this.content.start();
       return;
     }
     if (this.content.active) throw this.content.unexpected();
@@ -110,11 +109,15 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   }
 
   onContentHeader(buf: Buffer, start: number, end: number): void {
+    // A closing channel discards content until close-ok: the body of a publish refused for its
+    // size (406) is still on its way, and must not cost the connection.
+    if (this.state !== "open") return;
     const complete = this.content.header(buf, start, end, this.connection.ctx.options.maxMessageSize);
     if (complete) this.completePublish();
   }
 
   onContentBody(buf: Buffer, start: number, end: number): void {
+    if (this.state !== "open") return;
     if (this.content.bodyFrame(buf, start, end)) this.completePublish();
   }
 
@@ -534,8 +537,12 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       if (m.queue.startsWith("amq.")) throw fail.accessRefused(`queue name '${m.queue}' contains reserved prefix 'amq.*'`);
       this.access.configure("queue", name);
       const existing = this.vhost.queues.get(name);
-      if (existing !== undefined) this.checkExclusive(existing);
-      else this.checkDeadLetterAccess(name, m.arguments);
+      if (existing !== undefined) {
+        this.checkExclusive(existing);
+      } else {
+        this.vhost.checkQueueLimit(name);
+        this.checkDeadLetterAccess(name, m.arguments);
+      }
       const result = this.vhost.declareQueue(name, {
         durable: m.durable,
         exclusive: m.exclusive,

@@ -19,8 +19,11 @@ const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "A
 const PROTOCOL_HEADER_0_9 = Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
 /** How long we wait for connection.close-ok after sending connection.close. */
 const CLOSE_OK_TIMEOUT = 3_000;
-/** Frames larger than this are refused during the handshake, before frame_max is negotiated. */
-const HANDSHAKE_FRAME_MAX = 128 * 1024;
+/**
+ * Until tune-ok, frames may carry at most this many bytes (RabbitMQ's ?FRAME_MIN_SIZE): a peer
+ * that has not logged in cannot make us buffer more than that.
+ */
+const HANDSHAKE_FRAME_MAX = amqp.FRAME_MIN_SIZE;
 
 type State = "header" | "start" | "secure" | "tune" | "open" | "running" | "closing" | "closed";
 
@@ -57,6 +60,8 @@ export class Connection implements FrameSink {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private receivedSinceTick = true;
+  /** Counted in connectionLimits (from open-ok until the socket closes). */
+  private countedOpen = false;
   private missedTicks = 0;
   /** Channels whose consumers wait for the socket to drain. */
   readonly waitingForDrain = new Set<Channel>();
@@ -64,7 +69,7 @@ export class Connection implements FrameSink {
   /** Blocked by a resource alarm: connection.blocked sent and the socket not read. */
   private blockedByAlarm = false;
   private readonly onAlarm = (blocked: boolean) => {
-    if (!blocked) this.unblock();
+    if (!blocked) this.guarded("unblocking", () => this.unblock());
   };
 
   constructor(
@@ -84,9 +89,16 @@ export class Connection implements FrameSink {
       () => this.afterFlush(),
       persister && (() => persister.write()),
     );
+    this.writer.onFailure = (err) => this.failInternally(err, "writing");
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.reader.push(chunk));
-    socket.on("drain", () => this.onDrain());
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        this.reader.push(chunk);
+      } catch (err) {
+        this.failInternally(err, "reading");
+      }
+    });
+    socket.on("drain", () => this.guarded("draining", () => this.onDrain()));
     socket.on("error", (err) => ctx.log.debug({ connection: this.name, err: err.message }, "socket error"));
     socket.on("close", () => this.cleanup());
     this.handshakeTimer = setTimeout(() => {
@@ -151,7 +163,12 @@ export class Connection implements FrameSink {
   }
 
   onFrameError(error: AmqpError): void {
-    this.closeWithError(error);
+    this.handleError(error, 0);
+  }
+
+  /** Before tune-ok RabbitMQ answers no error with a frame: the peer has not even logged in. */
+  private get beforeTuneOk(): boolean {
+    return this.state === "header" || this.state === "start" || this.state === "secure" || this.state === "tune";
   }
 
   // ---- frames ----
@@ -330,11 +347,14 @@ export class Connection implements FrameSink {
   private onOpen(m: amqp.ConnectionOpen): void {
     const vhost = this.ctx.broker.vhosts.get(m.virtualHost);
     if (vhost === undefined) throw fail.notAllowed(`vhost ${m.virtualHost} not found`);
+    this.ctx.connectionLimits.checkOpen(vhost, this.username);
     if (this.ctx.broker.permissions.get(this.username, vhost.name) === undefined) {
       throw fail.notAllowed(`access to vhost '${vhost.name}' refused for user '${this.username}'`);
     }
     this.vhost = vhost;
     this.state = "running";
+    this.ctx.connectionLimits.opened(vhost.name);
+    this.countedOpen = true;
     clearTimeout(this.handshakeTimer);
     this.ctx.broker.alarms.subscribe(this.onAlarm);
     this.startHeartbeats();
@@ -351,7 +371,7 @@ export class Connection implements FrameSink {
    */
   private startHeartbeats(): void {
     if (this.heartbeat === 0) return;
-    this.heartbeatTimer = setInterval(() => {
+    const tick = () => {
       this.writer.heartbeat();
       // A connection blocked by an alarm is not being read: its silence proves nothing.
       if (this.receivedSinceTick || this.blockedByAlarm) {
@@ -361,7 +381,8 @@ export class Connection implements FrameSink {
         this.log.warn({ event: "connection.heartbeat_timeout", connection: this.name, timeout: this.heartbeat }, "missed heartbeats from client");
         this.socket.destroy();
       }
-    }, (this.heartbeat * 1000) / 2);
+    };
+    this.heartbeatTimer = setInterval(() => this.guarded("heartbeat", tick), (this.heartbeat * 1000) / 2);
     this.heartbeatTimer.unref();
   }
 
@@ -369,15 +390,16 @@ export class Connection implements FrameSink {
 
   /** Route an error thrown while handling a frame: to its channel, or to the connection. */
   private handleError(err: unknown, channelId: number): void {
-    if (err instanceof DropConnection) {
+    if (err instanceof DropConnection || (err instanceof AmqpError && this.beforeTuneOk)) {
       this.log.warn({ event: "connection.dropped", connection: this.name, reason: err.message }, "closing connection without a close frame");
       this.reader.stop();
       this.state = "closed";
+      this.writer.flush(); // what was answered before the bad frame (connection.start) still goes out
       this.socket.destroy();
       return;
     }
     if (!(err instanceof AmqpError)) {
-      this.log.error({ connection: this.name, err }, "internal error while handling a frame");
+      this.log.error({ event: "connection.internal_error", connection: this.name, err }, "internal error while handling a frame");
       this.closeWithError(fail.internalError("internal error"));
       return;
     }
@@ -389,6 +411,28 @@ export class Connection implements FrameSink {
     this.closeWithError(err);
   }
 
+  /** Run a step outside the frame handlers (a timer, a socket event); a throw closes this connection only. */
+  private guarded(during: string, step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      this.failInternally(err, during);
+    }
+  }
+
+  /**
+   * The last line of defence: an exception escaped while reading, writing or timing this
+   * connection. It is logged and the socket closed at once (the writer may be what failed, so no
+   * connection.close is attempted); the process and every other connection carry on.
+   */
+  private failInternally(err: unknown, during: string): void {
+    this.log.error({ event: "connection.internal_error", connection: this.name, user: this.username, during, err }, "internal error: closing connection");
+    this.reader.stop();
+    this.state = "closed";
+    this.writer.close();
+    this.socket.destroy();
+  }
+
   /** Send connection.close with the error and wait (bounded) for close-ok. */
   closeWithError(err: AmqpError): void {
     if (this.state === "closing" || this.state === "closed") return;
@@ -396,7 +440,7 @@ export class Connection implements FrameSink {
       { event: "connection.error", connection: this.name, user: this.username, code: err.code, text: err.message },
       "closing connection on error",
     );
-    this.startClose(err.code, err.message, err.classId, err.methodId);
+    this.startClose(err);
   }
 
   /** Close the connection from the server side (shutdown, or an operator). */
@@ -406,13 +450,14 @@ export class Connection implements FrameSink {
       this.socket.destroy();
       return;
     }
-    this.startClose(amqp.ReplyCode.CONNECTION_FORCED, `CONNECTION_FORCED - ${text}`, 0, 0);
+    this.startClose(new AmqpError(amqp.ReplyCode.CONNECTION_FORCED, `CONNECTION_FORCED - ${text}`, true));
   }
 
-  private startClose(code: number, text: string, classId: number, methodId: number): void {
+  /** Reply texts come only from AmqpError, which cuts them to what a shortstr holds. */
+  private startClose(err: AmqpError): void {
     this.state = "closing";
     this.closeChannels();
-    this.writer.method(0, amqp.encodeConnectionClose, { replyCode: code, replyText: text, classId, methodId });
+    this.writer.method(0, amqp.encodeConnectionClose, { replyCode: err.code, replyText: err.message, classId: err.classId, methodId: err.methodId });
     this.writer.flush();
     this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_OK_TIMEOUT);
     this.closeTimer.unref();
@@ -464,7 +509,7 @@ export class Connection implements FrameSink {
     this.resumeScheduled = true;
     setImmediate(() => {
       this.resumeScheduled = false;
-      this.onDrain();
+      this.guarded("draining", () => this.onDrain());
     });
   }
 
@@ -477,6 +522,8 @@ export class Connection implements FrameSink {
 
   private cleanup(): void {
     const wasRunning = this.state === "running" || this.state === "closing";
+    if (this.countedOpen) this.ctx.connectionLimits.closed(this.vhost!.name);
+    this.countedOpen = false;
     this.state = "closed";
     this.reader.stop();
     this.writer.close();

@@ -44,7 +44,8 @@ export class ContentAssembler {
     if (size > maxSize) {
       throw new AmqpError(
         ReplyCode.PRECONDITION_FAILED,
-        `PRECONDITION_FAILED - message size ${size} is larger than configured max size ${maxSize}`,
+        // The exact 64-bit size: a double would print 2^63 as 9223372036854776000.
+        `PRECONDITION_FAILED - message size ${buf.readBigUInt64BE(start + 4)} is larger than configured max size ${maxSize}`,
         false,
         CLASS_BASIC,
         BASIC_PUBLISH & 0xffff,

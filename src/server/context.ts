@@ -4,6 +4,7 @@ import type { Options } from "../config/options.js";
 import type { Logger } from "../logger.js";
 import type { Persister } from "../store/persister.js";
 import type { ConsumerTimeoutClock } from "./consumer-timeout.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 import type { DirectReplyTo } from "./direct-reply-to.js";
 
 /** What every connection shares: the broker model, the settings, the log. */
@@ -19,4 +20,6 @@ export interface ServerContext {
   consumerTimeouts?: ConsumerTimeoutClock;
   /** connection.start server-properties, built once. */
   serverProperties: FieldTable;
+  /** Open connections against connection_max and the vhosts' max-connections. */
+  connectionLimits: ConnectionLimits;
 }

@@ -6,6 +6,7 @@ import type { Exchange } from "../broker/exchange/exchange.js";
 import type { DefinitionsJournal } from "../broker/journal.js";
 import type { Queue } from "../broker/queue.js";
 import type { VhostMetadata } from "../broker/vhost.js";
+import type { VhostLimits } from "../broker/vhost-limits.js";
 import type { Permission } from "../access/permissions.js";
 import type { TopicPermission } from "../access/topic-permissions.js";
 import type { User } from "../access/user-store.js";
@@ -34,6 +35,10 @@ export class DefinitionsLogJournal implements DefinitionsJournal {
 
   vhostDeleted(name: string): void {
     this.write({ op: "vhost.delete", name });
+  }
+
+  vhostLimitsSet(name: string, limits: VhostLimits | undefined): void {
+    this.write(vhostLimitsOp(name, limits));
   }
 
   userPut(user: User): void {
@@ -88,6 +93,10 @@ export class DefinitionsLogJournal implements DefinitionsJournal {
 export function vhostOp(name: string, metadata?: VhostMetadata): DefinitionOp {
   const meta = metadata !== undefined && (metadata.description !== "" || metadata.tags.length > 0);
   return meta ? { op: "vhost.add", name, description: metadata.description, tags: metadata.tags } : { op: "vhost.add", name };
+}
+
+export function vhostLimitsOp(name: string, limits: VhostLimits | undefined): DefinitionOp {
+  return limits === undefined ? { op: "vhost.limits", name } : { op: "vhost.limits", name, limits: { ...limits } };
 }
 
 export function userOp(u: User): DefinitionOp {

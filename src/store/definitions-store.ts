@@ -1,6 +1,7 @@
 import { crc32 } from "node:zlib";
 import { dirname } from "node:path";
 import type { Logger } from "../logger.js";
+import type { VhostLimits } from "../broker/vhost-limits.js";
 import { AppendFile } from "./append-file.js";
 import type { Persister } from "./persister.js";
 import type { StoreCounters } from "./queue-store.js";
@@ -10,6 +11,8 @@ import { syncFolder, writeWholeFile, type StoreFs } from "./store-fs.js";
 export type DefinitionOp =
   | { op: "vhost.add"; name: string; description?: string; tags?: string[] }
   | { op: "vhost.delete"; name: string }
+  /** set_vhost_limits; without `limits`, clear_vhost_limits. */
+  | { op: "vhost.limits"; name: string; limits?: VhostLimits }
   | { op: "exchange.declare"; vhost: string; name: string; type: string; autoDelete: boolean; internal: boolean; arguments: string }
   | { op: "exchange.delete"; vhost: string; name: string }
   | { op: "queue.declare"; vhost: string; name: string; autoDelete: boolean; arguments: string }

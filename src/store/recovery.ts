@@ -1,7 +1,7 @@
 import type { Broker } from "../broker/broker.js";
 import type { Logger } from "../logger.js";
 import type { DefinitionOp } from "./definitions-store.js";
-import { bindingOp, decodeTable, exchangeOp, permissionOp, queueOp, topicPermissionOp, userOp, vhostOp } from "./definitions-journal.js";
+import { bindingOp, decodeTable, exchangeOp, permissionOp, queueOp, topicPermissionOp, userOp, vhostLimitsOp, vhostOp } from "./definitions-journal.js";
 import { restoreAccessOp } from "../access/restore.js";
 
 const key = (...parts: string[]) => parts.join("\u0000");
@@ -15,6 +15,7 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
   const users = new Map<string, DefinitionOp>();
   const permissions = new Map<string, DefinitionOp>();
   const topicPermissions = new Map<string, DefinitionOp>();
+  const limits = new Map<string, DefinitionOp>();
   for (const op of ops) {
     switch (op.op) {
       case "vhost.add":
@@ -41,8 +42,13 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
       case "topic_permission.clear":
         topicPermissions.delete(key(op.user, op.vhost, op.exchange));
         break;
+      case "vhost.limits":
+        if (op.limits === undefined) limits.delete(op.name);
+        else limits.set(op.name, op);
+        break;
       case "vhost.delete":
         vhosts.delete(op.name);
+        limits.delete(op.name);
         for (const map of [exchanges, queues, bindings, permissions, topicPermissions]) {
           for (const [k, v] of map) if ("vhost" in v && v.vhost === op.name) map.delete(k);
         }
@@ -76,6 +82,8 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
     ...exchanges.values(),
     ...queues.values(),
     ...bindings.values(),
+    // Last: a limit set below what already exists must not refuse the restored queues.
+    ...limits.values(),
   ];
 }
 
@@ -89,6 +97,10 @@ export function restoreDefinitions(broker: Broker, ops: DefinitionOp[], log: Log
   for (const op of foldDefinitions(ops)) {
     if (op.op === "vhost.add") {
       broker.addVhost(op.name, op.description !== undefined ? { description: op.description, tags: op.tags ?? [] } : undefined);
+      continue;
+    }
+    if (op.op === "vhost.limits") {
+      broker.vhosts.get(op.name)?.setLimits(op.limits);
       continue;
     }
     if (restoreAccessOp(broker, op, log)) continue;
@@ -145,5 +157,6 @@ export function snapshotDefinitions(broker: Broker): DefinitionOp[] {
       }
     }
   }
+  for (const vhost of broker.vhosts.values()) if (vhost.limits !== undefined) ops.push(vhostLimitsOp(vhost.name, vhost.limits));
   return ops;
 }
