@@ -13,10 +13,17 @@ export class AmqpReader {
   pos = 0;
   end = 0;
 
+  /**
+   * Set when a method-level shortstr was not valid UTF-8. RabbitMQ refuses those (501) in every
+   * method but basic.publish; field-table keys and longstrs are binaries to it and do not count.
+   */
+  malformedUtf8 = false;
+
   reset(buf: Buffer, start: number, end: number): this {
     this.buf = buf;
     this.pos = start;
     this.end = end;
+    this.malformedUtf8 = false;
     return this;
   }
 
@@ -53,6 +60,13 @@ export class AmqpReader {
 
   /** A shortstr, decoded losslessly (names are bytes: src/amqp/name-bytes.ts). */
   shortStr(): string {
+    const s = this.name();
+    if (!this.malformedUtf8 && !s.isWellFormed()) this.malformedUtf8 = true;
+    return s;
+  }
+
+  /** A shortstr's bytes as a name, whatever they hold. */
+  private name(): string {
     const len = this.u8();
     this.need(len);
     const s = decodeName(this.buf, this.pos, this.pos + len);
@@ -75,7 +89,7 @@ export class AmqpReader {
     const table: FieldTable = {};
     const types: Record<string, string> = {};
     while (this.pos < end) {
-      const key = this.shortStr();
+      const key = this.name();
       types[key] = String.fromCharCode(this.buf[this.pos] ?? 0);
       table[key] = this.fieldValue();
     }

@@ -231,6 +231,10 @@ export class Connection implements FrameSink {
       throw new AmqpError(amqp.ReplyCode.FRAME_ERROR, `FRAME_ERROR - cannot decode ${erlangBinary(args)}`, true, id >>> 16, id & 0xffff);
     }
     if (method === undefined) throw new DropConnection(`unknown method id ${id >>> 16}/${id & 0xffff}`);
+    // Names must be UTF-8 everywhere but in basic.publish, whose routing key RabbitMQ passes on as bytes.
+    if (this.methodReader.malformedUtf8 && id !== amqp.BASIC_PUBLISH) {
+      throw new AmqpError(amqp.ReplyCode.FRAME_ERROR, "FRAME_ERROR - Malformed UTF-8 in shortstr", true);
+    }
     return method;
   }
 
