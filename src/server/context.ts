@@ -16,4 +16,6 @@ export interface ServerContext {
   directReplies: DirectReplyTo;
   /** connection.start server-properties, built once. */
   serverProperties: FieldTable;
+  /** The memory alarm's watcher: told how many bytes arrive, so a fast publisher is checked often. */
+  memoryMonitor?: { noteInput(bytes: number): void };
 }
