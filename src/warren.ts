@@ -15,6 +15,11 @@ import { DefinitionsLogJournal } from "./store/definitions-journal.js";
 import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
 import { Storage } from "./store/storage.js";
 import { DiskMonitor } from "./store/disk-monitor.js";
+import { MemoryMonitor } from "./broker/memory-monitor.js";
+
+/** How often the memory alarm looks at the process's memory, ms, and after how many bytes of input. */
+const MEMORY_CHECK_INTERVAL = 100;
+const MEMORY_CHECK_EVERY_BYTES = 4 * 1024 * 1024;
 
 /** The package version, read once from package.json. */
 export function warrenVersion(): string {
@@ -39,6 +44,7 @@ export class Warren {
   /** warrenctl's way in: a Unix socket in the data folder. */
   private readonly control: ControlServer;
   private readonly diskMonitor: DiskMonitor;
+  readonly memoryMonitor: MemoryMonitor;
   port = 0;
   /** Called when warrenctl asks the broker to stop; the warren binary exits once stopped. */
   onStopRequest: () => void = () => void this.stop();
@@ -55,6 +61,18 @@ export class Warren {
     this.broker = new Broker(this.storage, this.journal);
     this.diskMonitor = new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
     this.storage.persister.onFailure = () => this.diskMonitor.fail();
+    this.memoryMonitor = new MemoryMonitor(
+      {
+        watermark:
+          options.vmMemoryHighWatermarkAbsolute > 0 ? { absolute: options.vmMemoryHighWatermarkAbsolute } : { relative: options.vmMemoryHighWatermark },
+        intervalMs: MEMORY_CHECK_INTERVAL,
+        checkEveryBytes: MEMORY_CHECK_EVERY_BYTES,
+        // Under the alarm queues page what they are given, as RabbitMQ pages transient messages.
+        onPressure: (on) => (this.storage.budget.underPressure = on),
+      },
+      this.broker.alarms,
+      this.log,
+    );
     this.amqp = new AmqpServer({
       broker: this.broker,
       options,
@@ -62,12 +80,14 @@ export class Warren {
       persister: this.storage.persister,
       directReplies: new DirectReplyTo(),
       serverProperties: serverProperties(warrenVersion()),
+      memoryMonitor: this.memoryMonitor,
     });
     this.control = new ControlServer(
       {
         broker: this.broker,
         connections: this.amqp.connections,
         ids: new NodeIdentity(),
+        memory: this.memoryMonitor,
         options,
         log: this.log,
         version: warrenVersion(),
@@ -84,6 +104,7 @@ export class Warren {
     this.recover();
     await this.control.listen();
     this.diskMonitor.start();
+    this.memoryMonitor.start();
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
       { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.dataDir },
@@ -110,6 +131,7 @@ export class Warren {
     this.log.info({ event: "broker.stopping" }, "shutting down");
     this.control.close();
     this.diskMonitor.stop();
+    this.memoryMonitor.stop();
     await this.amqp.shutdown();
     this.storage.close();
     this.log.info({ event: "broker.stopped" }, "stopped");

@@ -1,3 +1,5 @@
+import { parseSize, SIZE_UNIT_NAMES } from "./size.js";
+
 /**
  * Every setting Warren has, in one place: its command-line flag, its environment variable, and
  * its default. `warren --help` is generated from this list, so a setting documented here is a
@@ -36,11 +38,15 @@ export interface Options {
   segmentSize: number;
   /** Free disk space below which publishers are blocked (RabbitMQ's disk_free_limit). */
   diskFreeLimit: number;
+  /** Fraction of the machine's (or cgroup's) memory past which publishers are blocked (vm_memory_high_watermark.relative). */
+  vmMemoryHighWatermark: number;
+  /** The same limit in bytes; when not 0 it replaces the fraction (vm_memory_high_watermark.absolute). */
+  vmMemoryHighWatermarkAbsolute: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-type Kind = "string" | "int" | "level" | "list";
+type Kind = "string" | "int" | "level" | "list" | "fraction" | "size";
 
 export interface Setting {
   key: keyof Options;
@@ -77,6 +83,8 @@ export const settings: Setting[] = [
   { key: "configFile", flag: "--config", env: "WARREN_CONFIG_FILE", kind: "string", default: "", description: "configuration file in rabbitmq.conf format (docs/configuration.md)" },
   { key: "loadDefinitions", flag: "--load-definitions", env: "WARREN_LOAD_DEFINITIONS", kind: "string", default: "", description: "definitions JSON file imported at startup" },
   { key: "diskFreeLimit", flag: "--disk-free-limit", env: "WARREN_DISK_FREE_LIMIT", kind: "int", default: 50_000_000, min: 0, max: 2 ** 53, description: "free disk bytes below which publishers are blocked" },
+  { key: "vmMemoryHighWatermark", flag: "--vm-memory-high-watermark", env: "WARREN_VM_MEMORY_HIGH_WATERMARK", kind: "fraction", default: 0.4, min: 0, max: 1, description: "fraction of the machine's (or cgroup's) memory past which publishers are blocked" },
+  { key: "vmMemoryHighWatermarkAbsolute", flag: "--vm-memory-high-watermark-absolute", env: "WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE", kind: "size", default: 0, min: 0, max: 2 ** 53, description: "memory limit in bytes (or 100MB, 1GiB, ...) instead of the fraction; 0: use the fraction" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },
 ];
 
@@ -92,6 +100,20 @@ export function parseSetting(setting: Setting, raw: string, source: string): Opt
     case "level":
       if (raw === "debug" || raw === "info" || raw === "warn" || raw === "error") return raw;
       throw new OptionError(`${source}: '${raw}' is not a log level (debug, info, warn, error)`);
+    case "fraction": {
+      const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+      if (!(n >= (setting.min ?? 0) && n <= (setting.max ?? 1))) {
+        throw new OptionError(`${source}: '${raw}' is not a fraction from ${setting.min} to ${setting.max}`);
+      }
+      return n;
+    }
+    case "size": {
+      const n = parseSize(raw);
+      if (n === undefined || n < (setting.min ?? 0) || n > (setting.max ?? Infinity)) {
+        throw new OptionError(`${source}: '${raw}' is not a size (bytes, or a number with a unit: ${SIZE_UNIT_NAMES})`);
+      }
+      return n;
+    }
     case "int": {
       const n = Number(raw);
       if (!Number.isInteger(n) || n < (setting.min ?? -Infinity) || n > (setting.max ?? Infinity)) {

@@ -4,11 +4,13 @@
  */
 export class MemoryBudget {
   used = 0;
+  /** Set while the memory alarm is on: queues page whatever the budget says. */
+  underPressure = false;
 
   constructor(readonly limit: number) {}
 
   get exceeded(): boolean {
-    return this.used > this.limit;
+    return this.underPressure || this.used > this.limit;
   }
 }
 

@@ -1,0 +1,159 @@
+import { readFileSync } from "node:fs";
+import { totalmem } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import type { Logger } from "../logger.js";
+import type { Alarms } from "./alarms.js";
+
+/** RabbitMQ's vm_memory_high_watermark: a fraction of the memory available, or bytes. */
+export type MemoryWatermark = { relative: number } | { absolute: number };
+
+export interface MemoryMonitorOptions {
+  watermark: MemoryWatermark;
+  /** How often the timer looks, ms. */
+  intervalMs: number;
+  /** Bytes read from clients after which memory is looked at again, between two ticks. */
+  checkEveryBytes: number;
+  /** What a relative watermark is a fraction of (default: the machine's memory, or the cgroup's limit). */
+  available?: number;
+  /** Told when the alarm goes on or off (the store pages everything while it is on). */
+  onPressure?: (on: boolean) => void;
+}
+
+/** How often, at most, a full garbage collection is asked for while the alarm is on, ms. */
+const GC_INTERVAL = 1_000;
+
+/**
+ * Raises the memory alarm while the process's resident memory (RSS, what the kernel and an
+ * out-of-memory killer count) is above the watermark, and clears it at or below, as RabbitMQ's
+ * vm_memory_monitor does. A timer looks every `intervalMs`; input looks too, every
+ * `checkEveryBytes` read, so one fast publisher cannot run far past the mark between two ticks.
+ */
+export class MemoryMonitor {
+  private setting: MemoryWatermark;
+  private inputSinceCheck = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private lastGc = 0;
+  /** The watermark in bytes. */
+  limit: number;
+  readonly available: number;
+
+  constructor(
+    private readonly options: MemoryMonitorOptions,
+    private readonly alarms: Alarms,
+    private readonly log: Logger,
+  ) {
+    this.available = options.available ?? availableMemory();
+    this.setting = options.watermark;
+    this.limit = this.computeLimit();
+  }
+
+  get watermark(): MemoryWatermark {
+    return this.setting;
+  }
+
+  /** Resident memory now, bytes. */
+  get used(): number {
+    return process.memoryUsage.rss();
+  }
+
+  /** Change the watermark at run time (warrenctl set_vm_memory_high_watermark). */
+  setWatermark(watermark: MemoryWatermark): void {
+    this.setting = watermark;
+    this.limit = this.computeLimit();
+    this.log.info({ event: "memory.watermark_set", watermark, limit: this.limit }, "memory high watermark set");
+    this.check();
+  }
+
+  start(): void {
+    this.log.info({ event: "memory.watermark", watermark: this.setting, limit: this.limit, available: this.available }, "memory high watermark");
+    this.check();
+    this.timer = setInterval(() => this.check(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Bytes arrived from a client. */
+  noteInput(bytes: number): void {
+    this.inputSinceCheck += bytes;
+    if (this.inputSinceCheck >= this.options.checkEveryBytes) this.check();
+  }
+
+  check(): void {
+    this.inputSinceCheck = 0;
+    let used = this.used;
+    const alarmed = this.alarms.has("memory");
+    if (used > this.limit && alarmed) {
+      // Freed messages are garbage until the collector runs, and an idle broker may not run it:
+      // collect, so that the alarm clears once consumers have drained what holds memory.
+      used = this.collectGarbage() ?? used;
+    }
+    if (used > this.limit && !alarmed) {
+      this.log.warn({ event: "alarm.memory.set", used, limit: this.limit }, "memory alarm: resident memory above the high watermark; blocking publishers");
+      this.alarms.set("memory");
+      this.options.onPressure?.(true);
+    } else if (used <= this.limit && alarmed) {
+      this.log.info({ event: "alarm.memory.cleared", used, limit: this.limit }, "memory alarm cleared");
+      this.options.onPressure?.(false);
+      this.alarms.clear("memory");
+    }
+  }
+
+  /** A full collection, at most once per GC_INTERVAL; returns the memory used after it. */
+  private collectGarbage(): number | undefined {
+    const now = Date.now();
+    if (now - this.lastGc < GC_INTERVAL) return undefined;
+    this.lastGc = now;
+    const gc = fullGc();
+    if (gc === undefined) return undefined;
+    gc();
+    return this.used;
+  }
+
+  private computeLimit(): number {
+    const w = this.setting;
+    // As RabbitMQ: an absolute watermark above the memory there is is cut to that memory.
+    return "absolute" in w ? Math.min(w.absolute, this.available) : Math.floor(w.relative * this.available);
+  }
+}
+
+let gcFunction: (() => void) | null | undefined;
+
+/** V8's full collection, made reachable without a command-line flag; null when not available. */
+function fullGc(): (() => void) | undefined {
+  if (gcFunction === undefined) {
+    try {
+      setFlagsFromString("--expose-gc");
+      gcFunction = runInNewContext("gc") as () => void;
+    } catch {
+      gcFunction = null;
+    }
+  }
+  return gcFunction ?? undefined;
+}
+
+/** The memory this process may use: the machine's, or its cgroup's limit when that is lower. */
+export function availableMemory(): number {
+  const machine = totalmem();
+  const limit = cgroupLimit();
+  return limit !== undefined && limit < machine ? limit : machine;
+}
+
+/** cgroup v2's memory.max, else v1's memory.limit_in_bytes; undefined when there is no limit. */
+function cgroupLimit(): number | undefined {
+  for (const file of ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8").trim();
+    } catch {
+      continue;
+    }
+    const n = Number(text);
+    if (text !== "max" && Number.isSafeInteger(n) && n > 0) return n;
+    return undefined;
+  }
+  return undefined;
+}
