@@ -26,7 +26,7 @@ const GC_INTERVAL = 1_000;
 /**
  * Raises the memory alarm while the process's resident memory (RSS, what the kernel and an
  * out-of-memory killer count) is above the watermark, and clears it at or below, as RabbitMQ's
- * vm_memory_monitor does. A timer looks every `intervalMs`; input looks too, every
+ * vm_memory_monitor does (memory the allocator holds free for reuse is not counted, see inUse). A timer looks every `intervalMs`; input looks too, every
  * `checkEveryBytes` read, so one fast publisher cannot run far past the mark between two ticks.
  */
 export class MemoryMonitor {
@@ -37,6 +37,8 @@ export class MemoryMonitor {
   /** The watermark in bytes. */
   limit: number;
   readonly available: number;
+  /** Resident memory outside the JS heap and buffers when the monitor was made: code, stacks, libraries. */
+  private readonly nativeBaseline: number;
 
   constructor(
     private readonly options: MemoryMonitorOptions,
@@ -46,6 +48,8 @@ export class MemoryMonitor {
     this.available = options.available ?? availableMemory();
     this.setting = options.watermark;
     this.limit = this.computeLimit();
+    const m = process.memoryUsage();
+    this.nativeBaseline = Math.max(0, m.rss - m.heapTotal - m.external);
   }
 
   get watermark(): MemoryWatermark {
@@ -84,12 +88,13 @@ export class MemoryMonitor {
 
   check(): void {
     this.inputSinceCheck = 0;
-    let used = this.used;
     const alarmed = this.alarms.has("memory");
-    if (used > this.limit && alarmed) {
-      // Freed messages are garbage until the collector runs, and an idle broker may not run it:
+    let used = process.memoryUsage.rss();
+    if (used > this.limit) {
+      // Freed messages stay garbage until the collector runs, and an idle broker may not run it:
       // collect, so that the alarm clears once consumers have drained what holds memory.
-      used = this.collectGarbage() ?? used;
+      if (alarmed) this.collectGarbage();
+      used = this.inUse();
     }
     if (used > this.limit && !alarmed) {
       this.log.warn({ event: "alarm.memory.set", used, limit: this.limit }, "memory alarm: resident memory above the high watermark; blocking publishers");
@@ -102,15 +107,23 @@ export class MemoryMonitor {
     }
   }
 
-  /** A full collection, at most once per GC_INTERVAL; returns the memory used after it. */
-  private collectGarbage(): number | undefined {
+  /**
+   * Resident memory less what the C allocator keeps free for reuse: malloc does not give freed
+   * message bodies back to the system, so RSS alone would stay above the mark for good after a
+   * backlog drains. What is in use is the JS heap, the buffers alive, and the native memory the
+   * process had at start (code, stacks); never more than RSS.
+   */
+  private inUse(): number {
+    const m = process.memoryUsage();
+    return Math.min(m.rss, this.nativeBaseline + m.heapTotal + m.external);
+  }
+
+  /** A full collection, at most once per GC_INTERVAL. */
+  private collectGarbage(): void {
     const now = Date.now();
-    if (now - this.lastGc < GC_INTERVAL) return undefined;
+    if (now - this.lastGc < GC_INTERVAL) return;
     this.lastGc = now;
-    const gc = fullGc();
-    if (gc === undefined) return undefined;
-    gc();
-    return this.used;
+    fullGc()?.();
   }
 
   private computeLimit(): number {
