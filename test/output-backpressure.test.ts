@@ -219,3 +219,38 @@ it("mandatory publishes that come back as basic.return: memory stays bounded, re
   }
   slow.destroy();
 });
+
+it("direct reply-to: replies to a requester that does not read are dropped past a bound (returned when mandatory)", async () => {
+  const requests = uniqueName("bp-rpc");
+  const responderConn = await connect(broker.url);
+  const responder = await responderConn.createConfirmChannel();
+  await responder.assertQueue(requests, { exclusive: true });
+
+  const slow = await RawClient.connect(broker.port);
+  await slow.handshake({ heartbeat: 0 });
+  await slow.openChannel(1);
+  slow.sendMethod(1, M.basicConsume, new ArgWriter().short(0).shortstr("amq.rabbitmq.reply-to").shortstr("").bits(false, true, false, false).table({}));
+  await slow.expectMethod(M.basicConsumeOk, { channel: 1 });
+  slow.publish(1, "", requests, Buffer.from("request"), { props: { replyTo: "amq.rabbitmq.reply-to" } });
+  let request: false | { properties: { replyTo?: string } } = false;
+  while (request === false) request = await responder.get(requests, { noAck: true });
+  const replyTo = request.properties.replyTo!;
+  slow.socket.pause();
+
+  let returned = 0;
+  responder.on("return", () => returned++);
+  const before = brokerRss();
+  const rounds = 150;
+  const body = Buffer.alloc(1024 * 1024, 0x72);
+  for (let i = 0; i < rounds; i++) {
+    if (!responder.publish("", replyTo, body, { mandatory: true })) await new Promise((r) => responder.once("drain", r));
+  }
+  await responder.waitForConfirms();
+  const peak = await peakRss(500);
+  // Unbounded, the 150 MiB of replies would wait in the broker; bounded, 16 MiB and garbage.
+  assert.ok(peak - before < 90 * 1024 * 1024, `broker RSS grew by ${((peak - before) / 1048576).toFixed(1)} MiB`);
+  assert.ok(returned > 0, "replies past the bound come back as basic.return");
+  assert.equal(broker.logs.filter((l) => l.event === "direct_reply_to.dropped").length, 1, "logged once");
+  slow.destroy();
+  await responderConn.close();
+});
