@@ -105,6 +105,8 @@ export class FrameWriter extends AmqpWriter {
     this.end();
     if (body.length >= ZERO_COPY_BODY) {
       this.bodyByReference(channel, body);
+      // Small contents are left to the next method's check: deliveries stay as cheap as they were.
+      this.checkBacklog();
     } else {
       const max = this.maxPayload;
       for (let offset = 0; offset < body.length; offset += max) {
@@ -113,7 +115,6 @@ export class FrameWriter extends AmqpWriter {
         this.end();
       }
     }
-    this.checkBacklog();
   }
 
   /** Body frames whose headers are in the slab and whose payloads are the body's own bytes (one writev). */
