@@ -26,6 +26,8 @@ export interface Readable {
  */
 export class ReadGate {
   private reasons = 0;
+  /** Whether the target is paused now (it stays paused until the deferred resume runs). */
+  private paused = false;
   private resumeScheduled = false;
 
   constructor(private readonly target: Readable) {}
@@ -38,9 +40,11 @@ export class ReadGate {
   close(reason: ReadPauseReason): void {
     const bit = READ_PAUSE[reason];
     if ((this.reasons & bit) !== 0) return;
-    const wasOpen = this.reasons === 0;
     this.reasons |= bit;
-    if (wasOpen) this.target.pause();
+    if (!this.paused) {
+      this.paused = true;
+      this.target.pause();
+    }
   }
 
   open(reason: ReadPauseReason): void {
@@ -55,7 +59,9 @@ export class ReadGate {
   /** @internal */
   resumeIfOpen(): void {
     this.resumeScheduled = false;
-    if (this.reasons === 0) this.target.resume();
+    if (this.reasons !== 0 || !this.paused) return;
+    this.paused = false;
+    this.target.resume();
   }
 }
 
