@@ -22,7 +22,7 @@ export class FrameWriter extends AmqpWriter {
   private closed = false;
   /** Payload limit per frame; the negotiated frame_max minus the 8 bytes of framing. */
   maxPayload: number;
-  /** Pending output (see backlog) above which onHighWater is called after a method or a content. */
+  /** Pending output (see backlog) above which onHighWater is called after a method or a large content. */
   highWater = Infinity;
   onHighWater: (() => void) | undefined;
 
