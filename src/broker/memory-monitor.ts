@@ -26,8 +26,9 @@ const GC_INTERVAL = 1_000;
 /**
  * Raises the memory alarm while the process's resident memory (RSS, what the kernel and an
  * out-of-memory killer count) is above the watermark, and clears it at or below, as RabbitMQ's
- * vm_memory_monitor does (memory the allocator holds free for reuse is not counted, see inUse). A timer looks every `intervalMs`; input looks too, every
- * `checkEveryBytes` read, so one fast publisher cannot run far past the mark between two ticks.
+ * vm_memory_monitor does (memory the allocator holds free for reuse is not counted, see inUse).
+ * A timer looks every `intervalMs`; input looks too, every `checkEveryBytes` read, so one fast
+ * publisher cannot run far past the mark between two ticks.
  */
 export class MemoryMonitor {
   private setting: MemoryWatermark;
@@ -54,11 +55,6 @@ export class MemoryMonitor {
 
   get watermark(): MemoryWatermark {
     return this.setting;
-  }
-
-  /** Resident memory now, bytes. */
-  get used(): number {
-    return process.memoryUsage.rss();
   }
 
   /** Change the watermark at run time (warrenctl set_vm_memory_high_watermark). */
