@@ -59,19 +59,24 @@ export class FrameReader {
   /** Go on with the bytes held back, then with what arrives. */
   resume(): void {
     this.paused = false;
-    while (!this.paused && !this.stopped && this.held.length > 0) this.parse(this.held.shift()!);
+    const held = this.held;
+    this.held = [];
+    for (let i = 0; i < held.length; i++) {
+      if (this.paused || this.stopped) {
+        // Paused again: what is left goes after the rest of the chunk that was being parsed.
+        if (!this.stopped) this.held.push(...held.slice(i));
+        return;
+      }
+      this.push(held[i]!);
+    }
   }
 
   push(chunk: Buffer): void {
     if (this.stopped) return;
-    if (this.paused || this.held.length > 0) {
+    if (this.paused) {
       this.held.push(chunk);
       return;
     }
-    this.parse(chunk);
-  }
-
-  private parse(chunk: Buffer): void {
     let pos = 0;
     if (!this.headerSeen) {
       pos = this.takeProtocolHeader(chunk);
