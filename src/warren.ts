@@ -20,6 +20,12 @@ import { MemoryMonitor } from "./broker/memory-monitor.js";
 /** How often the memory alarm looks at the process's memory, ms, and after how many bytes of input. */
 const MEMORY_CHECK_INTERVAL = 100;
 const MEMORY_CHECK_EVERY_BYTES = 4 * 1024 * 1024;
+/**
+ * Queues page once their messages pass this share of the memory watermark (RabbitMQ's
+ * vm_memory_high_watermark_paging_ratio), or the queue memory budget if that is lower: a backlog
+ * goes to disk before it can raise the alarm.
+ */
+const PAGING_RATIO = 0.5;
 
 /** The package version, read once from package.json. */
 export function warrenVersion(): string {
@@ -69,6 +75,7 @@ export class Warren {
         checkEveryBytes: MEMORY_CHECK_EVERY_BYTES,
         // Under the alarm queues page what they are given, as RabbitMQ pages transient messages.
         onPressure: (on) => (this.storage.budget.underPressure = on),
+        onLimit: (limit) => (this.storage.budget.limit = Math.min(options.queueMemoryBudget, Math.floor(limit * PAGING_RATIO))),
       },
       this.broker.alarms,
       this.log,

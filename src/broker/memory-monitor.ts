@@ -18,6 +18,8 @@ export interface MemoryMonitorOptions {
   available?: number;
   /** Told when the alarm goes on or off (the store pages everything while it is on). */
   onPressure?: (on: boolean) => void;
+  /** Told the watermark in bytes, at first and whenever it changes. */
+  onLimit?: (limit: number) => void;
 }
 
 /** How often, at most, a full garbage collection is asked for while the alarm is on, ms. */
@@ -49,6 +51,7 @@ export class MemoryMonitor {
     this.available = options.available ?? availableMemory();
     this.setting = options.watermark;
     this.limit = this.computeLimit();
+    options.onLimit?.(this.limit);
     const m = process.memoryUsage();
     this.nativeBaseline = Math.max(0, m.rss - m.heapTotal - m.external);
   }
@@ -61,6 +64,7 @@ export class MemoryMonitor {
   setWatermark(watermark: MemoryWatermark): void {
     this.setting = watermark;
     this.limit = this.computeLimit();
+    this.options.onLimit?.(this.limit);
     this.log.info({ event: "memory.watermark_set", watermark, limit: this.limit }, "memory high watermark set");
     this.check();
   }

@@ -7,7 +7,8 @@ export class MemoryBudget {
   /** Set while the memory alarm is on: queues page whatever the budget says. */
   underPressure = false;
 
-  constructor(readonly limit: number) {}
+  /** Bytes; lowered below the configured budget when the memory watermark is low (see Warren). */
+  constructor(public limit: number) {}
 
   get exceeded(): boolean {
     return this.underPressure || this.used > this.limit;
