@@ -20,6 +20,17 @@ import { DiskMonitor } from "./store/disk-monitor.js";
 import { tlsEnabled, tlsServerOptions } from "./server/tls-settings.js";
 import { storeFsFromEnvironment } from "./store/fault-fs.js";
 import { nodeFs } from "./store/store-fs.js";
+import { MemoryMonitor } from "./broker/memory-monitor.js";
+
+/** How often the memory alarm looks at the process's memory, ms, and after how many bytes of input. */
+const MEMORY_CHECK_INTERVAL = 100;
+const MEMORY_CHECK_EVERY_BYTES = 4 * 1024 * 1024;
+/**
+ * Queues page once their messages pass this share of the memory watermark (RabbitMQ's
+ * vm_memory_high_watermark_paging_ratio), or the queue memory budget if that is lower: a backlog
+ * goes to disk before it can raise the alarm.
+ */
+const PAGING_RATIO = 0.5;
 
 /** The package version, read once from package.json. */
 export function warrenVersion(): string {
@@ -45,6 +56,7 @@ export class Warren {
   private readonly control: ControlServer;
   private readonly diskMonitor: DiskMonitor;
   private readonly consumerTimeouts: ConsumerTimeoutClock | undefined;
+  readonly memoryMonitor: MemoryMonitor;
   port = 0;
   /** The AMQPS port, 0 when TLS is off. */
   tlsPort = 0;
@@ -66,6 +78,19 @@ export class Warren {
     this.diskMonitor = new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
     this.storage.persister.onFailure = (err) => this.diskMonitor.fail(err);
     this.consumerTimeouts = options.consumerTimeout > 0 ? new ConsumerTimeoutClock({ timeoutMs: options.consumerTimeout, log: this.log }) : undefined;
+    this.memoryMonitor = new MemoryMonitor(
+      {
+        watermark:
+          options.vmMemoryHighWatermarkAbsolute > 0 ? { absolute: options.vmMemoryHighWatermarkAbsolute } : { relative: options.vmMemoryHighWatermark },
+        intervalMs: MEMORY_CHECK_INTERVAL,
+        checkEveryBytes: MEMORY_CHECK_EVERY_BYTES,
+        // Under the alarm queues page what they are given, as RabbitMQ pages transient messages.
+        onPressure: (on) => (this.storage.budget.underPressure = on),
+        onLimit: (limit) => (this.storage.budget.limit = Math.min(options.queueMemoryBudget, Math.floor(limit * PAGING_RATIO))),
+      },
+      this.broker.alarms,
+      this.log,
+    );
     this.amqp = new AmqpServer({
       broker: this.broker,
       options,
@@ -75,12 +100,14 @@ export class Warren {
       consumerTimeouts: this.consumerTimeouts,
       serverProperties: serverProperties(warrenVersion()),
       connectionLimits: new ConnectionLimits(options.connectionMax),
+      memoryMonitor: this.memoryMonitor,
     });
     this.control = new ControlServer(
       {
         broker: this.broker,
         connections: this.amqp.connections,
         ids: new NodeIdentity(),
+        memory: this.memoryMonitor,
         options,
         log: this.log,
         version: warrenVersion(),
@@ -99,6 +126,7 @@ export class Warren {
     this.recover();
     await this.control.listen();
     this.diskMonitor.start();
+    this.memoryMonitor.start();
     if (tls !== undefined) {
       this.tlsPort = await this.amqp.listenTls(this.options.host, this.options.tlsPort, tls);
       this.log.info(
@@ -133,6 +161,7 @@ export class Warren {
     this.log.info({ event: "broker.stopping" }, "shutting down");
     this.control.close();
     this.diskMonitor.stop();
+    this.memoryMonitor.stop();
     await this.amqp.shutdown();
     this.consumerTimeouts?.stop();
     this.storage.close();

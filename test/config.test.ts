@@ -75,6 +75,11 @@ warren.data_dir = /var/lib/warren
     assert.deepEqual(conf("disk_free_limit.absolute = 50MiB"), { diskFreeLimit: 50 * 1024 * 1024 });
     assert.deepEqual(conf("disk_free_limit.absolute = 1g"), { diskFreeLimit: 1024 ** 3 });
     assert.deepEqual(conf("disk_free_limit.absolute = 12345"), { diskFreeLimit: 12345 });
+    assert.deepEqual(conf("vm_memory_high_watermark.relative = 0.6"), { vmMemoryHighWatermark: 0.6 });
+    assert.deepEqual(conf("vm_memory_high_watermark.absolute = 2GB"), { vmMemoryHighWatermarkAbsolute: 2_000_000_000 });
+    assert.deepEqual(conf("vm_memory_high_watermark.absolute = 512MiB"), { vmMemoryHighWatermarkAbsolute: 512 * 1024 * 1024 });
+    // Both in one file: RabbitMQ's schema takes the relative one.
+    assert.deepEqual(conf("vm_memory_high_watermark.absolute = 1GB\nvm_memory_high_watermark.relative = 0.5"), { vmMemoryHighWatermark: 0.5 });
     assert.deepEqual(conf("listeners.tcp.local = [::1]:5673"), { host: "::1", port: 5673 });
     assert.deepEqual(conf("listeners.tcp.local = ::1:5673"), { host: "::1", port: 5673 });
   });
@@ -97,6 +102,8 @@ warren.data_dir = /var/lib/warren
     refused("listeners.tcp.a = 1\nlisteners.tcp.b = 2", /^test\.conf, line 2: listeners\.tcp\.b: Warren has one AMQP listener and listeners\.tcp\.a \(line 1\) already sets it$/);
     refused("just words", /^test\.conf, line 1: expected 'key = value', got 'just words'$/);
     refused("default_user =", /^test\.conf, line 1: default_user has no value$/);
+    refused("vm_memory_high_watermark.relative = 1.5", /^test\.conf, line 1: vm_memory_high_watermark\.relative: '1\.5' is not a fraction from 0 to 1$/);
+    refused("vm_memory_high_watermark.absolute = lots", /^test\.conf, line 1: vm_memory_high_watermark\.absolute: 'lots' is not a size \(bytes, or a number with a unit: /);
   });
 
   it("takes a flag over the environment, the environment over the file, the file over the default", () => {
@@ -107,6 +114,17 @@ warren.data_dir = /var/lib/warren
     assert.equal(options.channelMax, 100); // file
     assert.equal(options.maxMessageSize, 128 * 1024 * 1024); // default
     assert.equal(options.configFile, file);
+  });
+
+  it("reads the memory watermark from flags and the environment, with units", () => {
+    assert.equal(loadOptions({}, {}).vmMemoryHighWatermark, 0.4);
+    assert.equal(loadOptions({}, {}).vmMemoryHighWatermarkAbsolute, 0);
+    assert.equal(loadOptions({ vmMemoryHighWatermark: "0.25" }, { WARREN_VM_MEMORY_HIGH_WATERMARK: "0.3" }).vmMemoryHighWatermark, 0.25);
+    assert.equal(loadOptions({}, { WARREN_VM_MEMORY_HIGH_WATERMARK: "0.3" }).vmMemoryHighWatermark, 0.3);
+    assert.equal(loadOptions({}, { WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE: "100MB" }).vmMemoryHighWatermarkAbsolute, 100_000_000);
+    assert.equal(loadOptions({ vmMemoryHighWatermarkAbsolute: "1GiB" }, {}).vmMemoryHighWatermarkAbsolute, 1024 ** 3);
+    assert.throws(() => loadOptions({ vmMemoryHighWatermark: "2" }, {}), /--vm-memory-high-watermark: '2' is not a fraction from 0 to 1/);
+    assert.throws(() => loadOptions({}, { WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE: "1.5GB" }), /WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE: '1\.5GB' is not a size/);
   });
 });
 

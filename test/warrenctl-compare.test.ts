@@ -152,4 +152,18 @@ describe("warrenctl prints what rabbitmqctl prints", () => {
       ["list_queues", "-p", V, "bogus", "other"],
     ]);
   });
+
+  it("set_vm_memory_high_watermark: rabbitmqctl's refusals (none of these reaches a node)", async (t) => {
+    if (rabbit === undefined) return t.skip(NO_ORACLE);
+    await sameAll([
+      ["set_vm_memory_high_watermark"],
+      ["set_vm_memory_high_watermark", "1.5"],
+      ["set_vm_memory_high_watermark", "abc"],
+      ["set_vm_memory_high_watermark", ".5"],
+      ["set_vm_memory_high_watermark", "0.4", "extra"],
+      ["set_vm_memory_high_watermark", "absolute"],
+      ["set_vm_memory_high_watermark", "absolute", "10XB"],
+      ["set_vm_memory_high_watermark", "absolute", "1.5GB"],
+    ]);
+  });
 });

@@ -29,6 +29,10 @@ export class FrameReader {
   private partial: Buffer | undefined;
   private partialLength = 0;
   private stopped = false;
+  /** Set by pause(): frames stop being handed out until resume(). */
+  private paused = false;
+  /** Bytes received while paused (or left of a chunk when pause() came mid-chunk), in order. */
+  private held: Buffer[] = [];
 
   constructor(
     private readonly sink: FrameSink,
@@ -41,18 +45,48 @@ export class FrameReader {
   stop(): void {
     this.stopped = true;
     this.partial = undefined;
+    this.held = [];
+  }
+
+  /**
+   * Hand out no more frames, even from the rest of the chunk being parsed: the frame just handled
+   * is the last until resume() (the connection's read gate closed).
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /** Go on with the bytes held back, then with what arrives. */
+  resume(): void {
+    this.paused = false;
+    const held = this.held;
+    this.held = [];
+    for (let i = 0; i < held.length; i++) {
+      if (this.paused || this.stopped) {
+        // Paused again: what is left goes after the rest of the chunk that was being parsed.
+        if (!this.stopped) this.held.push(...held.slice(i));
+        return;
+      }
+      this.push(held[i]!);
+    }
   }
 
   push(chunk: Buffer): void {
     if (this.stopped) return;
+    if (this.paused) {
+      this.held.push(chunk);
+      return;
+    }
     let pos = 0;
     if (!this.headerSeen) {
       pos = this.takeProtocolHeader(chunk);
       if (pos < 0) return;
+      if (this.paused) return this.hold(chunk, pos);
     }
     if (this.partial) {
       pos = this.completePartial(chunk, pos);
       if (pos < 0) return;
+      if (this.paused) return this.hold(chunk, pos);
     }
     const len = chunk.length;
     while (!this.stopped && pos < len) {
@@ -69,7 +103,13 @@ export class FrameReader {
       }
       this.emit(chunk, pos, size);
       pos = frameEnd + 1;
+      if (this.paused) return this.hold(chunk, pos);
     }
+  }
+
+  /** Keep the unparsed rest of a chunk for resume(), ahead of anything received later. */
+  private hold(chunk: Buffer, pos: number): void {
+    if (pos < chunk.length && !this.stopped) this.held.unshift(chunk.subarray(pos));
   }
 
   /** Returns the position after the header, or -1 when more bytes are needed or it was answered. */

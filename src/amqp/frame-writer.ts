@@ -2,7 +2,7 @@ import type { Socket } from "node:net";
 import { AmqpWriter } from "./writer.js";
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from "./generated.js";
 
-/** Bodies at least this large are written by reference instead of copied into the slab. */
+/** Bodies at least this large are written by reference (frame by frame) instead of copied into the slab. */
 const ZERO_COPY_BODY = 16 * 1024;
 const SLAB_SIZE = 64 * 1024;
 const INITIAL_SLAB_SIZE = 2 * 1024;
@@ -24,6 +24,9 @@ export class FrameWriter extends AmqpWriter {
   maxPayload: number;
   /** Called when a scheduled flush throws: the owner closes the connection, not the process. */
   onFailure: ((err: unknown) => void) | undefined;
+  /** Pending output (see backlog) above which onHighWater is called after a method or a large content. */
+  highWater = Infinity;
+  onHighWater: (() => void) | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -84,11 +87,18 @@ export class FrameWriter extends AmqpWriter {
       throw err;
     }
     this.end();
+    this.checkBacklog();
+  }
+
+  /** Output past `highWater`: tell the owner, which stops reading the client until it drains. */
+  private checkBacklog(): void {
+    if (this.onHighWater !== undefined && this.backlog > this.highWater) this.onHighWater();
   }
 
   /**
    * Write a content header and the body frames. `properties` is the raw property section (flags
-   * and values) exactly as the publisher sent it.
+   * and values) exactly as the publisher sent it. A body of ZERO_COPY_BODY bytes or more is never
+   * copied, however small frame_max cuts it: only the frame headers go into the slab.
    */
   content(channel: number, classId: number, properties: Buffer, body: Buffer): void {
     this.begin(FRAME_HEADER, channel);
@@ -101,30 +111,38 @@ export class FrameWriter extends AmqpWriter {
     properties.copy(b, this.pos + 12);
     this.pos += 12 + properties.length;
     this.end();
-    const max = this.maxPayload;
-    for (let offset = 0; offset < body.length; offset += max) {
-      const part = offset === 0 && body.length <= max ? body : body.subarray(offset, Math.min(offset + max, body.length));
-      if (part.length >= ZERO_COPY_BODY) {
-        this.bodyByReference(channel, part);
-      } else {
+    if (body.length >= ZERO_COPY_BODY) {
+      this.bodyByReference(channel, body);
+      // Small contents are left to the next method's check: deliveries stay as cheap as they were.
+      this.checkBacklog();
+    } else {
+      const max = this.maxPayload;
+      for (let offset = 0; offset < body.length; offset += max) {
         this.begin(FRAME_BODY, channel);
-        this.raw(part);
+        this.raw(offset === 0 && body.length <= max ? body : body.subarray(offset, Math.min(offset + max, body.length)));
         this.end();
       }
     }
   }
 
-  private bodyByReference(channel: number, part: Buffer): void {
-    this.ensure(8);
-    const b = this.buf;
-    b[this.pos] = FRAME_BODY;
-    b.writeUInt16BE(channel, this.pos + 1);
-    b.writeUInt32BE(part.length, this.pos + 3);
-    this.pos += 7;
+  /** Body frames whose headers are in the slab and whose payloads are the body's own bytes (one writev). */
+  private bodyByReference(channel: number, body: Buffer): void {
+    if (this.closed) return;
+    const max = this.maxPayload;
     this.cork();
-    this.writeSlab();
-    this.socket.write(part);
-    this.buf[this.pos++] = FRAME_END;
+    for (let offset = 0; offset < body.length; offset += max) {
+      const end = Math.min(offset + max, body.length);
+      if (this.buf.length - this.pos < 1024) this.rotate();
+      this.ensure(8); // the header now, the end marker after the payload
+      const b = this.buf;
+      b[this.pos] = FRAME_BODY;
+      b.writeUInt16BE(channel, this.pos + 1);
+      b.writeUInt32BE(end - offset, this.pos + 3);
+      this.pos += 7;
+      this.writeSlab();
+      this.socket.write(offset === 0 && end === body.length ? body : body.subarray(offset, end));
+      this.buf[this.pos++] = FRAME_END;
+    }
     this.scheduleFlush();
   }
 

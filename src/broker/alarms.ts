@@ -20,6 +20,11 @@ export class Alarms {
     return [...this.active].map((r) => REASONS[r]).join(" & ");
   }
 
+  /** The alarms in effect. */
+  get resources(): AlarmResource[] {
+    return [...this.active];
+  }
+
   has(resource: AlarmResource): boolean {
     return this.active.has(resource);
   }

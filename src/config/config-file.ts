@@ -9,6 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { OptionError, parseSetting, resolveOptions, settings, type Options } from "./options.js";
+import { parseSize, SIZE_UNIT_NAMES } from "./size.js";
 
 /** One `key = value` line. */
 export interface ConfEntry {
@@ -77,6 +78,8 @@ export const SUPPORTED_KEYS = [
   "listeners.ssl.<name>",
   "ssl_options.verify",
   "auth_mechanisms.<n>",
+  "vm_memory_high_watermark.relative",
+  "vm_memory_high_watermark.absolute",
 ];
 
 /** RabbitMQ's log levels and Warren's. */
@@ -97,6 +100,7 @@ export function confToOptions(entries: ConfEntry[], file: string): Partial<Optio
   const tags = new Map<string, boolean>();
   const loopback = new Map<string, boolean>();
   let loopbackNone = false;
+  let relativeWatermark = false;
 
   for (const e of entries) {
     const direct = DIRECT_KEYS[e.key];
@@ -130,9 +134,14 @@ export function confToOptions(entries: ConfEntry[], file: string): Partial<Optio
     } else if (e.key.startsWith("loopback_users.")) {
       loopback.set(e.key.slice("loopback_users.".length), bool(e));
     } else if (e.key === "disk_free_limit.absolute") {
-      const bytes = informationUnit(e.value);
-      if (bytes === undefined) throw new OptionError(`${where(e)}: '${e.value}' is not a size (bytes, or a number with a unit: kB, MB, GB, KiB, MiB, GiB, k, M, G)`);
+      const bytes = parseSize(e.value);
+      if (bytes === undefined) throw new OptionError(`${where(e)}: '${e.value}' is not a size (bytes, or a number with a unit: ${SIZE_UNIT_NAMES})`);
       out.diskFreeLimit = parseSetting(settings.find((s) => s.key === "diskFreeLimit")!, String(bytes), where(e));
+    } else if (e.key === "vm_memory_high_watermark.relative") {
+      out.vmMemoryHighWatermark = parseSetting(settings.find((s) => s.key === "vmMemoryHighWatermark")!, e.value, where(e));
+      relativeWatermark = true;
+    } else if (e.key === "vm_memory_high_watermark.absolute") {
+      out.vmMemoryHighWatermarkAbsolute = parseSetting(settings.find((s) => s.key === "vmMemoryHighWatermarkAbsolute")!, e.value, where(e));
     } else if (e.key === "log.level") {
       const level = LOG_LEVELS[e.value];
       if (level === undefined) throw new OptionError(`${where(e)}: '${e.value}' is not a log level (debug, info, warning, error)`);
@@ -143,27 +152,11 @@ export function confToOptions(entries: ConfEntry[], file: string): Partial<Optio
   }
   // As RabbitMQ's schema: the listed tags / users set to true replace the default list.
   if (tags.size > 0) out.defaultUserTags = [...tags].filter(([, on]) => on).map(([t]) => t);
+  // Both watermarks in one file: RabbitMQ's schema takes the relative one.
+  if (relativeWatermark) delete out.vmMemoryHighWatermarkAbsolute;
   if (loopbackNone) out.loopbackUsers = [];
   else if (loopback.size > 0) out.loopbackUsers = [...loopback].filter(([, on]) => on).map(([u]) => u);
   return out as Partial<Options>;
-}
-
-/** Size units as RabbitMQ reads them (rabbit_resource_monitor_misc): k, M, G and the *iB are binary. */
-const SIZE_UNITS: Record<string, number> = {
-  ...Object.fromEntries(["k", "K", "kiB", "KiB", "kib", "KIB"].map((u) => [u, 1024])),
-  ...Object.fromEntries(["m", "M", "MiB", "mib", "MIB"].map((u) => [u, 1024 ** 2])),
-  ...Object.fromEntries(["g", "G", "GiB", "gib", "GIB"].map((u) => [u, 1024 ** 3])),
-  ...Object.fromEntries(["kB", "KB", "kb", "Kb"].map((u) => [u, 1000])),
-  ...Object.fromEntries(["MB", "mb", "Mb"].map((u) => [u, 1000 ** 2])),
-  ...Object.fromEntries(["GB", "gb", "Gb"].map((u) => [u, 1000 ** 3])),
-};
-
-/** A size: bytes, or a number and a unit (50MB is 50 * 10^6, 50MiB and 50M are 50 * 2^20). */
-function informationUnit(value: string): number | undefined {
-  const m = /^(\d+)([A-Za-z]*)$/.exec(value);
-  if (m === null) return undefined;
-  const multiplier = m[2] === "" ? 1 : SIZE_UNITS[m[2]!];
-  return multiplier === undefined ? undefined : Number(m[1]) * multiplier;
 }
 
 /** listeners.tcp.<name> = 5672 | 127.0.0.1:5672 | ::1:5672 | [::1]:5672 */

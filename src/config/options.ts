@@ -1,3 +1,5 @@
+import { parseSize, SIZE_UNIT_NAMES } from "./size.js";
+
 /**
  * Every setting Warren has, in one place: its command-line flag, its environment variable, and
  * its default. `warren --help` is generated from this list, so a setting documented here is a
@@ -58,12 +60,16 @@ export interface Options {
   authMechanisms: string[];
   /** Open connections allowed on the node (RabbitMQ's connection_max); Infinity for no limit. */
   connectionMax: number;
+  /** Fraction of the machine's (or cgroup's) memory past which publishers are blocked (vm_memory_high_watermark.relative). */
+  vmMemoryHighWatermark: number;
+  /** The same limit in bytes; when not 0 it replaces the fraction (vm_memory_high_watermark.absolute). */
+  vmMemoryHighWatermarkAbsolute: number;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** "limit": a non-negative integer, or "infinity" (RabbitMQ's spelling of no limit). */
-type Kind = "string" | "int" | "level" | "list" | "choice" | "bool" | "pattern" | "limit";
+type Kind = "string" | "int" | "level" | "list" | "choice" | "bool" | "pattern" | "limit" | "fraction" | "size";
 
 export interface Setting {
   key: keyof Options;
@@ -113,6 +119,8 @@ export const settings: Setting[] = [
   { key: "tlsCertLoginFrom", flag: "--tls-cert-login-from", env: "WARREN_TLS_CERT_LOGIN_FROM", kind: "choice", choices: ["distinguished_name", "common_name"], default: "distinguished_name", description: "EXTERNAL login name: the certificate subject's distinguished_name or its common_name" },
   { key: "authMechanisms", flag: "--auth-mechanisms", env: "WARREN_AUTH_MECHANISMS", kind: "list", choices: ["PLAIN", "AMQPLAIN", "EXTERNAL"], default: ["PLAIN", "AMQPLAIN"], description: "comma-separated SASL mechanisms offered (PLAIN, AMQPLAIN, EXTERNAL: TLS client certificates)" },
   { key: "connectionMax", flag: "--max-connections", env: "WARREN_MAX_CONNECTIONS", kind: "limit", default: Infinity, min: 0, max: 2 ** 31 - 1, description: "open AMQP connections allowed (infinity: no limit); more are refused at connection.open" },
+  { key: "vmMemoryHighWatermark", flag: "--vm-memory-high-watermark", env: "WARREN_VM_MEMORY_HIGH_WATERMARK", kind: "fraction", default: 0.4, min: 0, max: 1, description: "fraction of the machine's (or cgroup's) memory past which publishers are blocked" },
+  { key: "vmMemoryHighWatermarkAbsolute", flag: "--vm-memory-high-watermark-absolute", env: "WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE", kind: "size", default: 0, min: 0, max: 2 ** 53, description: "memory limit in bytes (or 100MB, 1GiB, ...) instead of the fraction; 0: use the fraction" },
   { key: "loopbackUsers", flag: "--loopback-users", env: "WARREN_LOOPBACK_USERS", kind: "list", default: ["guest"], description: "comma-separated users allowed from loopback only (empty: none)" },
 ];
 
@@ -145,6 +153,20 @@ export function parseSetting(setting: Setting, raw: string, source: string): Opt
     case "level":
       if (raw === "debug" || raw === "info" || raw === "warn" || raw === "error") return raw;
       throw new OptionError(`${source}: '${raw}' is not a log level (debug, info, warn, error)`);
+    case "fraction": {
+      const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+      if (!(n >= (setting.min ?? 0) && n <= (setting.max ?? 1))) {
+        throw new OptionError(`${source}: '${raw}' is not a fraction from ${setting.min} to ${setting.max}`);
+      }
+      return n;
+    }
+    case "size": {
+      const n = parseSize(raw);
+      if (n === undefined || n < (setting.min ?? 0) || n > (setting.max ?? Infinity)) {
+        throw new OptionError(`${source}: '${raw}' is not a size (bytes, or a number with a unit: ${SIZE_UNIT_NAMES})`);
+      }
+      return n;
+    }
     case "int":
     case "limit": {
       if (setting.kind === "limit" && raw === "infinity") return Infinity;

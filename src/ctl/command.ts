@@ -57,6 +57,7 @@ export type HelpSection =
   | "Access Control"
   | "Monitoring, observability and health checks"
   | "Virtual hosts"
+  | "Configuration and Environment"
   | "Queues"
   | "Connections"
   | "Definitions";

@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { splitDefinitions } from "./definitions-split.js";
 import { toJson } from "./format.js";
 import { MAX_REQUEST_BYTES } from "./protocol.js";
+import { parseSize } from "../config/size.js";
 import {
   arity,
   badArgument,
@@ -11,7 +12,11 @@ import {
   EXIT,
   requestRun,
   messageOutcome,
+  notEnough,
+  okOutcome,
   outputLess,
+  tooMany,
+  type ValidationFailure,
   valueOutcome,
   type CliIo,
   type CommandSpec,
@@ -37,8 +42,11 @@ interface Status {
   data_directory: string;
   config_files: string[];
   log_files: string[];
+  /** The resources in alarm: "memory", "disk". */
   alarms: string[];
   memory: { total: number; strategy: string };
+  vm_memory_high_watermark_setting?: { relative: number } | { absolute: number };
+  vm_memory_high_watermark_limit?: number;
   totals: { connection_count: number; queue_count: number; virtual_host_count: number };
   listeners: Array<{ interface: string; port: number; protocol: string; purpose: string }>;
 }
@@ -65,10 +73,11 @@ function statusLines(s: Status, node: string, tty: boolean): string[] {
     `\n${bright("Log file(s)")}\n`,
     ...s.log_files.map((f) => ` * ${f}`),
     `\n${bright("Alarms")}\n`,
-    ...(s.alarms.length === 0 ? ["(none)"] : s.alarms),
+    ...(s.alarms.length === 0 ? ["(none)"] : s.alarms.map((resource) => `${ALARM_NAMES[resource] ?? resource} alarm on node ${node}`)),
     `\n${bright("Memory")}\n`,
-    `Total memory used: ${(s.memory.total / 1e9).toFixed(4)} gb`,
+    `Total memory used: ${gigabytes(s.memory.total)} gb`,
     `Calculation strategy: ${s.memory.strategy}`,
+    ...watermarkLine(s),
     `\n${bright("Totals")}\n`,
     `Connection count: ${s.totals.connection_count}`,
     `Queue count: ${s.totals.queue_count}`,
@@ -76,6 +85,21 @@ function statusLines(s: Status, node: string, tty: boolean): string[] {
     `\n${bright("Listeners")}\n`,
     ...s.listeners.map((l) => `Interface: ${l.interface}, port: ${l.port}, protocol: ${l.protocol}, purpose: ${l.purpose}`),
   ];
+}
+
+const ALARM_NAMES: Record<string, string> = { memory: "Memory", disk: "Free disk space" };
+
+/** Bytes as rabbitmqctl prints gigabytes: rounded to 4 decimals, "100.0" for a whole number. */
+function gigabytes(bytes: number): string {
+  const gb = Math.round(bytes / 1e5) / 1e4;
+  return Number.isInteger(gb) ? gb.toFixed(1) : String(gb);
+}
+
+function watermarkLine(s: Status): string[] {
+  const setting = s.vm_memory_high_watermark_setting;
+  if (setting === undefined || s.vm_memory_high_watermark_limit === undefined) return [];
+  const what = "relative" in setting ? `${setting.relative} of available memory` : `${gigabytes(setting.absolute)} gb`;
+  return [`Memory high watermark setting: ${what}, computed to: ${gigabytes(s.vm_memory_high_watermark_limit)} gb`];
 }
 
 /** JSON with keys sorted at every level, as rabbitmqctl prints Erlang maps. */
@@ -110,6 +134,31 @@ function readDefinitionsInput(path: string | undefined, io: CliIo): { text: stri
   return text === "" ? errorOutcome(EXIT.dataerr, `File ${path} is zero-sized`) : { text };
 }
 
+/** The units set_vm_memory_high_watermark absolute takes (rabbitmqctl's, a narrower list than the config file's). */
+const CTL_MEMORY_UNITS = ["", "k", "kiB", "M", "MiB", "G", "GiB", "kB", "MB", "GB"];
+const FLOAT = /^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?/;
+const plainBadArgument: ValidationFailure = { message: "Bad argument.", exitCode: EXIT.dataerr };
+
+/** rabbitmqctl's checks: a whole float from 0 to 1, or an integer with one of its units. */
+function validateWatermark(args: string[]): ValidationFailure | undefined {
+  if (args.length === 0) return notEnough;
+  if (args[0] === "absolute") {
+    if (args.length !== 2) return args.length < 2 ? notEnough : tooMany;
+    const value = args[1]!;
+    const integer = /^[+-]?\d+/.exec(value);
+    if (integer === null) return plainBadArgument;
+    if (CTL_MEMORY_UNITS.includes(value.slice(integer[0].length))) return undefined;
+    const float = FLOAT.exec(value);
+    if (float !== null && CTL_MEMORY_UNITS.includes(value.slice(float[0].length))) return badArgument("The threshold should be an integer.");
+    return badArgument("Invalid units.");
+  }
+  if (args.length > 1) return tooMany;
+  const float = FLOAT.exec(args[0]!);
+  if (float === null || float[0] !== args[0]) return plainBadArgument;
+  const fraction = Number(args[0]);
+  return fraction >= 0 && fraction <= 1 ? undefined : badArgument("The threshold should be a fraction between 0.0 and 1.0");
+}
+
 export const nodeCommands: CommandSpec[] = [
   {
     name: "status",
@@ -123,7 +172,10 @@ export const nodeCommands: CommandSpec[] = [
       const r = await call("status", {});
       if (!r.ok) return errorOutcome(EXIT.unavailable, r.error.message);
       const status = r.result as Status;
-      if (opts.formatter === "json") return { exitCode: EXIT.ok, stdout: [sortedJson({ ...status, node })] };
+      if (opts.formatter === "json") {
+        const alarms = status.alarms.map((resource) => ({ node, resource, type: "resource_limit" }));
+        return { exitCode: EXIT.ok, stdout: [sortedJson({ ...status, alarms, node })] };
+      }
       return { exitCode: EXIT.ok, stdout: statusLines(status, node, io.tty) };
     },
   },
@@ -141,6 +193,33 @@ export const nodeCommands: CommandSpec[] = [
     banner: (args, _opts, node) =>
       args.length === 1 ? `Stopping and halting node ${node} (will monitor pid file ${args[0]}) ...` : `Stopping and halting node ${node} ...`,
     run: requestRun("stop", () => ({})),
+  },
+  {
+    name: "set_vm_memory_high_watermark",
+    section: "Configuration and Environment",
+    description: "Sets the vm_memory_high_watermark setting",
+    usage: "<fraction> | absolute <value>",
+    details: [
+      ["<fraction>", "New limit as a fraction of total memory reported by the OS"],
+      ["absolute <value>", "New limit as an absolute value with units, e.g. 1GB"],
+    ],
+    validate: validateWatermark,
+    banner: (args, _opts, node) =>
+      args[0] === "absolute" ? `Setting memory threshold on ${node} to ${args[1]} bytes ...` : `Setting memory threshold on ${node} to ${args[0]} ...`,
+    async run(args, opts, call, node) {
+      let request: { relative: number } | { absolute: number };
+      if (args[0] === "absolute") {
+        const bytes = parseSize(args[1]!);
+        // rabbitmqctl crashes on 0 and negative sizes (exit 70); Warren says why.
+        if (bytes === undefined || bytes <= 0) return errorOutcome(EXIT.software, `The threshold should be a positive number of bytes, got ${args[1]}`);
+        request = { absolute: bytes };
+      } else {
+        request = { relative: Number(args[0]) };
+      }
+      const r = await call("set_vm_memory_high_watermark", request);
+      if (!r.ok) return errorOutcome(EXIT.unavailable, r.error.message);
+      return okOutcome(opts, node);
+    },
   },
   {
     name: "purge_queue",

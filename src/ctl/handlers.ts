@@ -8,6 +8,7 @@ import { AccessError } from "../access/errors.js";
 import { patternProblem } from "../access/pattern.js";
 import { AmqpError } from "../amqp/errors.js";
 import type { Broker } from "../broker/broker.js";
+import type { MemoryMonitor } from "../broker/memory-monitor.js";
 import type { Options } from "../config/options.js";
 import type { Logger } from "../logger.js";
 import type { Connection } from "../server/connection.js";
@@ -24,6 +25,8 @@ export interface ControlContext {
   broker: Broker;
   connections: Iterable<Connection>;
   ids: NodeIdentity;
+  /** The memory alarm (absent in tests that build a context by hand). */
+  memory?: MemoryMonitor;
   options: Options;
   log: Logger;
   version: string;
@@ -104,8 +107,11 @@ const handlers: Record<string, Handler> = {
       data_directory: ctx.options.dataDir,
       config_files: ctx.options.configFile === "" ? [] : [ctx.options.configFile],
       log_files: ["<stdout>"],
-      alarms: [],
+      alarms: ctx.broker.alarms.resources,
       memory: { total: mem.rss, heap_used: mem.heapUsed, strategy: "rss", system_total: totalmem(), system_free: freemem() },
+      vm_memory_calculation_strategy: "rss",
+      vm_memory_high_watermark_setting: ctx.memory?.watermark,
+      vm_memory_high_watermark_limit: ctx.memory?.limit,
       totals: {
         connection_count: [...ctx.connections].length,
         queue_count: [...ctx.broker.vhosts.values()].reduce((n, v) => n + v.queues.size, 0),
@@ -113,6 +119,15 @@ const handlers: Record<string, Handler> = {
       },
       listeners: [{ interface: ctx.options.host, port: ctx.port(), protocol: "amqp", purpose: "AMQP 0-9-1" }],
     };
+  },
+
+  set_vm_memory_high_watermark(ctx, args) {
+    const { relative, absolute } = args;
+    if (ctx.memory === undefined) throw new ControlError("not_supported", "this node has no memory monitor");
+    if (typeof relative === "number" && relative >= 0 && relative <= 1) ctx.memory.setWatermark({ relative });
+    else if (typeof absolute === "number" && Number.isSafeInteger(absolute) && absolute > 0) ctx.memory.setWatermark({ absolute });
+    else throw new ControlError("bad_argument", "expected a relative watermark from 0 to 1 or a positive absolute one in bytes");
+    return null;
   },
 
   // ---- users ----

@@ -8,6 +8,7 @@ const SECTIONS: HelpSection[] = [
   "Access Control",
   "Monitoring, observability and health checks",
   "Virtual hosts",
+  "Configuration and Environment",
   "Queues",
   "Connections",
   "Definitions",

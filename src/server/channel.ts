@@ -21,6 +21,11 @@ import type { ConsumerTimeoutClock, ConsumerTimeoutTarget } from "./consumer-tim
 
 /** A consumer's socket backlog above which it gets no more deliveries until the socket drains. */
 const DELIVERY_HIGH_WATER = 1024 * 1024;
+/**
+ * A direct reply-to requester's backlog above which replies to it are dropped (returned when
+ * mandatory): they come from other connections, which its own backpressure does not slow down.
+ */
+const REPLY_BACKLOG_LIMIT = 16 * 1024 * 1024;
 
 /** A publish or an ack held by a transaction until tx.commit. */
 type TxAction =
@@ -49,6 +54,8 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private txActions: TxAction[] = [];
   /** The channel's amq.rabbitmq.reply-to consumer, if it has one. */
   private replyConsumer: { tag: string; key: string; tagBytes: Buffer } | undefined;
+  /** Replies are being dropped for a backlog (logged once per episode). */
+  private droppingReplies = false;
   /** Permission checks (403 ACCESS_REFUSED), with the per-channel cache RabbitMQ has too. */
   private readonly access: ChannelAccess;
   /** consumer_timeout (undefined: off), and whether it is watching this channel. */
@@ -273,10 +280,18 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   }
 
   /** A reply for our direct reply-to consumer (ReplyTarget). */
-  deliverReply(message: Message): void {
+  deliverReply(message: Message): boolean {
     const consumer = this.replyConsumer;
-    if (consumer === undefined || this.state !== "open") return;
+    if (consumer === undefined || this.state !== "open") return true; // gone: dropped, as RabbitMQ does
     const w = this.writer;
+    if (w.backlog > REPLY_BACKLOG_LIMIT) {
+      if (!this.droppingReplies) {
+        this.droppingReplies = true;
+        this.connection.log.warn({ event: "direct_reply_to.dropped", connection: this.connection.name, backlog: w.backlog }, "dropping replies: the requester does not read its socket");
+      }
+      return false;
+    }
+    this.droppingReplies = false;
     w.begin(amqp.FRAME_METHOD, this.id);
     w.u32(amqp.BASIC_DELIVER);
     w.raw(consumer.tagBytes);
@@ -285,6 +300,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     w.raw(message.address);
     w.end();
     w.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+    return true;
   }
 
   private cancelReplyConsumer(): void {

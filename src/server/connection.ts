@@ -13,6 +13,7 @@ import { Channel } from "./channel.js";
 import type { ServerContext } from "./context.js";
 import { offeredMechanisms, saslLogin } from "./sasl.js";
 import { PublishDecoder } from "./publish-decoder.js";
+import { ReadGate } from "./read-gate.js";
 
 const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
 /** The AMQP 0-9 header, which RabbitMQ also accepts and serves as 0-9-1. */
@@ -24,6 +25,13 @@ const CLOSE_OK_TIMEOUT = 3_000;
  * that has not logged in cannot make us buffer more than that.
  */
 const HANDSHAKE_FRAME_MAX = amqp.FRAME_MIN_SIZE;
+/**
+ * Output waiting for a client above which the client is not read until it takes its output down
+ * to OUTPUT_LOW_WATER: a client that does not read cannot make us buffer much more than this plus
+ * the answer to one request. (Consumer deliveries stop earlier, at the channel's own mark.)
+ */
+const OUTPUT_HIGH_WATER = 4 * 1024 * 1024;
+const OUTPUT_LOW_WATER = 1024 * 1024;
 
 type State = "header" | "start" | "secure" | "tune" | "open" | "running" | "closing" | "closed";
 
@@ -66,8 +74,8 @@ export class Connection implements FrameSink {
   /** Channels whose consumers wait for the socket to drain. */
   readonly waitingForDrain = new Set<Channel>();
   private resumeScheduled = false;
-  /** Blocked by a resource alarm: connection.blocked sent and the socket not read. */
-  private blockedByAlarm = false;
+  /** Whether the socket is read: closed by a resource alarm, or by output the client does not take. */
+  readonly gate: ReadGate;
   private readonly onAlarm = (blocked: boolean) => {
     if (!blocked) this.guarded("unblocking", () => this.unblock());
   };
@@ -90,9 +98,23 @@ export class Connection implements FrameSink {
       persister && (() => persister.write()),
     );
     this.writer.onFailure = (err) => this.failInternally(err, "writing");
+    this.writer.highWater = OUTPUT_HIGH_WATER;
+    this.writer.onHighWater = () => this.gate.close("output");
+    this.gate = new ReadGate({
+      pause: () => {
+        this.reader.pause();
+        this.socket.pause();
+      },
+      resume: () => {
+        this.reader.resume();
+        if (!this.gate.isClosed()) this.socket.resume();
+      },
+    });
     socket.setNoDelay(true);
+    const memory = ctx.memoryMonitor;
     socket.on("data", (chunk: Buffer) => {
       try {
+        memory?.noteInput(chunk.length);
         this.reader.push(chunk);
       } catch (err) {
         this.failInternally(err, "reading");
@@ -377,8 +399,8 @@ export class Connection implements FrameSink {
     if (this.heartbeat === 0) return;
     const tick = () => {
       this.writer.heartbeat();
-      // A connection blocked by an alarm is not being read: its silence proves nothing.
-      if (this.receivedSinceTick || this.blockedByAlarm) {
+      // A connection we do not read (alarm, backpressure) may be silent: that proves nothing.
+      if (this.receivedSinceTick || this.gate.isClosed()) {
         this.missedTicks = 0;
         this.receivedSinceTick = false;
       } else if (++this.missedTicks >= 4) {
@@ -477,19 +499,17 @@ export class Connection implements FrameSink {
    * publishing connections only) and tell the client, if it understands connection.blocked.
    */
   blockPublisher(): void {
-    if (this.blockedByAlarm) return;
-    this.blockedByAlarm = true;
+    if (this.gate.isClosed("alarm")) return;
+    this.gate.close("alarm");
     const reason = this.ctx.broker.alarms.reason;
     this.log.info({ event: "connection.blocked", connection: this.name, reason }, "publisher blocked by a resource alarm");
     if (this.capabilities.connectionBlocked) this.writer.method(0, amqp.encodeConnectionBlocked, { reason });
-    this.socket.pause();
   }
 
   private unblock(): void {
-    if (!this.blockedByAlarm || this.state !== "running") return;
-    this.blockedByAlarm = false;
+    if (!this.gate.isClosed("alarm") || this.state !== "running") return;
     if (this.capabilities.connectionBlocked) this.writer.method(0, amqp.encodeConnectionUnblocked, {});
-    this.socket.resume();
+    this.gate.open("alarm");
   }
 
   /** Channel finished closing (close-ok exchanged): forget it. */
@@ -509,6 +529,7 @@ export class Connection implements FrameSink {
    * that stopped on a full writer are resumed here too, on the next turn, once the socket is clear.
    */
   private afterFlush(): void {
+    this.reopenIfDrained();
     if (this.waitingForDrain.size === 0 || this.resumeScheduled || this.socket.writableNeedDrain) return;
     this.resumeScheduled = true;
     setImmediate(() => {
@@ -518,10 +539,16 @@ export class Connection implements FrameSink {
   }
 
   private onDrain(): void {
+    this.reopenIfDrained();
     if (this.waitingForDrain.size === 0) return;
     const channels = [...this.waitingForDrain];
     this.waitingForDrain.clear();
     for (const channel of channels) channel.resumeDeliveries();
+  }
+
+  /** The client took its output down to the low-water mark: read it again. */
+  private reopenIfDrained(): void {
+    if (this.gate.isClosed("output") && this.writer.backlog <= OUTPUT_LOW_WATER) this.gate.open("output");
   }
 
   private cleanup(): void {

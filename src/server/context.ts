@@ -22,4 +22,6 @@ export interface ServerContext {
   serverProperties: FieldTable;
   /** Open connections against connection_max and the vhosts' max-connections. */
   connectionLimits: ConnectionLimits;
+  /** The memory alarm's watcher: told how many bytes arrive, so a fast publisher is checked often. */
+  memoryMonitor?: { noteInput(bytes: number): void };
 }

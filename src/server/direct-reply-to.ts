@@ -7,7 +7,8 @@ const REPLY_PREFIX = REPLY_QUEUE + ".";
 
 /** A channel consuming from amq.rabbitmq.reply-to. */
 export interface ReplyTarget {
-  deliverReply(message: Message): void;
+  /** False when the reply could not be delivered (the requester does not read its socket). */
+  deliverReply(message: Message): boolean;
 }
 
 /**
@@ -43,7 +44,6 @@ export class DirectReplyTo {
   deliver(routingKey: string, message: Message): boolean {
     const target = this.targets.get(routingKey.slice(REPLY_PREFIX.length));
     if (target === undefined) return false;
-    target.deliverReply(message);
-    return true;
+    return target.deliverReply(message);
   }
 }

@@ -4,11 +4,14 @@
  */
 export class MemoryBudget {
   used = 0;
+  /** Set while the memory alarm is on: queues page whatever the budget says. */
+  underPressure = false;
 
-  constructor(readonly limit: number) {}
+  /** Bytes; lowered below the configured budget when the memory watermark is low (see Warren). */
+  constructor(public limit: number) {}
 
   get exceeded(): boolean {
-    return this.used > this.limit;
+    return this.underPressure || this.used > this.limit;
   }
 }
 

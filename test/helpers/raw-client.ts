@@ -386,6 +386,7 @@ export interface BasicProperties {
   deliveryMode?: number;
   priority?: number;
   correlationId?: string;
+  replyTo?: string;
   messageId?: string;
 }
 
@@ -398,6 +399,7 @@ export function headerPayload(classId: number, bodySize: number | bigint, props:
   if (props.deliveryMode !== undefined) { flags |= 1 << 12; w.octet(props.deliveryMode); }
   if (props.priority !== undefined) { flags |= 1 << 11; w.octet(props.priority); }
   if (props.correlationId !== undefined) { flags |= 1 << 10; w.shortstr(props.correlationId); }
+  if (props.replyTo !== undefined) { flags |= 1 << 9; w.shortstr(props.replyTo); }
   if (props.messageId !== undefined) { flags |= 1 << 7; w.shortstr(props.messageId); }
   return Buffer.concat([
     new ArgWriter().short(classId).short(0).longlong(bodySize).short(flags).build(),
