@@ -99,12 +99,15 @@ export class Connection implements FrameSink {
     );
     this.writer.onFailure = (err) => this.failInternally(err, "writing");
     this.writer.highWater = OUTPUT_HIGH_WATER;
-    this.writer.onHighWater = () => this.gate.close("output");
+    this.writer.onHighWater = () => {
+      // Output stops the reader mid-chunk: one chunk of basic.gets could ask for gigabytes.
+      this.reader.pause();
+      this.gate.close("output");
+    };
+    // An alarm stops only the socket: the rest of a chunk already read is still handled, so a
+    // publisher caught by a sticky alarm (a write error) gets its nacks instead of silence.
     this.gate = new ReadGate({
-      pause: () => {
-        this.reader.pause();
-        this.socket.pause();
-      },
+      pause: () => this.socket.pause(),
       resume: () => {
         this.reader.resume();
         if (!this.gate.isClosed()) this.socket.resume();
