@@ -20,6 +20,12 @@ export interface BrokerUnderTest {
   /** Longest time one read of one connection held the event loop since the last reset (in-process only). */
   longestBlockMs(): number;
   resetBlockMeasure(): void;
+  /**
+   * Remove what sessions declared (queues other than `keep`, exchanges, bindings between the
+   * amq.* exchanges), so that each session starts from the same state and a failure replays
+   * and shrinks on its own. In-process only; a spawned broker keeps its state between sessions.
+   */
+  reset(keep: string): void;
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -93,6 +99,19 @@ class InProcessBroker implements BrokerUnderTest {
     this.loop.reset();
   }
 
+  reset(keep: string): void {
+    const vhost = this.warren?.broker.vhosts.get("/");
+    if (vhost === undefined) return;
+    for (const queue of [...vhost.queues.values()]) if (queue.name !== keep) vhost.deleteQueue(queue);
+    for (const exchange of [...vhost.exchanges.values()]) {
+      if (exchange.name !== "" && !exchange.name.startsWith("amq.")) vhost.deleteExchange(exchange.name, false);
+    }
+    for (const exchange of [...vhost.exchanges.values()]) {
+      if (exchange.name === "") continue;
+      for (const b of [...exchange.bindings.values()]) vhost.unbind(b.source, b.destination, b.routingKey, b.args);
+    }
+  }
+
   async restart(): Promise<void> {
     await this.shutdown();
     await this.boot();
@@ -144,6 +163,8 @@ class SpawnedBroker implements BrokerUnderTest {
   }
 
   resetBlockMeasure(): void {}
+
+  reset(): void {}
 
   async restart(): Promise<void> {
     await this.handle?.stop();

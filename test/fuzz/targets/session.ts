@@ -34,7 +34,7 @@ class Bystander {
   private model: ChannelModel | undefined;
   private channel: Channel | undefined;
   private lost: string | undefined;
-  private readonly queue = `fuzz-bystander-${process.pid}`;
+  readonly queue = `fuzz-bystander-${process.pid}`;
 
   constructor(private readonly port: () => number) {}
 
@@ -146,6 +146,7 @@ export const sessionTarget: FuzzTarget<Action[]> = {
 
     const property = fc.asyncProperty(sessionArb, async (actions) => {
       if (++sessions % RESTART_EVERY === 0) await recover();
+      broker.reset(bystander.queue);
       const t0 = performance.now();
       let outcome = await runSession(broker, actions);
       timing.session += performance.now() - t0;
@@ -157,6 +158,7 @@ export const sessionTarget: FuzzTarget<Action[]> = {
       if (failure) problems.push(failure);
       // Slow once can be the machine; slow three times is the input.
       for (let attempt = 0; outcome.blockedMs > BLOCK_LIMIT_MS && attempt < 2 && !failure; attempt++) {
+        broker.reset(bystander.queue);
         outcome = await runSession(broker, actions);
       }
       if (outcome.blockedMs > BLOCK_LIMIT_MS) problems.push(`a read held the event loop ${outcome.blockedMs.toFixed(0)} ms (limit ${BLOCK_LIMIT_MS}), three times in a row`);
