@@ -60,8 +60,14 @@ const scalar: fc.Arbitrary<Encoded> = fc.oneof(
   fc.constant(typed("V", Buffer.alloc(0), null)),
 );
 
-/** A table key: short UTF-8, unique within its table (duplicates are a separate question). */
-const keyArb = fc.oneof(fc.string({ unit: "grapheme-ascii", maxLength: 12 }), fc.constantFrom("x-match", "x-message-ttl", "a", "b"));
+/**
+ * A table key: short UTF-8, unique within its table (duplicates are a separate question).
+ * "__proto__" is left out: Warren decodes tables into plain objects, where that key sets the
+ * prototype instead of an entry, an open finding (test/fuzz-findings.test.ts).
+ */
+const keyArb = fc
+  .oneof(fc.string({ unit: "grapheme-ascii", maxLength: 12 }), fc.constantFrom("x-match", "x-message-ttl", "a", "b"))
+  .filter((k) => k !== "__proto__");
 
 const { table: tableArb } = fc.letrec<{ value: Encoded; table: Encoded; array: Encoded }>((tie) => ({
   value: fc.oneof({ depthSize: "small", withCrossShrink: true }, scalar, tie("table"), tie("array")),

@@ -94,6 +94,14 @@ export function hex(b: Buffer, max = 4096): string {
 
 /** JSON with Buffers as hex and bigints as strings: for printing cases. */
 export function show(value: unknown): string {
+  try {
+    return showJson(value);
+  } catch (err) {
+    return `(cannot print the case: ${(err as Error).message})`;
+  }
+}
+
+function showJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (typeof v === "bigint") return `${v}n`;
     if (v !== null && typeof v === "object" && (v as { type?: string }).type === "Buffer" && Array.isArray((v as { data?: unknown }).data)) {
