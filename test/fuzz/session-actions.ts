@@ -62,8 +62,12 @@ type Op =
 /** Where a deeply nested field value is put: a method's arguments table, or a message's headers. */
 type DeepPlace = "queue.declare" | "queue.bind" | "exchange.declare" | "basic.consume" | "headers";
 
-/** One step of a session: its frames, edits to their bytes, and whether to wait for the broker after. */
-export type Action = Op & { mutations: Mutation[]; sync: boolean; split?: number };
+/**
+ * One step of a session: its frames, edits to their bytes, whether to wait for the broker after,
+ * and which of the session's two connections sends it (the second one meets the first one's
+ * exclusive queues, consumers and deliveries).
+ */
+export type Action = Op & { conn: 0 | 1; mutations: Mutation[]; sync: boolean; split?: number };
 
 // ---- pools ----
 
@@ -129,6 +133,9 @@ const channel = fc.oneof(
   { weight: 1, arbitrary: fc.nat({ max: 65535 }).map((c) => (c === SYNC_CHANNEL ? 3 : c)) },
 );
 const bits = (n: number) => fc.array(fc.boolean(), { minLength: n, maxLength: n });
+const rarely = fc.oneof({ weight: 7, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) });
+/** passive and no-wait rarely, so that declares make queues (exclusive ones for the other connection to meet). */
+const declareBits = fc.tuple(rarely, fc.boolean(), fc.boolean(), fc.boolean(), rarely).map((b) => [...b]);
 const shortText = fc.string({ maxLength: 10 });
 /** mandatory often; immediate (540 NOT_IMPLEMENTED, the end of the session) rarely. */
 const publishBits = fc.tuple(fc.boolean(), fc.oneof({ weight: 12, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) })).map(([m, i]) => [m, i]);
@@ -174,7 +181,7 @@ const ops: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant("exchange.declare" as const), ch: channel, exchange: exchangeName, type: exchangeType, bits: bits(5), args: argsTable }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("exchange.delete" as const), ch: channel, exchange: exchangeName, bits: bits(2) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constantFrom("exchange.bind" as const, "exchange.unbind" as const), ch: channel, destination: exchangeName, source: exchangeName, key: routingKey, noWait: fc.boolean(), args: argsTable }) },
-  { weight: 5, arbitrary: fc.record({ op: fc.constant("queue.declare" as const), ch: channel, queue: queueName, bits: bits(5), args: argsTable }) },
+  { weight: 5, arbitrary: fc.record({ op: fc.constant("queue.declare" as const), ch: channel, queue: queueName, bits: declareBits, args: argsTable }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constantFrom("queue.bind" as const, "queue.unbind" as const), ch: channel, queue: queueName, exchange: exchangeName, key: routingKey, noWait: fc.boolean(), args: argsTable }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("queue.purge" as const), ch: channel, queue: queueName, noWait: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("queue.delete" as const), ch: channel, queue: queueName, bits: bits(3) }) },
@@ -206,8 +213,9 @@ export const actionArb: fc.Arbitrary<Action> = fc
     fc.oneof({ weight: 19, arbitrary: fc.constant([] as Mutation[]) }, { weight: 1, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 2 }) }),
     fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
     fc.option(fc.nat(), { freq: 8, nil: undefined }),
+    fc.oneof({ weight: 3, arbitrary: fc.constant(0 as const) }, { weight: 1, arbitrary: fc.constant(1 as const) }),
   )
-  .map(([op, mutations, sync, split]) => ({ ...op, mutations, sync, ...(split === undefined ? {} : { split }) }));
+  .map(([op, mutations, sync, split, conn]) => ({ ...op, conn, mutations, sync, ...(split === undefined ? {} : { split }) }));
 
 export const sessionArb: fc.Arbitrary<Action[]> = fc.array(actionArb, { maxLength: 30 });
 

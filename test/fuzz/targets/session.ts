@@ -25,7 +25,7 @@ const FRESH_CLIENT_EVERY = 100;
 interface SessionOutcome {
   violations: string[];
   replies: string[];
-  sent: Array<{ bytes: Buffer; sync: boolean }>;
+  sent: Array<{ conn: 0 | 1; bytes: Buffer; sync: boolean }>;
   blockedMs: number;
 }
 
@@ -98,33 +98,53 @@ async function withTimeout<T>(ms: number, what: string, fn: () => Promise<T>): P
 
 async function runSession(broker: BrokerUnderTest, actions: Action[]): Promise<SessionOutcome> {
   broker.resetBlockMeasure();
-  const client = await SessionClient.connect(broker.port);
+  const clients: SessionClient[] = [];
   const sent: SessionOutcome["sent"] = [];
+  const problems: string[] = [];
+  /** The session's connections, logged in when first used. */
+  const connection = async (n: 0 | 1): Promise<SessionClient> => {
+    let client = clients[n];
+    if (client === undefined) {
+      client = await SessionClient.connect(broker.port);
+      clients[n] = client;
+      if (!(await client.handshake())) problems.push(`the handshake of a valid client (connection ${n}) did not complete`);
+    }
+    return client;
+  };
   try {
-    if (!(await client.handshake())) client.violations.push("the handshake of a valid client did not complete");
+    await connection(0);
     for (const action of actions) {
-      if (client.connectionClosed) break;
+      const client = await connection(action.conn);
+      if (client.connectionClosed) {
+        if (clients.every((c) => c.connectionClosed)) break;
+        continue;
+      }
       // Channels 1 and 2 are reopened as a client would after a channel error, so that one
       // error does not turn the rest of the session into "channel not open" connection errors.
       if ((action.ch === 1 || action.ch === 2) && action.op !== "channel.open" && !client.openChannels.has(action.ch)) {
         const open = client.method(action.ch, 20, 10, Buffer.from([0]));
-        sent.push({ bytes: open, sync: true });
+        sent.push({ conn: action.conn, bytes: open, sync: true });
         await client.send(open);
-        if ((await client.sync(ANSWER_TIMEOUT_MS)) !== "ok") break;
+        if ((await client.sync(ANSWER_TIMEOUT_MS)) !== "ok") continue;
       }
       const bytes = actionBytes(action, client.tags);
-      sent.push({ bytes, sync: action.sync });
+      sent.push({ conn: action.conn, bytes, sync: action.sync });
       await client.send(bytes, action.split);
       // A timeout is no failure: a mutated size can leave the broker waiting for more bytes.
       if (action.sync && (await client.sync(ANSWER_TIMEOUT_MS)) === "timeout") break;
     }
-    await client.finish(ANSWER_TIMEOUT_MS);
+    for (const client of clients) await client.finish(ANSWER_TIMEOUT_MS);
   } finally {
-    await client.finish(0);
+    for (const client of clients) await client.finish(0);
   }
   // Let the broker finish what the last bytes started (close handling, requeues).
   await new Promise((r) => setImmediate(r));
-  return { violations: client.violations, replies: client.replies, sent, blockedMs: broker.longestBlockMs() };
+  return {
+    violations: [...problems, ...clients.flatMap((c, n) => c.violations.map((v) => `connection ${n}: ${v}`))],
+    replies: clients.flatMap((c, n) => c.replies.map((r) => `connection ${n}: ${r}`)),
+    sent,
+    blockedMs: broker.longestBlockMs(),
+  };
 }
 
 export const sessionTarget: FuzzTarget<Action[]> = {
@@ -138,6 +158,7 @@ export const sessionTarget: FuzzTarget<Action[]> = {
     const timing = { session: 0, bystander: 0 };
     /** How sessions ended, by the broker's last reply ("connection.close 504", ...): to see what the generator reaches. */
     const endings = new Map<string, number>();
+    const channelCodes = new Map<string, number>();
 
     const recover = async () => {
       await bystander.close();
@@ -156,8 +177,12 @@ export const sessionTarget: FuzzTarget<Action[]> = {
       let outcome = await runSession(broker, actions);
       timing.session += performance.now() - t0;
       lastRun.set(actions, outcome);
-      const ending = outcome.replies.find((r) => r.startsWith("connection.close"))?.split(" ", 2).join(" ") ?? "normal close";
+      const ending = outcome.replies.find((r) => r.startsWith("connection 0: connection.close"))?.split(" ", 4).slice(2).join(" ") ?? "normal close";
       endings.set(ending, (endings.get(ending) ?? 0) + 1);
+      for (const r of outcome.replies) {
+        const m = /channel\.close (\d+)/.exec(r);
+        if (m) channelCodes.set(m[1]!, (channelCodes.get(m[1]!) ?? 0) + 1);
+      }
       const problems = [...outcome.violations];
       const failure = broker.failure();
       if (failure) problems.push(failure);
@@ -190,17 +215,17 @@ export const sessionTarget: FuzzTarget<Action[]> = {
       property,
       describe(actions) {
         const run = lastRun.get(actions);
-        const lines = [`${actions.length} actions after the handshake (guest/guest, vhost "/", sync channel 2047 open):`];
+        const lines = [`${actions.length} actions after the handshakes (two connections at most, each guest/guest on vhost "/" with channel 2047 open for syncs):`];
         actions.forEach((a, i) => lines.push(`  ${i}: ${show(a)}`));
         if (run) {
-          lines.push("bytes sent after the handshake, one write per line (* = then waited for a basic.qos-ok on channel 2047):");
-          run.sent.forEach((s) => lines.push(`  ${s.sync ? "*" : " "} ${hex(s.bytes, 2048)}`));
+          lines.push("bytes sent after the handshake, one write per line: connection, then * when it then waited for basic.qos-ok on channel 2047:");
+          run.sent.forEach((s) => lines.push(`  ${s.conn}${s.sync ? "*" : " "} ${hex(s.bytes, 2048)}`));
           lines.push(`broker replies: ${run.replies.length ? run.replies.join("; ") : "none"}`);
         }
         return lines.join("\n");
       },
       stats: () =>
-        `${sessions} sessions (ms per session: ${(timing.session / sessions).toFixed(1)} sending, ${(timing.bystander / sessions).toFixed(1)} normal client); ended by: ${[...endings].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(", ")}`,
+        `${sessions} sessions (ms per session: ${(timing.session / sessions).toFixed(1)} sending, ${(timing.bystander / sessions).toFixed(1)} normal client); ended by: ${[...endings].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(", ")}; channel errors: ${[...channelCodes].sort().map(([k, n]) => `${k} ×${n}`).join(", ")}`,
       async close() {
         closing = true;
         await inFlight;
