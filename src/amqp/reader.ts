@@ -90,8 +90,16 @@ export class AmqpReader {
     const types: Record<string, string> = {};
     while (this.pos < end) {
       const key = this.name();
-      types[key] = String.fromCharCode(this.buf[this.pos] ?? 0);
-      table[key] = this.fieldValue();
+      const type = String.fromCharCode(this.buf[this.pos] ?? 0);
+      const value = this.fieldValue();
+      if (key === "__proto__") {
+        // A plain assignment would set the object's prototype and lose the entry.
+        defineEntry(types, key, type);
+        defineEntry(table, key, value);
+      } else {
+        types[key] = type;
+        table[key] = value;
+      }
     }
     tableTypes.set(table, types);
     if (this.pos !== end) throw syntaxError("SYNTAX_ERROR - field table overruns its length");
@@ -182,4 +190,9 @@ export class AmqpReader {
         throw syntaxError(`SYNTAX_ERROR - unknown field type '${String.fromCharCode(type)}'`);
     }
   }
+}
+
+/** Add an own, enumerable entry, whatever its key (even "__proto__"). */
+function defineEntry<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -248,6 +248,8 @@ export class Connection implements FrameSink {
         id === amqp.BASIC_PUBLISH
           ? this.publishDecoder.decode(buf, start + 4, end)
           : amqp.decodeMethod(this.methodReader.reset(buf, start + 4, end), id);
+      // Arguments must be used up exactly, as RabbitMQ's decoder matches the whole binary.
+      if (method !== undefined && id !== amqp.BASIC_PUBLISH && this.methodReader.pos !== end) throw new Error("trailing bytes");
     } catch {
       if (id === amqp.CONNECTION_CLOSE && channelId === 0) {
         throw new AmqpError(amqp.ReplyCode.INTERNAL_ERROR, "INTERNAL_ERROR", true);

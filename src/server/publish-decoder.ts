@@ -54,6 +54,8 @@ export class PublishDecoder {
     const routingKey = this.routingKey.read(buf, p, rkLen);
     p += rkLen;
     const bits = buf[p]!;
+    // RabbitMQ matches the whole argument binary: a byte past the bits cannot be decoded.
+    if (p + 1 !== end) throw syntaxError("SYNTAX_ERROR - basic.publish has bytes after its arguments");
     return {
       id: BASIC_PUBLISH,
       exchange,
