@@ -75,8 +75,8 @@ const { table: tableArb } = fc.letrec<{ value: Encoded; table: Encoded; array: E
         return Buffer.concat([u8(key.length), key, v.bytes]);
       }),
     );
-    const value: Record<string, unknown> = {};
-    for (const [k, v] of entries) value[k] = v.value;
+    // fromEntries makes own entries, "__proto__" included (an assignment would set the prototype).
+    const value: Record<string, unknown> = Object.fromEntries(entries.map(([k, v]) => [k, v.value]));
     return typed("F", longBytes(body), value);
   }),
   array: fc.array(tie("value"), { maxLength: 5 }).map((items) =>
