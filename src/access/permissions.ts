@@ -1,5 +1,6 @@
 import { compilePattern, type AccessPattern } from "./pattern.js";
 import type { AccessJournal } from "./journal.js";
+import { ByUserAndVhost } from "./by-user-and-vhost.js";
 
 /** The three kinds of access RabbitMQ grants on a resource. */
 export type AccessKind = "configure" | "write" | "read";
@@ -38,66 +39,47 @@ export class Permission {
  * it looked up and notice when it is stale without a lookup per message.
  */
 export class PermissionStore {
-  private readonly byUser = new Map<string, Map<string, Permission>>();
-  /** Bumped by every change. */
-  version = 0;
+  private readonly table = new ByUserAndVhost<Permission>();
 
   constructor(private readonly journal?: AccessJournal) {}
 
+  /** Bumped by every change. */
+  get version(): number {
+    return this.table.version;
+  }
+
   get size(): number {
-    let n = 0;
-    for (const vhosts of this.byUser.values()) n += vhosts.size;
-    return n;
+    return this.table.size;
   }
 
   get(user: string, vhost: string): Permission | undefined {
-    return this.byUser.get(user)?.get(vhost);
+    return this.table.get(user, vhost);
   }
 
   /** Set (or replace) a user's permissions on a vhost. Throws on a pattern that does not compile. */
   set(user: string, vhost: string, configure: string, write: string, read: string): Permission {
     const permission = new Permission(configure, write, read);
-    let vhosts = this.byUser.get(user);
-    if (vhosts === undefined) this.byUser.set(user, (vhosts = new Map()));
-    vhosts.set(vhost, permission);
-    this.version++;
+    this.table.set(user, vhost, permission);
     this.journal?.permissionSet(user, vhost, permission);
     return permission;
   }
 
   /** Remove a user's permissions on a vhost; clearing what is not set succeeds (as RabbitMQ). */
   clear(user: string, vhost: string): void {
-    const vhosts = this.byUser.get(user);
-    if (vhosts === undefined || !vhosts.delete(vhost)) return;
-    if (vhosts.size === 0) this.byUser.delete(user);
-    this.version++;
-    this.journal?.permissionCleared(user, vhost);
+    if (this.table.delete(user, vhost)) this.journal?.permissionCleared(user, vhost);
   }
 
   /** Every (user, vhost, permission), ordered by user then vhost. */
   list(): Array<{ user: string; vhost: string; permission: Permission }> {
-    const out: Array<{ user: string; vhost: string; permission: Permission }> = [];
-    for (const user of [...this.byUser.keys()].sort()) {
-      const vhosts = this.byUser.get(user)!;
-      for (const vhost of [...vhosts.keys()].sort()) out.push({ user, vhost, permission: vhosts.get(vhost)! });
-    }
-    return out;
+    return [...this.table.sorted()].map(({ user, vhost, value }) => ({ user, vhost, permission: value }));
   }
 
-  /**
-   * Forget a deleted user's or vhost's permissions. Not journaled: the user.delete and
-   * vhost.delete records imply it when the log is replayed.
-   */
+  /** Forget a deleted user's or vhost's permissions (not journaled: see ByUserAndVhost). */
   forgetUser(user: string): void {
-    if (this.byUser.delete(user)) this.version++;
+    this.table.forgetUser(user);
   }
 
   forgetVhost(vhost: string): void {
-    for (const [user, vhosts] of this.byUser) {
-      if (vhosts.delete(vhost)) {
-        this.version++;
-        if (vhosts.size === 0) this.byUser.delete(user);
-      }
-    }
+    this.table.forgetVhost(vhost);
   }
 }

@@ -1,4 +1,5 @@
 import type { AccessJournal } from "./journal.js";
+import { ByUserAndVhost } from "./by-user-and-vhost.js";
 import { compilePattern, type AccessPattern } from "./pattern.js";
 
 /**
@@ -46,70 +47,61 @@ export function expandVariables(pattern: string, user: string, vhost: string): s
  * a publish or bind to an exchange the user has no topic permission for.
  */
 export class TopicPermissionStore {
-  private readonly byUser = new Map<string, Map<string, Map<string, TopicPermission>>>();
-  /** Bumped by every change. */
-  version = 0;
+  /** Per user and vhost: the topic permissions by exchange (never an empty map). */
+  private readonly table = new ByUserAndVhost<Map<string, TopicPermission>>();
 
   constructor(private readonly journal?: AccessJournal) {}
 
+  /** Bumped by every change. */
+  get version(): number {
+    return this.table.version;
+  }
+
   /** The user's topic permissions on a vhost, by exchange; undefined when there are none. */
   forVhost(user: string, vhost: string): ReadonlyMap<string, TopicPermission> | undefined {
-    return this.byUser.get(user)?.get(vhost);
+    return this.table.get(user, vhost);
   }
 
   /** Set (or replace) one; throws, changing nothing, on a pattern that cannot be taken. */
   set(user: string, vhost: string, exchange: string, write: string, read: string): TopicPermission {
     const permission = new TopicPermission(user, vhost, exchange, write, read);
-    let vhosts = this.byUser.get(user);
-    if (vhosts === undefined) this.byUser.set(user, (vhosts = new Map()));
-    let exchanges = vhosts.get(vhost);
-    if (exchanges === undefined) vhosts.set(vhost, (exchanges = new Map()));
+    const exchanges = new Map(this.table.get(user, vhost));
     exchanges.set(exchange, permission);
-    this.version++;
+    this.table.set(user, vhost, exchanges);
     this.journal?.topicPermissionSet(permission);
     return permission;
   }
 
   /** Clear one exchange's, or (exchange undefined) all of the user's on the vhost; clearing none succeeds. */
   clear(user: string, vhost: string, exchange?: string): void {
-    const vhosts = this.byUser.get(user);
-    const exchanges = vhosts?.get(vhost);
-    if (vhosts === undefined || exchanges === undefined) return;
+    const exchanges = this.table.get(user, vhost);
+    if (exchanges === undefined) return;
     const cleared = exchange === undefined ? [...exchanges.keys()] : exchanges.has(exchange) ? [exchange] : [];
     if (cleared.length === 0) return;
+    const left = new Map(exchanges);
     for (const name of cleared) {
-      exchanges.delete(name);
+      left.delete(name);
       this.journal?.topicPermissionCleared(user, vhost, name);
     }
-    if (exchanges.size === 0) vhosts.delete(vhost);
-    if (vhosts.size === 0) this.byUser.delete(user);
-    this.version++;
+    if (left.size === 0) this.table.delete(user, vhost);
+    else this.table.set(user, vhost, left);
   }
 
   /** Every topic permission, ordered by user, vhost, exchange. */
   list(): TopicPermission[] {
     const out: TopicPermission[] = [];
-    for (const user of [...this.byUser.keys()].sort()) {
-      const vhosts = this.byUser.get(user)!;
-      for (const vhost of [...vhosts.keys()].sort()) {
-        const exchanges = vhosts.get(vhost)!;
-        for (const exchange of [...exchanges.keys()].sort()) out.push(exchanges.get(exchange)!);
-      }
+    for (const { value: exchanges } of this.table.sorted()) {
+      for (const exchange of [...exchanges.keys()].sort()) out.push(exchanges.get(exchange)!);
     }
     return out;
   }
 
-  /** Forget a deleted user's or vhost's (not journaled: user.delete and vhost.delete imply it). */
+  /** Forget a deleted user's or vhost's (not journaled: see ByUserAndVhost). */
   forgetUser(user: string): void {
-    if (this.byUser.delete(user)) this.version++;
+    this.table.forgetUser(user);
   }
 
   forgetVhost(vhost: string): void {
-    for (const [user, vhosts] of this.byUser) {
-      if (vhosts.delete(vhost)) {
-        this.version++;
-        if (vhosts.size === 0) this.byUser.delete(user);
-      }
-    }
+    this.table.forgetVhost(vhost);
   }
 }
