@@ -5,7 +5,7 @@
 import { it } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "amqplib";
-import { startBroker } from "./helpers/broker.js";
+import { startBroker, waitForLog } from "./helpers/broker.js";
 
 it("a publisher is blocked with connection.blocked 'low on disk' while consumers go on", async () => {
   // A limit no disk can meet: the alarm is raised at startup.
@@ -25,7 +25,7 @@ it("a publisher is blocked with connection.blocked 'low on disk' while consumers
       void consumer.consume(queue, (m) => m && resolve(m.content.toString()), { noAck: true });
     });
     assert.equal(got, "taken before the block");
-    assert.ok(broker.logs.some((l) => l.event === "alarm.disk.set"));
+    await waitForLog(broker, "alarm.disk.set");
     await consumerConn.close();
   } finally {
     await broker.stop();

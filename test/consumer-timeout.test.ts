@@ -8,7 +8,7 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Channel, ChannelModel, ConfirmChannel } from "amqplib";
-import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { startBroker, type BrokerHandle, waitForLog } from "./helpers/broker.js";
 import {
   Code,
   openConnection,
@@ -71,7 +71,7 @@ describe("consumer_timeout", () => {
     assert.equal(err.methodId, 0);
     assert.ok(elapsed >= TIMEOUT_MS, `closed after ${elapsed} ms, before the timeout`);
     assert.ok(elapsed < TIMEOUT_MS + 1_500, `closed only after ${elapsed} ms`);
-    assert.ok(broker.logs.some((l) => l.event === "channel.error" && l.code === 406), "logged");
+    await waitForLog(broker, "channel.error", (l) => l.code === 406);
 
     const other = await openChannel(conn);
     const next = await consume(other, q);

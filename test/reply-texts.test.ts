@@ -10,7 +10,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import amqp from "amqplib";
-import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { startBroker, type BrokerHandle, waitForLog } from "./helpers/broker.js";
 import { oracle, rabbitmqctl, warrenctl, type CtlResult } from "./helpers/control.js";
 import {
   RawClient,
@@ -276,9 +276,7 @@ describe("a reply the encoder cannot write", () => {
       assert.deepEqual(method, [...M.connectionClose], describeFrame(f));
       assert.equal(rawClose(f).replyCode, 541);
       if (!broker.external) {
-        // The log line comes through the broker's stdout: give it a moment.
-        for (let i = 0; i < 40 && !broker.logs.some((l) => l.event === "connection.internal_error"); i++) await new Promise((r) => setTimeout(r, 50));
-        assert.ok(broker.logs.some((l) => l.event === "connection.internal_error"));
+        await waitForLog(broker, "connection.internal_error");
       }
     }
     await brokerStillServes();

@@ -8,7 +8,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ConfirmChannel } from "amqplib";
-import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { startBroker, type BrokerHandle, waitForLog } from "./helpers/broker.js";
 import { closeQuietly, openConfirmChannel, openConnection, openChannel, drain, rawRpc, within } from "./helpers/amqp.js";
 
 /** tx.select, tx.commit and their replies (amqplib has no tx API). */
@@ -16,16 +16,6 @@ const TX_SELECT = 0x005a000a;
 const TX_SELECT_OK = 0x005a000b;
 const TX_COMMIT = 0x005a0014;
 const TX_COMMIT_OK = 0x005a0015;
-
-/** The first log line of `event` (log lines arrive through a pipe, after the frames). */
-async function logLine(broker: BrokerHandle, event: string, match: (l: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 100; i++) {
-    const line = broker.logs.find((l) => l.event === event && match(l));
-    if (line) return line;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no ${event} log line`);
-}
 
 /** Publish persistent messages on a confirm channel; resolves with which were acked and nacked. */
 function publishAndCollect(ch: ConfirmChannel, queue: string, bodies: string[]): Promise<{ acked: string[]; nacked: string[] }> {
@@ -55,9 +45,9 @@ describe("write errors", () => {
       const later = await within(publishAndCollect(ch, "faulty", ["b"]), "a nack, not silence");
       assert.deepEqual(later.nacked, ["b"]);
 
-      const ioError = await logLine(broker, "store.io_error");
+      const ioError = await waitForLog(broker, "store.io_error");
       assert.match(String(ioError.err), /EIO/);
-      const alarm = await logLine(broker, "alarm.disk.set");
+      const alarm = await waitForLog(broker, "alarm.disk.set");
       assert.equal(alarm.reason, "io_error");
       assert.match(String(alarm.err), /EIO/);
 
@@ -85,7 +75,7 @@ describe("write errors", () => {
       await ch.assertQueue("full-disk", { durable: true });
       const result = await within(publishAndCollect(ch, "full-disk", ["x"]), "a nack, not silence");
       assert.deepEqual(result.nacked, ["x"]);
-      await logLine(broker, "alarm.disk.set", (l) => /ENOSPC/.test(String(l.err)));
+      await waitForLog(broker, "alarm.disk.set", (l) => /ENOSPC/.test(String(l.err)));
       const other = await openConnection(broker.url);
       try {
         const c2 = await openChannel(other);
@@ -131,7 +121,7 @@ describe("write errors", () => {
       await ch.assertQueue("refusing", { durable: true });
       const result = await within(publishAndCollect(ch, "refusing", ["r"]), "a nack, not silence");
       assert.deepEqual(result.nacked, ["r"]);
-      const refused = await logLine(broker, "store.record_refused");
+      const refused = await waitForLog(broker, "store.record_refused");
       assert.equal(refused.queue, "refusing");
       assert.match(String(refused.err), /EACCES/);
       const other = await openConnection(broker.url);

@@ -106,6 +106,23 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   return handle;
 }
 
+/**
+ * The first log line of `event` that `match` accepts, waiting (bounded) for it: log lines come
+ * through the broker's stdout pipe, which can be behind the frames a client has already seen.
+ */
+export async function waitForLog(
+  broker: BrokerHandle,
+  event: string,
+  match: (line: Record<string, unknown>) => boolean = () => true,
+): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 100; i++) {
+    const line = broker.logs.find((l) => l.event === event && match(l));
+    if (line) return line;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no ${event} log line within 2 s`);
+}
+
 /** Debian's python3 (where python3-pika lives), not a pyenv shim that lacks it. */
 export const python = process.env.WARREN_TEST_PYTHON ?? "/usr/bin/python3";
 
