@@ -9,6 +9,7 @@ import type { ChannelModel } from "amqplib";
 import { normalisePattern, TopicTrie } from "../src/broker/exchange/topic-trie.js";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
 import { closeAllConnections, openChannel, openConfirmChannel, openConnection, publishConfirmed, within } from "./helpers/amqp.js";
+import { seededRandom as random } from "./helpers/seeded-random.js";
 
 /**
  * RabbitMQ's topic matching, written for clarity, not speed: '*' is exactly one word, '#' zero or
@@ -24,18 +25,6 @@ function referenceMatch(pattern: string, key: string): boolean {
     return (p[i] === "*" || p[i] === k[j]) && m(i + 1, j + 1);
   };
   return m(0, 0);
-}
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function pick<T>(rand: () => number, items: readonly T[]): T {

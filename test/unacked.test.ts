@@ -11,24 +11,13 @@ import { Delivery, UnackedList } from "../src/server/unacked.js";
 import { ReadyList } from "../src/broker/ready-list.js";
 import { Message, QueuedMessage } from "../src/broker/message.js";
 import type { Queue } from "../src/broker/queue.js";
+import { seededRandom as random } from "./helpers/seeded-random.js";
 
 const message = new Message("", "k", Buffer.alloc(0), Buffer.alloc(0));
 const queue = {} as Queue;
 
 function delivery(tag: number, deliveredAt = 0): Delivery {
   return new Delivery(tag, new QueuedMessage(message, tag), queue, undefined, deliveredAt);
-}
-
-/** A tiny deterministic PRNG (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const tags = (ds: Delivery[]) => ds.map((d) => d.tag);
