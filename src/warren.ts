@@ -19,7 +19,7 @@ import { Storage } from "./store/storage.js";
 import { DiskMonitor } from "./store/disk-monitor.js";
 import { tlsEnabled, tlsServerOptions } from "./server/tls-settings.js";
 import { storeFsFromEnvironment } from "./store/fault-fs.js";
-import { nodeFs } from "./store/store-fs.js";
+import { nodeFs, type StoreFs } from "./store/store-fs.js";
 import { MemoryMonitor } from "./broker/memory-monitor.js";
 
 /** How often the memory alarm looks at the process's memory, ms, and after how many bytes of input. */
@@ -45,6 +45,14 @@ export function warrenVersion(): string {
   return "0.0.0";
 }
 
+/** What a Warren can be given instead of what it makes for itself (tests, embedding). */
+export interface WarrenDeps {
+  /** The disk the store writes to; node:fs (with WARREN_TEST_FAULTS applied) by default. */
+  storeFs?: StoreFs;
+  /** Where log lines go; JSON on stdout at options.logLevel by default. */
+  log?: Logger;
+}
+
 /** A running Warren: storage, the broker model, and its listeners. */
 export class Warren {
   readonly broker: Broker;
@@ -63,15 +71,18 @@ export class Warren {
   /** Called when warrenctl asks the broker to stop; the warren binary exits once stopped. */
   onStopRequest: () => void = () => void this.stop();
 
-  constructor(readonly options: Options) {
-    this.log = createLogger(options.logLevel);
+  constructor(
+    readonly options: Options,
+    deps: WarrenDeps = {},
+  ) {
+    this.log = deps.log ?? createLogger(options.logLevel);
     this.storage = new Storage({
       dataDir: options.dataDir,
       memoryBudget: options.queueMemoryBudget,
       segmentSize: options.segmentSize,
       log: this.log,
       // node:fs; WARREN_TEST_FAULTS (tests only) makes chosen operations fail.
-      fs: storeFsFromEnvironment(nodeFs, process.env),
+      fs: deps.storeFs ?? storeFsFromEnvironment(nodeFs, process.env),
     });
     this.journal = new DefinitionsLogJournal(this.storage.definitions);
     this.broker = new Broker(this.storage, this.journal);

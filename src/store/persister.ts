@@ -1,5 +1,6 @@
 import type { Logger } from "../logger.js";
 import type { AppendFile } from "./append-file.js";
+import type { StoreFs } from "./store-fs.js";
 
 /** Told when a group commit completes. */
 export interface SyncListener {
@@ -23,6 +24,10 @@ export class Persister {
   syncedEpoch = 0;
   private readonly unwritten = new Set<AppendFile>();
   private readonly unsynced = new Set<AppendFile>();
+  /** Folders that gained an entry a durable append depends on (a new segment, a queue's folder). */
+  private readonly unsyncedFolders = new Set<string>();
+  /** Files written since Warren started whose every byte must be on disk after a clean stop. */
+  private readonly syncAtClose = new Set<AppendFile>();
   private syncing: AppendFile[] | undefined;
   private readonly retired = new Set<AppendFile>();
   private flushScheduled = false;
@@ -33,12 +38,34 @@ export class Persister {
   /** Told once when a write or sync fails (the disk alarm is raised then). */
   onFailure: ((err: Error) => void) | undefined;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly fs: StoreFs,
+  ) {}
 
-  /** An append was made to `file`; `durable` appends need an fsync before they count. */
-  touched(file: AppendFile, durable: boolean): void {
+  /**
+   * An append was made to `file`; `durable` appends need an fsync before they count. Other appends
+   * to files that outlive a restart (`keep`: a durable queue's ack markers) are fsynced when
+   * Warren stops cleanly, so that a clean stop is exact.
+   */
+  touched(file: AppendFile, durable: boolean, keep = durable): void {
     this.unwritten.add(file);
     if (durable) this.unsynced.add(file);
+    if (keep) this.syncAtClose.add(file);
+    this.scheduleFlush();
+  }
+
+  /**
+   * A file or folder was created in `folder`, and durable appends will depend on it. The folder is
+   * fsynced with the next group commit: without that, a power loss can lose the new name (and the
+   * file with it) even though the file's own data was synced, and confirmed messages with it.
+   */
+  folderChanged(folder: string): void {
+    this.unsyncedFolders.add(folder);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // After the poll phase, not on the next tick: every socket read of this loop iteration
@@ -101,23 +128,59 @@ export class Persister {
     this.unwritten.clear();
   }
 
+  /**
+   * Write and fsync everything now, blocking (a clean stop). Returns false when something could
+   * not be made durable (the stop is then not clean).
+   */
+  syncEverything(): boolean {
+    this.flushScheduled = false;
+    this.write();
+    for (const file of [...this.unsynced, ...this.syncAtClose]) {
+      if (file.closed) continue;
+      try {
+        this.fs.fsync(file.fd);
+      } catch (err) {
+        this.fail(err as Error, file);
+      }
+    }
+    for (const folder of this.unsyncedFolders) {
+      try {
+        const fd = this.fs.open(folder, "r");
+        this.fs.fsync(fd);
+        this.fs.close(fd);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.reportFailure(err as Error, folder);
+      }
+    }
+    this.unsynced.clear();
+    this.unsyncedFolders.clear();
+    this.syncAtClose.clear();
+    return this.failure === undefined;
+  }
+
   /** Stop syncing a file that is being deleted; it is closed once no sync uses it. */
   retire(file: AppendFile): void {
     this.unwritten.delete(file);
     this.unsynced.delete(file);
+    this.syncAtClose.delete(file);
     if (this.syncing?.includes(file)) this.retired.add(file);
     else file.close();
   }
 
   private startSync(): void {
-    if (this.syncing !== undefined || this.unsynced.size === 0) return;
+    if (this.syncing !== undefined || (this.unsynced.size === 0 && this.unsyncedFolders.size === 0)) return;
+    // The bytes of every append of this epoch must reach the kernel before its fdatasync starts.
+    // This runs from the previous sync's callback too, which can come before the flush that
+    // would have written them (found by the power-loss campaign: confirms of unsynced messages).
+    this.write();
     const files = [...this.unsynced];
+    const folders = [...this.unsyncedFolders];
     this.unsynced.clear();
+    this.unsyncedFolders.clear();
     const epoch = this.currentEpoch++;
     this.syncing = files;
-    let remaining = files.length;
-    const done = (file: AppendFile) => (err: NodeJS.ErrnoException | null) => {
-      if (err && !file.closed) this.fail(err, file);
+    let remaining = files.length + folders.length;
+    const finished = () => {
       if (--remaining > 0) return;
       this.syncing = undefined;
       for (const f of this.retired) f.close();
@@ -128,7 +191,31 @@ export class Persister {
       }
       this.startSync();
     };
-    for (const file of files) file.sync(done(file));
+    for (const file of files) {
+      file.sync((err) => {
+        if (err && !file.closed) this.fail(err, file);
+        finished();
+      });
+    }
+    for (const folder of folders) this.syncFolder(folder, finished);
+  }
+
+  /** fsync a folder's entries off the event loop, as part of the running group commit. */
+  private syncFolder(folder: string, finished: () => void): void {
+    let fd: number;
+    try {
+      fd = this.fs.open(folder, "r");
+    } catch (err) {
+      // A folder deleted since (its queue was deleted) needs no sync.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.reportFailure(err as Error, folder);
+      process.nextTick(finished);
+      return;
+    }
+    this.fs.fdatasync(fd, (err) => {
+      this.fs.close(fd);
+      if (err) this.reportFailure(err, folder);
+      finished();
+    });
   }
 
   private fail(err: Error, file: AppendFile): void {

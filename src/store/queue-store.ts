@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Logger } from "../logger.js";
 import { AppendFile } from "./append-file.js";
 import type { Persister } from "./persister.js";
@@ -68,6 +68,11 @@ export interface QueueStoreOptions {
   fs: StoreFs;
   log: Logger;
   counters: StoreCounters;
+  /**
+   * The last stop was not clean (a crash, a power loss): delivered markers are never fsynced, so
+   * any recovered message may have been delivered, and all come back marked redelivered.
+   */
+  uncleanRecovery: boolean;
   /** Written to meta.json, so a data folder can be read by a person. */
   meta: Record<string, unknown>;
 }
@@ -89,6 +94,13 @@ export class QueueStore {
   private cursor: { segment: number; offset: number } | undefined;
 
   constructor(private readonly options: QueueStoreOptions) {
+    if (options.durable && !options.fs.exists(options.dir)) {
+      // The folder's name (and the queues/ folder's, when it is new too) must be durable before
+      // a message confirmed into it is.
+      const parent = dirname(options.dir);
+      if (!options.fs.exists(parent)) options.persister.folderChanged(dirname(parent));
+      options.persister.folderChanged(parent);
+    }
     options.fs.mkdir(options.dir);
     const metaPath = join(options.dir, "meta.json");
     if (!options.fs.exists(metaPath)) writeWholeFile(options.fs, metaPath, JSON.stringify(options.meta) + "\n");
@@ -127,6 +139,11 @@ export class QueueStore {
     segment.records++;
     this.persister.touched(segment.file!, this.options.durable && (fields.flags & FLAG_PERSISTENT) !== 0);
     if (paged && this.cursor === undefined) this.cursor = { segment: segment.id, offset };
+    // A message kept in memory means the queue has nothing paged (once it pages, it pages every
+    // new message). A cursor left behind the last paged-in record would otherwise read this one
+    // back later as if paged: delivered twice, settled twice, and its segment deleted while it
+    // still held unacked messages (found by the power-loss campaign).
+    if (!paged) this.cursor = undefined;
     return segment.id * SEGMENT_FACTOR + offset;
   }
 
@@ -150,7 +167,7 @@ export class QueueStore {
       const { buf, pos } = acks.reserve(ACK_ENTRY_SIZE);
       writeAckEntry(buf, pos, delivered ? (offset | DELIVERED_BIT) >>> 0 : offset);
       acks.commit(ACK_ENTRY_SIZE);
-      this.persister.touched(acks, false);
+      this.persister.touched(acks, false, this.options.durable);
     } catch (err) {
       // A marker that cannot be written only means the message may come back after a restart.
       this.persister.reportFailure(err as Error, segment.ackPath);
@@ -218,7 +235,7 @@ export class QueueStore {
       out.push({
         position: segment.id * SEGMENT_FACTOR + offset,
         record: result.record,
-        redelivered: segment.delivered?.has(offset) ?? false,
+        redelivered: this.options.uncleanRecovery || (segment.delivered?.has(offset) ?? false),
       });
     }
     this.cursor!.offset = start + p;
@@ -268,6 +285,8 @@ export class QueueStore {
     segment.format = format;
     if (segment.file.size > 0) segment.file.truncate(0); // left by a failed start: nothing in it counts
     segment.file.append(header);
+    // The new file's name must be durable before messages confirmed into it are.
+    if (this.options.durable) this.persister.folderChanged(this.options.dir);
     this.segments.set(segment.id, segment);
     this.writeSegment = segment;
     return segment;

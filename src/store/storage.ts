@@ -9,7 +9,13 @@ import { DefinitionsStore } from "./definitions-store.js";
 import { MemoryBudget } from "./memory-budget.js";
 import { Persister } from "./persister.js";
 import { QueueStore, type StoreCounters } from "./queue-store.js";
-import { nodeFs, type StoreFs } from "./store-fs.js";
+import { nodeFs, syncFolder, writeWholeFile, type StoreFs } from "./store-fs.js";
+
+/**
+ * Written, fsynced, when Warren stops cleanly; removed at start. Its absence at a start means the
+ * previous run crashed, so markers that are never fsynced (delivered, acked) may be missing.
+ */
+export const CLEAN_STOP_FILE = "clean-stop";
 
 export interface StorageOptions {
   dataDir: string;
@@ -37,10 +43,12 @@ export class Storage implements QueueStorage {
   private readonly fs: StoreFs;
   private readonly lock: DataDirLock;
   private refusals = 0;
+  /** Whether the previous run stopped cleanly (see CLEAN_STOP_FILE); known after start(). */
+  private uncleanStart = false;
 
   constructor(private readonly options: StorageOptions) {
     this.fs = options.fs ?? nodeFs;
-    this.persister = new Persister(options.log);
+    this.persister = new Persister(options.log, this.fs);
     this.budget = new MemoryBudget(options.memoryBudget);
     this.definitions = new DefinitionsStore(join(options.dataDir, "definitions.log"), this.persister, this.fs, options.log, this.counters);
     this.lock = new DataDirLock(options.dataDir);
@@ -54,6 +62,19 @@ export class Storage implements QueueStorage {
     secureDataDir(this.options.dataDir, this.options.log);
     this.lock.acquire();
     this.fs.remove(join(this.options.dataDir, "paged"));
+    const marker = join(this.options.dataDir, CLEAN_STOP_FILE);
+    const previousRun = this.fs.exists(join(this.options.dataDir, "definitions.log"));
+    this.uncleanStart = previousRun && !this.fs.exists(marker);
+    if (this.uncleanStart) {
+      this.options.log.warn(
+        { event: "store.unclean_stop" },
+        "the last stop was not clean (a crash or power loss): recovered messages are marked redelivered",
+      );
+    } else if (previousRun) {
+      // Gone before anything else is written: a crash from here on must read as unclean.
+      this.fs.remove(marker);
+      syncFolder(this.fs, this.options.dataDir);
+    }
   }
 
   open(queue: Queue): QueueStore {
@@ -70,6 +91,7 @@ export class Storage implements QueueStorage {
       fs: this.fs,
       log: this.options.log,
       counters: this.counters,
+      uncleanRecovery: this.uncleanStart,
       meta: { vhost: queue.vhost, name: queue.name },
     });
   }
@@ -88,9 +110,27 @@ export class Storage implements QueueStorage {
     );
   }
 
-  /** Write what is pending and let go of the folder (clean shutdown). */
+  /**
+   * Make everything durable, mark the stop clean, and let go of the folder. The marker is written
+   * only when every byte (ack and delivered markers included) is on disk, so the next start can
+   * trust the markers; without it, that start treats every recovered message as maybe delivered.
+   */
   close(): void {
-    this.persister.flush();
+    if (this.persister.syncEverything()) {
+      const marker = join(this.options.dataDir, CLEAN_STOP_FILE);
+      try {
+        writeWholeFile(this.fs, marker, JSON.stringify({ pid: process.pid, stoppedAt: new Date().toISOString() }) + "\n");
+        const fd = this.fs.open(marker, "r");
+        try {
+          this.fs.fsync(fd);
+        } finally {
+          this.fs.close(fd);
+        }
+        syncFolder(this.fs, this.options.dataDir);
+      } catch (err) {
+        this.options.log.error({ event: "store.io_error", file: marker, err: (err as Error).message }, "could not mark the stop clean");
+      }
+    }
     this.lock.release();
   }
 }
