@@ -43,10 +43,10 @@ export class Ledger {
   private readonly acked = new Set<string>();
   private definitions = false;
 
-  /** Messages recovered from the image this generation started on. */
-  recovered(ids: Iterable<string>): void {
+  /** What the image this generation started on held: its messages, and whether it had to hold the definitions. */
+  recovered(ids: Iterable<string>, definitions: boolean): void {
     for (const id of ids) this.durable.add(id);
-    this.definitions = true;
+    this.definitions = definitions;
   }
 
   confirmed(id: string): void {
