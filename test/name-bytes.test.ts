@@ -54,7 +54,7 @@ describe("names as bytes", () => {
 });
 
 describe("segment records", () => {
-  const { format } = newSegment();
+  const { format } = newSegment(1, 0x5eed);
   const address = Buffer.concat([shortStrBytes("ex"), shortStrBytes(decodeName(Buffer.from([0xff, 0x80]), 0, 2))]);
   const fields = { flags: 1, publishedAt: 1_700_000_000_000, address, properties: Buffer.from([0x10, 0, 2]), body: Buffer.from("body") };
 

@@ -10,11 +10,13 @@ import {
   FLAG_PERSISTENT,
   newSegment,
   parseSegmentHeader,
+  readAckEntry,
   readRecord,
   RecordRefused,
   recordSize,
   writeAckEntry,
   writeRecord,
+  SEGMENT_HEADER_SIZE,
   type RecordFields,
   type SegmentBytes,
   type SegmentFormat,
@@ -73,6 +75,8 @@ export interface QueueStoreOptions {
    * any recovered message may have been delivered, and all come back marked redelivered.
    */
   uncleanRecovery: boolean;
+  /** Written into every segment header, so a header from another queue's file is recognised. */
+  tag: number;
   /** Written to meta.json, so a data folder can be read by a person. */
   meta: Record<string, unknown>;
 }
@@ -165,7 +169,7 @@ export class QueueStore {
     try {
       const acks = (segment.acks ??= AppendFile.open(this.fs, segment.ackPath));
       const { buf, pos } = acks.reserve(ACK_ENTRY_SIZE);
-      writeAckEntry(buf, pos, delivered ? (offset | DELIVERED_BIT) >>> 0 : offset);
+      writeAckEntry(buf, pos, delivered ? (offset | DELIVERED_BIT) >>> 0 : offset, segment.format!.ackSalt);
       acks.commit(ACK_ENTRY_SIZE);
       this.persister.touched(acks, false, this.options.durable);
     } catch (err) {
@@ -280,7 +284,7 @@ export class QueueStore {
       this.reclaim(segment);
     }
     segment = this.describeSegment(this.nextSegmentId++);
-    const { header, format } = newSegment();
+    const { header, format } = newSegment(segment.id, this.options.tag);
     segment.file = AppendFile.open(this.fs, segment.path);
     segment.format = format;
     if (segment.file.size > 0) segment.file.truncate(0); // left by a failed start: nothing in it counts
@@ -333,8 +337,12 @@ export class QueueStore {
       const segment = this.describeSegment(id);
       segment.skip = new Set();
       segment.delivered = new Set();
-      this.recoverAcks(segment);
-      this.recoverRecords(segment);
+      const data = this.fs.readFile(segment.path) ?? Buffer.alloc(0);
+      const format = this.recoverHeader(segment, data);
+      if (format !== undefined) {
+        this.recoverAcks(segment, format);
+        this.recoverRecords(segment, data, format);
+      }
       this.nextSegmentId = id + 1;
       if (segment.format === undefined || segment.settled >= segment.records) {
         if (segment.format !== undefined) {
@@ -350,13 +358,13 @@ export class QueueStore {
     return live;
   }
 
-  private recoverAcks(segment: Segment): void {
+  private recoverAcks(segment: Segment, format: SegmentFormat): void {
     const data = this.fs.readFile(segment.ackPath);
     if (data === undefined) return;
     let p = 0;
     for (; p + ACK_ENTRY_SIZE <= data.length; p += ACK_ENTRY_SIZE) {
-      const marker = data.readUInt32BE(p);
-      if ((~marker >>> 0) !== data.readUInt32BE(p + 4)) break;
+      const marker = readAckEntry(data, p, format.ackSalt);
+      if (marker === undefined) break;
       if (marker & DELIVERED_BIT) segment.delivered!.add((marker & ~DELIVERED_BIT) >>> 0);
       else segment.skip!.add(marker);
     }
@@ -368,21 +376,33 @@ export class QueueStore {
     }
   }
 
-  private recoverRecords(segment: Segment): void {
-    const data = this.fs.readFile(segment.path) ?? Buffer.alloc(0);
+  /**
+   * The segment's format from its header; undefined (the segment removed, or left alone when it
+   * is not a segment at all) when the header never reached the disk.
+   */
+  private recoverHeader(segment: Segment, data: Buffer): SegmentFormat | undefined {
     const format = parseSegmentHeader(data);
-    if (format === undefined) {
-      if (data.length < 16 && data.subarray(0, 4).equals(Buffer.from("WRNS").subarray(0, Math.min(4, data.length)))) {
-        // Created, but its header never reached the disk (a crash right after): nothing was in it.
-        this.options.log.warn({ event: "store.torn_tail", file: segment.path, at: 0, size: data.length }, "removed a segment with a torn header");
-        this.fs.remove(segment.path);
-        this.fs.remove(segment.ackPath);
-        return;
-      }
-      // Kept on disk for a person to look at; its number is not reused.
-      this.options.log.error({ event: "store.bad_segment", file: segment.path }, "segment without a valid header: skipped");
-      return;
+    const foreign = format?.version === 3 && (format.segmentId !== segment.id || format.queueTag !== this.options.tag);
+    if (format !== undefined && !foreign) return format;
+    const tornHeader = data.length < SEGMENT_HEADER_SIZE && data.subarray(0, 4).equals(Buffer.from("WRNS").subarray(0, Math.min(4, data.length)));
+    if (tornHeader || foreign) {
+      // Created, but its first page never reached the disk (a crash before its first fsync): no
+      // message in it was confirmed. A file system may show such a page as zeros or torn, or as
+      // the old content of another file's block: a header naming another segment.
+      this.options.log.warn(
+        { event: "store.torn_tail", file: segment.path, at: 0, size: data.length },
+        foreign ? "removed a segment whose first page holds another segment's header (never written)" : "removed a segment with a torn header",
+      );
+      this.fs.remove(segment.path);
+      this.fs.remove(segment.ackPath);
+      return undefined;
     }
+    // Kept on disk for a person to look at; its number is not reused.
+    this.options.log.error({ event: "store.bad_segment", file: segment.path }, "segment without a valid header: skipped");
+    return undefined;
+  }
+
+  private recoverRecords(segment: Segment, data: Buffer, format: SegmentFormat): void {
     segment.format = format;
     const bytes = bytesOf(data);
     let p = format.headerSize;

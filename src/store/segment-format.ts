@@ -5,8 +5,8 @@ import { decodeName } from "../amqp/name-bytes.js";
 /**
  * The on-disk format of message segments and their ack files (docs/storage.md).
  *
- * Segment file, version 2 (written now): a 16-byte header ("WRNS", u16 version, u16 reserved,
- * 8 random sync bytes chosen per segment), then records:
+ * Segment file, version 3 (written now): a 24-byte header ("WRNS", u16 version, u16 reserved,
+ * 8 random sync bytes chosen per segment, u32 segment number, u32 queue tag), then records:
  *
  *     sync (8) | u32 CRC-32 of (length field + payload) | u32 payload length | payload
  *     payload = u8 flags | u64 published-at (ms) | shortstr exchange | shortstr routing key
@@ -14,16 +14,23 @@ import { decodeName } from "../amqp/name-bytes.js";
  *
  * The sync bytes let a reader find the next record after a damaged one: clients cannot forge
  * them (they never see them), so a message body that imitates a record is never taken for one.
+ * The segment number and queue tag tie the header to its file: after a power loss a file system
+ * may show a block that was never written with the old content of a deleted file, and a header
+ * that names another segment is such a block (nothing in the segment was synced, so nothing in it
+ * was confirmed).
  *
- * Version 1 (read only): an 8-byte header, and records without the sync bytes, whose CRC covers
- * the payload only. Past a damaged record, a version 1 reader can only skip by the length field.
+ * Version 2 (read only): the same without segment number and queue tag (a 16-byte header), and
+ * ack entries without the salt. Version 1 (read only): an 8-byte header, and records without the
+ * sync bytes, whose CRC covers the payload only.
  *
- * Ack file (one per segment): 8-byte entries, u32 marker | u32 the marker's bitwise complement.
- * marker = record offset, with the top bit set for "delivered" and clear for "acked". The
- * complement lets recovery tell a real entry from a torn or zero-filled tail.
+ * Ack file (one per segment): 8-byte entries, u32 marker | u32 check. marker = record offset,
+ * with the top bit set for "delivered" and clear for "acked"; check = the marker's bitwise
+ * complement XOR the segment's salt (its first 4 sync bytes; 0 before version 3). The check tells a
+ * real entry from a torn or zero-filled tail, and, salted, from a stale block of another
+ * segment's ack file (whose entries would otherwise settle this segment's records).
  */
 export const SEGMENT_MAGIC = 0x57524e53; // "WRNS"
-export const SEGMENT_VERSION = 2;
+export const SEGMENT_VERSION = 3;
 export const ACK_ENTRY_SIZE = 8;
 export const DELIVERED_BIT = 0x8000_0000;
 const SYNC_SIZE = 8;
@@ -37,7 +44,7 @@ export const FLAG_PERSISTENT = 1;
 
 /** How one segment file is laid out, from its header. */
 export interface SegmentFormat {
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   /** Where the first record starts. */
   headerSize: number;
   /** Bytes before the payload: version 1 length, crc; version 2 sync, crc, length. */
@@ -45,8 +52,13 @@ export interface SegmentFormat {
   /** Where the length and the checksum sit in a record's header. */
   lengthAt: number;
   crcAt: number;
-  /** Version 2: the bytes every record starts with. */
+  /** Version 2 and later: the bytes every record starts with. */
   sync: Buffer | undefined;
+  /** XORed into ack entries' checks (version 3: the first 4 sync bytes; 0 before). */
+  ackSalt: number;
+  /** Version 3: the segment number and queue tag the header names. */
+  segmentId?: number;
+  queueTag?: number;
 }
 
 /** What is written for a message. */
@@ -70,24 +82,45 @@ export class RecordRefused extends Error {
   override name = "RecordRefused";
 }
 
-const VERSION_2 = { version: 2, headerSize: 8 + SYNC_SIZE, recordHeaderSize: SYNC_SIZE + 8, lengthAt: SYNC_SIZE + 4, crcAt: SYNC_SIZE } as const;
+/** Versions 2 and 3 lay records out alike; they differ in the header and the ack salt. */
+const RECORDS_WITH_SYNC = { recordHeaderSize: SYNC_SIZE + 8, lengthAt: SYNC_SIZE + 4, crcAt: SYNC_SIZE } as const;
+const HEADER_2 = 8 + SYNC_SIZE;
+const HEADER_3 = 8 + SYNC_SIZE + 8;
+/** The header size of segments written now. */
+export const SEGMENT_HEADER_SIZE = HEADER_3;
 
-/** A fresh segment's header, and its format. */
-export function newSegment(): { header: Buffer; format: SegmentFormat } {
-  const header = Buffer.alloc(8 + SYNC_SIZE);
+/** A fresh segment's header, and its format; `queueTag` names the queue (QueueStore's tag). */
+export function newSegment(segmentId: number, queueTag: number): { header: Buffer; format: SegmentFormat } {
+  const header = Buffer.alloc(HEADER_3);
   header.writeUInt32BE(SEGMENT_MAGIC, 0);
   header.writeUInt16BE(SEGMENT_VERSION, 4);
   const sync = randomBytes(SYNC_SIZE);
   sync.copy(header, 8);
-  return { header, format: { ...VERSION_2, sync } };
+  header.writeUInt32BE(segmentId >>> 0, 16);
+  header.writeUInt32BE(queueTag >>> 0, 20);
+  return { header, format: { version: 3, headerSize: HEADER_3, ...RECORDS_WITH_SYNC, sync, ackSalt: sync.readUInt32BE(0), segmentId, queueTag } };
 }
 
 /** The format a segment's first bytes announce; undefined when they are not a segment header. */
 export function parseSegmentHeader(buf: Buffer): SegmentFormat | undefined {
   if (buf.length < 8 || buf.readUInt32BE(0) !== SEGMENT_MAGIC) return undefined;
   const version = buf.readUInt16BE(4);
-  if (version === 1) return { version: 1, headerSize: 8, recordHeaderSize: 8, lengthAt: 0, crcAt: 4, sync: undefined };
-  if (version === 2 && buf.length >= 8 + SYNC_SIZE) return { ...VERSION_2, sync: Buffer.from(buf.subarray(8, 8 + SYNC_SIZE)) };
+  if (version === 1) return { version: 1, headerSize: 8, recordHeaderSize: 8, lengthAt: 0, crcAt: 4, sync: undefined, ackSalt: 0 };
+  if (version === 2 && buf.length >= HEADER_2) {
+    return { version: 2, headerSize: HEADER_2, ...RECORDS_WITH_SYNC, sync: Buffer.from(buf.subarray(8, 8 + SYNC_SIZE)), ackSalt: 0 };
+  }
+  if (version === 3 && buf.length >= HEADER_3) {
+    const sync = Buffer.from(buf.subarray(8, 8 + SYNC_SIZE));
+    return {
+      version: 3,
+      headerSize: HEADER_3,
+      ...RECORDS_WITH_SYNC,
+      sync,
+      ackSalt: sync.readUInt32BE(0),
+      segmentId: buf.readUInt32BE(16),
+      queueTag: buf.readUInt32BE(20),
+    };
+  }
   return undefined;
 }
 
@@ -105,7 +138,7 @@ export function recordSize(r: RecordFields, format: SegmentFormat): number {
   return size;
 }
 
-/** Write a version 2 record at buf[pos] (room for recordSize(r) reserved); returns its size. */
+/** Write a record (version 2 and 3 layout) at buf[pos] (room for recordSize(r) reserved); returns its size. */
 export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: SegmentFormat): number {
   format.sync!.copy(buf, pos);
   const lengthAt = pos + format.lengthAt;
@@ -145,9 +178,9 @@ export function readRecord(buf: Buffer, pos: number, end: number, format: Segmen
   const start = pos + headerSize;
   if (start + length > end) return "short";
   if (length < MIN_PAYLOAD) return "bad";
-  if (format.version === 2 && buf.compare(format.sync!, 0, SYNC_SIZE, pos, pos + SYNC_SIZE) !== 0) return "bad";
-  // Version 2 covers the length field too; version 1 the payload only.
-  const covered = format.version === 2 ? pos + format.lengthAt : start;
+  if (format.version !== 1 && buf.compare(format.sync!, 0, SYNC_SIZE, pos, pos + SYNC_SIZE) !== 0) return "bad";
+  // Versions 2 and 3 cover the length field too; version 1 the payload only.
+  const covered = format.version !== 1 ? pos + format.lengthAt : start;
   if (crc32(buf.subarray(covered, start + length)) !== buf.readUInt32BE(pos + format.crcAt)) return "bad";
   const stop = start + length;
   let p = start;
@@ -223,7 +256,14 @@ export function bytesOf(buf: Buffer): SegmentBytes {
   return { size: buf.length, read: (position, length) => buf.subarray(position, Math.min(buf.length, position + length)) };
 }
 
-export function writeAckEntry(buf: Buffer, pos: number, marker: number): void {
+/** Write an ack file entry for `marker`, checked with the segment's salt. */
+export function writeAckEntry(buf: Buffer, pos: number, marker: number, salt: number): void {
   buf.writeUInt32BE(marker >>> 0, pos);
-  buf.writeUInt32BE(~marker >>> 0, pos + 4);
+  buf.writeUInt32BE((~marker ^ salt) >>> 0, pos + 4);
+}
+
+/** The marker of the ack entry at data[pos], or undefined when its check fails (torn, zeroed, stale). */
+export function readAckEntry(data: Buffer, pos: number, salt: number): number | undefined {
+  const marker = data.readUInt32BE(pos);
+  return (~marker ^ salt) >>> 0 === data.readUInt32BE(pos + 4) ? marker : undefined;
 }

@@ -92,6 +92,7 @@ export class Storage implements QueueStorage {
       log: this.options.log,
       counters: this.counters,
       uncleanRecovery: this.uncleanStart,
+      tag: Number.parseInt(id.slice(0, 8), 16),
       meta: { vhost: queue.vhost, name: queue.name },
     });
   }

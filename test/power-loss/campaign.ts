@@ -192,6 +192,11 @@ interface GenerationSetup {
   faults?: FaultHook;
 }
 
+/** Each loss model as often as the others. */
+function pickMode(random: () => number): LossMode {
+  return (["prefix", "pages", "recycled"] as const)[Math.floor(random() * 3)]!;
+}
+
 /** Run one generation's load on `disk`, taking crash images at random file operations. */
 async function loadGeneration(setup: GenerationSetup): Promise<CrashPoint[]> {
   const { disk, random, ledger, published, tag } = setup;
@@ -202,7 +207,7 @@ async function loadGeneration(setup: GenerationSetup): Promise<CrashPoint[]> {
   disk.onChange = () => {
     op++;
     if (points.length >= setup.images || random() * every >= 1) return;
-    const mode: LossMode = random() < 0.5 ? "prefix" : "pages";
+    const mode = pickMode(random);
     points.push({ image: disk.crashImage(mode, random), expect: ledger.freeze(), mode, op });
     if (process.env.PL_TRACE) console.error(`TRACE image at op ${op}`);
   };
@@ -280,7 +285,7 @@ async function loadGeneration(setup: GenerationSetup): Promise<CrashPoint[]> {
     // Let the consumer work through what is left of q2 for a moment.
     await new Promise((r) => setTimeout(r, 20));
     // The last point: after everything was confirmed.
-    const mode: LossMode = random() < 0.5 ? "prefix" : "pages";
+    const mode = pickMode(random);
     points.push({ image: disk.crashImage(mode, random), expect: ledger.freeze(), mode, op });
   } finally {
     disk.onChange = undefined;

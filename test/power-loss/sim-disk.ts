@@ -10,7 +10,10 @@
  *   in part: in "prefix" mode the writes in order up to a random point, the last one cut at a
  *   random byte (a disk writing a file front to back); in "pages" mode each 4 KiB page of each
  *   write independently (any subset: the kernel writes dirty pages back in any order). A page that
- *   did not survive inside the new size reads as zeros. Truncations count as writes.
+ *   did not survive inside the new size reads as zeros ("pages", as ext4's ordered mode
+ *   guarantees) or, in "recycled" mode, as the old content of a block freed earlier: a page of
+ *   a deleted or replaced file (what a file system without that guarantee can show, e.g. ext4
+ *   with data=writeback). Truncations count as writes.
  * - Names (create, rename, unlink, mkdir, remove): durable once the folder holding them is
  *   fsynced. Name changes reach the journal in order, so on top of what was synced, a random
  *   prefix of the later ones survives. A file whose name did not survive is gone, data and all.
@@ -27,7 +30,7 @@ import type { OpenFlags, StoreFs } from "../../src/store/store-fs.js";
 const PAGE = 4096;
 
 /** How unsynced writes survive a power loss (see the module comment). */
-export type LossMode = "prefix" | "pages";
+export type LossMode = "prefix" | "pages" | "recycled";
 
 /** Decides whether an operation fails (I/O fault injection); returns an errno code or undefined. */
 export type FaultHook = (op: "write" | "fdatasync", path: string) => string | undefined;
@@ -79,9 +82,11 @@ class SimFile {
     this.settled += this.pending.splice(0, count).length;
   }
 
-  /** What this file could hold after a power loss now. */
-  crashContent(mode: LossMode, random: () => number): Buffer {
+  /** What this file could hold after a power loss now; `freed` holds pages of deleted files. */
+  crashContent(mode: LossMode, random: () => number, freed: readonly Buffer[]): Buffer {
     const kept: DataOp[] = [];
+    /** Pieces that did not land, in "recycled" mode: beyond the durable end they show stale bytes. */
+    const lost: Array<{ pos: number; length: number }> = [];
     if (mode === "prefix") {
       const whole = Math.floor(random() * (this.pending.length + 1));
       kept.push(...this.pending.slice(0, whole));
@@ -99,13 +104,29 @@ class SimFile {
           const pageEnd = (Math.floor((op.pos + at) / PAGE) + 1) * PAGE;
           const end = Math.min(op.bytes.length, pageEnd - op.pos);
           if (random() < 0.5) kept.push({ kind: "write", pos: op.pos + at, bytes: op.bytes.subarray(at, end) });
+          else lost.push({ pos: op.pos + at, length: end - at });
           at = end;
         }
       }
     }
     const [buf, size] = applyOps(Buffer.from(this.durable.subarray(0, this.durableSize)), this.durableSize, kept);
+    if (mode === "recycled" && freed.length > 0) {
+      for (const piece of lost) {
+        // Only where nothing durable or landed lies (the block was allocated, never written).
+        const from = Math.max(piece.pos, this.durableSize);
+        const to = Math.min(piece.pos + piece.length, size);
+        if (from >= to || !isZero(buf, from, to)) continue;
+        const stale = freed[Math.floor(random() * freed.length)]!;
+        stale.copy(buf, from, from % PAGE, from % PAGE + (to - from));
+      }
+    }
     return buf.subarray(0, size);
   }
+}
+
+function isZero(buf: Buffer, from: number, to: number): boolean {
+  for (let at = from; at < to; at++) if (buf[at] !== 0) return false;
+  return true;
 }
 
 /** `bytes` written at `pos` into a buffer holding `size` bytes; grows it (zero-filled) when needed. */
@@ -173,6 +194,8 @@ export class SimDisk implements StoreFs {
   private pendingNames: NameOp[] = [];
   private readonly fds = new Map<number, OpenFile>();
   private nextFd = 1000;
+  /** Pages of files deleted or replaced, what "recycled" crash images show in unwritten blocks. */
+  private readonly freed: Buffer[] = [];
 
   /** Called before every operation that changes the disk (snapshot points for the campaign). */
   onChange: (() => void) | undefined;
@@ -338,7 +361,9 @@ export class SimDisk implements StoreFs {
     const names = new Map(this.durableNames);
     const survivingNames = Math.floor(random() * (this.pendingNames.length + 1));
     for (const op of this.pendingNames.slice(0, survivingNames)) applyName(names, op);
-    return SimDisk.fromNames(this.root, names, (file) => file.crashContent(mode, random));
+    const image = SimDisk.fromNames(this.root, names, (file) => file.crashContent(mode, random, this.freed));
+    image.freed.push(...this.freed);
+    return image;
   }
 
   /** An exact copy of what reads see now, all of it durable (to recover the same image twice). */
@@ -385,9 +410,22 @@ export class SimDisk implements StoreFs {
 
   // ---- internals ----
 
+  /** Keep (a bounded number of) the pages of a file whose last name goes. */
+  private free(node: SimNode | undefined): void {
+    if (node === undefined || node === "dir") return;
+    for (const other of this.names.values()) if (other === node) return; // still linked elsewhere
+    for (let at = 0; at < node.size && this.freed.length < 4096; at += PAGE) {
+      const page = Buffer.alloc(PAGE);
+      node.data.copy(page, 0, at, Math.min(node.size, at + PAGE));
+      this.freed.push(page);
+    }
+  }
+
   private nameOp(op: NameOp): void {
     if (process.env.PL_TRACE) console.error(`TRACE name ${op.op} ${"path" in op ? op.path : op.from + " -> " + op.to}`);
+    const replaced = op.op === "unlink" ? this.names.get(op.path) : op.op === "rename" ? this.names.get(op.to) : undefined;
     applyName(this.names, op);
+    this.free(replaced);
     this.pendingNames.push(op);
   }
 
