@@ -385,7 +385,17 @@ async function loadAndKill(o: LoadOptions): Promise<RoundReport> {
   await exited;
   stop = true;
   // They fail when the broker dies: expected, and already told apart from failures by `killed`.
-  await Promise.allSettled([...confirming, transactional]);
+  let publishersStuck: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled([...confirming, transactional]),
+    new Promise<void>((resolve) => {
+      publishersStuck = setTimeout(() => {
+        ledger.failures.push(`the publishers did not stop within ${PHASE_TIMEOUT_MS} ms of the kill`);
+        resolve();
+      }, PHASE_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(publishersStuck);
 
   const report: RoundReport = {
     round,
