@@ -304,11 +304,12 @@ export class QueueStore {
    * live messages.
    */
   recover(): number {
-    const ids = this.fs
-      .list(this.options.dir)
+    const names = this.fs.list(this.options.dir);
+    const ids = names
       .filter((f) => /^\d{8}\.seg$/.test(f))
       .map((f) => Number(f.slice(0, 8)))
       .sort((a, b) => a - b);
+    this.removeOrphanAcks(names, new Set(ids));
     let live = 0;
     for (const id of ids) {
       const segment = this.describeSegment(id);
@@ -316,7 +317,7 @@ export class QueueStore {
       segment.delivered = new Set();
       this.recoverAcks(segment);
       this.recoverRecords(segment);
-      this.nextSegmentId = id + 1;
+      this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
       if (segment.format === undefined || segment.settled >= segment.records) {
         if (segment.format !== undefined) {
           this.fs.remove(segment.path);
@@ -329,6 +330,20 @@ export class QueueStore {
       if (this.cursor === undefined) this.cursor = { segment: id, offset: segment.format.headerSize };
     }
     return live;
+  }
+
+  /**
+   * An ack file whose segment is gone (a crash between the two deletions, or a power loss that
+   * kept only one of them) would apply its markers to a new segment of the same number, settling
+   * messages nobody acked: delete it, and number new segments past it even if the deletion is lost.
+   */
+  private removeOrphanAcks(names: string[], segmentIds: Set<number>): void {
+    for (const name of names) {
+      if (!/^\d{8}\.acks$/.test(name)) continue;
+      const id = Number(name.slice(0, 8));
+      this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
+      if (!segmentIds.has(id)) this.fs.remove(join(this.options.dir, name));
+    }
   }
 
   private recoverAcks(segment: Segment): void {
