@@ -8,7 +8,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ConfirmChannel } from "amqplib";
@@ -192,6 +192,50 @@ describe("write errors", () => {
     } finally {
       await closeQuietly(conn);
       await broker.stop();
+    }
+  });
+
+  it("a segment that cannot be deleted costs only space: acks go on, one log line, deleted at the next start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "warren-faults-"));
+    const args = ["--segment-size", "8192"];
+    try {
+      const broker = await startBroker({ forceLocal: true, dataDir: dir, args, env: { WARREN_TEST_FAULTS: "remove:EIO:path=.seg" } });
+      const conn = await openConnection(broker.url);
+      try {
+        const ch = await openConfirmChannel(conn);
+        await ch.assertQueue("undeletable", { durable: true });
+        const bodies = Array.from({ length: 40 }, (_, i) => `u-${i}`.padEnd(500, "."));
+        const result = await within(publishAndCollect(ch, "undeletable", bodies), "the confirms");
+        assert.equal(result.acked.length, bodies.length);
+        // Acking the last message of a full segment deletes it, which fails here.
+        for (const b of bodies) {
+          const m = await ch.get("undeletable");
+          assert.ok(m);
+          assert.equal(m.content.toString().trim(), b.trim());
+          ch.ack(m);
+        }
+        assert.equal((await ch.checkQueue("undeletable")).messageCount, 0, "the channel still works after the failed deletions");
+        const failed = await waitForLog(broker, "store.remove_failed");
+        assert.match(String(failed.err), /EIO/);
+        assert.equal(broker.logs.filter((l) => l.event === "store.io_error").length, 0, "not a write error: no alarm");
+      } finally {
+        await closeQuietly(conn);
+        await broker.stop();
+      }
+      const queueDir = join(dir, "queues", readdirSync(join(dir, "queues"))[0]!);
+      const segments = () => readdirSync(queueDir).filter((f) => f.endsWith(".seg"));
+      assert.ok(segments().length >= 3, "the segments that could not be deleted are still there");
+      const again = await startBroker({ forceLocal: true, dataDir: dir, args });
+      const conn2 = await openConnection(again.url);
+      try {
+        assert.deepEqual(segments(), [], "deleted at the next start");
+        assert.deepEqual(await drain(await openChannel(conn2), "undeletable"), [], "and no acked message came back");
+      } finally {
+        await closeQuietly(conn2);
+        await again.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -292,10 +292,37 @@ export class QueueStore {
   private reclaim(segment: Segment): void {
     if (segment.settled < segment.records || segment === this.writeSegment) return;
     this.segments.delete(segment.id);
+    if (!this.removeFiles(segment.path, segment.ackPath) && segment.acks) {
+      // The segment stays until the next start: its ack file must say that all of it is settled.
+      try {
+        segment.acks.writePending();
+      } catch (err) {
+        this.persister.reportFailure(err as Error, segment.ackPath);
+      }
+    }
     if (segment.file) this.persister.retire(segment.file);
     if (segment.acks) this.persister.retire(segment.acks);
-    this.fs.remove(segment.path);
-    this.fs.remove(segment.ackPath);
+  }
+
+  /**
+   * Delete files in order, the segment before its ack file. A failure (a failing or read-only
+   * disk) costs only space, so it is logged, not thrown: the files left are deleted at the next
+   * start, and an ack file is never removed while its segment stays (its acked records would
+   * come back). Returns whether all went.
+   */
+  private removeFiles(...paths: string[]): boolean {
+    for (const path of paths) {
+      try {
+        this.fs.remove(path);
+      } catch (err) {
+        this.options.log.warn(
+          { event: "store.remove_failed", file: path, err: (err as Error).message },
+          "could not delete a file with nothing live in it; it is deleted at the next start",
+        );
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -319,10 +346,7 @@ export class QueueStore {
       this.recoverRecords(segment);
       this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
       if (segment.format === undefined || segment.settled >= segment.records) {
-        if (segment.format !== undefined) {
-          this.fs.remove(segment.path);
-          this.fs.remove(segment.ackPath);
-        }
+        if (segment.format !== undefined) this.removeFiles(segment.path, segment.ackPath);
         continue;
       }
       this.segments.set(id, segment);
@@ -342,7 +366,7 @@ export class QueueStore {
       if (!/^\d{8}\.acks$/.test(name)) continue;
       const id = Number(name.slice(0, 8));
       this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
-      if (!segmentIds.has(id)) this.fs.remove(join(this.options.dir, name));
+      if (!segmentIds.has(id)) this.removeFiles(join(this.options.dir, name));
     }
   }
 
