@@ -3,7 +3,7 @@
  * past the budget"): the queue's in-memory part stays within the budget while a backlog many
  * times larger sits in it, the segment files hold the bytes (a transient queue's under paged/),
  * a recovered backlog is not loaded into memory at startup, and paging in reads one batch at a
- * time. The signal is the queue's own in-memory list, as warrenctl list_queues reports it
+ * time; a deleted queue's files go with it. The signal is the queue's own in-memory list, as warrenctl list_queues reports it
  * (messages_ready_ram, message_bytes_ram walk it), and the files on disk: never a timing or an
  * RSS reading, which the garbage collector makes noisy. Warren-only: the tests read the data
  * folder and restart the broker.
@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
 import { warrenctl } from "./helpers/control.js";
-import { closeQuietly, openConfirmChannel, openConnection, within } from "./helpers/amqp.js";
+import { closeQuietly, eventually, openConfirmChannel, openConnection, within } from "./helpers/amqp.js";
 
 /** What warrenctl list_queues reports about a queue's memory. */
 interface QueueMemory {
@@ -137,6 +137,61 @@ describe("a backlog past the memory budget lives on disk", () => {
         assert.equal(await ch.get("backlog-d"), false);
       } finally {
         await closeQuietly(conn2);
+        await again.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a deleted queue gives its disk back", () => {
+  it("deleting a durable queue deletes its folder; a paged transient queue's folder goes when it is deleted or its owner leaves", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "warren-paging-"));
+    const args = ["--queue-memory-budget", "0"]; // every message after the first is paged
+    const listed = (sub: string) => (existsSync(join(dir, sub)) ? readdirSync(join(dir, sub)) : []);
+    try {
+      const broker = await startBroker({ forceLocal: true, dataDir: dir, args });
+      try {
+        const conn = await openConnection(broker.url);
+        const owner = await openConnection(broker.url);
+        try {
+          const ch = await openConfirmChannel(conn);
+          await ch.assertQueue("gone-d", { durable: true });
+          await ch.assertQueue("gone-t", { durable: false });
+          const exclusive = await openConfirmChannel(owner);
+          await exclusive.assertQueue("gone-x", { exclusive: true });
+          for (let i = 0; i < 20; i++) {
+            ch.sendToQueue("gone-d", body(i), { persistent: true });
+            ch.sendToQueue("gone-t", body(i), { persistent: false });
+            exclusive.sendToQueue("gone-x", body(i), { persistent: false });
+          }
+          await within(ch.waitForConfirms(), "the confirms");
+          await within(exclusive.waitForConfirms(), "the confirms");
+          assert.equal(listed("queues").length, 1);
+          assert.equal(listed("paged").length, 2, "both transient queues paged");
+          assert.equal((await ch.deleteQueue("gone-d")).messageCount, 20);
+          assert.equal((await ch.deleteQueue("gone-t")).messageCount, 20);
+          assert.deepEqual(listed("queues"), [], "the durable queue's folder is deleted");
+          assert.equal(listed("paged").length, 1, "the deleted transient queue's paged folder is deleted");
+          await owner.close();
+          // The broker deletes exclusive queues as the connection's socket closes, after close-ok.
+          await eventually(async () => listed("paged").length === 0, "the exclusive queue's paged folder went with its connection");
+        } finally {
+          await closeQuietly(owner);
+          await closeQuietly(conn);
+        }
+      } finally {
+        broker.process!.kill("SIGKILL");
+        await new Promise((r) => broker.process!.once("exit", r));
+        await broker.stop();
+      }
+      const again = await startBroker({ forceLocal: true, dataDir: dir, args });
+      const conn = await openConnection(again.url);
+      try {
+        assert.equal((await queueMemory(again)).size, 0, "no queue came back");
+      } finally {
+        await closeQuietly(conn);
         await again.stop();
       }
     } finally {
