@@ -158,6 +158,7 @@ export class Warren {
     const ops = this.storage.definitions.load();
     this.journal.enabled = false;
     restoreDefinitions(this.broker, ops, this.log);
+    this.storage.removeUnrestoredQueues();
     this.journal.enabled = true;
     // As RabbitMQ: a blank broker gets the default user and vhost, unless definitions are loaded.
     if (this.options.loadDefinitions !== "") loadDefinitionsFile(this.broker, this.options.loadDefinitions, this.log);

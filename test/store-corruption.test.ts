@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { warrenctl } from "./helpers/control.js";
 import { closeQuietly, drain, openConfirmChannel, openConnection, queueExists } from "./helpers/amqp.js";
 
 async function withWarren<T>(dataDir: string, body: (ch: ConfirmChannel, conn: ChannelModel, broker: BrokerHandle) => Promise<T>, args: string[] = []): Promise<T> {
@@ -107,6 +108,38 @@ describe("a damaged record costs that record only", () => {
     }
   });
 
+  it("a damaged record does not keep its segment alive: once the rest is acked, the segment is deleted", async () => {
+    const dir = tempDir();
+    try {
+      const args = ["--segment-size", "8192"];
+      const bodies = Array.from({ length: 40 }, (_, i) => `spread-${i}`.padEnd(500, "."));
+      await withWarren(dir, async (ch) => {
+        await ch.assertQueue("spread", { durable: true });
+        for (const b of bodies) ch.sendToQueue("spread", Buffer.from(b), { persistent: true });
+        await ch.waitForConfirms();
+      }, args);
+      const queueDir = join(dir, "queues", readdirSync(join(dir, "queues"))[0]!);
+      const segments = () => readdirSync(queueDir).filter((f) => f.endsWith(".seg")).sort();
+      assert.ok(segments().length >= 3, "several segments");
+      flip(join(queueDir, segments()[0]!), (d) => d.indexOf("spread-3.") + 2); // in the first segment
+      await withWarren(dir, async (ch, _conn, broker) => {
+        const expected = bodies.filter((_, i) => i !== 3);
+        for (const b of expected) {
+          const m = await ch.get("spread");
+          assert.ok(m);
+          assert.equal(m.content.toString(), b);
+          ch.ack(m);
+        }
+        assert.equal(await ch.get("spread"), false);
+        await ch.checkQueue("spread"); // a round trip: the acks are processed
+        assert.equal(events(broker, "store.corrupt_record").length, 1);
+        assert.deepEqual(segments(), [], "every segment went once its intact records were acked");
+      }, args);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("version 1 segments are still read; a damaged record with an intact length is skipped", async () => {
     const dir = tempDir();
     try {
@@ -147,6 +180,9 @@ describe("a damaged record costs that record only", () => {
         assert.equal(await queueExists(conn, "defs-a"), true);
         assert.equal(await queueExists(conn, "defs-b"), false, "the damaged line's queue is gone");
         assert.equal(await queueExists(conn, "defs-c"), true, "the line after it was read");
+        // Nothing was made from the damaged line either (a flipped byte can leave valid JSON).
+        const queues = await warrenctl(broker.dataDir!, ["list_queues", "-q", "--no-table-headers", "name"]);
+        assert.deepEqual(queues.stdout.trim().split("\n").sort(), ["defs-a", "defs-c"]);
         assert.deepEqual(await drain(ch, "defs-c"), ["kept"]);
         assert.equal(events(broker, "store.corrupt_record").length, 1);
         assert.equal(events(broker, "store.torn_tail").length, 0);

@@ -2,11 +2,15 @@
  * Write errors (issue 8, finding 12): after a failed fdatasync or write, publishers waiting for
  * confirms get basic.nack instead of silence, tx.commit fails as RabbitMQ fails it, the disk
  * alarm is raised with the error in its log line, and the broker keeps serving consumers and
- * other clients. The failures are injected with WARREN_TEST_FAULTS (src/store/fault-fs.ts, for
- * tests only). Warren-only.
+ * other clients; a restart without the fault brings back everything confirmed before it. The
+ * failures are injected with WARREN_TEST_FAULTS (src/store/fault-fs.ts, for tests only).
+ * Warren-only.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { ConfirmChannel } from "amqplib";
 import { startBroker, type BrokerHandle, waitForLog } from "./helpers/broker.js";
 import { closeQuietly, openConfirmChannel, openConnection, openChannel, drain, rawRpc, within } from "./helpers/amqp.js";
@@ -190,4 +194,114 @@ describe("write errors", () => {
       await broker.stop();
     }
   });
+
+  it("a segment that cannot be deleted costs only space: acks go on, one log line, deleted at the next start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "warren-faults-"));
+    const args = ["--segment-size", "8192"];
+    try {
+      const broker = await startBroker({ forceLocal: true, dataDir: dir, args, env: { WARREN_TEST_FAULTS: "remove:EIO:path=.seg" } });
+      const conn = await openConnection(broker.url);
+      try {
+        const ch = await openConfirmChannel(conn);
+        await ch.assertQueue("undeletable", { durable: true });
+        const bodies = Array.from({ length: 40 }, (_, i) => `u-${i}`.padEnd(500, "."));
+        const result = await within(publishAndCollect(ch, "undeletable", bodies), "the confirms");
+        assert.equal(result.acked.length, bodies.length);
+        // Acking the last message of a full segment deletes it, which fails here.
+        for (const b of bodies) {
+          const m = await ch.get("undeletable");
+          assert.ok(m);
+          assert.equal(m.content.toString().trim(), b.trim());
+          ch.ack(m);
+        }
+        assert.equal((await ch.checkQueue("undeletable")).messageCount, 0, "the channel still works after the failed deletions");
+        const failed = await waitForLog(broker, "store.remove_failed");
+        assert.match(String(failed.err), /EIO/);
+        assert.equal(broker.logs.filter((l) => l.event === "store.io_error").length, 0, "not a write error: no alarm");
+      } finally {
+        await closeQuietly(conn);
+        await broker.stop();
+      }
+      const queueDir = join(dir, "queues", readdirSync(join(dir, "queues"))[0]!);
+      const segments = () => readdirSync(queueDir).filter((f) => f.endsWith(".seg"));
+      assert.ok(segments().length >= 3, "the segments that could not be deleted are still there");
+      const again = await startBroker({ forceLocal: true, dataDir: dir, args });
+      const conn2 = await openConnection(again.url);
+      try {
+        assert.deepEqual(segments(), [], "deleted at the next start");
+        assert.deepEqual(await drain(await openChannel(conn2), "undeletable"), [], "and no acked message came back");
+      } finally {
+        await closeQuietly(conn2);
+        await again.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // What was confirmed before the fault is on disk: a restart without the fault (the alarm lasts
+  // until a restart) brings back every confirmed message not acked, once and in order, and the
+  // store takes new messages again.
+  const faults = ["fdatasync:EIO:after=12:path=.seg", "write:ENOSPC:after=12:path=.seg"];
+  for (const fault of faults) {
+    for (const stop of ["SIGTERM", "SIGKILL"] as const) {
+      it(`${fault.split(":").slice(0, 2).join(" ")}, then a restart without it (${stop}): every message confirmed before the fault is back`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), "warren-faults-"));
+        try {
+          const confirmed: string[] = [];
+          let nacked: string | undefined;
+          const broker = await startBroker({ forceLocal: true, dataDir: dir, env: { WARREN_TEST_FAULTS: fault } });
+          const conn = await openConnection(broker.url);
+          try {
+            const ch = await openConfirmChannel(conn);
+            await ch.assertQueue("survivor", { durable: true });
+            // One publish at a time, so each has its own write and fdatasync, until the first nack.
+            for (let i = 0; nacked === undefined; i++) {
+              assert.ok(i < 100, "the fault comes within 100 publishes");
+              const body = `m-${i}`;
+              const result = await within(publishAndCollect(ch, "survivor", [body]), `the confirm of ${body}`);
+              if (result.nacked.length > 0) nacked = body;
+              else confirmed.push(body);
+              if (i === 1) {
+                // Acked before the fault: it must not come back.
+                const m = await ch.get("survivor");
+                assert.ok(m);
+                assert.equal(m.content.toString(), "m-0");
+                ch.ack(m);
+              }
+            }
+            assert.ok(confirmed.length >= 5, `confirms before the fault (${confirmed.length})`);
+            await waitForLog(broker, "store.io_error");
+            await waitForLog(broker, "alarm.disk.set", (l) => l.reason === "io_error");
+          } finally {
+            if (stop === "SIGKILL") {
+              broker.process!.kill("SIGKILL");
+              await new Promise((r) => broker.process!.once("exit", r));
+            }
+            await closeQuietly(conn);
+            await broker.stop();
+          }
+
+          const again = await startBroker({ forceLocal: true, dataDir: dir });
+          const conn2 = await openConnection(again.url);
+          try {
+            const ch = await openConfirmChannel(conn2);
+            const back = await drain(ch, "survivor");
+            // The nacked message may be back too ("maybe not stored"), after the others, once.
+            const expected = confirmed.slice(1);
+            assert.deepEqual(back.slice(0, expected.length), expected, "every confirmed message not acked, once, in order");
+            assert.ok(back.length === expected.length || (back.length === expected.length + 1 && back.at(-1) === nacked), `nothing else: ${back.slice(expected.length).join(", ")}`);
+            assert.equal(again.logs.filter((l) => l.event === "alarm.disk.set").length, 0, "no disk alarm after the restart");
+            const fresh = await within(publishAndCollect(ch, "survivor", ["after the restart"]), "a confirm");
+            assert.deepEqual(fresh.acked, ["after the restart"], "the store takes messages again");
+          } finally {
+            await closeQuietly(conn2);
+            await again.stop();
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    }
+  }
 });

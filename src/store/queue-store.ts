@@ -315,10 +315,37 @@ export class QueueStore {
   private reclaim(segment: Segment): void {
     if (segment.settled < segment.records || segment === this.writeSegment) return;
     this.segments.delete(segment.id);
+    if (!this.removeFiles(segment.path, segment.ackPath) && segment.acks) {
+      // The segment stays until the next start: its ack file must say that all of it is settled.
+      try {
+        segment.acks.writePending();
+      } catch (err) {
+        this.persister.reportFailure(err as Error, segment.ackPath);
+      }
+    }
     if (segment.file) this.persister.retire(segment.file);
     if (segment.acks) this.persister.retire(segment.acks);
-    this.fs.remove(segment.path);
-    this.fs.remove(segment.ackPath);
+  }
+
+  /**
+   * Delete files in order, the segment before its ack file. A failure (a failing or read-only
+   * disk) costs only space, so it is logged, not thrown: the files left are deleted at the next
+   * start, and an ack file is never removed while its segment stays (its acked records would
+   * come back). Returns whether all went.
+   */
+  private removeFiles(...paths: string[]): boolean {
+    for (const path of paths) {
+      try {
+        this.fs.remove(path);
+      } catch (err) {
+        this.options.log.warn(
+          { event: "store.remove_failed", file: path, err: (err as Error).message },
+          "could not delete a file with nothing live in it; it is deleted at the next start",
+        );
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -327,11 +354,12 @@ export class QueueStore {
    * live messages.
    */
   recover(): number {
-    const ids = this.fs
-      .list(this.options.dir)
+    const names = this.fs.list(this.options.dir);
+    const ids = names
       .filter((f) => /^\d{8}\.seg$/.test(f))
       .map((f) => Number(f.slice(0, 8)))
       .sort((a, b) => a - b);
+    this.removeOrphanAcks(names, new Set(ids));
     let live = 0;
     for (const id of ids) {
       const segment = this.describeSegment(id);
@@ -343,12 +371,9 @@ export class QueueStore {
         this.recoverAcks(segment, format);
         this.recoverRecords(segment, data, format);
       }
-      this.nextSegmentId = id + 1;
+      this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
       if (segment.format === undefined || segment.settled >= segment.records) {
-        if (segment.format !== undefined) {
-          this.fs.remove(segment.path);
-          this.fs.remove(segment.ackPath);
-        }
+        if (segment.format !== undefined) this.removeFiles(segment.path, segment.ackPath);
         continue;
       }
       this.segments.set(id, segment);
@@ -356,6 +381,20 @@ export class QueueStore {
       if (this.cursor === undefined) this.cursor = { segment: id, offset: segment.format.headerSize };
     }
     return live;
+  }
+
+  /**
+   * An ack file whose segment is gone (a crash between the two deletions, or a power loss that
+   * kept only one of them) would apply its markers to a new segment of the same number, settling
+   * messages nobody acked: delete it, and number new segments past it even if the deletion is lost.
+   */
+  private removeOrphanAcks(names: string[], segmentIds: Set<number>): void {
+    for (const name of names) {
+      if (!/^\d{8}\.acks$/.test(name)) continue;
+      const id = Number(name.slice(0, 8));
+      this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
+      if (!segmentIds.has(id)) this.removeFiles(join(this.options.dir, name));
+    }
   }
 
   private recoverAcks(segment: Segment, format: SegmentFormat): void {
@@ -393,8 +432,7 @@ export class QueueStore {
         { event: "store.torn_tail", file: segment.path, at: 0, size: data.length },
         foreign ? "removed a segment whose first page holds another segment's header (never written)" : "removed a segment with a torn header",
       );
-      this.fs.remove(segment.path);
-      this.fs.remove(segment.ackPath);
+      this.removeFiles(segment.path, segment.ackPath);
       return undefined;
     }
     // Kept on disk for a person to look at; its number is not reused.

@@ -45,6 +45,8 @@ export class Storage implements QueueStorage {
   private refusals = 0;
   /** Whether the previous run stopped cleanly (see CLEAN_STOP_FILE); known after start(). */
   private uncleanStart = false;
+  /** Folder ids (under queues/) of the durable queues opened since startup. */
+  private readonly durableQueueIds = new Set<string>();
 
   constructor(private readonly options: StorageOptions) {
     this.fs = options.fs ?? nodeFs;
@@ -80,6 +82,7 @@ export class Storage implements QueueStorage {
   open(queue: Queue): QueueStore {
     const durable = queue.isDurable;
     const id = createHash("sha1").update(`${queue.vhost}\u0000${queue.name}`).digest("hex");
+    if (durable) this.durableQueueIds.add(id);
     const dir = durable
       ? join(this.options.dataDir, "queues", id)
       : join(this.options.dataDir, "paged", `${id}-${randomBytes(4).toString("hex")}`);
@@ -95,6 +98,22 @@ export class Storage implements QueueStorage {
       tag: Number.parseInt(id.slice(0, 8), 16),
       meta: { vhost: queue.vhost, name: queue.name },
     });
+  }
+
+  /**
+   * Delete the folders of durable queues that recovery did not restore (their definition was
+   * lost: a damaged line of the definitions log), as RabbitMQ deletes the index of a queue it was
+   * not asked to recover. Left in place, a queue declared again under that name would find the
+   * old segments and ack files, and an old ack file would settle new messages.
+   */
+  removeUnrestoredQueues(): void {
+    const queuesDir = join(this.options.dataDir, "queues");
+    for (const id of this.fs.list(queuesDir)) {
+      if (this.durableQueueIds.has(id)) continue;
+      const dir = join(queuesDir, id);
+      this.options.log.warn({ event: "store.unrestored_queue", dir, meta: readMeta(this.fs, dir) }, "deleted the folder of a durable queue that was not restored");
+      this.fs.remove(dir);
+    }
   }
 
   get currentEpoch(): number {
@@ -133,5 +152,15 @@ export class Storage implements QueueStorage {
       }
     }
     this.lock.release();
+  }
+}
+
+/** A queue folder's meta.json (vhost and name), for the log line; undefined when unreadable. */
+function readMeta(fs: StoreFs, dir: string): unknown {
+  try {
+    const data = fs.readFile(join(dir, "meta.json"));
+    return data === undefined ? undefined : (JSON.parse(data.toString("utf8")) as unknown);
+  } catch {
+    return undefined;
   }
 }

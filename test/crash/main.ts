@@ -1,6 +1,7 @@
 /**
  * `npm run crash -- [--rounds N] [--seed S]`: the SIGKILL campaign of test/crash.test.ts, for as
- * many rounds as asked (default 50), with the same checker. Prints the seed first; on Ctrl-C or a
+ * many rounds as asked (default 50), with the same checker. Prints each round's plan, confirms
+ * and recovery. Prints the seed first; on Ctrl-C or a
  * failure it stops the broker it started (by its PID) and removes its data folder.
  */
 import { Command, InvalidArgumentError } from "commander";
@@ -18,7 +19,7 @@ function integer(what: string) {
 
 async function main(): Promise<void> {
   const o = new Command("crash")
-    .description("SIGKILL Warren at random moments under confirmed publishing and check every confirmed message comes back")
+    .description("SIGKILL Warren at random moments under confirmed and transactional publishing and check every confirmed message comes back")
     .option("--rounds <n>", "kill points", integer("rounds"), 50)
     .option("--seed <n>", "seed for kill moments and bodies (random when absent)", integer("seed"))
     .parse()
@@ -42,7 +43,12 @@ async function main(): Promise<void> {
       log: (line) => console.log(line),
       onBroker: (broker) => (current = broker),
     });
-    console.log(`ok: ${result.rounds} kills, ${result.verified} confirmed messages verified, ${((Date.now() - started) / 1000).toFixed(0)} s, seed ${seed}`);
+    const confirmed = result.rounds.map((r) => r.confirmedVerified);
+    console.log(
+      `ok: ${result.rounds.length} kills, ${result.verified} confirmed messages verified ` +
+        `(confirmed into crash-verified per round: min ${Math.min(...confirmed)}, max ${Math.max(...confirmed)}), ` +
+        `${((Date.now() - started) / 1000).toFixed(0)} s, seed ${seed}`,
+    );
   } catch (err) {
     console.log(`FAILED (seed ${seed}): ${(err as Error).message}`);
     process.exitCode = 1;
