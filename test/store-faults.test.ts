@@ -38,8 +38,8 @@ function publishAndCollect(ch: ConfirmChannel, queue: string, bodies: string[]):
 
 describe("write errors", () => {
   it("an fdatasync EIO: confirms become nacks, the disk alarm says why, the broker keeps serving", async () => {
-    // The first few syncs (the definitions log, the first publishes) succeed; every later one fails.
-    const broker = await startBroker({ forceLocal: true, env: { WARREN_TEST_FAULTS: "fdatasync:EIO:after=2" } });
+    // The first sync of a segment (the first publish) succeeds; every later one fails.
+    const broker = await startBroker({ forceLocal: true, env: { WARREN_TEST_FAULTS: "fdatasync:EIO:after=1:path=.seg" } });
     const conn = await openConnection(broker.url);
     try {
       const ch = await openConfirmChannel(conn);
@@ -176,7 +176,8 @@ describe("write errors", () => {
   });
 
   it("tx.commit after an fdatasync EIO fails with 406 partial tx completion", async () => {
-    const broker = await startBroker({ forceLocal: true, env: { WARREN_TEST_FAULTS: "fdatasync:EIO:after=1" } });
+    // The segment's first fdatasync (the one the commit waits for) fails; the declare's syncs work.
+    const broker = await startBroker({ forceLocal: true, env: { WARREN_TEST_FAULTS: "fdatasync:EIO:path=.seg" } });
     const conn = await openConnection(broker.url);
     try {
       const setup = await openChannel(conn);

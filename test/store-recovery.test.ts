@@ -73,12 +73,19 @@ function recordOffsets(segment: Buffer): number[] {
   return offsets;
 }
 
-/** An ack file entry: the marker, then its complement (docs/storage.md, "Ack files"). */
-function ackEntry(marker: number, complement = ~marker >>> 0): Buffer {
+/**
+ * An ack file entry: the marker, then its check, the complement XOR the segment's salt (its first
+ * 4 sync bytes from format 3 on; docs/storage.md, "Ack files").
+ */
+function ackEntry(marker: number, segment: Buffer, check = (~marker ^ saltOf(segment)) >>> 0): Buffer {
   const b = Buffer.alloc(8);
   b.writeUInt32BE(marker >>> 0, 0);
-  b.writeUInt32BE(complement >>> 0, 4);
+  b.writeUInt32BE(check >>> 0, 4);
   return b;
+}
+
+function saltOf(segment: Buffer): number {
+  return segment.readUInt16BE(4) >= 3 ? segment.readUInt32BE(8) : 0;
 }
 
 async function publish(ch: ConfirmChannel, queue: string, bodies: string[], persistent = true): Promise<void> {
@@ -119,7 +126,7 @@ describe("torn ack file tail", () => {
       // never reached the disk (zeros). Trusted, it would drop a live message.
       const offsets = recordOffsets(readFileSync(join(queueDir, segment!)));
       assert.equal(offsets.length, all.length);
-      appendFileSync(acksPath, ackEntry(offsets[3]!, 0));
+      appendFileSync(acksPath, ackEntry(offsets[3]!, readFileSync(join(queueDir, segment!)), 0));
 
       await withWarren(
         dir,
@@ -284,7 +291,7 @@ describe("dead segments are deleted at startup", () => {
       // deleted: its ack file says so, the segment is still there.
       const first = readFileSync(join(queueDir, segments[0]!));
       const offsets = recordOffsets(first);
-      appendFileSync(join(queueDir, segments[0]!.replace(".seg", ".acks")), Buffer.concat(offsets.map((o) => ackEntry(o))));
+      appendFileSync(join(queueDir, segments[0]!.replace(".seg", ".acks")), Buffer.concat(offsets.map((o) => ackEntry(o, first))));
 
       await withWarren(
         dir,
