@@ -409,8 +409,11 @@ export class QueueStore {
     }
     if (p !== data.length) {
       this.options.log.warn({ event: "store.torn_tail", file: segment.ackPath, at: p, size: data.length }, "cut a torn ack file tail");
+      // The cut is fsynced before anything is appended after it: otherwise a power loss could keep
+      // the new entries but not the cut, and bring back the discarded ones behind them.
       const acks = AppendFile.open(this.fs, segment.ackPath);
       acks.truncate(p);
+      this.fs.fsync(acks.fd);
       acks.close();
     }
   }

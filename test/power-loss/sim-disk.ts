@@ -194,8 +194,8 @@ export class SimDisk implements StoreFs {
   private pendingNames: NameOp[] = [];
   private readonly fds = new Map<number, OpenFile>();
   private nextFd = 1000;
-  /** Pages of files deleted or replaced, what "recycled" crash images show in unwritten blocks. */
-  private readonly freed: Buffer[] = [];
+  /** Files deleted or replaced: in a crash image where that stuck, their old blocks are free. */
+  private readonly unlinked: SimFile[] = [];
 
   /** Called before every operation that changes the disk (snapshot points for the campaign). */
   onChange: (() => void) | undefined;
@@ -361,9 +361,19 @@ export class SimDisk implements StoreFs {
     const names = new Map(this.durableNames);
     const survivingNames = Math.floor(random() * (this.pendingNames.length + 1));
     for (const op of this.pendingNames.slice(0, survivingNames)) applyName(names, op);
-    const image = SimDisk.fromNames(this.root, names, (file) => file.crashContent(mode, random, this.freed));
-    image.freed.push(...this.freed);
-    return image;
+    // What "recycled" images show in blocks never written: pages of files whose deletion survived.
+    const surviving = new Set(names.values());
+    const freed: Buffer[] = [];
+    for (let i = this.unlinked.length - 1; i >= 0 && freed.length < 256; i--) {
+      const file = this.unlinked[i]!;
+      if (surviving.has(file)) continue;
+      for (let at = 0; at < file.size && freed.length < 256; at += PAGE) {
+        const page = Buffer.alloc(PAGE);
+        file.data.copy(page, 0, at, Math.min(file.size, at + PAGE));
+        freed.push(page);
+      }
+    }
+    return SimDisk.fromNames(this.root, names, (file) => file.crashContent(mode, random, freed));
   }
 
   /** An exact copy of what reads see now, all of it durable (to recover the same image twice). */
@@ -410,15 +420,12 @@ export class SimDisk implements StoreFs {
 
   // ---- internals ----
 
-  /** Keep (a bounded number of) the pages of a file whose last name goes. */
+  /** Remember a file whose last name goes: once its deletion is durable, its blocks can be reused. */
   private free(node: SimNode | undefined): void {
     if (node === undefined || node === "dir") return;
     for (const other of this.names.values()) if (other === node) return; // still linked elsewhere
-    for (let at = 0; at < node.size && this.freed.length < 4096; at += PAGE) {
-      const page = Buffer.alloc(PAGE);
-      node.data.copy(page, 0, at, Math.min(node.size, at + PAGE));
-      this.freed.push(page);
-    }
+    this.unlinked.push(node);
+    if (this.unlinked.length > 64) this.unlinked.shift(); // the recent ones are enough
   }
 
   private nameOp(op: NameOp): void {
