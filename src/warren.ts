@@ -119,6 +119,7 @@ export class Warren {
         connections: this.amqp.connections,
         ids: new NodeIdentity(),
         memory: this.memoryMonitor,
+        disk: this.diskMonitor,
         options,
         log: this.log,
         version: warrenVersion(),

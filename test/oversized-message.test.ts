@@ -5,17 +5,23 @@
  * used to die with 505 UNEXPECTED_FRAME on the first discarded body frame.
  *
  * RabbitMQ 3.10.8 with max_message_size = 1000 answers exactly these frames (checked on a private
- * node); its default limit is 128 MiB, too large to try on the shared oracle, so this file starts
- * its own Warren with a small --max-message-size.
+ * node), so this file starts its own Warren with a small --max-message-size. The limit is then
+ * checked where it comes from each source (environment, rabbitmq.conf, the 128 MiB default): a
+ * message of exactly the limit passes, one byte more is refused. The default case runs against
+ * any broker, RabbitMQ included.
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import amqp from "amqplib";
+import { within } from "./helpers/amqp.js";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
 import { RawClient, ArgWriter, M, describeFrame, openConnection } from "./helpers/raw-client.js";
 
 const MAX = 1000;
-const tooLarge = (size: number | string) => `PRECONDITION_FAILED - message size ${size} is larger than configured max size ${MAX}`;
+const tooLarge = (size: number | string, max = MAX) => `PRECONDITION_FAILED - message size ${size} is larger than configured max size ${max}`;
 
 let broker: BrokerHandle;
 const clients = new Set<RawClient>();
@@ -122,6 +128,71 @@ describe("a message over max_message_size", { concurrency: true }, () => {
       assert.equal(connectionError, undefined);
     } finally {
       await connection.close();
+    }
+  });
+});
+
+/**
+ * Through amqplib on `url`: a message of exactly `limit` bytes is routed and comes back whole; one
+ * of `limit + 1` closes its channel with 406; the connection carries on.
+ */
+async function enforcesLimit(url: string, limit: number): Promise<void> {
+  const connection = await amqp.connect(url);
+  let connectionError: unknown;
+  connection.on("error", (err) => (connectionError = err));
+  try {
+    const fits = await connection.createConfirmChannel();
+    const { queue } = await fits.assertQueue("", { exclusive: true });
+    fits.sendToQueue(queue, Buffer.alloc(limit, 5));
+    await fits.waitForConfirms();
+    const got = await fits.get(queue, { noAck: true });
+    assert.ok(got !== false, `a message of exactly ${limit} bytes was not queued`);
+    assert.equal(got.content.length, limit);
+    assert.ok(got.content.equals(Buffer.alloc(limit, 5)));
+
+    const doomed = await connection.createChannel();
+    const closed = new Promise<Error>((resolve) => doomed.on("error", resolve));
+    doomed.sendToQueue(queue, Buffer.alloc(limit + 1, 6));
+    const err = (await within(closed, `channel.close for a message of ${limit + 1} bytes`, limit < 1_000_000 ? 10_000 : 60_000)) as Error & { code?: number };
+    assert.equal(err.code, 406);
+    assert.match(err.message, new RegExp(tooLarge(limit + 1, limit)));
+    assert.equal((await fits.checkQueue(queue)).messageCount, 0);
+    assert.equal(connectionError, undefined);
+  } finally {
+    await connection.close();
+  }
+}
+
+describe("max_message_size is enforced at the configured value", () => {
+  const dir = mkdtempSync(join(tmpdir(), "warren-max-size-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("WARREN_MAX_MESSAGE_SIZE", async () => {
+    const local = await startBroker({ forceLocal: true, env: { WARREN_MAX_MESSAGE_SIZE: "2000" } });
+    try {
+      await enforcesLimit(local.url, 2000);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it("max_message_size in rabbitmq.conf", async () => {
+    const conf = join(dir, "max-size.conf");
+    writeFileSync(conf, "max_message_size = 3000\n");
+    const local = await startBroker({ forceLocal: true, args: ["--config", conf] });
+    try {
+      await enforcesLimit(local.url, 3000);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it("the default, 128 MiB as in RabbitMQ 3.10 (any broker)", async () => {
+    const any = await startBroker();
+    try {
+      await enforcesLimit(any.url, 128 * 1024 * 1024);
+    } finally {
+      await any.stop();
     }
   });
 });

@@ -10,7 +10,7 @@
  */
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { externalBrokerUrl, startBroker, type BrokerHandle } from "./helpers/broker.js";
 import {
   RawClient,
   ArgWriter,
@@ -34,7 +34,8 @@ let broker: BrokerHandle;
 const clients = new Set<RawClient>();
 
 before(async () => {
-  broker = await startBroker({ args: ["--handshake-timeout", String(HANDSHAKE_TIMEOUT_MS)] });
+  // Any broker; when it is a Warren of our own, one with a short handshake timeout.
+  broker = await startBroker(externalBrokerUrl() ? {} : { forceLocal: true, args: ["--handshake-timeout", String(HANDSHAKE_TIMEOUT_MS)] });
 });
 
 after(async () => {

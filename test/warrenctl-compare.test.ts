@@ -166,4 +166,19 @@ describe("warrenctl prints what rabbitmqctl prints", () => {
       ["set_vm_memory_high_watermark", "absolute", "1.5GB"],
     ]);
   });
+
+  it("set_disk_free_limit: rabbitmqctl's refusals (none of these reaches a node)", async (t) => {
+    if (rabbit === undefined) return t.skip(NO_ORACLE);
+    await sameAll([
+      ["set_disk_free_limit"],
+      ["set_disk_free_limit", "abc"],
+      ["set_disk_free_limit", "1.5GB"],
+      ["set_disk_free_limit", "10XB"],
+      ["set_disk_free_limit", "1", "2"],
+      ["set_disk_free_limit", "mem_relative"],
+      ["set_disk_free_limit", "mem_relative", "abc"],
+      ["set_disk_free_limit", "mem_relative", "-1"],
+      ["set_disk_free_limit", "mem_relative", "1", "2"],
+    ]);
+  });
 });

@@ -159,6 +159,18 @@ function validateWatermark(args: string[]): ValidationFailure | undefined {
   return fraction >= 0 && fraction <= 1 ? undefined : badArgument("The threshold should be a fraction between 0.0 and 1.0");
 }
 
+/** rabbitmqctl's checks: an integer with one of its units, or mem_relative and a float of at least 0. */
+function validateDiskLimit(args: string[]): ValidationFailure | undefined {
+  if (args.length === 0 || (args.length === 1 && args[0] === "mem_relative")) return notEnough;
+  if (args.length > 2 || (args.length === 2 && args[0] !== "mem_relative")) return tooMany;
+  if (args[0] === "mem_relative") {
+    const float = FLOAT.exec(args[1]!);
+    return float !== null && float[0] === args[1] && Number(args[1]) >= 0 ? undefined : plainBadArgument;
+  }
+  const integer = /^[+-]?\d+/.exec(args[0]!);
+  return integer !== null && CTL_MEMORY_UNITS.includes(args[0]!.slice(integer[0].length)) ? undefined : plainBadArgument;
+}
+
 export const nodeCommands: CommandSpec[] = [
   {
     name: "status",
@@ -217,6 +229,34 @@ export const nodeCommands: CommandSpec[] = [
         request = { relative: Number(args[0]) };
       }
       const r = await call("set_vm_memory_high_watermark", request);
+      if (!r.ok) return errorOutcome(EXIT.unavailable, r.error.message);
+      return okOutcome(opts, node);
+    },
+  },
+  {
+    name: "set_disk_free_limit",
+    section: "Configuration and Environment",
+    description: "Sets the disk_free_limit setting",
+    usage: "<disk_limit> | mem_relative <fraction>",
+    details: [
+      ["<disk_limit>", "New limit as an absolute value with units, e.g. 1GB"],
+      ["mem_relative <fraction>", "New limit as a fraction of total memory reported by the OS"],
+    ],
+    validate: validateDiskLimit,
+    banner: (args, _opts, node) =>
+      args[0] === "mem_relative" ? `Setting disk free limit on ${node} to ${args[1]} times the total RAM ...` : `Setting disk free limit on ${node} to ${args[0]} bytes ...`,
+    async run(args, opts, call, node) {
+      let request: { relative: number } | { absolute: number };
+      if (args[0] === "mem_relative") {
+        request = { relative: Number(args[1]) };
+      } else {
+        // A negative limit is accepted, as by rabbitmqctl: it never raises the alarm, like 0.
+        const negative = args[0]!.startsWith("-");
+        const bytes = parseSize(args[0]!.replace(/^[+-]/, ""));
+        if (bytes === undefined) return errorOutcome(EXIT.dataerr, "Bad argument.");
+        request = { absolute: negative ? 0 : bytes };
+      }
+      const r = await call("set_disk_free_limit", request);
       if (!r.ok) return errorOutcome(EXIT.unavailable, r.error.message);
       return okOutcome(opts, node);
     },

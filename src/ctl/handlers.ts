@@ -9,6 +9,7 @@ import { patternProblem } from "../access/pattern.js";
 import { AmqpError } from "../amqp/errors.js";
 import type { Broker } from "../broker/broker.js";
 import type { MemoryMonitor } from "../broker/memory-monitor.js";
+import type { DiskMonitor } from "../store/disk-monitor.js";
 import type { Options } from "../config/options.js";
 import type { Logger } from "../logger.js";
 import type { Connection } from "../server/connection.js";
@@ -27,6 +28,8 @@ export interface ControlContext {
   ids: NodeIdentity;
   /** The memory alarm (absent in tests that build a context by hand). */
   memory?: MemoryMonitor;
+  /** The disk alarm (absent in tests that build a context by hand). */
+  disk?: DiskMonitor;
   options: Options;
   log: Logger;
   version: string;
@@ -127,6 +130,16 @@ const handlers: Record<string, Handler> = {
     if (typeof relative === "number" && relative >= 0 && relative <= 1) ctx.memory.setWatermark({ relative });
     else if (typeof absolute === "number" && Number.isSafeInteger(absolute) && absolute > 0) ctx.memory.setWatermark({ absolute });
     else throw new ControlError("bad_argument", "expected a relative watermark from 0 to 1 or a positive absolute one in bytes");
+    return null;
+  },
+
+  set_disk_free_limit(ctx, args) {
+    const { relative, absolute } = args;
+    if (ctx.disk === undefined) throw new ControlError("not_supported", "this node has no disk monitor");
+    // RabbitMQ's mem_relative: a multiple of the machine's memory.
+    if (typeof relative === "number" && relative >= 0 && Number.isFinite(relative)) ctx.disk.setLimit(Math.floor(totalmem() * relative));
+    else if (typeof absolute === "number" && Number.isSafeInteger(absolute)) ctx.disk.setLimit(absolute);
+    else throw new ControlError("bad_argument", "expected a limit in bytes or a non-negative multiple of the memory");
     return null;
   },
 

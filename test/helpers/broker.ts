@@ -1,9 +1,15 @@
 /**
  * Starts a real Warren process for a test file, or points at an external broker.
  *
- * Set AMQP_URL (for example amqp://guest:guest@127.0.0.1:5672/) to run the client tests against
- * any broker, RabbitMQ included; otherwise each test file gets its own Warren on a free port with
- * its data in a temporary folder.
+ * The choice is explicit. `startBroker()` with no options means "any broker": the one AMQP_URL
+ * names (for example amqp://guest:guest@127.0.0.1:5673/, RabbitMQ included) when it is set, else a
+ * Warren of the test file's own on a free port with its data in a temporary folder.
+ * `startBroker({ forceLocal: true, ... })` always starts a Warren, whatever AMQP_URL says: tests
+ * that pass flags, environment or a data folder, read the broker's logs, kill or restart it, or
+ * check Warren-only behaviour. Passing `args`, `env` or `dataDir` without `forceLocal` throws: such
+ * a test would otherwise silently test AMQP_URL's broker instead of the Warren it configured.
+ * Every start prints one "broker: ..." line on stderr ("# broker: ..." in the test runner's
+ * output), so a test log, CI's included, shows which broker each test file talked to.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -28,32 +34,67 @@ export interface BrokerHandle {
   /** The Warren process, when the test started one. */
   process?: ChildProcess;
   dataDir?: string;
-  /** Log lines (parsed JSON) the broker has written so far. */
-  logs: Array<Record<string, unknown>>;
+  /**
+   * Log lines (parsed JSON) the broker has written so far. Reading them on an external broker
+   * throws (an empty list would let "no such line" assertions pass without looking).
+   */
+  readonly logs: Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
 export interface StartOptions {
-  /** Extra command-line flags for warren. */
+  /** Extra command-line flags for warren (needs forceLocal). */
   args?: string[];
-  /** Reuse a data folder (restart tests); a fresh temporary one otherwise. */
+  /** Reuse a data folder (restart tests); a fresh temporary one otherwise (needs forceLocal). */
   dataDir?: string;
   /** Ignore AMQP_URL and always start a Warren (tests of Warren-only behaviour). */
   forceLocal?: boolean;
+  /** Extra environment for warren (needs forceLocal). */
   env?: Record<string, string>;
 }
 
-/** Start a broker for this test file (or use AMQP_URL). */
+/** The external broker's URL (AMQP_URL) that `startBroker()` without forceLocal uses, if any. */
+export function externalBrokerUrl(): string | undefined {
+  return process.env.AMQP_URL || undefined;
+}
+
+/** Say which broker a test file talks to, where a test log (and CI's) shows it. */
+function announce(text: string): void {
+  process.stderr.write(`broker: ${text}\n`);
+}
+
+/** The URL without its password, for logs. */
+function redacted(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = "***";
+  return u.toString();
+}
+
+/**
+ * Start a broker for this test file: a local Warren, or AMQP_URL's broker when the test accepts
+ * any broker (no options). See the module comment for the rules.
+ */
 export async function startBroker(options: StartOptions = {}): Promise<BrokerHandle> {
-  const external = process.env.AMQP_URL;
+  const configured = (["args", "dataDir", "env"] as const).filter((key) => options[key] !== undefined);
+  if (configured.length > 0 && !options.forceLocal) {
+    throw new Error(
+      `startBroker: ${configured.join(", ")} configure a Warren this test starts, so pass forceLocal: true ` +
+        "(a local Warren, AMQP_URL ignored); or pass none of them to run against any broker (AMQP_URL when set). " +
+        "Without forceLocal the test would silently talk to AMQP_URL's broker, which never saw these options.",
+    );
+  }
+  const external = externalBrokerUrl();
   if (external && !options.forceLocal) {
     const u = new URL(external);
+    announce(`external AMQP_URL ${redacted(external)}`);
     return {
       url: external,
       host: u.hostname,
       port: Number(u.port || 5672),
       external: true,
-      logs: [],
+      get logs(): Array<Record<string, unknown>> {
+        throw new Error("broker.logs: this test talks to AMQP_URL's broker, whose logs it cannot read; start it with forceLocal: true");
+      },
       stop: async () => {},
     };
   }
@@ -83,6 +124,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     });
   });
   child.removeAllListeners("exit");
+  announce(`local Warren pid ${child.pid} on 127.0.0.1:${port}, data ${dataDir}${external ? " (forceLocal: AMQP_URL ignored)" : ""}`);
   const handle: BrokerHandle = {
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     host: "127.0.0.1",

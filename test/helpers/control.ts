@@ -3,8 +3,10 @@
  * (scripts/rabbitmq.sh, node warren-oracle-5673@localhost on 127.0.0.1:5673), the same way, so
  * tests can do the same thing to both and compare what they print.
  *
- * The oracle is optional: `oracle()` resolves undefined when it is not running (or when
+ * Outside CI the oracle is optional: `oracle()` resolves undefined when it is not running (or when
  * WARREN_NO_ORACLE=1), and the tests that need it skip with a message saying how to start it.
+ * Under CI (CI set, as .ci/run sets it) it is required: `oracle()` rejects when it does not answer,
+ * so the comparison tests fail instead of skipping, and WARREN_NO_ORACLE is ignored.
  * WARREN_ORACLE_PORT picks another oracle port than 5673.
  */
 import { spawn } from "node:child_process";
@@ -126,14 +128,29 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
+/** Whether the tests run under CI, where the oracle must be there (CI=true, as most CI systems set). */
+export function underCi(): boolean {
+  const ci = (process.env.CI ?? "").toLowerCase();
+  return ci !== "" && ci !== "0" && ci !== "false";
+}
+
 let oracleChecked: Promise<Target | undefined> | undefined;
 
-/** The RabbitMQ oracle, when it is running (checked once per test file). */
+/**
+ * The RabbitMQ oracle, when it is running (checked once per test file). Under CI a missing oracle
+ * is an error, not a skip: CI must not go green without the comparisons.
+ */
 export function oracle(): Promise<Target | undefined> {
   oracleChecked ??= (async () => {
-    if (process.env.WARREN_NO_ORACLE === "1" || !(await portOpen(ORACLE_PORT))) return undefined;
+    const required = underCi();
+    if (!required && process.env.WARREN_NO_ORACLE === "1") return undefined;
+    const missing = (why: string) => {
+      if (required) throw new Error(`CI is set and the RabbitMQ oracle is required, but ${why} (.ci/run starts it: bash scripts/rabbitmq.sh start)`);
+      return undefined;
+    };
+    if (!(await portOpen(ORACLE_PORT))) return missing(`nothing listens on 127.0.0.1:${ORACLE_PORT}`);
     const probe = await rabbitmqctl(["list_vhosts", "-q"]);
-    if (probe.code !== 0) return undefined;
+    if (probe.code !== 0) return missing(`rabbitmqctl does not answer (exit ${probe.code}): ${probe.stderr.trim().slice(0, 500)}`);
     return {
       kind: "rabbitmq" as const,
       host: "127.0.0.1",
