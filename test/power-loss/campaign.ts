@@ -3,8 +3,8 @@
  * `npm run power-loss` (test/power-loss/main.ts, as long as asked).
  *
  * A Warren runs in this process on a SimDisk (sim-disk.ts). Publishers with confirms (amqplib),
- * a transactional publisher (@cloudamqp/amqp-client) and a consumer acking on one of the queues
- * load it over real sockets. At random moments, inside the store's file operations, the campaign
+ * a transactional publisher (@cloudamqp/amqp-client), a consumer acking on one of the queues and
+ * a peeker taking messages of the other and putting them back load it over real sockets. At random moments, inside the store's file operations, the campaign
  * takes a crash image (what the disk could hold if the power failed then) together with what the
  * clients knew then. Afterwards each image is recovered by a fresh Warren and drained: every
  * confirmed or committed message must come back exactly once and intact unless a consumer acked
@@ -238,6 +238,20 @@ async function loadGeneration(setup: GenerationSetup): Promise<CrashPoint[]> {
       if (process.env.PL_TRACE) console.error(`TRACE ack ${m.content.toString("latin1", 0, m.content.indexOf(0x7c))} op ${op}`);
     });
 
+    // A peeker takes messages of pl.q1 and puts them back (basic.get, then nack with requeue):
+    // q1's segments then get ack files (delivered markers) while their messages stay unacked, so
+    // an ack file that settled the wrong records would lose confirmed messages.
+    const peeker = await conn.createChannel();
+    peeker.on("error", (err: Error) => failures.push(err));
+    let peeking = true;
+    const peek = (async () => {
+      while (peeking) {
+        const m = await peeker.get("pl.q1", { noAck: false });
+        if (m !== false) peeker.nack(m, false, true);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+
     const perPublisher = Math.ceil(setup.messages / 3);
     const body = (id: string) => {
       published.add(id);
@@ -282,6 +296,8 @@ async function loadGeneration(setup: GenerationSetup): Promise<CrashPoint[]> {
       await ch.close();
     };
     await Promise.all([confirmPublisher("a", false), confirmPublisher("c", true), txPublisher()]);
+    peeking = false;
+    await peek;
     // Let the consumer work through what is left of q2 for a moment.
     await new Promise((r) => setTimeout(r, 20));
     // The last point: after everything was confirmed.
