@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { startBroker, warrenBin, type BrokerHandle } from "./helpers/broker.js";
+import { startBroker, warrenBin, type BrokerHandle, killBroker } from "./helpers/broker.js";
 import { closeQuietly, openConfirmChannel, openConnection, queueExists, exchangeExists, drain } from "./helpers/amqp.js";
 
 /** Run `body` against a Warren on `dataDir`, then stop it (SIGTERM, or SIGKILL when `crash`). */
@@ -22,8 +22,7 @@ async function withWarren<T>(dataDir: string, body: (conn: ChannelModel, ch: Con
     return await body(conn, ch, broker);
   } finally {
     if (options.crash) {
-      broker.process!.kill("SIGKILL");
-      await new Promise((r) => broker.process!.once("exit", r));
+      await killBroker(broker);
     }
     await closeQuietly(conn);
     await broker.stop();

@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ConfirmChannel } from "amqplib";
-import { startBroker, type BrokerHandle, waitForLog } from "./helpers/broker.js";
+import { startBroker, type BrokerHandle, waitForLog, killBroker } from "./helpers/broker.js";
 import { closeQuietly, openConfirmChannel, openConnection, openChannel, drain, rawRpc, within } from "./helpers/amqp.js";
 
 /** tx.select, tx.commit and their replies (amqplib has no tx API). */
@@ -276,8 +276,7 @@ describe("write errors", () => {
             await waitForLog(broker, "alarm.disk.set", (l) => l.reason === "io_error");
           } finally {
             if (stop === "SIGKILL") {
-              broker.process!.kill("SIGKILL");
-              await new Promise((r) => broker.process!.once("exit", r));
+              await killBroker(broker);
             }
             await closeQuietly(conn);
             await broker.stop();

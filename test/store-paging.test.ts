@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { startBroker, type BrokerHandle, killBroker } from "./helpers/broker.js";
 import { warrenctl } from "./helpers/control.js";
 import { closeQuietly, eventually, openConfirmChannel, openConnection, within } from "./helpers/amqp.js";
 
@@ -108,8 +108,7 @@ describe("a backlog past the memory budget lives on disk", () => {
         assert.equal(await ch.get("backlog-t"), false);
       } finally {
         await closeQuietly(conn);
-        broker.process!.kill("SIGKILL");
-        await new Promise((r) => broker.process!.once("exit", r));
+        await killBroker(broker);
         await broker.stop();
       }
 
@@ -182,8 +181,7 @@ describe("a deleted queue gives its disk back", () => {
           await closeQuietly(conn);
         }
       } finally {
-        broker.process!.kill("SIGKILL");
-        await new Promise((r) => broker.process!.once("exit", r));
+        await killBroker(broker);
         await broker.stop();
       }
       const again = await startBroker({ forceLocal: true, dataDir: dir, args });

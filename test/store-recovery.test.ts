@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { startBroker, type BrokerHandle, killBroker } from "./helpers/broker.js";
 import { warrenctl } from "./helpers/control.js";
 import { closeQuietly, drain, openConfirmChannel, openConnection, queueExists, within } from "./helpers/amqp.js";
 
@@ -30,8 +30,7 @@ async function withWarren<T>(
     return await body(await openConfirmChannel(conn), conn, broker);
   } finally {
     if (options.stop === "SIGKILL") {
-      broker.process!.kill("SIGKILL");
-      await new Promise((r) => broker.process!.once("exit", r));
+      await killBroker(broker);
     }
     await closeQuietly(conn);
     await broker.stop();

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GetMessage } from "amqplib";
-import { startBroker, waitForLog } from "./helpers/broker.js";
+import { startBroker, waitForLog, killBroker } from "./helpers/broker.js";
 import { closeQuietly, openConfirmChannel, openConnection } from "./helpers/amqp.js";
 
 /** Publish two persistent messages; deliver the first without acking it; stop Warren as told. */
@@ -28,8 +28,7 @@ async function firstRun(dataDir: string, stop: "SIGTERM" | "SIGKILL"): Promise<v
     await ch.checkQueue("flags"); // a round trip: the delivery is recorded
   } finally {
     if (stop === "SIGKILL") {
-      broker.process!.kill("SIGKILL");
-      await new Promise((r) => broker.process!.once("exit", r));
+      await killBroker(broker);
     }
     await closeQuietly(conn);
     await broker.stop();
@@ -84,8 +83,7 @@ it("the clean-stop marker is removed at start, so a crash after a clean restart 
     await firstRun(dir, "SIGTERM");
     const broker = await startBroker({ forceLocal: true, dataDir: dir });
     assert.equal(existsSync(join(dir, "clean-stop")), false);
-    broker.process!.kill("SIGKILL");
-    await new Promise((r) => broker.process!.once("exit", r));
+    await killBroker(broker);
     await broker.stop();
     const again = await startBroker({ forceLocal: true, dataDir: dir });
     try {

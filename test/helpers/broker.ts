@@ -148,6 +148,16 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   return handle;
 }
 
+/** Kill a Warren the test started with SIGKILL (a crash, not a stop) and wait until it has gone. */
+export async function killBroker(broker: BrokerHandle): Promise<void> {
+  const child = broker.process;
+  if (child === undefined) throw new Error("killBroker: this broker was not started by the test");
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+}
+
 /**
  * The first log line of `event` that `match` accepts, waiting (bounded) for it: log lines come
  * through the broker's stdout pipe, which can be behind the frames a client has already seen.
