@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { machineCpuSeconds } from "../src/perf/proc.js";
-import { startBroker } from "../test/helpers/broker.js";
+import { startWarrenProcess } from "./warren-process.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -212,9 +212,8 @@ async function startRabbitMQ(): Promise<Broker> {
 }
 
 async function startWarren(): Promise<Broker> {
-  // The tests' launcher: a fresh temporary data folder, SIGTERM (SIGKILL after 5 s) by pid on stop,
-  // the folder removed. Info logs (the default) rather than the tests' debug logs.
-  const handle = await startBroker({ forceLocal: true, args: ["--log-level", "info"] });
+  // A fresh temporary data folder, SIGTERM (SIGKILL after 5 s) by pid on stop, the folder removed.
+  const handle = await startWarrenProcess({ args: ["--log-level", "info"] });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -223,7 +222,7 @@ async function startWarren(): Promise<Broker> {
     await handle.stop();
   };
   stops.add(stop);
-  return { name: "Warren", uri: handle.url, pid: handle.process!.pid!, stop };
+  return { name: "Warren", uri: handle.url, pid: handle.pid, stop };
 }
 
 // ---------------------------------------------------------------- running warren-perf

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { connect } from "amqplib";
-import { warrenBin } from "../test/helpers/broker.js";
+import { warrenBin } from "./warren-process.js";
 
 const { values } = parseArgs({
   options: {
