@@ -18,7 +18,6 @@ import { startBroker, type BrokerHandle, waitForLog } from "./helpers/broker.js"
 import { oracle, rabbitmqctl, warrenctl, type CtlResult } from "./helpers/control.js";
 import {
   RawClient,
-  ArgWriter,
   M,
   FRAME_METHOD,
   describeFrame,

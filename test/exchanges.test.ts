@@ -13,7 +13,6 @@ import {
   openConnection,
   openChannel,
   openConfirmChannel,
-  closeQuietly,
   closeAllConnections,
   cleanup,
   expectChannelError,

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
-import { ArgWriter, M, openConnection, RawClient, type MethodFrame } from "./helpers/raw-client.js";
+import { ArgWriter, M, openConnection, type RawClient, type MethodFrame } from "./helpers/raw-client.js";
 
 const run = `${process.pid}-${Date.now().toString(36)}`;
 /** A prefix that keeps names unique per run, then bytes no UTF-8 decoder accepts. */

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import amqp from "amqplib";
 import { within } from "./helpers/amqp.js";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
-import { RawClient, ArgWriter, M, describeFrame, openConnection } from "./helpers/raw-client.js";
+import { type RawClient, ArgWriter, M, describeFrame, openConnection } from "./helpers/raw-client.js";
 
 const MAX = 1000;
 const tooLarge = (size: number | string, max = MAX) => `PRECONDITION_FAILED - message size ${size} is larger than configured max size ${max}`;

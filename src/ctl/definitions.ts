@@ -15,7 +15,6 @@
  * pairs under each vhost (an object in later versions; both are read). Policies and other
  * parameters (which Warren does not have) are skipped with a warning.
  */
-import { accessError } from "../access/errors.js";
 import { patternProblem } from "../access/pattern.js";
 import { expandVariables } from "../access/topic-permissions.js";
 import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm, type HashingAlgorithm } from "../access/password.js";

@@ -17,7 +17,7 @@ import { exportDefinitions, importDefinitions, RABBITMQ_COMPAT_VERSION } from ".
 import { INFO_KEYS, parseInfoKeys, type ListCommand } from "./info-keys.js";
 import { bindingRows, channelRows, connectionRows, consumerRows, exchangeRows, queueRows, vhostRows, type InfoSource } from "./info.js";
 import type { InfoValue } from "./info-values.js";
-import { isPidSyntax, NodeIdentity } from "./node-identity.js";
+import { isPidSyntax, type NodeIdentity } from "./node-identity.js";
 import { formatVhostLimits, parseVhostLimits, VhostLimitsError } from "../broker/vhost-limits.js";
 import { ControlError, type ControlRequest } from "./protocol.js";
 
