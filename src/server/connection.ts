@@ -14,6 +14,7 @@ import type { ServerContext } from "./context.js";
 import { offeredMechanisms, saslLogin } from "./sasl.js";
 import { PublishDecoder } from "./publish-decoder.js";
 import { ReadGate } from "./read-gate.js";
+import type { FlowTarget } from "./flow-control.js";
 
 const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
 /** The AMQP 0-9 header, which RabbitMQ also accepts and serves as 0-9-1. */
@@ -39,7 +40,7 @@ type State = "header" | "start" | "secure" | "tune" | "open" | "running" | "clos
  * One AMQP connection: the handshake (start, tune, open), heartbeats, the channel table, and
  * connection exceptions. Frames for channels other than 0 are passed to their Channel.
  */
-export class Connection implements FrameSink {
+export class Connection implements FrameSink, FlowTarget {
   readonly reader: FrameReader;
   readonly writer: FrameWriter;
   /** Decodes method arguments; one per connection, reused for every frame. */
@@ -521,6 +522,24 @@ export class Connection implements FrameSink {
     this.gate.open("alarm");
   }
 
+  /** Held by flow control for this many queues (src/server/flow-control.ts). */
+  private flowHolds = 0;
+
+  holdForFlow(): void {
+    if (this.flowHolds++ === 0) this.gate.close("flow");
+  }
+
+  releaseFromFlow(): void {
+    if (this.flowHolds === 0) return;
+    if (--this.flowHolds === 0 && this.state !== "closed") this.gate.open("flow");
+  }
+
+  /** What list_connections shows as state for a running connection: running, flow or blocked. */
+  get readState(): "running" | "flow" | "blocked" {
+    if (this.gate.isClosed("alarm")) return "blocked";
+    return this.gate.isClosed("flow") ? "flow" : "running";
+  }
+
   /** Channel finished closing (close-ok exchanged): forget it. */
   removeChannel(id: number): void {
     this.channels.delete(id);
@@ -572,6 +591,7 @@ export class Connection implements FrameSink {
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     this.ctx.broker.alarms.unsubscribe(this.onAlarm);
+    this.ctx.flow?.forget(this);
     this.closeChannels();
     if (wasRunning || this.user) {
       this.log.info({ event: "connection.closed", connection: this.name, user: this.username }, "connection closed");
