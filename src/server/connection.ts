@@ -488,10 +488,11 @@ export class Connection implements FrameSink, FlowTarget {
   /** Reply texts come only from AmqpError, which cuts them to what a shortstr holds. */
   private startClose(err: AmqpError): void {
     this.state = "closing";
-    // A publisher blocked by an alarm must still be read, or its close-ok would never arrive and
-    // the close (a broker shutdown too) would wait for the timeout. Methods other than
-    // close/close-ok are dropped from here on.
+    // A publisher blocked by an alarm or held by flow control must still be read, or its close-ok
+    // would never arrive and the close (a broker shutdown too) would wait for the timeout.
+    // Methods other than close/close-ok are dropped from here on.
     this.gate.open("alarm");
+    this.gate.open("flow");
     this.closeChannels();
     this.writer.method(0, amqp.encodeConnectionClose, { replyCode: err.code, replyText: err.message, classId: err.classId, methodId: err.methodId });
     this.writer.flush();
