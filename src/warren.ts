@@ -13,6 +13,7 @@ import { serverProperties } from "./server/server-properties.js";
 import { ConnectionLimits } from "./server/connection-limits.js";
 import { DirectReplyTo } from "./server/direct-reply-to.js";
 import { ConsumerTimeoutClock } from "./server/consumer-timeout.js";
+import { FlowControl } from "./server/flow-control.js";
 import { DefinitionsLogJournal } from "./store/definitions-journal.js";
 import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
 import { Storage } from "./store/storage.js";
@@ -65,6 +66,8 @@ export class Warren {
   private readonly diskMonitor: DiskMonitor;
   private readonly consumerTimeouts: ConsumerTimeoutClock | undefined;
   readonly memoryMonitor: MemoryMonitor;
+  /** Holds publishers into queues that are not keeping up (src/server/flow-control.ts). */
+  readonly flow = new FlowControl();
   port = 0;
   /** The AMQPS port, 0 when TLS is off. */
   tlsPort = 0;
@@ -112,6 +115,7 @@ export class Warren {
       serverProperties: serverProperties(warrenVersion()),
       connectionLimits: new ConnectionLimits(options.connectionMax),
       memoryMonitor: this.memoryMonitor,
+      flow: this.flow,
     });
     this.control = new ControlServer(
       {
@@ -177,6 +181,7 @@ export class Warren {
     this.memoryMonitor.stop();
     await this.amqp.shutdown();
     this.consumerTimeouts?.stop();
+    this.flow.stop();
     this.storage.close();
     this.log.info({ event: "broker.stopped" }, "stopped");
   }

@@ -51,6 +51,14 @@ export class Queue {
   /** Marks the routing pass that last reached this queue, so one publish enqueues once. */
   routeEpoch = 0;
   deleted = false;
+  /** Messages handed to consumers or basic.get so far (flow control watches it for progress). */
+  deliveries = 0;
+  /**
+   * Set while flow control holds publishers for this queue: called when the backlog is down to
+   * `flowResumeAt` (src/server/flow-control.ts).
+   */
+  onDrained: (() => void) | undefined = undefined;
+  flowResumeAt = 0;
   private dispatching = false;
   /** True once any consumer has a non-zero x-priority; until then the first free consumer wins. */
   hasPriorities = false;
@@ -144,6 +152,7 @@ export class Queue {
     if (this.ready.length === 0 && this.pagedCount > 0) this.pageIn();
     const entry = this.ready.shift();
     if (entry !== undefined && this.storage) this.storage.budget.used -= cost(entry);
+    if (this.onDrained !== undefined && this.messageCount <= this.flowResumeAt) this.onDrained();
     return entry;
   }
 
@@ -241,6 +250,7 @@ export class Queue {
 
   /** Bookkeeping for a message leaving the ready list towards a client. */
   private handOut(entry: QueuedMessage, noAck: boolean): void {
+    this.deliveries++;
     if (noAck) {
       this.settle(entry);
     } else {

@@ -168,7 +168,7 @@ function plainAddress(address: string | undefined): string {
 }
 
 function connectionState(c: Connection): string {
-  if (c.isRunning) return "running";
+  if (c.isRunning) return c.readState;
   return c.user === undefined ? "starting" : "closing";
 }
 

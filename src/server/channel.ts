@@ -14,6 +14,7 @@ import type { Connection } from "./connection.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
 import { AmqpWriter } from "../amqp/writer.js";
 import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
+import { FLOW_HOLD_AT } from "./flow-control.js";
 import { ContentAssembler } from "./content-assembler.js";
 import type { FastPublish } from "./publish-decoder.js";
 import { Delivery, UnackedList } from "./unacked.js";
@@ -228,9 +229,12 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     let durable = false;
     let refused = false;
     for (let i = 0; i < queues.length; i++) {
-      const outcome = queues[i]!.enqueue(message);
+      const queue = queues[i]!;
+      const outcome = queue.enqueue(message);
       if (outcome === "durable") durable = true;
       else if (outcome === "refused") refused = true;
+      // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
+      if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.connection.ctx.flow?.hold(this.connection, queue);
     }
     if (queues.length === 0 && m.mandatory) this.returnUnroutable(m, message);
     const epoch = refused ? REFUSED_EPOCH : durable ? this.persister!.currentEpoch : 0;

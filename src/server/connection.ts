@@ -14,6 +14,7 @@ import type { ServerContext } from "./context.js";
 import { offeredMechanisms, saslLogin } from "./sasl.js";
 import { PublishDecoder } from "./publish-decoder.js";
 import { ReadGate } from "./read-gate.js";
+import type { FlowTarget } from "./flow-control.js";
 
 const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
 /** The AMQP 0-9 header, which RabbitMQ also accepts and serves as 0-9-1. */
@@ -39,7 +40,7 @@ type State = "header" | "start" | "secure" | "tune" | "open" | "running" | "clos
  * One AMQP connection: the handshake (start, tune, open), heartbeats, the channel table, and
  * connection exceptions. Frames for channels other than 0 are passed to their Channel.
  */
-export class Connection implements FrameSink {
+export class Connection implements FrameSink, FlowTarget {
   readonly reader: FrameReader;
   readonly writer: FrameWriter;
   /** Decodes method arguments; one per connection, reused for every frame. */
@@ -487,10 +488,11 @@ export class Connection implements FrameSink {
   /** Reply texts come only from AmqpError, which cuts them to what a shortstr holds. */
   private startClose(err: AmqpError): void {
     this.state = "closing";
-    // A publisher blocked by an alarm must still be read, or its close-ok would never arrive and
-    // the close (a broker shutdown too) would wait for the timeout. Methods other than
-    // close/close-ok are dropped from here on.
+    // A publisher blocked by an alarm or held by flow control must still be read, or its close-ok
+    // would never arrive and the close (a broker shutdown too) would wait for the timeout.
+    // Methods other than close/close-ok are dropped from here on.
     this.gate.open("alarm");
+    this.gate.open("flow");
     this.closeChannels();
     this.writer.method(0, amqp.encodeConnectionClose, { replyCode: err.code, replyText: err.message, classId: err.classId, methodId: err.methodId });
     this.writer.flush();
@@ -519,6 +521,24 @@ export class Connection implements FrameSink {
     if (!this.gate.isClosed("alarm") || this.state !== "running") return;
     if (this.capabilities.connectionBlocked) this.writer.method(0, amqp.encodeConnectionUnblocked, {});
     this.gate.open("alarm");
+  }
+
+  /** Held by flow control for this many queues (src/server/flow-control.ts). */
+  private flowHolds = 0;
+
+  holdForFlow(): void {
+    if (this.flowHolds++ === 0) this.gate.close("flow");
+  }
+
+  releaseFromFlow(): void {
+    if (this.flowHolds === 0) return;
+    if (--this.flowHolds === 0 && this.state !== "closed") this.gate.open("flow");
+  }
+
+  /** What list_connections shows as state for a running connection: running, flow or blocked. */
+  get readState(): "running" | "flow" | "blocked" {
+    if (this.gate.isClosed("alarm")) return "blocked";
+    return this.gate.isClosed("flow") ? "flow" : "running";
   }
 
   /** Channel finished closing (close-ok exchanged): forget it. */
@@ -572,6 +592,7 @@ export class Connection implements FrameSink {
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     this.ctx.broker.alarms.unsubscribe(this.onAlarm);
+    this.ctx.flow?.forget(this);
     this.closeChannels();
     if (wasRunning || this.user) {
       this.log.info({ event: "connection.closed", connection: this.name, user: this.username }, "connection closed");

@@ -4,6 +4,7 @@ import type { Options } from "../config/options.js";
 import type { Logger } from "../logger.js";
 import type { Persister } from "../store/persister.js";
 import type { ConsumerTimeoutClock } from "./consumer-timeout.js";
+import type { FlowControl } from "./flow-control.js";
 import type { ConnectionLimits } from "./connection-limits.js";
 import type { DirectReplyTo } from "./direct-reply-to.js";
 
@@ -22,6 +23,8 @@ export interface ServerContext {
   serverProperties: FieldTable;
   /** Open connections against connection_max and the vhosts' max-connections. */
   connectionLimits: ConnectionLimits;
+  /** Holds publishers into queues that are not keeping up; absent in tools that do not want it. */
+  flow?: FlowControl;
   /** The memory alarm's watcher: told how many bytes arrive, so a fast publisher is checked often. */
   memoryMonitor?: { noteInput(bytes: number): void };
 }
