@@ -114,8 +114,10 @@ describe("UnackedList", () => {
     const none = timePerOp(run(0, false));
     const oneHeld = timePerOp(run(1, false));
     const manyHeld = timePerOp(run(1_000, true));
-    assert.ok(oneHeld < 3 * none, `one held delivery: ${oneHeld.toFixed(0)} ns per ack vs ${none.toFixed(0)} ns with none`);
-    assert.ok(manyHeld < 3 * none, `1,000 held deliveries: ${manyHeld.toFixed(0)} ns per ack vs ${none.toFixed(0)} ns with none`);
+    // A list that walked past held deliveries on every ack would cost about 1,000 times more here;
+    // the margin is wide because CI machines are shared (3x failed once under a parallel benchmark).
+    assert.ok(oneHeld < 20 * none, `one held delivery: ${oneHeld.toFixed(0)} ns per ack vs ${none.toFixed(0)} ns with none`);
+    assert.ok(manyHeld < 20 * none, `1,000 held deliveries: ${manyHeld.toFixed(0)} ns per ack vs ${none.toFixed(0)} ns with none`);
   });
 
   it("with one delivery held, its slots do not pile up: memory stays bounded by the live deliveries", () => {
