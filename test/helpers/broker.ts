@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
+import { stopProcess } from "../../bench/warren-process.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/src/cli/warren.js, seen from dist/test/helpers. */
@@ -135,13 +136,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     dataDir,
     logs,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcess(child);
       if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
