@@ -51,6 +51,8 @@ export interface StartOptions {
   forceLocal?: boolean;
   /** Extra environment for warren (needs forceLocal). */
   env?: Record<string, string>;
+  /** Flags for node itself, before warren's script (e.g. --cpu-prof, which NODE_OPTIONS refuses; needs forceLocal). */
+  nodeArgs?: string[];
 }
 
 /** The external broker's URL (AMQP_URL) that `startBroker()` without forceLocal uses, if any. */
@@ -75,7 +77,7 @@ function redacted(url: string): string {
  * any broker (no options). See the module comment for the rules.
  */
 export async function startBroker(options: StartOptions = {}): Promise<BrokerHandle> {
-  const configured = (["args", "dataDir", "env"] as const).filter((key) => options[key] !== undefined);
+  const configured = (["args", "dataDir", "env", "nodeArgs"] as const).filter((key) => options[key] !== undefined);
   if (configured.length > 0 && !options.forceLocal) {
     throw new Error(
       `startBroker: ${configured.join(", ")} configure a Warren this test starts, so pass forceLocal: true ` +
@@ -102,7 +104,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   const ownsDataDir = options.dataDir === undefined;
   const child = spawn(
     process.execPath,
-    [warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", dataDir,
+    [...(options.nodeArgs ?? []), warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", dataDir,
       "--log-level", "debug", ...(options.args ?? [])],
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...options.env } },
   );
