@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     "write-docs": { type: "boolean", default: false },
     "no-generator-check": { type: "boolean", default: false },
     "no-gc-profile": { type: "boolean", default: false },
+    attempts: { type: "string", default: "3" },
+    "quiet-wait": { type: "string", default: "60" },
     "scenario10-messages": { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -56,6 +58,8 @@ if (args.help) {
   --brokers LIST         rabbitmq,warren (default), or one of them
   --rabbitmq-port N      port of the RabbitMQ this script starts (default 5690)
   --no-generator-check   skip the runs with twice the generator's threads
+  --attempts N           runs of a scenario at most, when the rest of the machine disturbs them (default 3)
+  --quiet-wait S         seconds to wait at most for a quiet machine before each run (default 60)
   --no-gc-profile        skip the runs of 1, 2, 1u, 2u against a Warren under --cpu-prof (its GC share)
   --scenario10-messages N  scenario 10's backlog (default 10,000,000; 1,000,000 with --quick)
   --no-docs              print the table only
@@ -342,12 +346,12 @@ const started = new Date();
 const FRESH = new Set(["7", "8", "9", "10"]);
 
 /**
- * Wait (at most a minute) until the rest of the machine is quiet: under 40% of one core busy for
+ * Wait (at most --quiet-wait seconds, a minute by default) until the rest of the machine is quiet: under 40% of one core busy for
  * two seconds in a row. Other work on a shared machine moves every figure; the tables show what
  * the rest of the machine used during each run anyway.
  */
 async function waitQuiet(): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + QUIET_WAIT_S * 1000;
   let quietSeconds = 0;
   let said = false;
   while (Date.now() < deadline) {
@@ -368,7 +372,11 @@ async function waitQuiet(): Promise<void> {
 
 /** A run during which the rest of the machine used more than this (% of a core) is run again. */
 const NOISY_PCT = 50;
-const ATTEMPTS = 3;
+const ATTEMPTS = Number(args.attempts);
+/** Seconds to wait at most for a quiet machine (a machine shared with other work may never be). */
+const QUIET_WAIT_S = Number(args["quiet-wait"]);
+if (!Number.isInteger(ATTEMPTS) || ATTEMPTS < 1) throw new Error(`--attempts: not a positive integer: ${args.attempts}`);
+if (!(QUIET_WAIT_S >= 0)) throw new Error(`--quiet-wait: not a number of seconds: ${args["quiet-wait"]}`);
 
 /** What the rest of the machine used during a run (the busier phase of a backlog). */
 function otherPct(r: PerfJson): number {
@@ -663,7 +671,7 @@ const section = [
   "",
   `- Machine: ${machineText}.`,
   `- Brokers: ${versions.RabbitMQ ?? "RabbitMQ: not run"} with the Debian package's defaults; ${versions.Warren ?? "Warren: not run"} with its defaults. One after the other (RabbitMQ first), on 127.0.0.1, each with its data in a fresh temporary folder: one broker for scenarios 1-6 and the generator check, and a fresh one for each of 7, 8, 9 and 10 (memory is the growth of the broker's resident set, which earlier runs would muddle).`,
-  `- Before each run the script waits (up to a minute) for the rest of the machine to be quiet (under 40% of a core); a run during which the rest of the machine used more than ${NOISY_PCT}% of a core is run again (${ATTEMPTS} attempts at most), and the least disturbed attempt is kept.`,
+  `- Before each run the script waits (up to ${QUIET_WAIT_S} s) for the rest of the machine to be quiet (under 40% of a core); a run during which the rest of the machine used more than ${NOISY_PCT}% of a core is run again (${ATTEMPTS} attempts at most), and the least disturbed attempt is kept.`,
   `- Load: warren-perf from this tree, ${SECONDS} s measured after ${WARMUP} s of warmup for the throughput scenarios.`,
   "- CPU is percent of one core over the measured window (backlog: publish / drain), from /proc: the broker's process, warren-perf's (all its threads), and everything else on the machine.",
   "",
