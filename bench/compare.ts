@@ -88,6 +88,8 @@ interface Figure {
   targetText: string;
   /** A bound on Warren's own figure (at most, or at least for "higher"), where the issue gives one. */
   limit?: number;
+  /** No Warren : RabbitMQ ratio (a count where either side may be 0). */
+  noRatio?: boolean;
   pick(r: PerfJson): number | undefined;
 }
 interface Scenario {
@@ -160,7 +162,7 @@ function unlimited(base: Scenario, must: number, p99Limit?: number): Scenario {
         label: "latency p99", unit: "ms", better: "lower", target: Infinity, limit: p99Limit,
         targetText: p99Limit === undefined ? "" : `< ${p99Limit} ms`, pick: (r) => r.latency?.p99,
       },
-      { label: "queued at the end", unit: "messages", better: "lower", target: Infinity, targetText: p99Limit === undefined ? "" : "(bounded)", pick: (r) => r.queuedAtEnd },
+      { label: "queued at the end", unit: "messages", better: "lower", target: Infinity, noRatio: true, targetText: p99Limit === undefined ? "" : "(bounded)", pick: (r) => r.queuedAtEnd },
     ],
   };
 }
@@ -546,7 +548,7 @@ function tableRows(): Row[] {
     s.figures.forEach((f, i) => {
       const rv = r ? f.pick(r) : undefined;
       const wv = w ? f.pick(w) : undefined;
-      const ratio = rv !== undefined && wv !== undefined && rv > 0 ? wv / rv : undefined;
+      const ratio = rv !== undefined && wv !== undefined && rv > 0 && !f.noRatio ? wv / rv : undefined;
       let met: boolean | undefined;
       if (ratio !== undefined && Number.isFinite(f.target)) met = f.better === "higher" ? ratio >= f.target : ratio <= f.target;
       if (wv !== undefined && f.limit !== undefined) met = (met ?? true) && (f.better === "higher" ? wv >= f.limit : wv <= f.limit);
