@@ -5,6 +5,7 @@
  *   npm run bench:compare                 # builds, runs everything (~8 min), rewrites docs/benchmarks.md's table
  *   npm run bench:compare -- --quick      # 3 s per scenario and smaller counts (~2 min); docs untouched
  *   npm run bench:compare -- --only 1,6,9 --brokers warren
+ *   npm run bench:compare -- --quick --only 1u,2u,4u,5u,10   # producers without an in-flight limit; the big backlog
  *
  * RabbitMQ 3.10.8 runs through scripts/rabbitmq.sh (which installs Debian's rabbitmq-server when it
  * is missing) on its own port with its state in a fresh temporary folder; Warren is started from
@@ -13,7 +14,7 @@
  * script's stop, which checks the pid belongs to its node).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { cpus, release, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -21,6 +22,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { machineCpuSeconds } from "../src/perf/proc.js";
 import { startWarrenProcess } from "./warren-process.js";
+import { gcShares, type GcShare } from "./gc-share.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -40,6 +42,10 @@ const { values: args } = parseArgs({
     "no-docs": { type: "boolean", default: false },
     "write-docs": { type: "boolean", default: false },
     "no-generator-check": { type: "boolean", default: false },
+    "no-gc-profile": { type: "boolean", default: false },
+    attempts: { type: "string", default: "3" },
+    "quiet-wait": { type: "string", default: "60" },
+    "scenario10-messages": { type: "string" },
     help: { type: "boolean", default: false },
   },
   strict: true,
@@ -47,16 +53,21 @@ const { values: args } = parseArgs({
 if (args.help) {
   console.log(`usage: npm run bench:compare -- [options]
   --quick                3 s per scenario, smaller counts; leaves docs/benchmarks.md alone (unless --write-docs)
-  --only 1,2,...         run only these scenarios (by number)
+  --only 1,2u,...        run only these scenarios (by number; 1u, 2u, 4u, 5u: the same as 1, 2, 4, 5
+                         with warren-perf's in-flight limit off)
   --brokers LIST         rabbitmq,warren (default), or one of them
   --rabbitmq-port N      port of the RabbitMQ this script starts (default 5690)
   --no-generator-check   skip the runs with twice the generator's threads
+  --attempts N           runs of a scenario at most, when the rest of the machine disturbs them (default 3)
+  --quiet-wait S         seconds to wait at most for a quiet machine before each run (default 60)
+  --no-gc-profile        skip the runs of 1, 2, 1u, 2u against a Warren under --cpu-prof (its GC share)
+  --scenario10-messages N  scenario 10's backlog (default 10,000,000; 1,000,000 with --quick)
   --no-docs              print the table only
   --write-docs           write docs/benchmarks.md even with --quick or --only`);
   process.exit(0);
 }
 const quick = args.quick;
-const only = args.only?.split(",").map((s) => Number(s.trim()));
+const only = args.only?.split(",").map((s) => s.trim());
 const brokersWanted = args.brokers.split(",").map((s) => s.trim());
 const rabbitPort = Number(args["rabbitmq-port"]);
 const writeDocs = args["write-docs"] || (!args["no-docs"] && !quick && only === undefined && brokersWanted.length === 2);
@@ -75,10 +86,15 @@ interface Figure {
   /** Warren : RabbitMQ ratio the issue asks for: at least this (higher) or at most this (lower). */
   target: number;
   targetText: string;
+  /** A bound on Warren's own figure (at most, or at least for "higher"), where the issue gives one. */
+  limit?: number;
+  /** No Warren : RabbitMQ ratio (a count where either side may be 0). */
+  noRatio?: boolean;
   pick(r: PerfJson): number | undefined;
 }
 interface Scenario {
-  n: number;
+  /** "1" … "10"; "1u": scenario 1 with the producers' in-flight limit off. */
+  n: string;
   name: string;
   args: string[];
   figures: Figure[];
@@ -97,6 +113,9 @@ interface PerfJson {
   latency?: { p50: number; p95: number; p99: number; max: number };
   cpu?: Cpu;
   producerPausedPct?: number;
+  queuedAtEnd?: number;
+  brokerRssBytes?: number;
+  windowUs?: { start: number; end: number };
   bytesPerConnection?: number;
   connections?: number;
   declaresPerSec?: number;
@@ -117,23 +136,51 @@ const consumed = (label: string, unit = "msg/s"): Figure => ({
 const CONNECTIONS = quick ? 200 : 1000;
 const QUEUES = quick ? 1000 : 10_000;
 const BACKLOG = quick ? 100_000 : 1_000_000;
+const BIG_BACKLOG = args["scenario10-messages"] !== undefined ? Number(args["scenario10-messages"]) : quick ? 1_000_000 : 10_000_000;
+if (!Number.isInteger(BIG_BACKLOG) || BIG_BACKLOG < 1) throw new Error(`--scenario10-messages: not a positive integer: ${args["scenario10-messages"]}`);
 
-const scenarios: Scenario[] = [
-  { n: 1, name: "1 producer, 1 consumer, 16 B, transient, auto-ack", args: ["-x", "1", "-y", "1", "-s", "16", "-a", ...window], figures: [consumed("consumed")] },
-  { n: 2, name: "same, manual ack, prefetch 100", args: ["-x", "1", "-y", "1", "-s", "16", "-q", "100", ...window], figures: [consumed("consumed")] },
+/** warren-perf's in-flight limit off: producers publish as fast as their sockets take it, as real clients do. */
+const UNLIMITED = ["--max-in-flight", "0"];
+
+/**
+ * Scenario 1, 2, 4 or 5 again with the producers unlimited (issue 9: what a client library without
+ * an in-flight limit sees). Besides the consumer rate, what the limit hid: the producers' rate, the
+ * latency and the queue left at the end of the window. `must` is issue 9's target for the consumer
+ * rate; `p99Limit` its bound on the latency, where it gives one.
+ */
+function unlimited(base: Scenario, must: number, p99Limit?: number): Scenario {
+  return {
+    n: `${base.n}u`,
+    name: `${base.name}, producers unlimited`,
+    args: [...base.args, ...UNLIMITED],
+    figures: [
+      { ...base.figures[0]!, target: must, targetText: `≥ ${must}×` },
+      { label: "published", unit: "msg/s", better: "higher", target: Infinity, targetText: "", pick: (r) => r.publishedPerSec },
+      {
+        label: "latency p99", unit: "ms", better: "lower", target: Infinity, limit: p99Limit,
+        targetText: p99Limit === undefined ? "" : `< ${p99Limit} ms`, pick: (r) => r.latency?.p99,
+      },
+      { label: "queued at the end", unit: "messages", better: "lower", target: Infinity, noRatio: true, targetText: p99Limit === undefined ? "" : "(bounded)", pick: (r) => r.queuedAtEnd },
+    ],
+  };
+}
+
+const baseScenarios: Scenario[] = [
+  { n: "1", name: "1 producer, 1 consumer, 16 B, transient, auto-ack", args: ["-x", "1", "-y", "1", "-s", "16", "-a", ...window], figures: [consumed("consumed")] },
+  { n: "2", name: "same, manual ack, prefetch 100", args: ["-x", "1", "-y", "1", "-s", "16", "-q", "100", ...window], figures: [consumed("consumed")] },
   {
-    n: 3, name: "1 KiB persistent, durable queue, confirms (100 outstanding), manual ack, prefetch 100",
+    n: "3", name: "1 KiB persistent, durable queue, confirms (100 outstanding), manual ack, prefetch 100",
     args: ["-x", "1", "-y", "1", "-s", "1024", "--persistent", "-c", "100", "-q", "100", ...window],
     figures: [consumed("consumed")],
   },
   {
-    n: 4, name: "fanout to 10 queues, 10 consumers (auto-ack)",
+    n: "4", name: "fanout to 10 queues, 10 consumers (auto-ack)",
     args: ["-x", "1", "-y", "10", "-s", "16", "-e", "perf-fanout", "-t", "fanout", "--queues", "10", "-a", ...window],
     figures: [consumed("deliveries", "deliveries/s")],
   },
-  { n: 5, name: "10 producers, 10 consumers, 10 queues (auto-ack)", args: ["-x", "10", "-y", "10", "-s", "16", "--queues", "10", "-a", ...window], figures: [consumed("consumed")] },
+  { n: "5", name: "10 producers, 10 consumers, 10 queues (auto-ack)", args: ["-x", "10", "-y", "10", "-s", "16", "--queues", "10", "-a", ...window], figures: [consumed("consumed")] },
   {
-    n: 6, name: "latency at a fixed 1,000 msg/s (auto-ack)",
+    n: "6", name: "latency at a fixed 1,000 msg/s (auto-ack)",
     args: ["-x", "1", "-y", "1", "-s", "16", "-r", "1000", "-a", ...window],
     figures: [
       { label: "latency p50", unit: "ms", better: "lower", target: Infinity, targetText: "(aim 0.5 ms)", pick: (r) => r.latency?.p50 },
@@ -141,12 +188,12 @@ const scenarios: Scenario[] = [
     ],
   },
   {
-    n: 7, name: `${CONNECTIONS.toLocaleString("en-US")} connections (one channel each)`,
+    n: "7", name: `${CONNECTIONS.toLocaleString("en-US")} connections (one channel each)`,
     args: ["--mode", "connections", "--connections", String(CONNECTIONS), "--hold", quick ? "1" : "3"],
     figures: [{ label: "memory per connection", unit: "KB", better: "lower", target: 1 / 3, targetText: "≤ ⅓", pick: (r) => kb(r.bytesPerConnection) }],
   },
   {
-    n: 8, name: `${QUEUES.toLocaleString("en-US")} queues, declared one after the other`,
+    n: "8", name: `${QUEUES.toLocaleString("en-US")} queues, declared one after the other`,
     args: ["--mode", "queues", "--queues", String(QUEUES), "--hold", quick ? "1" : "3"],
     figures: [
       { label: "declares", unit: "queues/s", better: "higher", target: 10, targetText: "≥ 10×", pick: (r) => r.declaresPerSec },
@@ -154,19 +201,42 @@ const scenarios: Scenario[] = [
     ],
   },
   {
-    n: 9, name: `backlog of ${BACKLOG.toLocaleString("en-US")} × 16 B, then drained (auto-ack)`,
+    n: "9", name: `backlog of ${BACKLOG.toLocaleString("en-US")} × 16 B, then drained (auto-ack)`,
     args: ["--mode", "backlog", "-C", String(BACKLOG), "-s", "16", "-a", "--hold", quick ? "1" : "3", "-z", "300"],
     figures: [
       { label: "memory per queued message", unit: "B", better: "lower", target: 1 / 4, targetText: "≤ ¼", pick: (r) => r.bytesPerMessage },
       { label: "drain", unit: "msg/s", better: "higher", target: 2, targetText: "≥ 2×", pick: (r) => r.drainPerSec },
     ],
   },
+  {
+    // Issue 9: memory per queued message at most 64 B (aim 16 B) with the drain ≥ 10×.
+    n: "10", name: `backlog of ${BIG_BACKLOG.toLocaleString("en-US")} × 16 B, then drained (auto-ack)`,
+    args: ["--mode", "backlog", "-C", String(BIG_BACKLOG), "-s", "16", "-a", "--hold", quick ? "1" : "3", "-z", "0"],
+    figures: [
+      { label: "memory per queued message", unit: "B", better: "lower", target: Infinity, limit: 64, targetText: "≤ 64 B (aim 16 B)", pick: (r) => r.bytesPerMessage },
+      { label: "drain", unit: "msg/s", better: "higher", target: 10, targetText: "≥ 10×", pick: (r) => r.drainPerSec },
+    ],
+  },
 ];
 
+/** Issue 9's targets for the unlimited runs: consumer rate (and latency p99 where the flow-control section bounds it). */
+const UNLIMITED_TARGETS: Record<string, { must: number; p99Limit?: number }> = {
+  "1": { must: 5, p99Limit: 50 },
+  "2": { must: 3, p99Limit: 50 },
+  "4": { must: 8 },
+  "5": { must: 5 },
+};
+
+/** Every scenario, each unlimited variant right after its limited one. */
+const scenarios: Scenario[] = baseScenarios.flatMap((s) => {
+  const u = UNLIMITED_TARGETS[s.n];
+  return u ? [s, unlimited(s, u.must, u.p99Limit)] : [s];
+});
+
 /** Twice the generator: the same load spread over twice the threads (or twice the clients). */
-const generatorChecks: Array<{ base: number; name: string; args: string[] }> = [
-  { base: 1, name: "scenario 1 with 2 producers and 2 consumers on 4 threads", args: ["-x", "2", "-y", "2", "-s", "16", "-a", "--threads", "4", ...window] },
-  { base: 5, name: "scenario 5 on 4 threads instead of 2", args: ["-x", "10", "-y", "10", "-s", "16", "--queues", "10", "-a", "--threads", "4", ...window] },
+const generatorChecks: Array<{ base: string; name: string; args: string[] }> = [
+  { base: "1", name: "scenario 1 with 2 producers and 2 consumers on 4 threads", args: ["-x", "2", "-y", "2", "-s", "16", "-a", "--threads", "4", ...window] },
+  { base: "5", name: "scenario 5 on 4 threads instead of 2", args: ["-x", "10", "-y", "10", "-s", "16", "--queues", "10", "-a", "--threads", "4", ...window] },
 ];
 
 function kb(bytes: number | undefined): number | undefined {
@@ -211,9 +281,10 @@ async function startRabbitMQ(): Promise<Broker> {
   return { name: "RabbitMQ", uri: `amqp://guest:guest@127.0.0.1:${rabbitPort}/`, pid, stop };
 }
 
-async function startWarren(): Promise<Broker> {
+async function startWarren(nodeArgs?: string[]): Promise<Broker> {
   // A fresh temporary data folder, SIGTERM (SIGKILL after 5 s) by pid on stop, the folder removed.
-  const handle = await startWarrenProcess({ args: ["--log-level", "info"] });
+  // `nodeArgs` go to node itself (--cpu-prof for the GC share runs).
+  const handle = await startWarrenProcess({ args: ["--log-level", "info"], nodeArgs });
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -259,26 +330,28 @@ function shown(perfArgs: string[]): string {
 
 interface Outcome {
   broker: Broker["name"];
-  scenario: number;
+  scenario: string;
   result: PerfJson;
 }
 
+const unknown = only?.filter((n) => !scenarios.some((s) => s.n === n)) ?? [];
+if (unknown.length > 0) throw new Error(`--only: no scenario ${unknown.join(", ")} (there are ${scenarios.map((s) => s.n).join(", ")})`);
 const selected = scenarios.filter((s) => only === undefined || only.includes(s.n));
 const outcomes: Outcome[] = [];
-const checks: Array<{ broker: Broker["name"]; base: number; name: string; result: PerfJson }> = [];
+const checks: Array<{ broker: Broker["name"]; base: string; name: string; result: PerfJson }> = [];
 const versions: Record<string, string> = {};
 const started = new Date();
 
 /** Scenarios that measure the broker's memory each get a fresh broker: what earlier runs left in its heap would hide what they add. */
-const FRESH = new Set([7, 8, 9]);
+const FRESH = new Set(["7", "8", "9", "10"]);
 
 /**
- * Wait (at most a minute) until the rest of the machine is quiet: under 40% of one core busy for
- * two seconds in a row. Other work on a shared machine moves every figure; the tables show what
+ * Wait (at most --quiet-wait seconds, a minute by default) until the rest of the machine is quiet:
+ * under 40% of one core busy for two seconds in a row. Other work on a shared machine moves every figure; the tables show what
  * the rest of the machine used during each run anyway.
  */
 async function waitQuiet(): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + QUIET_WAIT_S * 1000;
   let quietSeconds = 0;
   let said = false;
   while (Date.now() < deadline) {
@@ -299,7 +372,11 @@ async function waitQuiet(): Promise<void> {
 
 /** A run during which the rest of the machine used more than this (% of a core) is run again. */
 const NOISY_PCT = 50;
-const ATTEMPTS = 3;
+const ATTEMPTS = Number(args.attempts);
+/** Seconds to wait at most for a quiet machine (a machine shared with other work may never be). */
+const QUIET_WAIT_S = Number(args["quiet-wait"]);
+if (!Number.isInteger(ATTEMPTS) || ATTEMPTS < 1) throw new Error(`--attempts: not a positive integer: ${args.attempts}`);
+if (!(QUIET_WAIT_S >= 0)) throw new Error(`--quiet-wait: not a number of seconds: ${args["quiet-wait"]}`);
 
 /** What the rest of the machine used during a run (the busier phase of a backlog). */
 function otherPct(r: PerfJson): number {
@@ -332,11 +409,14 @@ function record(broker: Broker["name"], s: Scenario, result: PerfJson): void {
   outcomes.push({ broker, scenario: s.n, result });
 }
 
-const timeoutOf = (s: { args: string[] }) => (s.args.includes("--mode") ? 600_000 : (SECONDS + WARMUP) * 3_000 + 90_000);
+/** Scenario 10 (no -z): 10 minutes plus 0.15 ms a message, enough for RabbitMQ's ~25,000/s drain and its publish. */
+const BIG_BACKLOG_TIMEOUT_MS = 600_000 + BIG_BACKLOG * 0.15;
+const timeoutOf = (s: { n?: string; args: string[] }) =>
+  s.n === "10" ? BIG_BACKLOG_TIMEOUT_MS : s.args.includes("--mode") ? 600_000 : (SECONDS + WARMUP) * 3_000 + 90_000;
 
-async function withBroker<T>(name: "rabbitmq" | "warren", body: (broker: Broker) => Promise<T>): Promise<T> {
+async function withBroker<T>(name: "rabbitmq" | "warren", body: (broker: Broker) => Promise<T>, warrenNodeArgs?: string[]): Promise<T> {
   console.error(`\n== ${name}: starting`);
-  const broker = name === "rabbitmq" ? await startRabbitMQ() : await startWarren();
+  const broker = name === "rabbitmq" ? await startRabbitMQ() : await startWarren(warrenNodeArgs);
   try {
     // Let it finish booting (RabbitMQ keeps busy for a few seconds after its port opens).
     await new Promise((r) => setTimeout(r, quick ? 2_000 : 5_000));
@@ -344,6 +424,46 @@ async function withBroker<T>(name: "rabbitmq" | "warren", body: (broker: Broker)
   } finally {
     console.error(`== ${broker.name}: stopping`);
     await broker.stop();
+  }
+}
+
+/** Scenarios whose garbage-collector share issue 9 asks for (Warren's side). */
+const GC_SCENARIOS = new Set(["1", "2", "1u", "2u"]);
+const gcRuns: Array<{ scenario: Scenario; result: PerfJson; share?: GcShare }> = [];
+let gcNote = "";
+
+/**
+ * Run the selected GC scenarios again against a Warren of their own under `node --cpu-prof` (not
+ * the broker of the main table: the sampling costs a little), then cut its profile into each
+ * run's measured window and sum the "(garbage collector)" samples.
+ */
+async function profileWarren(): Promise<void> {
+  const wanted = selected.filter((s) => GC_SCENARIOS.has(s.n));
+  if (wanted.length === 0 || args["no-gc-profile"]) return;
+  const dir = mkdtempSync(join(tmpdir(), "warren-compare-profile-"));
+  try {
+    let pid = 0;
+    await withBroker("warren", async (broker) => {
+      pid = broker.pid;
+      for (const s of wanted) {
+        const result = await leastDisturbed(`Warren under --cpu-prof: scenario ${s.n}: ${s.name}`, () => runPerf(broker, s.args, timeoutOf(s)));
+        gcRuns.push({ scenario: s, result });
+      }
+    }, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+    // The main thread's profile (CPU.<date>.<pid>.0.<n>.cpuprofile); written when Warren exits.
+    const file = readdirSync(dir).find((f) => f.includes(`.${pid}.0.`) && f.endsWith(".cpuprofile"));
+    if (file === undefined) {
+      gcNote = "Warren wrote no CPU profile (it did not exit by itself within 5 s of SIGTERM?)";
+      console.error(`   ${gcNote}`);
+      return;
+    }
+    const shares = gcShares(join(dir, file), gcRuns.map((r) => r.result.windowUs ?? { start: 0, end: 0 }));
+    gcRuns.forEach((r, i) => {
+      r.share = shares[i];
+      console.error(`   scenario ${r.scenario.n}: garbage collector ${fmt(r.share?.gcPctOfBusy)}% of Warren's CPU time`);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -363,6 +483,7 @@ async function runBroker(name: "rabbitmq" | "warren"): Promise<void> {
       }
     });
   }
+  if (name === "warren") await profileWarren();
   // Memory scenarios: a fresh broker for every attempt.
   for (const s of selected.filter((x) => FRESH.has(x.n))) {
     record(display, s, await leastDisturbed(`${display}: scenario ${s.n}: ${s.name}`, () => withBroker(name, (broker) => runPerf(broker, s.args, timeoutOf(s)))));
@@ -381,7 +502,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 // The whole run is bounded: whatever hangs, the brokers are stopped.
-const budgetMs = (quick ? 30 : 60) * 60_000;
+const budgetMs = (quick ? 30 : 60) * 60_000 + (selected.some((s) => s.n === "10") ? 2 * BIG_BACKLOG_TIMEOUT_MS : 0);
 setTimeout(() => {
   console.error(`bench:compare: still running after ${budgetMs / 60_000} min; giving up`);
   void stopAll().finally(() => process.exit(1));
@@ -397,13 +518,14 @@ try {
 
 function fmt(n: number | undefined): string {
   if (n === undefined || Number.isNaN(n)) return "–";
+  if (Number.isInteger(n)) return n.toLocaleString("en-US");
   if (Math.abs(n) >= 100) return Math.round(n).toLocaleString("en-US");
   if (Math.abs(n) >= 10) return n.toFixed(1);
   return n.toFixed(n < 1 ? 3 : 2);
 }
 const pct = (v: number | undefined) => (v === undefined ? "–" : `${Math.round(v)}%`);
 
-function resultOf(broker: string, n: number): PerfJson | undefined {
+function resultOf(broker: string, n: string): PerfJson | undefined {
   return outcomes.find((o) => o.broker === broker && o.scenario === n)?.result;
 }
 
@@ -424,9 +546,10 @@ function tableRows(): Row[] {
     s.figures.forEach((f, i) => {
       const rv = r ? f.pick(r) : undefined;
       const wv = w ? f.pick(w) : undefined;
-      const ratio = rv !== undefined && wv !== undefined && rv > 0 ? wv / rv : undefined;
+      const ratio = rv !== undefined && wv !== undefined && rv > 0 && !f.noRatio ? wv / rv : undefined;
       let met: boolean | undefined;
       if (ratio !== undefined && Number.isFinite(f.target)) met = f.better === "higher" ? ratio >= f.target : ratio <= f.target;
+      if (wv !== undefined && f.limit !== undefined) met = (met ?? true) && (f.better === "higher" ? wv >= f.limit : wv <= f.limit);
       const err = (x: PerfJson | undefined) => (x?.error ? ` (error: ${x.error.slice(0, 60)})` : "");
       rows.push({
         met,
@@ -466,7 +589,9 @@ function detailRows(): string[][] {
         const lat = r.latency ? `; latency p50 ${fmt(r.latency.p50)}, p95 ${fmt(r.latency.p95)}, p99 ${fmt(r.latency.p99)}, max ${fmt(r.latency.max)} ms` : "";
         const conf = r.confirmedPerSec ? `, confirmed ${fmt(r.confirmedPerSec)}/s` : "";
         const paused = r.producerPausedPct ? `; producers paused ${r.producerPausedPct}% on the in-flight limit` : "";
-        figures = `published ${fmt(r.publishedPerSec)}/s${conf}, consumed ${fmt(r.consumedPerSec)}/s${lat}${paused}`;
+        const queued = r.queuedAtEnd !== undefined ? `; ${fmt(r.queuedAtEnd)} queued at the end` : "";
+        const rss = r.brokerRssBytes !== undefined ? `, broker RSS ${fmt(r.brokerRssBytes / 2 ** 20)} MiB` : "";
+        figures = `published ${fmt(r.publishedPerSec)}/s${conf}, consumed ${fmt(r.consumedPerSec)}/s${lat}${paused}${queued}${rss}`;
       } else if (r.mode === "connections") {
         figures = `${fmt(r.connections)} connections, ${fmt(kb(r.bytesPerConnection))} KB each`;
       } else if (r.mode === "queues") {
@@ -517,6 +642,21 @@ const mainTable = markdownTable(
   [3, 4, 5, 8, 9],
 );
 const details = markdownTable(["#", "broker", "figures", "broker CPU", "warren-perf CPU", "rest of the machine"], detailRows(), [3, 4, 5]);
+/** Issue 9: the collector's share in scenario 2 under 5%. */
+const GC_TARGET: Record<string, string> = { "2": "< 5%", "2u": "< 5%" };
+const gcTable = gcRuns.length > 0
+  ? markdownTable(
+    ["#", "scenario", "consumed, msg/s (profiled run)", "Warren busy, % of a core", "garbage collector, % of Warren's CPU time", "target"],
+    gcRuns.map((r) => [
+      r.scenario.n, r.scenario.name, fmt(r.result.consumedPerSec) + (r.result.error ? ` (error: ${r.result.error.slice(0, 60)})` : ""),
+      r.share ? pct((r.share.busySeconds / r.share.seconds) * 100) : "–",
+      r.share ? `${r.share.gcPctOfBusy.toFixed(1)}%` : "–",
+      GC_TARGET[r.scenario.n] ?? "",
+    ]),
+    [2, 3, 4],
+  )
+  : "";
+const gcIntro = "The garbage collector's share of Warren's CPU time: the same loads again, against a Warren of their own started with `node --cpu-prof` (the profile's \"(garbage collector)\" samples over its non-idle samples, within warren-perf's measured window):";
 const checkTable = checks.length > 0
   ? markdownTable(["broker", "run", "consumed/s as listed (CPU)", "consumed/s with twice the generator (CPU)", "ratio"], checkRows(), [2, 3, 4])
   : "";
@@ -530,8 +670,8 @@ const section = [
   `Run of ${started.toISOString().slice(0, 16).replace("T", " ")} UTC (${quick ? "--quick" : "full"}), \`npm run bench:compare\`.`,
   "",
   `- Machine: ${machineText}.`,
-  `- Brokers: ${versions.RabbitMQ ?? "RabbitMQ: not run"} with the Debian package's defaults; ${versions.Warren ?? "Warren: not run"} with its defaults. One after the other (RabbitMQ first), on 127.0.0.1, each with its data in a fresh temporary folder: one broker for scenarios 1-6 and the generator check, and a fresh one for each of 7, 8 and 9 (memory is the growth of the broker's resident set, which earlier runs would muddle).`,
-  `- Before each run the script waits (up to a minute) for the rest of the machine to be quiet (under 40% of a core); a run during which the rest of the machine used more than ${NOISY_PCT}% of a core is run again (${ATTEMPTS} attempts at most), and the least disturbed attempt is kept.`,
+  `- Brokers: ${versions.RabbitMQ ?? "RabbitMQ: not run"} with the Debian package's defaults; ${versions.Warren ?? "Warren: not run"} with its defaults. One after the other (RabbitMQ first), on 127.0.0.1, each with its data in a fresh temporary folder: one broker for scenarios 1-6 and the generator check, and a fresh one for each of 7, 8, 9 and 10 (memory is the growth of the broker's resident set, which earlier runs would muddle).`,
+  `- Before each run the script waits (up to ${QUIET_WAIT_S} s) for the rest of the machine to be quiet (under 40% of a core); a run during which the rest of the machine used more than ${NOISY_PCT}% of a core is run again (${ATTEMPTS} attempts at most), and the least disturbed attempt is kept.`,
   `- Load: warren-perf from this tree, ${SECONDS} s measured after ${WARMUP} s of warmup for the throughput scenarios.`,
   "- CPU is percent of one core over the measured window (backlog: publish / drain), from /proc: the broker's process, warren-perf's (all its threads), and everything else on the machine.",
   "",
@@ -541,6 +681,7 @@ const section = [
   "",
   details,
   "",
+  ...(gcTable ? [gcIntro, "", gcTable, ""] : gcNote ? [`Garbage collector's share: ${gcNote}.`, ""] : []),
   ...(checkTable ? ["The generator is not the limit: the same load with twice the generator (more threads, or more clients on the same queue) does not raise the figures:", "", checkTable, ""] : []),
   "The commands (`$URI` is the broker's `amqp://guest:guest@127.0.0.1:<port>/`; the script also passes `--json --quiet --broker-pid <pid>`):",
   "",
@@ -550,7 +691,7 @@ const section = [
   END,
 ].join("\n");
 
-console.log(`\n${mainTable}\n\n${details}\n${checkTable ? `\n${checkTable}\n` : ""}`);
+console.log(`\n${mainTable}\n\n${details}\n${gcTable ? `\n${gcTable}\n` : ""}${checkTable ? `\n${checkTable}\n` : ""}`);
 
 if (writeDocs) {
   const doc = readFileSync(docsPath, "utf8");

@@ -25,6 +25,8 @@ export interface WarrenProcess {
 export interface WarrenProcessOptions {
   /** Extra command-line flags for warren. */
   args?: string[];
+  /** Arguments for node itself, before the script (--cpu-prof, ...). */
+  nodeArgs?: string[];
 }
 
 /** Start Warren with a fresh temporary data folder; resolves once it logs `amqp.listening`. */
@@ -32,7 +34,7 @@ export async function startWarrenProcess(options: WarrenProcessOptions = {}): Pr
   const dataDir = mkdtempSync(join(tmpdir(), "warren-bench-"));
   const child: ChildProcess = spawn(
     process.execPath,
-    [warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", dataDir, ...(options.args ?? [])],
+    [...(options.nodeArgs ?? []), warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", dataDir, ...(options.args ?? [])],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const port = await new Promise<number>((resolve, reject) => {

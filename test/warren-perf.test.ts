@@ -84,6 +84,23 @@ describe("warren-perf", () => {
     assert.ok(r.runSeconds < 10, `ended at the limit, not the time: ${r.runSeconds}`);
   });
 
+  it("--max-in-flight 0 lets producers run ahead of the consumers, and the queue depth at the end shows it", async () => {
+    // The consumer takes 10 messages and cancels. With a limit the producer stalls on it; with
+    // 0 it publishes all 20,000 as fast as its socket takes them and the run ends.
+    const limited = await perf("-C", "20000", "-D", "10", "-q", "10", "--max-in-flight", "100", "-z", "3");
+    assert.equal(limited.consumed, 10);
+    assert.ok(limited.published < 1000, `held at the limit: ${limited.published} published`);
+    assert.ok(limited.producerPausedPct > 0);
+    const unlimited = await perf("-C", "20000", "-D", "10", "-q", "10", "--max-in-flight", "0", "-z", "20");
+    assert.equal(unlimited.published, 20000);
+    assert.equal(unlimited.consumed, 10);
+    assert.equal(unlimited.producerPausedPct, 0);
+    assert.ok(unlimited.runSeconds < 15, `ended when the producer was done, not at -z: ${unlimited.runSeconds}`);
+    assert.equal(typeof unlimited.queuedAtEnd, "number");
+    assert.ok(unlimited.queuedAtEnd > 0, `messages left in the queue: ${unlimited.queuedAtEnd}`);
+    assert.ok(unlimited.windowUs.end > unlimited.windowUs.start, "the window on the monotonic clock");
+  });
+
   it("measures connections, queues and a backlog", async () => {
     const c = await perf("--mode", "connections", "--connections", "20", "--hold", "0");
     assert.equal(c.mode, "connections");

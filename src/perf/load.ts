@@ -9,6 +9,7 @@ import { STOP_TIMEOUT_MS, type LoadConfig } from "./clients.js";
 import type { LatencySummary } from "./histogram.js";
 import { CpuMeter } from "./proc.js";
 import { Counter, newSlot, Snapshot, total } from "./shared.js";
+import { nowUs } from "./wire.js";
 import type { ClientSpec, FromWorker, WorkerInit } from "./worker.js";
 
 export interface LoadSpec {
@@ -28,6 +29,8 @@ export interface LoadSpec {
   onSample?(s: Sample): void;
   /** Resolves when the run should end now (Ctrl-C). */
   stopRequested?: Promise<void>;
+  /** Called once the window has ended, while producers and consumers are still connected. */
+  atEnd?(): Promise<void>;
 }
 
 export interface Sample {
@@ -64,6 +67,11 @@ export interface LoadResult {
   cpu: CpuFigures;
   /** Share of the window producers spent paused on the in-flight limit (average per producer). */
   producerPausedPct: number;
+  /**
+   * The measured window on the monotonic clock (process.hrtime, µs), which every process of the
+   * machine shares: to line the window up with a broker's CPU profile (V8 uses the same clock).
+   */
+  windowUs?: { start: number; end: number };
   blockedNotifications: number;
   series: Sample[];
   error?: string;
@@ -166,6 +174,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     const c = cpu.stop();
     cpuFigures = { brokerPct: c.pct[0], generatorPct: c.pct[1], otherPct: c.otherPct, cores: c.cores };
     if (failure !== undefined) throw new Error(failure);
+    await spec.atEnd?.();
     return resultOf(spec, window0, end, t0, cpuFigures, series);
   } catch (err) {
     const r = window0 && end ? resultOf(spec, window0, end, 0, cpuFigures, series) : emptyResult(series);
@@ -209,6 +218,11 @@ function sampleBetween(a: Snapshot, b: Snapshot, t0: number): Sample {
   };
 }
 
+/** performance.now() (ms) to the monotonic clock (µs) that every process shares. */
+function monotonicUs(performanceMs: number): number {
+  return Math.round(nowUs() - (performance.now() - performanceMs) * 1000);
+}
+
 function resultOf(spec: LoadSpec, w0: Snapshot, end: Snapshot, t0: number, cpu: CpuFigures, series: Sample[]): LoadResult {
   const seconds = (end.atMs - w0.atMs) / 1000;
   const diff = (c: number) => end.get(c) - w0.get(c);
@@ -229,6 +243,7 @@ function resultOf(spec: LoadSpec, w0: Snapshot, end: Snapshot, t0: number, cpu: 
     cpu,
     producerPausedPct: seconds > 0 ? Math.round((diff(Counter.pausedMs) / producers / (seconds * 1000)) * 1000) / 10 : 0,
     blockedNotifications: end.get(Counter.blocked),
+    windowUs: { start: monotonicUs(w0.atMs), end: monotonicUs(end.atMs) },
     series,
   };
 }

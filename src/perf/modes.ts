@@ -31,6 +31,11 @@ interface Common {
 export interface ThroughputResult extends Common, Omit<LoadResult, "series"> {
   mode: "throughput";
   brokerRssBytes?: number;
+  /**
+   * Ready messages in the run's queues when the window ended (passive declares, clients still
+   * connected): a queue that grows without bound shows here. Absent when the broker did not answer.
+   */
+  queuedAtEnd?: number;
 }
 
 export interface ConnectionsResult extends Common {
@@ -134,6 +139,7 @@ export function sampleLine(s: Sample, confirms: boolean): string {
 async function throughput(o: PerfOptions, control: PerfConnection, common: Common, hooks: RunHooks): Promise<ThroughputResult> {
   const topo = await declareTopology(control, { ...o, queue: o.queue });
   try {
+    let queuedAtEnd: number | undefined;
     const r = await runLoad({
       config: loadConfig(o, topo),
       producers: topo.producerKeys,
@@ -144,16 +150,28 @@ async function throughput(o: PerfOptions, control: PerfConnection, common: Commo
       brokerPid: common.broker.pid,
       onSample: (s) => hooks.progress(sampleLine(s, o.confirm > 0)),
       stopRequested: hooks.stopRequested,
+      atEnd: async () => {
+        queuedAtEnd = await withTimeout(readyMessages(control, topo.queues), QUEUED_TIMEOUT_MS).catch(() => undefined);
+      },
     });
     const { series, ...rest } = r;
     hooks.series?.("throughput", series);
-    return { mode: "throughput", ...common, ...rest, brokerRssBytes: rssBytes(common.broker.pid) };
+    return { mode: "throughput", ...common, ...rest, brokerRssBytes: rssBytes(common.broker.pid), queuedAtEnd };
   } finally {
     await deleteQueues(control, topo.temporary).catch(() => {});
   }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** How long a swamped broker is given to answer the end-of-window queue depth. */
+const QUEUED_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([p, expired]).finally(() => clearTimeout(timer));
+}
 
 interface Growth {
   count: number;

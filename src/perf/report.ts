@@ -27,6 +27,7 @@ export function formatResult(r: PerfResult): string {
         row("latency", `p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms, mean ${l.mean} ms (${n0(l.count)} messages)`);
       }
       row("CPU (% of a core)", cpuLine(r.cpu));
+      if (r.queuedAtEnd !== undefined) row("queued at the end", `${n0(r.queuedAtEnd)} messages ready`);
       if (r.producerPausedPct > 0) row("producers paused", `${r.producerPausedPct}% of the window on --max-in-flight`);
       if (r.blockedNotifications > 0) row("connection.blocked", `${r.blockedNotifications} times`);
       if (r.brokerRssBytes !== undefined) row("broker memory (RSS)", mb(r.brokerRssBytes));
