@@ -127,10 +127,20 @@ interface PerfJson {
   publishCpu?: Cpu;
   drainCpu?: Cpu;
 }
-interface Cpu { brokerPct?: number; generatorPct?: number; otherPct?: number; cores?: number }
+interface Cpu {
+  brokerPct?: number;
+  generatorPct?: number;
+  otherPct?: number;
+  cores?: number;
+}
 
 const consumed = (label: string, unit = "msg/s"): Figure => ({
-  label, unit, better: "higher", target: 2, targetText: "≥ 2×", pick: (r) => r.consumedPerSec,
+  label,
+  unit,
+  better: "higher",
+  target: 2,
+  targetText: "≥ 2×",
+  pick: (r) => r.consumedPerSec,
 });
 
 const CONNECTIONS = quick ? 200 : 1000;
@@ -157,30 +167,56 @@ function unlimited(base: Scenario, must: number, p99Limit?: number): Scenario {
       { ...base.figures[0]!, target: must, targetText: `≥ ${must}×` },
       { label: "published", unit: "msg/s", better: "higher", target: Infinity, targetText: "", pick: (r) => r.publishedPerSec },
       {
-        label: "latency p99", unit: "ms", better: "lower", target: Infinity, limit: p99Limit,
-        targetText: p99Limit === undefined ? "" : `< ${p99Limit} ms`, pick: (r) => r.latency?.p99,
+        label: "latency p99",
+        unit: "ms",
+        better: "lower",
+        target: Infinity,
+        limit: p99Limit,
+        targetText: p99Limit === undefined ? "" : `< ${p99Limit} ms`,
+        pick: (r) => r.latency?.p99,
       },
-      { label: "queued at the end", unit: "messages", better: "lower", target: Infinity, noRatio: true, targetText: p99Limit === undefined ? "" : "(bounded)", pick: (r) => r.queuedAtEnd },
+      {
+        label: "queued at the end",
+        unit: "messages",
+        better: "lower",
+        target: Infinity,
+        noRatio: true,
+        targetText: p99Limit === undefined ? "" : "(bounded)",
+        pick: (r) => r.queuedAtEnd,
+      },
     ],
   };
 }
 
 const baseScenarios: Scenario[] = [
-  { n: "1", name: "1 producer, 1 consumer, 16 B, transient, auto-ack", args: ["-x", "1", "-y", "1", "-s", "16", "-a", ...window], figures: [consumed("consumed")] },
+  {
+    n: "1",
+    name: "1 producer, 1 consumer, 16 B, transient, auto-ack",
+    args: ["-x", "1", "-y", "1", "-s", "16", "-a", ...window],
+    figures: [consumed("consumed")],
+  },
   { n: "2", name: "same, manual ack, prefetch 100", args: ["-x", "1", "-y", "1", "-s", "16", "-q", "100", ...window], figures: [consumed("consumed")] },
   {
-    n: "3", name: "1 KiB persistent, durable queue, confirms (100 outstanding), manual ack, prefetch 100",
+    n: "3",
+    name: "1 KiB persistent, durable queue, confirms (100 outstanding), manual ack, prefetch 100",
     args: ["-x", "1", "-y", "1", "-s", "1024", "--persistent", "-c", "100", "-q", "100", ...window],
     figures: [consumed("consumed")],
   },
   {
-    n: "4", name: "fanout to 10 queues, 10 consumers (auto-ack)",
+    n: "4",
+    name: "fanout to 10 queues, 10 consumers (auto-ack)",
     args: ["-x", "1", "-y", "10", "-s", "16", "-e", "perf-fanout", "-t", "fanout", "--queues", "10", "-a", ...window],
     figures: [consumed("deliveries", "deliveries/s")],
   },
-  { n: "5", name: "10 producers, 10 consumers, 10 queues (auto-ack)", args: ["-x", "10", "-y", "10", "-s", "16", "--queues", "10", "-a", ...window], figures: [consumed("consumed")] },
   {
-    n: "6", name: "latency at a fixed 1,000 msg/s (auto-ack)",
+    n: "5",
+    name: "10 producers, 10 consumers, 10 queues (auto-ack)",
+    args: ["-x", "10", "-y", "10", "-s", "16", "--queues", "10", "-a", ...window],
+    figures: [consumed("consumed")],
+  },
+  {
+    n: "6",
+    name: "latency at a fixed 1,000 msg/s (auto-ack)",
     args: ["-x", "1", "-y", "1", "-s", "16", "-r", "1000", "-a", ...window],
     figures: [
       { label: "latency p50", unit: "ms", better: "lower", target: Infinity, targetText: "(aim 0.5 ms)", pick: (r) => r.latency?.p50 },
@@ -188,12 +224,14 @@ const baseScenarios: Scenario[] = [
     ],
   },
   {
-    n: "7", name: `${CONNECTIONS.toLocaleString("en-US")} connections (one channel each)`,
+    n: "7",
+    name: `${CONNECTIONS.toLocaleString("en-US")} connections (one channel each)`,
     args: ["--mode", "connections", "--connections", String(CONNECTIONS), "--hold", quick ? "1" : "3"],
     figures: [{ label: "memory per connection", unit: "KB", better: "lower", target: 1 / 3, targetText: "≤ ⅓", pick: (r) => kb(r.bytesPerConnection) }],
   },
   {
-    n: "8", name: `${QUEUES.toLocaleString("en-US")} queues, declared one after the other`,
+    n: "8",
+    name: `${QUEUES.toLocaleString("en-US")} queues, declared one after the other`,
     args: ["--mode", "queues", "--queues", String(QUEUES), "--hold", quick ? "1" : "3"],
     figures: [
       { label: "declares", unit: "queues/s", better: "higher", target: 10, targetText: "≥ 10×", pick: (r) => r.declaresPerSec },
@@ -201,7 +239,8 @@ const baseScenarios: Scenario[] = [
     ],
   },
   {
-    n: "9", name: `backlog of ${BACKLOG.toLocaleString("en-US")} × 16 B, then drained (auto-ack)`,
+    n: "9",
+    name: `backlog of ${BACKLOG.toLocaleString("en-US")} × 16 B, then drained (auto-ack)`,
     args: ["--mode", "backlog", "-C", String(BACKLOG), "-s", "16", "-a", "--hold", quick ? "1" : "3", "-z", "300"],
     figures: [
       { label: "memory per queued message", unit: "B", better: "lower", target: 1 / 4, targetText: "≤ ¼", pick: (r) => r.bytesPerMessage },
@@ -210,10 +249,19 @@ const baseScenarios: Scenario[] = [
   },
   {
     // Issue 9: memory per queued message at most 64 B (aim 16 B) with the drain ≥ 10×.
-    n: "10", name: `backlog of ${BIG_BACKLOG.toLocaleString("en-US")} × 16 B, then drained (auto-ack)`,
+    n: "10",
+    name: `backlog of ${BIG_BACKLOG.toLocaleString("en-US")} × 16 B, then drained (auto-ack)`,
     args: ["--mode", "backlog", "-C", String(BIG_BACKLOG), "-s", "16", "-a", "--hold", quick ? "1" : "3", "-z", "0"],
     figures: [
-      { label: "memory per queued message", unit: "B", better: "lower", target: Infinity, limit: 64, targetText: "≤ 64 B (aim 16 B)", pick: (r) => r.bytesPerMessage },
+      {
+        label: "memory per queued message",
+        unit: "B",
+        better: "lower",
+        target: Infinity,
+        limit: 64,
+        targetText: "≤ 64 B (aim 16 B)",
+        pick: (r) => r.bytesPerMessage,
+      },
       { label: "drain", unit: "msg/s", better: "higher", target: 10, targetText: "≥ 10×", pick: (r) => r.drainPerSec },
     ],
   },
@@ -257,7 +305,10 @@ const stops = new Set<() => Promise<void>>();
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: "127.0.0.1", port });
-    s.once("connect", () => { s.destroy(); resolve(true); });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
     s.once("error", () => resolve(false));
   });
 }
@@ -315,7 +366,10 @@ function runPerf(broker: Broker, perfArgs: string[], timeoutMs: number): Promise
       try {
         resolve(JSON.parse(last) as PerfJson);
       } catch {
-        resolve({ mode: "?", error: signal ? `warren-perf killed (${signal}) after ${timeoutMs / 1000} s` : `warren-perf exited with ${code}: ${last.slice(0, 200)}` });
+        resolve({
+          mode: "?",
+          error: signal ? `warren-perf killed (${signal}) after ${timeoutMs / 1000} s` : `warren-perf exited with ${code}: ${last.slice(0, 200)}`,
+        });
       }
     });
   });
@@ -398,7 +452,8 @@ async function leastDisturbed(label: string, once: () => Promise<PerfJson>): Pro
     const better = !best || (best.error !== undefined && r.error === undefined) || (r.error === undefined && otherPct(r) < otherPct(best));
     if (better) best = r;
     if (r.error === undefined && otherPct(r) <= NOISY_PCT) break;
-    if (attempt < ATTEMPTS) console.error(`   ${r.error ? "failed" : `the rest of the machine used ${Math.round(otherPct(r))}% of a core meanwhile`}; running it again`);
+    if (attempt < ATTEMPTS)
+      console.error(`   ${r.error ? "failed" : `the rest of the machine used ${Math.round(otherPct(r))}% of a core meanwhile`}; running it again`);
   }
   return best!;
 }
@@ -443,13 +498,17 @@ async function profileWarren(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "warren-compare-profile-"));
   try {
     let pid = 0;
-    await withBroker("warren", async (broker) => {
-      pid = broker.pid;
-      for (const s of wanted) {
-        const result = await leastDisturbed(`Warren under --cpu-prof: scenario ${s.n}: ${s.name}`, () => runPerf(broker, s.args, timeoutOf(s)));
-        gcRuns.push({ scenario: s, result });
-      }
-    }, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
+    await withBroker(
+      "warren",
+      async (broker) => {
+        pid = broker.pid;
+        for (const s of wanted) {
+          const result = await leastDisturbed(`Warren under --cpu-prof: scenario ${s.n}: ${s.name}`, () => runPerf(broker, s.args, timeoutOf(s)));
+          gcRuns.push({ scenario: s, result });
+        }
+      },
+      ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+    );
     // The main thread's profile (CPU.<date>.<pid>.0.<n>.cpuprofile); written when Warren exits.
     const file = readdirSync(dir).find((f) => f.includes(`.${pid}.0.`) && f.endsWith(".cpuprofile"));
     if (file === undefined) {
@@ -457,7 +516,10 @@ async function profileWarren(): Promise<void> {
       console.error(`   ${gcNote}`);
       return;
     }
-    const shares = gcShares(join(dir, file), gcRuns.map((r) => r.result.windowUs ?? { start: 0, end: 0 }));
+    const shares = gcShares(
+      join(dir, file),
+      gcRuns.map((r) => r.result.windowUs ?? { start: 0, end: 0 }),
+    );
     gcRuns.forEach((r, i) => {
       r.share = shares[i];
       console.error(`   scenario ${r.scenario.n}: garbage collector ${fmt(r.share?.gcPctOfBusy)}% of Warren's CPU time`);
@@ -486,7 +548,11 @@ async function runBroker(name: "rabbitmq" | "warren"): Promise<void> {
   if (name === "warren") await profileWarren();
   // Memory scenarios: a fresh broker for every attempt.
   for (const s of selected.filter((x) => FRESH.has(x.n))) {
-    record(display, s, await leastDisturbed(`${display}: scenario ${s.n}: ${s.name}`, () => withBroker(name, (broker) => runPerf(broker, s.args, timeoutOf(s)))));
+    record(
+      display,
+      s,
+      await leastDisturbed(`${display}: scenario ${s.n}: ${s.name}`, () => withBroker(name, (broker) => runPerf(broker, s.args, timeoutOf(s)))),
+    );
   }
 }
 
@@ -536,7 +602,10 @@ function cpuText(r: PerfJson | undefined): string {
   return pct(r.cpu?.brokerPct);
 }
 
-interface Row { cells: string[]; met?: boolean }
+interface Row {
+  cells: string[];
+  met?: boolean;
+}
 
 function tableRows(): Row[] {
   const rows: Row[] = [];
@@ -603,9 +672,14 @@ function detailRows(): string[][] {
       }
       if (r.error) figures += ` — error: ${r.error}`;
       if ((r.attempts ?? 1) > 1) figures += ` (attempt ${r.attempts}: earlier ones had a busier machine)`;
-      const cpuCells = r.publishCpu && r.drainCpu
-        ? [`${pct(r.publishCpu.brokerPct)} / ${pct(r.drainCpu.brokerPct)}`, `${pct(r.publishCpu.generatorPct)} / ${pct(r.drainCpu.generatorPct)}`, `${pct(r.publishCpu.otherPct)} / ${pct(r.drainCpu.otherPct)}`]
-        : [pct(cpu?.brokerPct), pct(cpu?.generatorPct), pct(cpu?.otherPct)];
+      const cpuCells =
+        r.publishCpu && r.drainCpu
+          ? [
+              `${pct(r.publishCpu.brokerPct)} / ${pct(r.drainCpu.brokerPct)}`,
+              `${pct(r.publishCpu.generatorPct)} / ${pct(r.drainCpu.generatorPct)}`,
+              `${pct(r.publishCpu.otherPct)} / ${pct(r.drainCpu.otherPct)}`,
+            ]
+          : [pct(cpu?.brokerPct), pct(cpu?.generatorPct), pct(cpu?.otherPct)];
       rows.push([String(s.n), b, figures, ...cpuCells]);
     }
   }
@@ -644,25 +718,35 @@ const mainTable = markdownTable(
 const details = markdownTable(["#", "broker", "figures", "broker CPU", "warren-perf CPU", "rest of the machine"], detailRows(), [3, 4, 5]);
 /** Issue 9: the collector's share in scenario 2 under 5%. */
 const GC_TARGET: Record<string, string> = { "2": "< 5%", "2u": "< 5%" };
-const gcTable = gcRuns.length > 0
-  ? markdownTable(
-    ["#", "scenario", "consumed, msg/s (profiled run)", "Warren busy, % of a core", "garbage collector, % of Warren's CPU time", "target"],
-    gcRuns.map((r) => [
-      r.scenario.n, r.scenario.name, fmt(r.result.consumedPerSec) + (r.result.error ? ` (error: ${r.result.error.slice(0, 60)})` : ""),
-      r.share ? pct((r.share.busySeconds / r.share.seconds) * 100) : "–",
-      r.share ? `${r.share.gcPctOfBusy.toFixed(1)}%` : "–",
-      GC_TARGET[r.scenario.n] ?? "",
-    ]),
-    [2, 3, 4],
-  )
-  : "";
-const gcIntro = "The garbage collector's share of Warren's CPU time: the same loads again, against a Warren of their own started with `node --cpu-prof` (the profile's \"(garbage collector)\" samples over its non-idle samples, within warren-perf's measured window):";
-const checkTable = checks.length > 0
-  ? markdownTable(["broker", "run", "consumed/s as listed (CPU)", "consumed/s with twice the generator (CPU)", "ratio"], checkRows(), [2, 3, 4])
-  : "";
+const gcTable =
+  gcRuns.length > 0
+    ? markdownTable(
+        ["#", "scenario", "consumed, msg/s (profiled run)", "Warren busy, % of a core", "garbage collector, % of Warren's CPU time", "target"],
+        gcRuns.map((r) => [
+          r.scenario.n,
+          r.scenario.name,
+          fmt(r.result.consumedPerSec) + (r.result.error ? ` (error: ${r.result.error.slice(0, 60)})` : ""),
+          r.share ? pct((r.share.busySeconds / r.share.seconds) * 100) : "–",
+          r.share ? `${r.share.gcPctOfBusy.toFixed(1)}%` : "–",
+          GC_TARGET[r.scenario.n] ?? "",
+        ]),
+        [2, 3, 4],
+      )
+    : "";
+const gcIntro =
+  "The garbage collector's share of Warren's CPU time: the same loads again, against a Warren of their own started with `node --cpu-prof` (the profile's \"(garbage collector)\" samples over its non-idle samples, within warren-perf's measured window):";
+const checkTable =
+  checks.length > 0
+    ? markdownTable(["broker", "run", "consumed/s as listed (CPU)", "consumed/s with twice the generator (CPU)", "ratio"], checkRows(), [2, 3, 4])
+    : "";
 
 const commands = selected.map((s) => `    # ${s.n}. ${s.name}\n    ${shown(s.args)}`).join("\n");
-const checkCommands = args["no-generator-check"] ? "" : generatorChecks.filter((c) => selected.some((s) => s.n === c.base)).map((g) => `    # ${g.name}\n    ${shown(g.args)}`).join("\n");
+const checkCommands = args["no-generator-check"]
+  ? ""
+  : generatorChecks
+      .filter((c) => selected.some((s) => s.n === c.base))
+      .map((g) => `    # ${g.name}\n    ${shown(g.args)}`)
+      .join("\n");
 
 const section = [
   BEGIN,
@@ -682,7 +766,14 @@ const section = [
   details,
   "",
   ...(gcTable ? [gcIntro, "", gcTable, ""] : gcNote ? [`Garbage collector's share: ${gcNote}.`, ""] : []),
-  ...(checkTable ? ["The generator is not the limit: the same load with twice the generator (more threads, or more clients on the same queue) does not raise the figures:", "", checkTable, ""] : []),
+  ...(checkTable
+    ? [
+        "The generator is not the limit: the same load with twice the generator (more threads, or more clients on the same queue) does not raise the figures:",
+        "",
+        checkTable,
+        "",
+      ]
+    : []),
   "The commands (`$URI` is the broker's `amqp://guest:guest@127.0.0.1:<port>/`; the script also passes `--json --quiet --broker-pid <pid>`):",
   "",
   commands,

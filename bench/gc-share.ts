@@ -6,11 +6,23 @@
  */
 import { readFileSync } from "node:fs";
 
-interface ProfileNode { id: number; callFrame: { functionName: string } }
-interface Profile { nodes: ProfileNode[]; startTime: number; endTime: number; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string };
+}
+interface Profile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
 
 /** A window on the monotonic clock, µs. */
-export interface Window { start: number; end: number }
+export interface Window {
+  start: number;
+  end: number;
+}
 
 export interface GcShare {
   /** Length of the window, seconds. */

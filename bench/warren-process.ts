@@ -39,10 +39,17 @@ export async function startWarrenProcess(options: WarrenProcessOptions = {}): Pr
   );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("warren did not start within 15 s")), 15_000);
-    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`warren exited with ${code}`)); });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`warren exited with ${code}`));
+    });
     createInterface({ input: child.stdout! }).on("line", (line) => {
       let entry: Record<string, unknown>;
-      try { entry = JSON.parse(line) as Record<string, unknown>; } catch { return; }
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
       if (entry.event === "amqp.listening" && typeof entry.port === "number") {
         clearTimeout(timer);
         resolve(entry.port);

@@ -195,9 +195,7 @@ function genMethod(k: Klass, m: Method): string {
   lines.push(`  w.u32(${hex(id)});`);
   for (const g of groups(m.fields)) {
     if (Array.isArray(g)) {
-      const parts = g
-        .map((f, i) => (isReserved(f) ? null : `(${argName}.${camel(f.name)} ? ${1 << i} : 0)`))
-        .filter((p): p is string => p !== null);
+      const parts = g.map((f, i) => (isReserved(f) ? null : `(${argName}.${camel(f.name)} ? ${1 << i} : 0)`)).filter((p): p is string => p !== null);
       lines.push(`  w.u8(${parts.length ? parts.join(" | ") : "0"});`);
     } else if (isReserved(g)) {
       lines.push(`  ${writeCall[g.type]}(${zero[g.type]});`);

@@ -52,7 +52,10 @@ describe("users, vhosts and permissions", () => {
 
   it("the tutorial's five warrenctl commands work as shown, then pika logs in as alex", async () => {
     const steps: Array<[string[], string]> = [
-      [["add_user", "alex", "alex3714"], `Adding user "alex" ...\nDone. Don't forget to grant the user permissions to some virtual hosts! See 'warrenctl help set_permissions' to learn more.\n`],
+      [
+        ["add_user", "alex", "alex3714"],
+        `Adding user "alex" ...\nDone. Don't forget to grant the user permissions to some virtual hosts! See 'warrenctl help set_permissions' to learn more.\n`,
+      ],
       [["set_user_tags", "alex", "administrator"], `Setting tags for user "alex" to [administrator] ...\n`],
       [["set_permissions", "-p", "/", "alex", ".*", ".*", ".*"], `Setting permissions for user "alex" in vhost "/" ...\n`],
       [["list_queues", "name", "messages_ready", "messages_unacknowledged"], "Timeout: 60.0 seconds ...\nListing queues for vhost / ...\n"],
@@ -76,7 +79,10 @@ describe("users, vhosts and permissions", () => {
 
   it("a wrong password is refused at login, a user without permissions on the vhost at connection.open", async () => {
     await ctl("add_user", "nobody-here", "pw");
-    assert.equal(await login(broker.port, "alex", "wrong", "/"), "403 ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.");
+    assert.equal(
+      await login(broker.port, "alex", "wrong", "/"),
+      "403 ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.",
+    );
     assert.equal(await login(broker.port, "nobody-here", "pw", "/"), "530 NOT_ALLOWED - access to vhost '/' refused for user 'nobody-here'");
     assert.equal(await login(broker.port, "alex", "alex3714", "no-such-vhost"), "530 NOT_ALLOWED - vhost no-such-vhost not found");
     assert.equal(await login(broker.port, "alex", "alex3714", "/"), "open");
@@ -96,7 +102,10 @@ describe("users, vhosts and permissions", () => {
     await rabbit.ctl(["add_user", user, "pw"]);
     try {
       assert.equal(await login(rabbit.port, user, "pw", "/"), `530 NOT_ALLOWED - access to vhost '/' refused for user '${user}'`);
-      assert.equal(await login(rabbit.port, user, "wrong", "/"), "403 ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.");
+      assert.equal(
+        await login(rabbit.port, user, "wrong", "/"),
+        "403 ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.",
+      );
       assert.equal(await login(rabbit.port, "guest", "guest", "no-such-vhost"), "530 NOT_ALLOWED - vhost no-such-vhost not found");
     } finally {
       await rabbit.ctl(["delete_user", user]);
@@ -110,7 +119,10 @@ describe("users, vhosts and permissions", () => {
     await ctl("change_password", "leaving", "pw2");
     const ch = await openChannel(conn); // still usable
     await ch.checkExchange("amq.direct");
-    assert.equal(await login(broker.port, "leaving", "pw1", "/"), "403 ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.");
+    assert.equal(
+      await login(broker.port, "leaving", "pw1", "/"),
+      "403 ACCESS_REFUSED - Login was refused using authentication mechanism PLAIN. For details see the broker logfile.",
+    );
     assert.equal(await login(broker.port, "leaving", "pw2", "/"), "open");
     await ctl("delete_user", "leaving");
     const err = await within(watchOf(conn).closed, "the deleted user's connection to close");

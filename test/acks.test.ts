@@ -135,7 +135,10 @@ describe("multiple acks", () => {
     await closeQuietly(c);
     // Left: the odd tags above 59, i.e. m60, m62, ... m98, back in order and redelivered.
     const left = await collectAll(q, 20);
-    assert.deepEqual(bodies(left), numbered("m", 100).filter((_, i) => i >= 60 && i % 2 === 0));
+    assert.deepEqual(
+      bodies(left),
+      numbered("m", 100).filter((_, i) => i >= 60 && i % 2 === 0),
+    );
     assert.ok(left.every((m) => m.fields.redelivered));
   });
 
@@ -175,7 +178,10 @@ describe("requeueing", () => {
     for (const m of msgs) c.nack(m, false, true);
     const all = await collectAll(q, 30);
     assert.deepEqual(bodies(all), numbered("n", 30));
-    assert.deepEqual(all.map((m) => m.fields.redelivered), Array.from({ length: 30 }, (_, i) => i < 10));
+    assert.deepEqual(
+      all.map((m) => m.fields.redelivered),
+      Array.from({ length: 30 }, (_, i) => i < 10),
+    );
     await closeQuietly(c);
   });
 

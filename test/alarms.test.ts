@@ -53,8 +53,18 @@ it("what a blocked publisher sends is held back while the disk alarm holds, and 
 
     const publisherConn = await connect(broker.url);
     const events: string[] = [];
-    const blocked = new Promise<string>((resolve) => publisherConn.on("blocked", (reason: string) => { events.push("blocked"); resolve(reason); }));
-    const unblocked = new Promise<void>((resolve) => publisherConn.on("unblocked", () => { events.push("unblocked"); resolve(); }));
+    const blocked = new Promise<string>((resolve) =>
+      publisherConn.on("blocked", (reason: string) => {
+        events.push("blocked");
+        resolve(reason);
+      }),
+    );
+    const unblocked = new Promise<void>((resolve) =>
+      publisherConn.on("unblocked", () => {
+        events.push("unblocked");
+        resolve();
+      }),
+    );
     const publisher = await publisherConn.createChannel();
     publisher.sendToQueue(queue, Buffer.from("0"));
     await eventually(async () => (await queued()) === 1, "the first message before the alarm");

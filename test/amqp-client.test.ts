@@ -8,17 +8,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { AMQPChannel, AMQPMessage, AMQPProperties } from "@cloudamqp/amqp-client";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
-import {
-  Code,
-  uniq,
-  Inbox,
-  within,
-  amqpErrorCode,
-  expectAMQPError,
-  openCloudConnection,
-  closeCloudQuietly,
-  type CloudConnection,
-} from "./helpers/amqp.js";
+import { Code, uniq, Inbox, within, amqpErrorCode, expectAMQPError, openCloudConnection, closeCloudQuietly, type CloudConnection } from "./helpers/amqp.js";
 
 let broker: BrokerHandle;
 let conn: CloudConnection;
@@ -251,7 +241,10 @@ describe("@cloudamqp/amqp-client", () => {
     const c = await conn.client.channel();
     await c.basicConsume(q, { exclusive: true }, () => {});
     const d = await conn.client.channel();
-    await expectAMQPError(d.basicConsume(q, {}, () => {}), Code.ACCESS_REFUSED);
+    await expectAMQPError(
+      d.basicConsume(q, {}, () => {}),
+      Code.ACCESS_REFUSED,
+    );
     await c.close();
   });
 

@@ -319,8 +319,14 @@ describe("content round trip", () => {
         assert.ok(f.payload.length + 8 <= frameMax, `body frame of ${f.payload.length} bytes exceeds frame-max ${frameMax}`);
         assert.ok(f.payload.length > 0, "empty body frame");
       }
-      assert.equal(bodyFrames.reduce((n, f) => n + f.payload.length, 0), 2 * size);
-      const header = tap.received.slice(before).filter((f) => f.type === FRAME_HEADER).at(-1);
+      assert.equal(
+        bodyFrames.reduce((n, f) => n + f.payload.length, 0),
+        2 * size,
+      );
+      const header = tap.received
+        .slice(before)
+        .filter((f) => f.type === FRAME_HEADER)
+        .at(-1);
       assert.ok(header);
       assert.equal(header.payload.readBigUInt64BE(4), BigInt(size));
     });
@@ -385,7 +391,10 @@ describe("ack, nack and reject", () => {
     const q = await serverQueue(c);
     await publishConfirmed(pub, "", q, ["a", "b", "c", "d", "e"]);
     const [a, b, cc, d, e] = [await getOne(c, q), await getOne(c, q), await getOne(c, q), await getOne(c, q), await getOne(c, q)];
-    assert.deepEqual([a, b, cc, d, e].map((m) => m.fields.deliveryTag), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      [a, b, cc, d, e].map((m) => m.fields.deliveryTag),
+      [1, 2, 3, 4, 5],
+    );
     c.ack(b, true); // a, b
     c.nack(d, false, true); // d back to the queue
     c.reject(cc, false); // c dropped
@@ -411,7 +420,12 @@ describe("ack, nack and reject", () => {
       const m = await getOne(c, q, true);
       order.push([m.content.toString(), m.fields.redelivered]);
     }
-    assert.deepEqual(order, [["m0", true], ["m1", true], ["m2", true], ["m3", false]]);
+    assert.deepEqual(order, [
+      ["m0", true],
+      ["m1", true],
+      ["m2", true],
+      ["m3", false],
+    ]);
     await c.close();
   });
 
@@ -424,7 +438,13 @@ describe("ack, nack and reject", () => {
     c.ack(m0);
     c.reject(m1, true);
     const got = [await getOne(c, q, true), await getOne(c, q, true)];
-    assert.deepEqual(got.map((m) => [m.content.toString(), m.fields.redelivered]), [["m1", true], ["m2", false]]);
+    assert.deepEqual(
+      got.map((m) => [m.content.toString(), m.fields.redelivered]),
+      [
+        ["m1", true],
+        ["m2", false],
+      ],
+    );
     await c.close();
   });
 
@@ -518,7 +538,14 @@ describe("basic.recover", () => {
     await getOne(c, q);
     await c.recover();
     const again = [await getOne(c, q, true), await getOne(c, q, true), await getOne(c, q, true)];
-    assert.deepEqual(again.map((m) => [m.content.toString(), m.fields.redelivered]), [["r0", true], ["r1", true], ["r2", false]]);
+    assert.deepEqual(
+      again.map((m) => [m.content.toString(), m.fields.redelivered]),
+      [
+        ["r0", true],
+        ["r1", true],
+        ["r2", false],
+      ],
+    );
     await c.close();
   });
 
@@ -528,11 +555,26 @@ describe("basic.recover", () => {
     const consumer = await consume(c, q);
     await publishConfirmed(pub, "", q, ["c0", "c1"]);
     const first = await consumer.inbox.take(2);
-    assert.deepEqual(first.map((m) => [m.fields.deliveryTag, m.fields.redelivered]), [[1, false], [2, false]]);
+    assert.deepEqual(
+      first.map((m) => [m.fields.deliveryTag, m.fields.redelivered]),
+      [
+        [1, false],
+        [2, false],
+      ],
+    );
     await c.recover();
     const second = await consumer.inbox.take(2);
-    assert.deepEqual(second.map((m) => m.content.toString()), ["c0", "c1"]);
-    assert.deepEqual(second.map((m) => [m.fields.deliveryTag, m.fields.redelivered]), [[3, true], [4, true]]);
+    assert.deepEqual(
+      second.map((m) => m.content.toString()),
+      ["c0", "c1"],
+    );
+    assert.deepEqual(
+      second.map((m) => [m.fields.deliveryTag, m.fields.redelivered]),
+      [
+        [3, true],
+        [4, true],
+      ],
+    );
     for (const m of second) c.ack(m);
     await assertChannelUsable(c);
     await c.close();

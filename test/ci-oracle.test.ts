@@ -73,12 +73,17 @@ describe(".ci/run", () => {
       mkdirSync(bin);
       writeFileSync(join(bin, "npm"), `#!/bin/sh\necho "$@" >> '${marker}'\n`);
       chmodSync(join(bin, "npm"), 0o755);
-      const result = await run("bash", [join(repo, ".ci", "run")], cleanEnv({
-        PATH: `${bin}:${process.env.PATH ?? ""}`,
-        RABBITMQ_PORT: String(port),
-        RABBITMQ_DIST_PORT: String(port), // never used: the node is not started
-        RABBITMQ_DIR: join(dir, "rabbitmq"),
-      }), 90_000);
+      const result = await run(
+        "bash",
+        [join(repo, ".ci", "run")],
+        cleanEnv({
+          PATH: `${bin}:${process.env.PATH ?? ""}`,
+          RABBITMQ_PORT: String(port),
+          RABBITMQ_DIST_PORT: String(port), // never used: the node is not started
+          RABBITMQ_DIR: join(dir, "rabbitmq"),
+        }),
+        90_000,
+      );
       assert.notEqual(result.code, 0, `.ci/run exited ${result.code}\n${result.stderr}`);
       assert.match(result.stderr, /the RabbitMQ oracle did not start on 127\.0\.0\.1:\d+/);
       assert.equal(existsSync(marker), false, ".ci/run ran npm after the oracle failed to start");
@@ -103,7 +108,12 @@ describe("comparison tests without the oracle", () => {
 
   it("fail under CI even with WARREN_NO_ORACLE=1", async () => {
     const port = await closedPort();
-    const result = await run(process.execPath, ["--test", comparisonTest], cleanEnv({ CI: "1", WARREN_NO_ORACLE: "1", WARREN_ORACLE_PORT: String(port) }), 60_000);
+    const result = await run(
+      process.execPath,
+      ["--test", comparisonTest],
+      cleanEnv({ CI: "1", WARREN_NO_ORACLE: "1", WARREN_ORACLE_PORT: String(port) }),
+      60_000,
+    );
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stdout, /CI is set and the RabbitMQ oracle is required/);
   });

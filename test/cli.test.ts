@@ -27,9 +27,8 @@ test("a bad setting stops startup with a message naming it", async () => {
     assert.match(err.stderr ?? "", /--port: '99999' is not an integer from 0 to 65535/);
     return true;
   });
-  await assert.rejects(
-    run(process.execPath, [warrenBin], { env: { ...process.env, WARREN_LOG_LEVEL: "loud" } }),
-    (err: Error & { stderr?: string }) => /WARREN_LOG_LEVEL: 'loud' is not a log level/.test(err.stderr ?? ""),
+  await assert.rejects(run(process.execPath, [warrenBin], { env: { ...process.env, WARREN_LOG_LEVEL: "loud" } }), (err: Error & { stderr?: string }) =>
+    /WARREN_LOG_LEVEL: 'loud' is not a log level/.test(err.stderr ?? ""),
   );
 });
 

@@ -92,18 +92,31 @@ warren.data_dir = /var/lib/warren
   });
 
   it("refuses unknown keys and bad values, naming the file, line, key and what is allowed", () => {
-    const refused = (text: string, message: RegExp) => assert.throws(() => conf(text), (e: Error) => e instanceof OptionError && message.test(e.message));
-    refused("\n\nlisteners.tcp.default = 5672\nfoo.bar = 1", /^test\.conf, line 4: unknown key 'foo\.bar'; supported keys: listeners\.tcp\.<name>, default_user, /);
+    const refused = (text: string, message: RegExp) =>
+      assert.throws(
+        () => conf(text),
+        (e: Error) => e instanceof OptionError && message.test(e.message),
+      );
+    refused(
+      "\n\nlisteners.tcp.default = 5672\nfoo.bar = 1",
+      /^test\.conf, line 4: unknown key 'foo\.bar'; supported keys: listeners\.tcp\.<name>, default_user, /,
+    );
     refused("heartbeat = often", /^test\.conf, line 1: heartbeat: 'often' is not an integer from 0 to 65535$/);
     refused("channel_max = 0", /^test\.conf, line 1: channel_max: '0' is not an integer from 1 to 65535$/);
     refused("loopback_users.guest = maybe", /^test\.conf, line 1: loopback_users\.guest: 'maybe' is not true or false$/);
     refused("log.level = loud", /^test\.conf, line 1: log\.level: 'loud' is not a log level \(debug, info, warning, error\)$/);
     refused("listeners.tcp.default = here", /^test\.conf, line 1: listeners\.tcp\.default: 'here' is not a port \(5672\) or address:port/);
-    refused("listeners.tcp.a = 1\nlisteners.tcp.b = 2", /^test\.conf, line 2: listeners\.tcp\.b: Warren has one AMQP listener and listeners\.tcp\.a \(line 1\) already sets it$/);
+    refused(
+      "listeners.tcp.a = 1\nlisteners.tcp.b = 2",
+      /^test\.conf, line 2: listeners\.tcp\.b: Warren has one AMQP listener and listeners\.tcp\.a \(line 1\) already sets it$/,
+    );
     refused("just words", /^test\.conf, line 1: expected 'key = value', got 'just words'$/);
     refused("default_user =", /^test\.conf, line 1: default_user has no value$/);
     refused("vm_memory_high_watermark.relative = 1.5", /^test\.conf, line 1: vm_memory_high_watermark\.relative: '1\.5' is not a fraction from 0 to 1$/);
-    refused("vm_memory_high_watermark.absolute = lots", /^test\.conf, line 1: vm_memory_high_watermark\.absolute: 'lots' is not a size \(bytes, or a number with a unit: /);
+    refused(
+      "vm_memory_high_watermark.absolute = lots",
+      /^test\.conf, line 1: vm_memory_high_watermark\.absolute: 'lots' is not a size \(bytes, or a number with a unit: /,
+    );
   });
 
   it("takes a flag over the environment, the environment over the file, the file over the default", () => {
@@ -124,7 +137,10 @@ warren.data_dir = /var/lib/warren
     assert.equal(loadOptions({}, { WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE: "100MB" }).vmMemoryHighWatermarkAbsolute, 100_000_000);
     assert.equal(loadOptions({ vmMemoryHighWatermarkAbsolute: "1GiB" }, {}).vmMemoryHighWatermarkAbsolute, 1024 ** 3);
     assert.throws(() => loadOptions({ vmMemoryHighWatermark: "2" }, {}), /--vm-memory-high-watermark: '2' is not a fraction from 0 to 1/);
-    assert.throws(() => loadOptions({}, { WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE: "1.5GB" }), /WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE: '1\.5GB' is not a size/);
+    assert.throws(
+      () => loadOptions({}, { WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE: "1.5GB" }),
+      /WARREN_VM_MEMORY_HIGH_WATERMARK_ABSOLUTE: '1\.5GB' is not a size/,
+    );
   });
 });
 
@@ -151,18 +167,24 @@ describe("starting with a configuration file", () => {
 
   it("a bad file stops startup with the file, line and key in the message", async () => {
     const file = writeConf("bad.conf", "default_user = admin\nheartbeat = -1\n");
-    await assert.rejects(run(process.execPath, [warrenBin, "--config", file, "--data-dir", join(dir, "bad-data")], { timeout: 10_000 }), (err: Error & { code?: number; stderr?: string }) => {
-      assert.equal(err.code, 2);
-      assert.equal(err.stderr, `warren: ${file}, line 2: heartbeat: '-1' is not an integer from 0 to 65535\n`);
-      return true;
-    });
-    await assert.rejects(run(process.execPath, [warrenBin, "--config", join(dir, "missing.conf"), "--data-dir", join(dir, "bad-data")], { timeout: 10_000 }), (err: Error & { stderr?: string }) =>
-      /cannot read configuration file .*missing\.conf: ENOENT/.test(err.stderr ?? ""),
+    await assert.rejects(
+      run(process.execPath, [warrenBin, "--config", file, "--data-dir", join(dir, "bad-data")], { timeout: 10_000 }),
+      (err: Error & { code?: number; stderr?: string }) => {
+        assert.equal(err.code, 2);
+        assert.equal(err.stderr, `warren: ${file}, line 2: heartbeat: '-1' is not an integer from 0 to 65535\n`);
+        return true;
+      },
+    );
+    await assert.rejects(
+      run(process.execPath, [warrenBin, "--config", join(dir, "missing.conf"), "--data-dir", join(dir, "bad-data")], { timeout: 10_000 }),
+      (err: Error & { stderr?: string }) => /cannot read configuration file .*missing\.conf: ENOENT/.test(err.stderr ?? ""),
     );
   });
 
   it("guest logs in only from loopback unless loopback_users says otherwise", async (t) => {
-    const external = Object.values(networkInterfaces()).flat().find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
     if (external === undefined) return t.skip("no non-loopback IPv4 address to connect from");
     const tryGuest = async (port: number) => {
       try {
@@ -179,7 +201,10 @@ describe("starting with a configuration file", () => {
     } finally {
       await strict.stop();
     }
-    const relaxed = await startBroker({ forceLocal: true, args: ["--host", "0.0.0.0", "--config", writeConf("loopback.conf", "loopback_users.guest = false\n")] });
+    const relaxed = await startBroker({
+      forceLocal: true,
+      args: ["--host", "0.0.0.0", "--config", writeConf("loopback.conf", "loopback_users.guest = false\n")],
+    });
     try {
       assert.equal(await tryGuest(relaxed.port), "open");
     } finally {

@@ -204,7 +204,10 @@ describe("the default broker", () => {
       await c.declareQueue(1, "q3"); // room again
       c.sendMethod(1, M.queueDeclare, queueDeclareArgs(""));
       const close = await c.expectChannelClose(1);
-      assert.match(close.replyText, new RegExp(`^PRECONDITION_FAILED - cannot declare queue 'amq\\.gen-[^']+': queue limit in vhost '${vhost}' \\(2\\) is reached$`));
+      assert.match(
+        close.replyText,
+        new RegExp(`^PRECONDITION_FAILED - cannot declare queue 'amq\\.gen-[^']+': queue limit in vhost '${vhost}' \\(2\\) is reached$`),
+      );
       await c.openChannel(1);
       await c.deleteQueue(1, "q3");
       await c.closeConnection();
@@ -237,21 +240,23 @@ describe("silent sockets (Warren)", () => {
     const closed = new Set<Socket>();
     try {
       await Promise.all(
-        Array.from({ length: 300 }, (_, i) =>
-          new Promise<void>((resolve, reject) => {
-            const s = tcpConnect({ port: broker.port, host: "127.0.0.1" });
-            sockets.push(s);
-            s.on("error", () => {});
-            s.on("close", () => closed.add(s));
-            s.resume(); // read what the server sends, so its close is seen
-            s.once("connect", () => {
-              // A third say nothing, a third send the protocol header, a third also half a frame header.
-              if (i % 3 >= 1) s.write(Buffer.from("AMQP\x00\x00\x09\x01"));
-              if (i % 3 === 2) s.write(Buffer.from([FRAME_METHOD, 0, 0]));
-              resolve();
-            });
-            s.once("error", reject);
-          }),
+        Array.from(
+          { length: 300 },
+          (_, i) =>
+            new Promise<void>((resolve, reject) => {
+              const s = tcpConnect({ port: broker.port, host: "127.0.0.1" });
+              sockets.push(s);
+              s.on("error", () => {});
+              s.on("close", () => closed.add(s));
+              s.resume(); // read what the server sends, so its close is seen
+              s.once("connect", () => {
+                // A third say nothing, a third send the protocol header, a third also half a frame header.
+                if (i % 3 >= 1) s.write(Buffer.from("AMQP\x00\x00\x09\x01"));
+                if (i % 3 === 2) s.write(Buffer.from([FRAME_METHOD, 0, 0]));
+                resolve();
+              });
+              s.once("error", reject);
+            }),
         ),
       );
       const started = Date.now();
@@ -387,7 +392,10 @@ describe("vhost limits in definitions (Warren)", () => {
     const exported = JSON.parse((await ctl("export_definitions", "-")).stdout) as Record<string, unknown[]>;
     assert.deepEqual(exported.parameters, [{ component: "vhost-limits", name: "limits", value: { "max-connections": 2, "max-queues": 3 }, vhost: "exp" }]);
     const vhost = exported.vhosts!.find((v) => (v as { name: string }).name === "exp") as { limits: unknown };
-    assert.deepEqual(vhost.limits, [["max-connections", 2], ["max-queues", 3]]);
+    assert.deepEqual(vhost.limits, [
+      ["max-connections", 2],
+      ["max-queues", 3],
+    ]);
     const root = exported.vhosts!.find((v) => (v as { name: string }).name === "/") as { limits: unknown };
     assert.deepEqual(root.limits, []);
   });
@@ -419,7 +427,10 @@ describe("vhost limits in definitions (Warren)", () => {
     };
     const imported = await warrenctl(broker.dataDir!, ["import_definitions"], JSON.stringify(definitions));
     assert.notEqual(imported.code, 0);
-    assert.match(imported.stderr, /Adding 2 queue\(s\) to virtual host "full" would exceed the limit of 1 queue\(s\)\.\n\nThis virtual host currently has 0 queue\(s\) defined\.\n\nImport aborted!/);
+    assert.match(
+      imported.stderr,
+      /Adding 2 queue\(s\) to virtual host "full" would exceed the limit of 1 queue\(s\)\.\n\nThis virtual host currently has 0 queue\(s\) defined\.\n\nImport aborted!/,
+    );
     const queues = await ctl("list_queues", "-p", "full", "-q", "name");
     assert.equal(queues.code, 0);
     assert.doesNotMatch(queues.stdout, /^(a|b)$/m);

@@ -155,8 +155,10 @@ describe("connection.start", () => {
       assert.notEqual(props[key], "", `server property ${key} should not be empty`);
     }
     const caps = props.capabilities;
-    assert.ok(caps !== null && typeof caps === "object" && !Array.isArray(caps) && !(caps instanceof Date) && !Buffer.isBuffer(caps),
-      "capabilities should be a field table");
+    assert.ok(
+      caps !== null && typeof caps === "object" && !Array.isArray(caps) && !(caps instanceof Date) && !Buffer.isBuffer(caps),
+      "capabilities should be a field table",
+    );
     for (const cap of [
       "publisher_confirms",
       "exchange_exchange_bindings",
@@ -244,11 +246,15 @@ describe("authentication", { concurrency: true }, () => {
   it("unknown mechanism: socket closed, no connection.close", async () => {
     const c = await connect();
     await c.start();
-    c.sendMethod(0, M.connectionStartOk, new ArgWriter()
-      .table({ product: "raw", capabilities: { authentication_failure_close: true } })
-      .shortstr("NOPE")
-      .longstr("\0guest\0guest")
-      .shortstr("en_US"));
+    c.sendMethod(
+      0,
+      M.connectionStartOk,
+      new ArgWriter()
+        .table({ product: "raw", capabilities: { authentication_failure_close: true } })
+        .shortstr("NOPE")
+        .longstr("\0guest\0guest")
+        .shortstr("en_US"),
+    );
     await expectSilentClose(c);
   });
 
@@ -257,11 +263,15 @@ describe("authentication", { concurrency: true }, () => {
   it("malformed PLAIN response: socket closed, no connection.close", async () => {
     const c = await connect();
     await c.start();
-    c.sendMethod(0, M.connectionStartOk, new ArgWriter()
-      .table({ product: "raw", capabilities: { authentication_failure_close: true } })
-      .shortstr("PLAIN")
-      .longstr("garbage")
-      .shortstr("en_US"));
+    c.sendMethod(
+      0,
+      M.connectionStartOk,
+      new ArgWriter()
+        .table({ product: "raw", capabilities: { authentication_failure_close: true } })
+        .shortstr("PLAIN")
+        .longstr("garbage")
+        .shortstr("en_US"),
+    );
     await expectSilentClose(c);
   });
 });
@@ -443,8 +453,7 @@ describe("heartbeats", { concurrency: true }, () => {
       const silent = await open({ heartbeat: 1 });
       await silent.openChannel(1);
       silent.publish(1, "", queue, Buffer.from("precious"));
-      silent.sendMethod(1, M.basicConsume, new ArgWriter()
-        .short(0).shortstr(queue).shortstr("silent-consumer").bits(false, false, false, false).table({}));
+      silent.sendMethod(1, M.basicConsume, new ArgWriter().short(0).shortstr(queue).shortstr("silent-consumer").bits(false, false, false, false).table({}));
       await silent.expectMethod(M.basicConsumeOk, { channel: 1 });
       await silent.expectMethod(M.basicDeliver, { channel: 1 });
       const delivered = await silent.readContent(1);
@@ -465,7 +474,10 @@ describe("heartbeats", { concurrency: true }, () => {
       for (;;) {
         other.sendMethod(1, M.basicGet, new ArgWriter().short(0).shortstr(queue).bit(true));
         const f = await other.nextMethod();
-        if (f.classId === M.basicGetOk[0] && f.methodId === M.basicGetOk[1]) { getOk = f; break; }
+        if (f.classId === M.basicGetOk[0] && f.methodId === M.basicGetOk[1]) {
+          getOk = f;
+          break;
+        }
         assert.deepEqual([f.classId, f.methodId], M.basicGetEmpty, `unexpected ${describeFrame(f)}`);
         assert.ok(Date.now() < deadline, "message was not requeued within 5 s of the disconnect");
         await sleep(50);
@@ -492,7 +504,13 @@ describe("connection.close from the client", { concurrency: true }, () => {
     c.sendMethod(0, M.connectionClose, new ArgWriter().short(200).shortstr("Goodbye").short(0).short(0));
     await c.expectMethod(M.connectionCloseOk, { channel: 0 });
     assert.equal(await c.waitForClose(5_000), true, "socket should be closed after close-ok");
-    assert.deepEqual(c.drainFrames().filter((f) => f.type !== FRAME_HEARTBEAT).map(describeFrame), []);
+    assert.deepEqual(
+      c
+        .drainFrames()
+        .filter((f) => f.type !== FRAME_HEARTBEAT)
+        .map(describeFrame),
+      [],
+    );
   });
 
   // RabbitMQ 3.10: after connection.close, other methods are ignored (here channel.open gets no
@@ -503,7 +521,13 @@ describe("connection.close from the client", { concurrency: true }, () => {
     c.sendMethod(1, M.channelOpen, new ArgWriter().shortstr(""));
     await c.expectMethod(M.connectionCloseOk, { channel: 0 });
     assert.equal(await c.waitForClose(5_000), true);
-    assert.deepEqual(c.drainFrames().filter((f) => f.type !== FRAME_HEARTBEAT).map(describeFrame), []);
+    assert.deepEqual(
+      c
+        .drainFrames()
+        .filter((f) => f.type !== FRAME_HEARTBEAT)
+        .map(describeFrame),
+      [],
+    );
   });
 
   it("close with a non-200 reply code from the client is also answered with close-ok", async () => {

@@ -163,9 +163,13 @@ describe("basic.cancel", () => {
     const q = await serverQueue();
     const c = await openChannel(conn);
     const inbox = new Inbox<ConsumeMessage>();
-    const ok = await c.consume(q, (m) => {
-      if (m) inbox.push(m);
-    }, { noAck: true });
+    const ok = await c.consume(
+      q,
+      (m) => {
+        if (m) inbox.push(m);
+      },
+      { noAck: true },
+    );
     await publishConfirmed(pub, "", q, ["before"]);
     assert.equal((await inbox.next()).content.toString(), "before");
     const cancelOk = await c.cancel(ok.consumerTag);
@@ -374,7 +378,12 @@ describe("requeueing", () => {
       if (m === false) break;
       after.push([m.content.toString(), m.fields.redelivered]);
     }
-    assert.deepEqual(after, [["o0", true], ["o2", true], ["o3", false], ["o4", false]]);
+    assert.deepEqual(after, [
+      ["o0", true],
+      ["o2", true],
+      ["o3", false],
+      ["o4", false],
+    ]);
     await c.close();
   });
 
@@ -393,7 +402,11 @@ describe("requeueing", () => {
       if (m === false) break;
       back.push([m.content.toString(), m.fields.redelivered]);
     }
-    assert.deepEqual(back, [["c0", true], ["c2", true], ["c3", true]]);
+    assert.deepEqual(back, [
+      ["c0", true],
+      ["c2", true],
+      ["c3", true],
+    ]);
   });
 
   it("a channel closed by a channel error requeues its unacked messages", async () => {
@@ -425,7 +438,10 @@ describe("requeueing", () => {
       if (m === false) break;
       back.push([m.content.toString(), m.fields.redelivered]);
     }
-    assert.deepEqual(back, numbered("k", 6).map((k) => [k, true]));
+    assert.deepEqual(
+      back,
+      numbered("k", 6).map((k) => [k, true]),
+    );
   });
 
   it("requeued messages are redelivered to another consumer with redelivered=true", async () => {

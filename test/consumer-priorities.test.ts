@@ -38,11 +38,15 @@ it("highest priority first while it has prefetch room, round robin among equals,
       const channel = await openChannel(conn);
       await channel.prefetch(prefetch);
       const received: ConsumeMessage[] = [];
-      await channel.consume(queue, (m) => {
-        if (m === null) return;
-        received.push(m);
-        owner.set(m.content.toString(), name);
-      }, priority === undefined ? {} : { arguments: { "x-priority": priority } });
+      await channel.consume(
+        queue,
+        (m) => {
+          if (m === null) return;
+          received.push(m);
+          owner.set(m.content.toString(), name);
+        },
+        priority === undefined ? {} : { arguments: { "x-priority": priority } },
+      );
       return { channel, received };
     };
     const bodies = (r: Recorder) => r.received.map((m) => m.content.toString());

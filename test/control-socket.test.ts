@@ -164,7 +164,12 @@ describe("control socket", () => {
       exchanges: [{ name: "big-x", vhost, type: "direct", durable: true, auto_delete: false, internal: false, arguments: {} }],
       queues: Array.from({ length: n }, (_, i) => ({ name: `q-${i}-${pad}`, vhost, durable: true, auto_delete: false, arguments: {} })),
       bindings: Array.from({ length: n }, (_, i) => ({
-        source: "big-x", vhost, destination: `q-${i}-${pad}`, destination_type: "queue", routing_key: `k-${i}-${pad}`, arguments: {},
+        source: "big-x",
+        vhost,
+        destination: `q-${i}-${pad}`,
+        destination_type: "queue",
+        routing_key: `k-${i}-${pad}`,
+        arguments: {},
       })),
     };
     const text = JSON.stringify(definitions);
@@ -186,7 +191,7 @@ describe("control socket", () => {
 
   it("a second line on the same connection is not read: one request per connection", async () => {
     const { text, response } = await exchange(socketPath(), [
-      line(JSON.stringify({ command: "list_vhosts", args: { keys: ["name"] } })) ,
+      line(JSON.stringify({ command: "list_vhosts", args: { keys: ["name"] } })),
       line(JSON.stringify({ command: "add_vhost", args: { vhost: "sneaked-in" } })),
     ]);
     assert.equal(response.ok, true);

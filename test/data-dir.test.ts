@@ -66,9 +66,18 @@ describe("the data folder", () => {
         await ch.waitForConfirms();
         await new Promise((r) => setTimeout(r, 100));
         const seen = modes(dataDir);
-        assert.ok(seen.some((e) => e.path.endsWith(".seg")), "segments were written");
-        assert.ok(seen.some((e) => e.path.endsWith(".acks")), "ack files were written");
-        assert.ok(seen.some((e) => e.path.includes("/paged/")), "paged messages were written");
+        assert.ok(
+          seen.some((e) => e.path.endsWith(".seg")),
+          "segments were written",
+        );
+        assert.ok(
+          seen.some((e) => e.path.endsWith(".acks")),
+          "ack files were written",
+        );
+        assert.ok(
+          seen.some((e) => e.path.includes("/paged/")),
+          "paged messages were written",
+        );
         for (const e of seen) {
           const want = e.kind === "dir" ? 0o700 : 0o600;
           assert.equal(e.mode.toString(8), want.toString(8), `${e.kind} ${e.path}`);
@@ -143,17 +152,19 @@ describe("the data folder", () => {
         writeFileSync(join(dataDir, "warren.lock"), `${stalePid}\n`, { mode: 0o600 });
         const startAt = Date.now() + 400; // every racer spins until then, then takes the lock
         const results = await Promise.all(
-          Array.from({ length: 6 }, () =>
-            new Promise<string>((resolve) => {
-              const child = spawn(process.execPath, [racer, dataDir, String(startAt)], { stdio: ["ignore", "pipe", "inherit"] });
-              let out = "";
-              child.stdout.on("data", (d) => (out += d));
-              const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-              child.on("exit", () => {
-                clearTimeout(timer);
-                resolve(out.trim());
-              });
-            }),
+          Array.from(
+            { length: 6 },
+            () =>
+              new Promise<string>((resolve) => {
+                const child = spawn(process.execPath, [racer, dataDir, String(startAt)], { stdio: ["ignore", "pipe", "inherit"] });
+                let out = "";
+                child.stdout.on("data", (d) => (out += d));
+                const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+                child.on("exit", () => {
+                  clearTimeout(timer);
+                  resolve(out.trim());
+                });
+              }),
           ),
         );
         const winners = results.filter((r) => r === "won");

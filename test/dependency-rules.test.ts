@@ -75,37 +75,48 @@ describe("npm run check:deps", () => {
   });
 
   it("passes a tree that follows the layering, with a type-only cycle and a known broker -> store import", async () => {
-    const result = await runCheck(project({
-      "src/amqp/codec.ts": leaf,
-      "src/broker/queue.ts": 'import { value } from "../amqp/codec.js";\nimport { value as flag } from "../store/segment-format.js";\nimport type { Consumer } from "./consumer.js";\nexport const queue = value + flag;\nexport type Q = Consumer;\n',
-      "src/broker/consumer.ts": 'import type { Q } from "./queue.js";\nexport interface Consumer { queue?: Q }\n',
-      "src/store/segment-format.ts": leaf,
-      "src/store/persister.ts": 'import { queue } from "../broker/queue.js";\nexport const persister = queue;\n',
-      "src/server/channel.ts": 'import { queue } from "../broker/queue.js";\nimport { persister } from "../store/persister.js";\nexport const channel = queue + persister;\n',
-      "bench/run.ts": 'import { channel } from "../src/server/channel.js";\nexport const run = channel;\n',
-      "test/run.test.ts": 'import { run } from "../bench/run.js";\nexport const t = run;\n',
-    }));
+    const result = await runCheck(
+      project({
+        "src/amqp/codec.ts": leaf,
+        "src/broker/queue.ts":
+          'import { value } from "../amqp/codec.js";\nimport { value as flag } from "../store/segment-format.js";\nimport type { Consumer } from "./consumer.js";\nexport const queue = value + flag;\nexport type Q = Consumer;\n',
+        "src/broker/consumer.ts": 'import type { Q } from "./queue.js";\nexport interface Consumer { queue?: Q }\n',
+        "src/store/segment-format.ts": leaf,
+        "src/store/persister.ts": 'import { queue } from "../broker/queue.js";\nexport const persister = queue;\n',
+        "src/server/channel.ts":
+          'import { queue } from "../broker/queue.js";\nimport { persister } from "../store/persister.js";\nexport const channel = queue + persister;\n',
+        "bench/run.ts": 'import { channel } from "../src/server/channel.js";\nexport const run = channel;\n',
+        "test/run.test.ts": 'import { run } from "../bench/run.js";\nexport const t = run;\n',
+      }),
+    );
     assert.equal(result.code, 0, result.output);
   });
 
   it("fails on each import that crosses a layer, type-only imports included", async () => {
-    const result = await runCheck(project({
-      "src/amqp/codec.ts": 'import { value } from "../broker/model.js";\nimport type { Shape } from "../server/conn.js";\nexport const codec = value;\nexport type S = Shape;\n',
-      "src/amqp/table.ts": 'import { value } from "../store/disk.js";\nimport { value as v2 } from "../ctl/cmd.js";\nimport { value as v3 } from "../access/users.js";\nexport const table = value + v2 + v3;\n',
-      "src/broker/model.ts": 'import { value as c } from "../ctl/cmd.js";\nexport const value = c;\nexport interface Shape { size: number }\n',
-      "src/broker/exchange.ts": 'import type { Shape } from "../server/conn.js";\nimport { value } from "../store/disk.js";\nexport type S = Shape;\nexport const exchange = value;\n',
-      // A module with known store imports, importing another store module.
-      "src/broker/queue.ts": 'import { value } from "../store/segment-format.js";\nimport { value as p } from "../store/persister.js";\nexport const queue = value + p;\n',
-      "src/store/disk.ts": 'import { value as s } from "../server/conn.js";\nimport type { Shape } from "../ctl/cmd.js";\nexport const value = s;\nexport type S = Shape;\n',
-      "src/store/segment-format.ts": leaf,
-      "src/store/persister.ts": leaf,
-      "src/server/conn.ts": leaf,
-      "src/ctl/cmd.ts": leaf,
-      "src/access/users.ts": leaf,
-      "src/cli/main.ts": 'import { value } from "../../test/helpers/broker.js";\nexport const main = value;\n',
-      "test/helpers/broker.ts": leaf,
-      "bench/compare.ts": 'import { value } from "../test/helpers/broker.js";\nexport const compare = value;\n',
-    }));
+    const result = await runCheck(
+      project({
+        "src/amqp/codec.ts":
+          'import { value } from "../broker/model.js";\nimport type { Shape } from "../server/conn.js";\nexport const codec = value;\nexport type S = Shape;\n',
+        "src/amqp/table.ts":
+          'import { value } from "../store/disk.js";\nimport { value as v2 } from "../ctl/cmd.js";\nimport { value as v3 } from "../access/users.js";\nexport const table = value + v2 + v3;\n',
+        "src/broker/model.ts": 'import { value as c } from "../ctl/cmd.js";\nexport const value = c;\nexport interface Shape { size: number }\n',
+        "src/broker/exchange.ts":
+          'import type { Shape } from "../server/conn.js";\nimport { value } from "../store/disk.js";\nexport type S = Shape;\nexport const exchange = value;\n',
+        // A module with known store imports, importing another store module.
+        "src/broker/queue.ts":
+          'import { value } from "../store/segment-format.js";\nimport { value as p } from "../store/persister.js";\nexport const queue = value + p;\n',
+        "src/store/disk.ts":
+          'import { value as s } from "../server/conn.js";\nimport type { Shape } from "../ctl/cmd.js";\nexport const value = s;\nexport type S = Shape;\n',
+        "src/store/segment-format.ts": leaf,
+        "src/store/persister.ts": leaf,
+        "src/server/conn.ts": leaf,
+        "src/ctl/cmd.ts": leaf,
+        "src/access/users.ts": leaf,
+        "src/cli/main.ts": 'import { value } from "../../test/helpers/broker.js";\nexport const main = value;\n',
+        "test/helpers/broker.ts": leaf,
+        "bench/compare.ts": 'import { value } from "../test/helpers/broker.js";\nexport const compare = value;\n',
+      }),
+    );
     assert.notEqual(result.code, 0, result.output);
     const expected = [
       "amqp-is-the-bottom: src/amqp/codec.ts → src/broker/model.ts",
@@ -127,11 +138,13 @@ describe("npm run check:deps", () => {
 
   it("fails on a runtime import cycle, also one with a type-only way round it", async () => {
     // a -> b -> c -> a at run time; a and c also import types from each other (allowed alone).
-    const result = await runCheck(project({
-      "src/broker/a.ts": 'import { b } from "./b.js";\nimport type { C } from "./c.js";\nexport const a = () => b;\nexport type A = C;\n',
-      "src/broker/b.ts": 'import { c } from "./c.js";\nexport const b = () => c;\n',
-      "src/broker/c.ts": 'import { a } from "./a.js";\nimport type { A } from "./a.js";\nexport const c = () => a;\nexport interface C { a?: A }\n',
-    }));
+    const result = await runCheck(
+      project({
+        "src/broker/a.ts": 'import { b } from "./b.js";\nimport type { C } from "./c.js";\nexport const a = () => b;\nexport type A = C;\n',
+        "src/broker/b.ts": 'import { c } from "./c.js";\nexport const b = () => c;\n',
+        "src/broker/c.ts": 'import { a } from "./a.js";\nimport type { A } from "./a.js";\nexport const c = () => a;\nexport interface C { a?: A }\n',
+      }),
+    );
     assert.notEqual(result.code, 0, result.output);
     assert.ok(result.violations.length > 0 && result.violations.every((v) => v.startsWith("no-runtime-cycle: src/broker/")), result.output);
   });

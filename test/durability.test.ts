@@ -14,7 +14,11 @@ import { startBroker, warrenBin, type BrokerHandle, killBroker } from "./helpers
 import { closeQuietly, openConfirmChannel, openConnection, queueExists, exchangeExists, drain } from "./helpers/amqp.js";
 
 /** Run `body` against a Warren on `dataDir`, then stop it (SIGTERM, or SIGKILL when `crash`). */
-async function withWarren<T>(dataDir: string, body: (conn: ChannelModel, ch: ConfirmChannel, broker: BrokerHandle) => Promise<T>, options: { crash?: boolean; args?: string[] } = {}): Promise<T> {
+async function withWarren<T>(
+  dataDir: string,
+  body: (conn: ChannelModel, ch: ConfirmChannel, broker: BrokerHandle) => Promise<T>,
+  options: { crash?: boolean; args?: string[] } = {},
+): Promise<T> {
   const broker = await startBroker({ forceLocal: true, dataDir, args: options.args });
   const conn = await openConnection(broker.url);
   try {

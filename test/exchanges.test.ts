@@ -87,13 +87,13 @@ describe("predeclared exchanges", () => {
     assert.deepEqual(await drain(ch, q), ["hello"]);
   });
 
-  it("a passive declare of the default exchange \"\" is 403 ACCESS_REFUSED", async () => {
+  it('a passive declare of the default exchange "" is 403 ACCESS_REFUSED', async () => {
     const err = await expectChannelError(conn, Code.ACCESS_REFUSED, (c) => c.checkExchange(""));
     assert.equal(replyText(err), "ACCESS_REFUSED - operation not permitted on the default exchange");
     await assertChannelUsable(ch);
   });
 
-  it("declaring the default exchange \"\" is 403 ACCESS_REFUSED", async () => {
+  it('declaring the default exchange "" is 403 ACCESS_REFUSED', async () => {
     const err = await expectChannelError(conn, Code.ACCESS_REFUSED, (c) => c.assertExchange("", "direct", { durable: true }));
     assert.equal(replyText(err), "ACCESS_REFUSED - operation not permitted on the default exchange");
   });
@@ -143,11 +143,33 @@ describe("exchange.declare", () => {
     }
   });
 
-  const mismatches: Array<{ what: string; options: { durable?: boolean; autoDelete?: boolean; internal?: boolean }; type?: string; text: (n: string) => string }> = [
-    { what: "type", type: "fanout", options: {}, text: (n) => `inequivalent arg 'type' for exchange '${n}' in vhost '/': received 'fanout' but current is 'direct'` },
-    { what: "durable", options: { durable: true }, text: (n) => `inequivalent arg 'durable' for exchange '${n}' in vhost '/': received 'true' but current is 'false'` },
-    { what: "auto_delete", options: { autoDelete: true }, text: (n) => `inequivalent arg 'auto_delete' for exchange '${n}' in vhost '/': received 'true' but current is 'false'` },
-    { what: "internal", options: { internal: true }, text: (n) => `inequivalent arg 'internal' for exchange '${n}' in vhost '/': received 'true' but current is 'false'` },
+  const mismatches: Array<{
+    what: string;
+    options: { durable?: boolean; autoDelete?: boolean; internal?: boolean };
+    type?: string;
+    text: (n: string) => string;
+  }> = [
+    {
+      what: "type",
+      type: "fanout",
+      options: {},
+      text: (n) => `inequivalent arg 'type' for exchange '${n}' in vhost '/': received 'fanout' but current is 'direct'`,
+    },
+    {
+      what: "durable",
+      options: { durable: true },
+      text: (n) => `inequivalent arg 'durable' for exchange '${n}' in vhost '/': received 'true' but current is 'false'`,
+    },
+    {
+      what: "auto_delete",
+      options: { autoDelete: true },
+      text: (n) => `inequivalent arg 'auto_delete' for exchange '${n}' in vhost '/': received 'true' but current is 'false'`,
+    },
+    {
+      what: "internal",
+      options: { internal: true },
+      text: (n) => `inequivalent arg 'internal' for exchange '${n}' in vhost '/': received 'true' but current is 'false'`,
+    },
   ];
   for (const m of mismatches) {
     it(`a redeclare with another ${m.what} is 406 PRECONDITION_FAILED and closes only the channel`, async () => {

@@ -23,11 +23,9 @@ describe("flow control", () => {
     const broker = await startBroker({ forceLocal: true });
     try {
       // warren-perf with its own in-flight limit off: the producer writes as fast as its socket takes.
-      const load = run(
-        process.execPath,
-        [perfBin, "--uri", broker.url, "-u", "flow-q", "-q", "100", "-z", "4", "--max-in-flight", "0", "--json", "--quiet"],
-        { timeout: 60_000 },
-      );
+      const load = run(process.execPath, [perfBin, "--uri", broker.url, "-u", "flow-q", "-q", "100", "-z", "4", "--max-in-flight", "0", "--json", "--quiet"], {
+        timeout: 60_000,
+      });
       // While it runs, the producer's connection is seen held at least once.
       let sawFlow = false;
       for (let i = 0; i < 30 && !sawFlow; i++) {

@@ -191,8 +191,23 @@ async function traced<T>(work: (url: string, port: number) => Promise<T>): Promi
   const dataDir = join(dir, "data");
   const strace = spawn(
     "strace",
-    [...straceArgs(traceFile, MAX_STRING), process.execPath, warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0",
-      "--data-dir", dataDir, "--log-level", "info", "--segment-size", String(SEGMENT_SIZE)],
+    [
+      ...straceArgs(traceFile, MAX_STRING),
+      process.execPath,
+      warrenBin,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--management-port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--log-level",
+      "info",
+      "--segment-size",
+      String(SEGMENT_SIZE),
+    ],
     // libuv's io_uring would take fdatasync out of strace's sight: the thread pool's are syscalls.
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, UV_USE_IO_URING: "0" } },
   );
@@ -230,7 +245,11 @@ async function traced<T>(work: (url: string, port: number) => Promise<T>): Promi
       void straceExited.then((code) => reject(new Error(`strace exited with ${code} before warren listened`)));
       createInterface({ input: strace.stdout! }).on("line", (line) => {
         let entry: Record<string, unknown>;
-        try { entry = JSON.parse(line) as Record<string, unknown>; } catch { return; }
+        try {
+          entry = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return;
+        }
         if (typeof entry.pid === "number") warrenPid = entry.pid;
         if (entry.event === "amqp.listening" && typeof entry.port === "number") {
           clearTimeout(timer);

@@ -77,16 +77,32 @@ it("load_definitions is imported at every start and merged: runtime objects and 
     writeFileSync(file, definitions({ tags: ["monitoring"], queues: [queue("q1", { "x-max-length": 7 }), queue("q2"), queue("q3")] }));
     broker = await startBroker({ forceLocal: true, dataDir, args: ["--config", conf] });
     try {
-      assert.ok(broker.logs.some((l) => l.event === "definitions.loaded"), "no definitions.loaded line at the second start");
+      assert.ok(
+        broker.logs.some((l) => l.event === "definitions.loaded"),
+        "no definitions.loaded line at the second start",
+      );
       // q1 keeps its message and its arguments; q2 is back, empty; q3 is new; q-runtime is kept.
       assert.deepEqual(await rows("list_queues", "-p", "v", "-q", "name", "messages", "arguments", "durable"), [
-        "name\tmessages\targuments\tdurable", "q-runtime\t1\t[]\ttrue", "q1\t1\t[]\ttrue", "q2\t0\t[]\ttrue", "q3\t0\t[]\ttrue",
+        "name\tmessages\targuments\tdurable",
+        "q-runtime\t1\t[]\ttrue",
+        "q1\t1\t[]\ttrue",
+        "q2\t0\t[]\ttrue",
+        "q3\t0\t[]\ttrue",
       ]);
       // The runtime exchange and its binding stay; the binding to the deleted q2 went with it.
       assert.deepEqual(await rows("list_bindings", "-p", "v", "-q", "source_name", "destination_name", "routing_key"), [
-        "source_name\tdestination_name\trouting_key", "\tq-runtime\tq-runtime", "\tq1\tq1", "\tq2\tq2", "\tq3\tq3", "x-runtime\tq-runtime\t", "x1\tq1\tk",
+        "source_name\tdestination_name\trouting_key",
+        "\tq-runtime\tq-runtime",
+        "\tq1\tq1",
+        "\tq2\tq2",
+        "\tq3\tq3",
+        "x-runtime\tq-runtime\t",
+        "x1\tq1\tk",
       ]);
-      assert.deepEqual((await rows("list_exchanges", "-p", "v", "-q", "name", "type")).filter((r) => r.startsWith("x")), ["x-runtime\tfanout", "x1\tdirect"]);
+      assert.deepEqual(
+        (await rows("list_exchanges", "-p", "v", "-q", "name", "type")).filter((r) => r.startsWith("x")),
+        ["x-runtime\tfanout", "x1\tdirect"],
+      );
       // The file's user has the file's password and tags again; the runtime user is kept.
       assert.deepEqual(await rows("list_users", "-q"), ["user\ttags", "u1\t[monitoring]", "u2\t[]"]);
       assert.equal((await warrenctl(dataDir, ["authenticate_user", "u1", "p1"])).code, 0);

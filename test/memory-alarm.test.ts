@@ -44,8 +44,18 @@ it("past the watermark publishers are blocked 'low on memory', memory stays near
     const consumer = await consumerConn.createChannel();
     const { queue } = await consumer.assertQueue("", { exclusive: true });
     const events: string[] = [];
-    const blocked = new Promise<string>((resolve) => publisherConn.on("blocked", (reason: string) => { events.push("blocked"); resolve(reason); }));
-    const unblocked = new Promise<void>((resolve) => publisherConn.on("unblocked", () => { events.push("unblocked"); resolve(); }));
+    const blocked = new Promise<string>((resolve) =>
+      publisherConn.on("blocked", (reason: string) => {
+        events.push("blocked");
+        resolve(reason);
+      }),
+    );
+    const unblocked = new Promise<void>((resolve) =>
+      publisherConn.on("unblocked", () => {
+        events.push("unblocked");
+        resolve();
+      }),
+    );
 
     const idle = rss(broker);
     const watermark = idle + 48 * MiB;
@@ -79,13 +89,19 @@ it("past the watermark publishers are blocked 'low on memory', memory stays near
     do status = await warrenctl(broker.dataDir!, ["status", "--formatter", "json"]);
     while (!status.stdout.includes('"resource":"memory"') && Date.now() < deadline);
     const json = JSON.parse(status.stdout) as { alarms: Array<{ resource: string; type: string }> };
-    assert.deepEqual(json.alarms.map((a) => [a.resource, a.type]), [["memory", "resource_limit"]]);
+    assert.deepEqual(
+      json.alarms.map((a) => [a.resource, a.type]),
+      [["memory", "resource_limit"]],
+    );
     assert.ok(peak < watermark + 32 * MiB, `RSS peaked ${((peak - watermark) / MiB).toFixed(1)} MiB above the watermark`);
     await waitForLog(broker, "alarm.memory.set");
     assert.ok(received.length > 0 && received.length < count, `the consumer was served (${received.length} messages) while the publisher was blocked`);
     // What still arrives under the alarm (the publish that got the connection blocked) is paged.
     const paged = readdirSync(join(broker.dataDir!, "paged"), { recursive: true }) as string[];
-    assert.ok(paged.some((f) => f.endsWith(".seg")), `paged files: ${paged.join(", ")}`);
+    assert.ok(
+      paged.some((f) => f.endsWith(".seg")),
+      `paged files: ${paged.join(", ")}`,
+    );
 
     // Acks free the memory: the publisher is unblocked and finishes.
     let acked = 0;
@@ -130,7 +146,10 @@ it("a backlog nobody consumes does not block its publisher for good: it pages to
     }
     await within(ch.waitForConfirms(), 60_000, "confirms");
     const paged = readdirSync(join(broker.dataDir!, "paged"), { recursive: true }) as string[];
-    assert.ok(paged.some((f) => f.endsWith(".seg")), `paged files: ${paged.join(", ")}`);
+    assert.ok(
+      paged.some((f) => f.endsWith(".seg")),
+      `paged files: ${paged.join(", ")}`,
+    );
     assert.equal((await ch.checkQueue(queue)).messageCount, 150);
     await conn.close();
   } finally {

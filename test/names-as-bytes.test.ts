@@ -159,9 +159,23 @@ describe("names that are not UTF-8", () => {
       await setup.declareQueue(1, queue, { exclusive: false });
       const cases: Array<[string, (c: RawClient) => void]> = [
         ["queue.declare", (c) => c.sendMethod(1, M.queueDeclare, new ArgWriter().short(0).shortstr(QUEUE).bits(false, false, false, false, false).table({}))],
-        ["exchange.declare", (c) => c.sendMethod(1, M.exchangeDeclare, new ArgWriter().short(0).shortstr(EXCHANGE).shortstr("direct").bits(false, false, false, false, false).table({}))],
-        ["queue.bind key", (c) => c.sendMethod(1, M.queueBind, new ArgWriter().short(0).shortstr(queue).shortstr("amq.direct").shortstr(ROUTING_KEY).bit(false).table({}))],
-        ["basic.consume tag", (c) => c.sendMethod(1, M.basicConsume, new ArgWriter().short(0).shortstr(queue).shortstr(CONSUMER_TAG).bits(false, false, false, false).table({}))],
+        [
+          "exchange.declare",
+          (c) =>
+            c.sendMethod(
+              1,
+              M.exchangeDeclare,
+              new ArgWriter().short(0).shortstr(EXCHANGE).shortstr("direct").bits(false, false, false, false, false).table({}),
+            ),
+        ],
+        [
+          "queue.bind key",
+          (c) => c.sendMethod(1, M.queueBind, new ArgWriter().short(0).shortstr(queue).shortstr("amq.direct").shortstr(ROUTING_KEY).bit(false).table({})),
+        ],
+        [
+          "basic.consume tag",
+          (c) => c.sendMethod(1, M.basicConsume, new ArgWriter().short(0).shortstr(queue).shortstr(CONSUMER_TAG).bits(false, false, false, false).table({})),
+        ],
         ["basic.get", (c) => c.sendMethod(1, M.basicGet, new ArgWriter().short(0).shortstr(QUEUE).bit(true))],
         ["queue.delete", (c) => c.sendMethod(1, M.queueDelete, new ArgWriter().short(0).shortstr(QUEUE).bits(false, false, false))],
       ];
@@ -169,11 +183,7 @@ describe("names that are not UTF-8", () => {
         const client = await connect(broker);
         send(client);
         const close = await client.expectConnectionClose();
-        assert.deepEqual(
-          [close.replyCode, close.replyText, close.classId, close.methodId],
-          [501, "FRAME_ERROR - Malformed UTF-8 in shortstr", 0, 0],
-          what,
-        );
+        assert.deepEqual([close.replyCode, close.replyText, close.classId, close.methodId], [501, "FRAME_ERROR - Malformed UTF-8 in shortstr", 0, 0], what);
       }
       const client = await connect(broker);
       // The broker serves on.
@@ -206,7 +216,10 @@ describe("names that are not UTF-8", () => {
       } finally {
         await broker.stop();
       }
-      assert.equal(broker.logs.some((l) => l.event === "store.corrupt_record" || l.event === "store.torn_tail"), false);
+      assert.equal(
+        broker.logs.some((l) => l.event === "store.corrupt_record" || l.event === "store.torn_tail"),
+        false,
+      );
 
       broker = await startBroker({ forceLocal: true, dataDir, args });
       try {
@@ -224,7 +237,10 @@ describe("names that are not UTF-8", () => {
       } finally {
         await broker.stop();
       }
-      assert.equal(broker.logs.some((l) => l.event === "store.corrupt_record" || l.event === "store.torn_tail"), false);
+      assert.equal(
+        broker.logs.some((l) => l.event === "store.corrupt_record" || l.event === "store.torn_tail"),
+        false,
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

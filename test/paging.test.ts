@@ -27,7 +27,10 @@ for (const durable of [true, false]) {
       await publish(200, 201); // in memory: nothing is paged now
       await publish(201, 400); // pages again
       const got = (await drain(ch, queue)).map((b) => b.slice(0, b.indexOf(".")));
-      assert.deepEqual(got, Array.from({ length: 200 }, (_, i) => `m${200 + i}`));
+      assert.deepEqual(
+        got,
+        Array.from({ length: 200 }, (_, i) => `m${200 + i}`),
+      );
     } finally {
       await closeQuietly(conn);
       await broker.stop();

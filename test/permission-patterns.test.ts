@@ -63,11 +63,14 @@ describe("permission patterns", () => {
   it("^(a+)+$ from an imported definitions file: refused at once as well", async () => {
     const user = uniq("evil-import");
     const file = join(broker.dataDir!, "evil.json");
-    writeFileSync(file, JSON.stringify({
-      users: [{ name: user, password_hash: hashPassword("pw"), tags: [] }],
-      permissions: [{ user, vhost: "/", configure: EVIL, write: ".*", read: ".*" }],
-      topic_permissions: [{ user, vhost: "/", exchange: "amq.topic", write: EVIL, read: ".*" }],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        users: [{ name: user, password_hash: hashPassword("pw"), tags: [] }],
+        permissions: [{ user, vhost: "/", configure: EVIL, write: ".*", read: ".*" }],
+        topic_permissions: [{ user, vhost: "/", exchange: "amq.topic", write: EVIL, read: ".*" }],
+      }),
+    );
     const r = await ctl("import_definitions", file);
     assert.equal(r.code, 0, r.stderr);
     await refusedQuickly(user, "pw");
@@ -109,7 +112,9 @@ describe("permission patterns", () => {
   it("a default permission the linear engine cannot take stops the start, with a clear message", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "warren-pattern-"));
     try {
-      const child = spawn(process.execPath, [warrenBin, "--port", "0", "--data-dir", dataDir, "--default-permissions-read", "(?<=a)b"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [warrenBin, "--port", "0", "--data-dir", dataDir, "--default-permissions-read", "(?<=a)b"], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let stderr = "";
       child.stderr.on("data", (d) => (stderr += d));
       const code = await within(new Promise((r) => child.on("close", r)), "warren to refuse to start");

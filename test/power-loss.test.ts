@@ -19,9 +19,7 @@ const seed = process.env.POWER_LOSS_SEED !== undefined ? Number(process.env.POWE
 it("every confirmed or committed message survives a power loss at random file operations", { timeout: 180_000 }, async (t) => {
   t.diagnostic(`seed ${seed} (repeat with POWER_LOSS_SEED=${seed}, or npm run power-loss -- --seed ${seed})`);
   const result = await runPowerLossCampaign({ seed, budgetMs: Number(process.env.POWER_LOSS_MS ?? 40_000) });
-  t.diagnostic(
-    `${result.images} crash images in ${result.chains} chains (${result.generations} generations), ${result.verified} confirmed messages verified`,
-  );
+  t.diagnostic(`${result.images} crash images in ${result.chains} chains (${result.generations} generations), ${result.verified} confirmed messages verified`);
   // A campaign that took few images proves little: on this machine a run takes well over 1000.
   assert.ok(result.images >= 300, `only ${result.images} crash images were checked`);
 });

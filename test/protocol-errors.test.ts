@@ -63,8 +63,7 @@ async function openWithChannel(opts: HandshakeOptions = {}): Promise<RawClient> 
 }
 
 const NO_ARGS = Buffer.alloc(0);
-const closeArgs = (code = 200, text = "", classId = 0, methodId = 0) =>
-  new ArgWriter().short(code).shortstr(text).short(classId).short(methodId);
+const closeArgs = (code = 200, text = "", classId = 0, methodId = 0) => new ArgWriter().short(code).shortstr(text).short(classId).short(methodId);
 const publishArgs = (routingKey: string) => new ArgWriter().short(0).shortstr("").shortstr(routingKey).bits(false, false);
 
 /**
@@ -72,7 +71,10 @@ const publishArgs = (routingKey: string) => new ArgWriter().short(0).shortstr(""
  * socket closes. RabbitMQ closes right after close-ok, except after a framing error (bad
  * frame-end, oversized frame) where it stops reading and closes 3 s later; 8 s covers both.
  */
-async function expectConnectionError(c: RawClient, expected: { replyCode: number; replyText: string | RegExp; classId: number; methodId: number }): Promise<CloseInfo> {
+async function expectConnectionError(
+  c: RawClient,
+  expected: { replyCode: number; replyText: string | RegExp; classId: number; methodId: number },
+): Promise<CloseInfo> {
   const info = await c.expectConnectionClose();
   if (typeof expected.replyText === "string") {
     assert.deepEqual(info, expected);
@@ -95,7 +97,13 @@ async function expectSilentClose(c: RawClient, timeoutMs = 5_000): Promise<void>
 /** Nothing but heartbeats arrives for `ms`, and the connection stays open. */
 async function expectQuiet(c: RawClient, ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
-  assert.deepEqual(c.drainFrames().filter((f) => f.type !== FRAME_HEARTBEAT).map(describeFrame), []);
+  assert.deepEqual(
+    c
+      .drainFrames()
+      .filter((f) => f.type !== FRAME_HEARTBEAT)
+      .map(describeFrame),
+    [],
+  );
   assert.equal(c.closed, false, "connection should still be open");
 }
 
@@ -679,19 +687,35 @@ describe("handshake timeout", { concurrency: true }, () => {
   // external broker: RabbitMQ's 10 s would blow the time budget of this file.
   const stages: Array<[string, (c: RawClient) => Promise<void>]> = [
     ["nothing sent", async () => {}],
-    ["half a protocol header", async (c) => { c.write(Buffer.from("AMQP")); }],
-    ["after connection.start", async (c) => { await c.start(); }],
-    ["after start-ok (tune received)", async (c) => {
-      await c.start();
-      c.sendStartOk();
-      await c.expectMethod(M.connectionTune, { channel: 0 });
-    }],
-    ["after tune-ok (no connection.open)", async (c) => {
-      await c.start();
-      c.sendStartOk();
-      await c.expectMethod(M.connectionTune, { channel: 0 });
-      c.sendTuneOk({ channelMax: 2047, frameMax: 131072, heartbeat: 0 });
-    }],
+    [
+      "half a protocol header",
+      async (c) => {
+        c.write(Buffer.from("AMQP"));
+      },
+    ],
+    [
+      "after connection.start",
+      async (c) => {
+        await c.start();
+      },
+    ],
+    [
+      "after start-ok (tune received)",
+      async (c) => {
+        await c.start();
+        c.sendStartOk();
+        await c.expectMethod(M.connectionTune, { channel: 0 });
+      },
+    ],
+    [
+      "after tune-ok (no connection.open)",
+      async (c) => {
+        await c.start();
+        c.sendStartOk();
+        await c.expectMethod(M.connectionTune, { channel: 0 });
+        c.sendTuneOk({ channelMax: 2047, frameMax: 131072, heartbeat: 0 });
+      },
+    ],
   ];
   for (const [name, stage] of stages) {
     it(`handshake that stops (${name}) is closed after the handshake timeout`, async (t) => {

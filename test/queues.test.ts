@@ -125,21 +125,23 @@ describe("queue.declare", () => {
       first: {},
       second: { arguments: { "x-message-ttl": 1000 } },
       code: Code.PRECONDITION_FAILED,
-      text: (q) => `PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue '${q}' in vhost '/': received the value '1000' of type 'short' but current is none`,
+      text: (q) =>
+        `PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue '${q}' in vhost '/': received the value '1000' of type 'short' but current is none`,
     },
     {
       what: "arguments (x-max-length changed)",
       first: { arguments: { "x-max-length": 10 } },
       second: { arguments: { "x-max-length": 20 } },
       code: Code.PRECONDITION_FAILED,
-      text: (q) =>
-        `PRECONDITION_FAILED - inequivalent arg 'x-max-length' for queue '${q}' in vhost '/': received '20' but current is '10'`,
+      text: (q) => `PRECONDITION_FAILED - inequivalent arg 'x-max-length' for queue '${q}' in vhost '/': received '20' but current is '10'`,
     },
   ];
   for (const m of mismatches) {
     it(`a redeclare with another ${m.what} is ${m.code} and closes only the channel`, async () => {
       const q = await namedQueue(m.first);
-      const err = await expectChannelError(conn, m.code, (c) => c.assertQueue(q, { durable: false, autoDelete: false, exclusive: false, ...m.first, ...m.second }));
+      const err = await expectChannelError(conn, m.code, (c) =>
+        c.assertQueue(q, { durable: false, autoDelete: false, exclusive: false, ...m.first, ...m.second }),
+      );
       assert.equal(replyText(err), m.text(q));
       await assertChannelUsable(ch);
       await assertConnectionUsable(conn);

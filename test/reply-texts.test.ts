@@ -119,9 +119,15 @@ describe("frame dumps in reply texts", { concurrency: true }, () => {
     const c = await open();
     c.sendFrame(FRAME_HEARTBEAT, 0, Buffer.alloc(256, 0x61));
     const close = await expectClose(c, M.connectionClose, 0);
-    assert.deepEqual({ ...close, text: close.text.toString() }, {
-      replyCode: 501, text: 'FRAME_ERROR - type 8, first 16 octets = <<"aaaaaaaaaaaaaaaa">>: unknown_frame', classId: 0, methodId: 0,
-    });
+    assert.deepEqual(
+      { ...close, text: close.text.toString() },
+      {
+        replyCode: 501,
+        text: 'FRAME_ERROR - type 8, first 16 octets = <<"aaaaaaaaaaaaaaaa">>: unknown_frame',
+        classId: 0,
+        methodId: 0,
+      },
+    );
     await brokerStillServes();
   });
 
@@ -129,9 +135,15 @@ describe("frame dumps in reply texts", { concurrency: true }, () => {
     const c = await open();
     c.sendFrame(9, 0, Buffer.alloc(300, 1));
     const close = await expectClose(c, M.connectionClose, 0);
-    assert.deepEqual({ ...close, text: close.text.toString() }, {
-      replyCode: 501, text: "FRAME_ERROR - type 9, first 16 octets = <<1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1>>: unknown_frame", classId: 0, methodId: 0,
-    });
+    assert.deepEqual(
+      { ...close, text: close.text.toString() },
+      {
+        replyCode: 501,
+        text: "FRAME_ERROR - type 9, first 16 octets = <<1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1>>: unknown_frame",
+        classId: 0,
+        methodId: 0,
+      },
+    );
     await brokerStillServes();
   });
 
@@ -139,9 +151,15 @@ describe("frame dumps in reply texts", { concurrency: true }, () => {
     const c = await open();
     c.sendFrame(FRAME_HEADER, 0, Buffer.alloc(300, 0x62));
     const close = await expectClose(c, M.connectionClose, 0);
-    assert.deepEqual({ ...close, text: close.text.toString() }, {
-      replyCode: 505, text: 'UNEXPECTED_FRAME - type 2, first 16 octets = <<"bbbbbbbbbbbbbbbb">>', classId: 0, methodId: 0,
-    });
+    assert.deepEqual(
+      { ...close, text: close.text.toString() },
+      {
+        replyCode: 505,
+        text: 'UNEXPECTED_FRAME - type 2, first 16 octets = <<"bbbbbbbbbbbbbbbb">>',
+        classId: 0,
+        methodId: 0,
+      },
+    );
     await brokerStillServes();
   });
 
@@ -152,9 +170,15 @@ describe("frame dumps in reply texts", { concurrency: true }, () => {
     const args = Buffer.concat([Buffer.from([0, 0]), Buffer.alloc(200, 65)]);
     c.sendMethod(1, M.queueDeclare, new ArgWriter().raw(args));
     const close = await expectClose(c, M.connectionClose, 0);
-    assert.deepEqual({ ...close, text: close.text.toString() }, {
-      replyCode: 501, text: cut(`FRAME_ERROR - cannot decode <<${[...args].join(",")}>>`), classId: 50, methodId: 10,
-    });
+    assert.deepEqual(
+      { ...close, text: close.text.toString() },
+      {
+        replyCode: 501,
+        text: cut(`FRAME_ERROR - cannot decode <<${[...args].join(",")}>>`),
+        classId: 50,
+        methodId: 10,
+      },
+    );
     assert.equal(close.text.length, 255);
     await brokerStillServes();
   });
@@ -187,7 +211,7 @@ describe("names in reply texts", { concurrency: true }, () => {
     assert.equal(close.text.length, 255);
   });
 
-  it("405 quoting a 200-byte queue name: 252 bytes plus \"...\"", async () => {
+  it('405 quoting a 200-byte queue name: 252 bytes plus "..."', async () => {
     const queue = uniqueName("q-").padEnd(200, "x");
     const { close } = await lockedBy(queue);
     assert.equal(close.text.toString(), cut(lockedText(queue, "/")));

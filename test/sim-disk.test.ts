@@ -32,13 +32,24 @@ describe("the simulated disk", () => {
       const bytes = disk.crashImage(mode, seededRandom(i)).readFile(`${ROOT}/q/f`)!;
       assert.equal(bytes.subarray(0, 8).toString(), "durable|");
       const rest = bytes.subarray(8);
-      if (mode === "prefix") assert.ok(rest.every((b) => b === 0x61), "a prefix has no holes");
-      else assert.ok(rest.every((b) => b === 0x61 || b === 0), "a lost page reads as zeros");
+      if (mode === "prefix")
+        assert.ok(
+          rest.every((b) => b === 0x61),
+          "a prefix has no holes",
+        );
+      else
+        assert.ok(
+          rest.every((b) => b === 0x61 || b === 0),
+          "a lost page reads as zeros",
+        );
       seen.add(`${mode}:${rest.length}:${rest.includes(0)}`);
     }
     const prefixLengths = [...seen].filter((s) => s.startsWith("prefix:")).map((s) => Number(s.split(":")[1]));
     assert.ok(prefixLengths.some((n) => n < 9000) && prefixLengths.some((n) => n === 9000), "a write survives whole or cut");
-    assert.ok([...seen].some((s) => s.endsWith(":true")), "in pages mode a hole can be left before a page that landed");
+    assert.ok(
+      [...seen].some((s) => s.endsWith(":true")),
+      "in pages mode a hole can be left before a page that landed",
+    );
   });
 
   it("a new file whose folder was not fsynced can vanish, data and all, even after fdatasync", async () => {

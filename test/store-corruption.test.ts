@@ -17,7 +17,11 @@ import { startBroker, type BrokerHandle } from "./helpers/broker.js";
 import { warrenctl } from "./helpers/control.js";
 import { closeQuietly, drain, openConfirmChannel, openConnection, queueExists } from "./helpers/amqp.js";
 
-async function withWarren<T>(dataDir: string, body: (ch: ConfirmChannel, conn: ChannelModel, broker: BrokerHandle) => Promise<T>, args: string[] = []): Promise<T> {
+async function withWarren<T>(
+  dataDir: string,
+  body: (ch: ConfirmChannel, conn: ChannelModel, broker: BrokerHandle) => Promise<T>,
+  args: string[] = [],
+): Promise<T> {
   const broker = await startBroker({ forceLocal: true, dataDir, args });
   const conn = await openConnection(broker.url);
   try {
@@ -97,12 +101,16 @@ describe("a damaged record costs that record only", () => {
     const dir = tempDir();
     try {
       // A zero memory budget pages every message: they are read back from the segment.
-      await withWarren(dir, async (ch, _conn, broker) => {
-        await publishAll(ch, "flip-paged");
-        flip(onlySegment(dir), (d) => d.indexOf("message-1") + 2);
-        assert.deepEqual(await drain(ch, "flip-paged"), ["message-0", "message-2", "message-3", "message-4"]);
-        assert.equal(events(broker, "store.corrupt_record").length, 1);
-      }, ["--queue-memory-budget", "0"]);
+      await withWarren(
+        dir,
+        async (ch, _conn, broker) => {
+          await publishAll(ch, "flip-paged");
+          flip(onlySegment(dir), (d) => d.indexOf("message-1") + 2);
+          assert.deepEqual(await drain(ch, "flip-paged"), ["message-0", "message-2", "message-3", "message-4"]);
+          assert.equal(events(broker, "store.corrupt_record").length, 1);
+        },
+        ["--queue-memory-budget", "0"],
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -113,28 +121,39 @@ describe("a damaged record costs that record only", () => {
     try {
       const args = ["--segment-size", "8192"];
       const bodies = Array.from({ length: 40 }, (_, i) => `spread-${i}`.padEnd(500, "."));
-      await withWarren(dir, async (ch) => {
-        await ch.assertQueue("spread", { durable: true });
-        for (const b of bodies) ch.sendToQueue("spread", Buffer.from(b), { persistent: true });
-        await ch.waitForConfirms();
-      }, args);
+      await withWarren(
+        dir,
+        async (ch) => {
+          await ch.assertQueue("spread", { durable: true });
+          for (const b of bodies) ch.sendToQueue("spread", Buffer.from(b), { persistent: true });
+          await ch.waitForConfirms();
+        },
+        args,
+      );
       const queueDir = join(dir, "queues", readdirSync(join(dir, "queues"))[0]!);
-      const segments = () => readdirSync(queueDir).filter((f) => f.endsWith(".seg")).sort();
+      const segments = () =>
+        readdirSync(queueDir)
+          .filter((f) => f.endsWith(".seg"))
+          .sort();
       assert.ok(segments().length >= 3, "several segments");
       flip(join(queueDir, segments()[0]!), (d) => d.indexOf("spread-3.") + 2); // in the first segment
-      await withWarren(dir, async (ch, _conn, broker) => {
-        const expected = bodies.filter((_, i) => i !== 3);
-        for (const b of expected) {
-          const m = await ch.get("spread");
-          assert.ok(m);
-          assert.equal(m.content.toString(), b);
-          ch.ack(m);
-        }
-        assert.equal(await ch.get("spread"), false);
-        await ch.checkQueue("spread"); // a round trip: the acks are processed
-        assert.equal(events(broker, "store.corrupt_record").length, 1);
-        assert.deepEqual(segments(), [], "every segment went once its intact records were acked");
-      }, args);
+      await withWarren(
+        dir,
+        async (ch, _conn, broker) => {
+          const expected = bodies.filter((_, i) => i !== 3);
+          for (const b of expected) {
+            const m = await ch.get("spread");
+            assert.ok(m);
+            assert.equal(m.content.toString(), b);
+            ch.ack(m);
+          }
+          assert.equal(await ch.get("spread"), false);
+          await ch.checkQueue("spread"); // a round trip: the acks are processed
+          assert.equal(events(broker, "store.corrupt_record").length, 1);
+          assert.deepEqual(segments(), [], "every segment went once its intact records were acked");
+        },
+        args,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -149,7 +168,15 @@ describe("a damaged record costs that record only", () => {
       mkdirSync(queueDir, { recursive: true, mode: 0o700 });
       const props = Buffer.from([0x10, 0x00, 2]); // delivery-mode 2
       const record = (body: string) => {
-        const payload = Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from([0, 4]), Buffer.from("v1-q"), u32(props.length), props, Buffer.from(body)]);
+        const payload = Buffer.concat([
+          Buffer.from([1]),
+          Buffer.alloc(8),
+          Buffer.from([0, 4]),
+          Buffer.from("v1-q"),
+          u32(props.length),
+          props,
+          Buffer.from(body),
+        ]);
         return Buffer.concat([u32(payload.length), u32(crc32(payload)), payload]);
       };
       const header = Buffer.from([0x57, 0x52, 0x4e, 0x53, 0, 1, 0, 0]);
@@ -177,7 +204,15 @@ describe("a damaged record costs that record only", () => {
       const sync = Buffer.from("0123456789abcdef", "hex");
       const props = Buffer.from([0x10, 0x00, 2]); // delivery-mode 2
       const record = (body: string) => {
-        const payload = Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from([0, 4]), Buffer.from("v2-q"), u32(props.length), props, Buffer.from(body)]);
+        const payload = Buffer.concat([
+          Buffer.from([1]),
+          Buffer.alloc(8),
+          Buffer.from([0, 4]),
+          Buffer.from("v2-q"),
+          u32(props.length),
+          props,
+          Buffer.from(body),
+        ]);
         const length = u32(payload.length);
         return Buffer.concat([sync, u32(crc32(Buffer.concat([length, payload]))), length, payload]);
       };
@@ -195,7 +230,10 @@ describe("a damaged record costs that record only", () => {
           got.push([m.content.toString(), m.fields.redelivered]);
         }
         // The stop before was clean (SIGTERM), so the flags come from the markers.
-        assert.deepEqual(got, [["v2-b", true], ["v2-c", false]]);
+        assert.deepEqual(got, [
+          ["v2-b", true],
+          ["v2-c", false],
+        ]);
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -290,7 +290,10 @@ describe("write errors", () => {
             // The nacked message may be back too ("maybe not stored"), after the others, once.
             const expected = confirmed.slice(1);
             assert.deepEqual(back.slice(0, expected.length), expected, "every confirmed message not acked, once, in order");
-            assert.ok(back.length === expected.length || (back.length === expected.length + 1 && back.at(-1) === nacked), `nothing else: ${back.slice(expected.length).join(", ")}`);
+            assert.ok(
+              back.length === expected.length || (back.length === expected.length + 1 && back.at(-1) === nacked),
+              `nothing else: ${back.slice(expected.length).join(", ")}`,
+            );
             assert.equal(again.logs.filter((l) => l.event === "alarm.disk.set").length, 0, "no disk alarm after the restart");
             const fresh = await within(publishAndCollect(ch, "survivor", ["after the restart"]), "a confirm");
             assert.deepEqual(fresh.acked, ["after the restart"], "the store takes messages again");

@@ -61,7 +61,9 @@ function onlyQueueDir(dir: string): string {
 
 /** File names in a queue folder with this extension, sorted. */
 function filesOf(queueDir: string, ext: ".seg" | ".acks"): string[] {
-  return readdirSync(queueDir).filter((f) => f.endsWith(ext)).sort();
+  return readdirSync(queueDir)
+    .filter((f) => f.endsWith(ext))
+    .sort();
 }
 
 /** Offsets of the records in a version 2 segment: where its sync bytes occur after the header. */
@@ -209,7 +211,10 @@ describe("purge and restart", () => {
             await ch.assertQueue("purge-q", { durable: true });
             await publish(ch, "purge-q", purged);
             const ctl = await warrenctl(broker.dataDir!, ["list_queues", "-q", "--no-table-headers", "name", "messages_ready", "messages_ready_ram"]);
-            const [, ready, ram] = ctl.stdout.trim().split("\t").map((v) => v.trim());
+            const [, ready, ram] = ctl.stdout
+              .trim()
+              .split("\t")
+              .map((v) => v.trim());
             assert.equal(Number(ready), purged.length);
             assert.ok(Number(ram) > 0 && Number(ram) < purged.length, `some in memory, the rest paged (${ram} in memory)`);
             // One message is out with a consumer when the queue is purged: purge leaves it alone.

@@ -125,7 +125,12 @@ describe("AMQPS with --tls-verify peer (client certificate optional) and EXTERNA
   });
 
   it("refuses TLS 1.1 (TLS 1.2 is the minimum, as in RabbitMQ)", async () => {
-    const { error } = await tlsAttempt(broker.tlsPort!, { ca: readFileSync(certs.ca), minVersion: "TLSv1", maxVersion: "TLSv1.1", ciphers: "DEFAULT@SECLEVEL=0" });
+    const { error } = await tlsAttempt(broker.tlsPort!, {
+      ca: readFileSync(certs.ca),
+      minVersion: "TLSv1",
+      maxVersion: "TLSv1.1",
+      ciphers: "DEFAULT@SECLEVEL=0",
+    });
     assert.ok(error !== undefined, "the TLS 1.1 handshake fails");
     const up = await tlsAttempt(broker.tlsPort!, { ca: readFileSync(certs.ca) });
     assert.equal(up.error, undefined);
@@ -153,7 +158,13 @@ describe("AMQPS with --tls-verify peer (client certificate optional) and EXTERNA
       for (let i = 0; i < 64; i++) channel.sendToQueue(queue, body);
       await channel.waitForConfirms();
       await pause(500);
-      const ready = async () => Number((await warrenctl(broker.dataDir!, ["list_queues", "-q", "name", "messages_ready"])).stdout.split("\n").find((l) => l.startsWith(`${queue}\t`))?.split("\t")[1]);
+      const ready = async () =>
+        Number(
+          (await warrenctl(broker.dataDir!, ["list_queues", "-q", "name", "messages_ready"])).stdout
+            .split("\n")
+            .find((l) => l.startsWith(`${queue}\t`))
+            ?.split("\t")[1],
+        );
       assert.ok((await ready()) >= 32, "a consumer that does not read is not sent the whole backlog");
       // Read again (counting bytes only): deliveries resume on 'drain' until the queue is empty.
       let received = 0;
@@ -174,10 +185,7 @@ describe("AMQPS with --tls-verify peer (client certificate optional) and EXTERNA
     try {
       await roundTrip(connection, "as a certificate");
       const listed = await warrenctl(broker.dataDir!, ["list_connections", "-q", "ssl", "auth_mechanism", "user", "peer_cert_subject", "peer_cert_issuer"]);
-      assert.ok(
-        listed.stdout.includes(`true\tEXTERNAL\t${CLIENT_DN}\t${CLIENT_DN}\tCN=Warren Test CA,O=Warren Tests\n`),
-        listed.stdout + listed.stderr,
-      );
+      assert.ok(listed.stdout.includes(`true\tEXTERNAL\t${CLIENT_DN}\t${CLIENT_DN}\tCN=Warren Test CA,O=Warren Tests\n`), listed.stdout + listed.stderr);
     } finally {
       await connection.close();
     }
@@ -186,7 +194,10 @@ describe("AMQPS with --tls-verify peer (client certificate optional) and EXTERNA
 
   it("EXTERNAL refuses a TLS client without a certificate, and a certificate user that does not exist", async () => {
     await assert.rejects(amqp.connect(amqps(broker, ""), { ...tlsOptions(), credentials: amqp.credentials.external() }), /ACCESS.REFUSED/);
-    await eventually(async () => logsOf(broker, "connection.auth_failed").some((l) => l.reason === "connection peer presented no TLS (x.509) certificate"), "the refusal is logged");
+    await eventually(
+      async () => logsOf(broker, "connection.auth_failed").some((l) => l.reason === "connection peer presented no TLS (x.509) certificate"),
+      "the refusal is logged",
+    );
     await warrenctl(broker.dataDir!, ["delete_user", CLIENT_DN]);
     try {
       await assert.rejects(amqp.connect(amqps(broker, ""), { ...tlsOptions(certs.client), credentials: amqp.credentials.external() }), /ACCESS.REFUSED/);
@@ -334,11 +345,18 @@ describe("AMQPS from rabbitmq.conf: fail_if_no_peer_cert, common_name login, han
     partial.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
     const trickle = setInterval(() => partial.writable && partial.write(Buffer.from([0])), 300);
     partial.once("close", () => clearInterval(trickle));
-    const afterTls = await tlsAttempt(broker.tlsPort!, { ca: readFileSync(certs.ca), cert: readFileSync(certs.client.cert), key: readFileSync(certs.client.key) });
+    const afterTls = await tlsAttempt(broker.tlsPort!, {
+      ca: readFileSync(certs.ca),
+      cert: readFileSync(certs.client.cert),
+      key: readFileSync(certs.client.key),
+    });
     assert.equal(afterTls.error, undefined);
     const afterTlsClosed = closed(afterTls.socket);
     // The TLS handshake has ssl_handshake_timeout (1 s); the AMQP one starts after it (3 s).
-    for (const [what, done] of [["silent", silentClosed], ["partial", partialClosed]] as const) {
+    for (const [what, done] of [
+      ["silent", silentClosed],
+      ["partial", partialClosed],
+    ] as const) {
       const { afterMs } = await within(done, `the ${what} peer to be closed`, 10_000);
       assert.ok(afterMs >= 800 && afterMs < 3_000, `${what}: closed after ${afterMs} ms, expected about 1000`);
     }
@@ -367,17 +385,38 @@ describe("startup refuses unusable TLS files, naming the file", () => {
     await refused(["--tls-port", "0", "--tls-cert", missing, "--tls-key", certs.server.key], new RegExp(`cannot read TLS certificate file ${missing}: ENOENT`));
     const garbage = join(certs.dir, "garbage.key");
     writeFileSync(garbage, "not a key\n");
-    await refused(["--tls-port", "0", "--tls-cert", certs.server.cert, "--tls-key", garbage], new RegExp(`TLS private key file ${garbage} is not a valid PEM private key`));
-    await refused(["--tls-port", "0", "--tls-cert", certs.server.cert, "--tls-key", certs.client.key], new RegExp(`TLS certificate ${certs.server.cert} and key ${certs.client.key} cannot be used together`));
-    await refused(["--tls-port", "0", "--tls-cert", certs.server.key, "--tls-key", certs.server.key], new RegExp(`TLS certificate file ${certs.server.key} is not a valid PEM certificate`));
+    await refused(
+      ["--tls-port", "0", "--tls-cert", certs.server.cert, "--tls-key", garbage],
+      new RegExp(`TLS private key file ${garbage} is not a valid PEM private key`),
+    );
+    await refused(
+      ["--tls-port", "0", "--tls-cert", certs.server.cert, "--tls-key", certs.client.key],
+      new RegExp(`TLS certificate ${certs.server.cert} and key ${certs.client.key} cannot be used together`),
+    );
+    await refused(
+      ["--tls-port", "0", "--tls-cert", certs.server.key, "--tls-key", certs.server.key],
+      new RegExp(`TLS certificate file ${certs.server.key} is not a valid PEM certificate`),
+    );
     await refused(["--tls-port", "0", "--tls-cert", certs.server.cert], /--tls-key/);
-    await refused(["--tls-port", "0", "--tls-cert", certs.server.cert, "--tls-key", certs.server.key, "--tls-ca", missing], new RegExp(`cannot read TLS CA certificate file ${missing}`));
+    await refused(
+      ["--tls-port", "0", "--tls-cert", certs.server.cert, "--tls-key", certs.server.key, "--tls-ca", missing],
+      new RegExp(`cannot read TLS CA certificate file ${missing}`),
+    );
   });
 
   it("a bad --tls-verify or --tls-fail-if-no-peer-cert value stops startup before it begins", async () => {
-    await assert.rejects(start(["--tls-verify", "yes"]), (err: Error & { code?: number; stderr?: string }) => err.code === 2 && /--tls-verify: 'yes' is not one of none, peer/.test(err.stderr ?? ""));
-    await assert.rejects(start(["--tls-fail-if-no-peer-cert", "1"]), (err: Error & { code?: number; stderr?: string }) => err.code === 2 && /'1' is not true or false/.test(err.stderr ?? ""));
-    await assert.rejects(start(["--auth-mechanisms", "PLAIN,CRAM-MD5"]), (err: Error & { code?: number; stderr?: string }) => err.code === 2 && /'CRAM-MD5' is not one of PLAIN, AMQPLAIN, EXTERNAL/.test(err.stderr ?? ""));
+    await assert.rejects(
+      start(["--tls-verify", "yes"]),
+      (err: Error & { code?: number; stderr?: string }) => err.code === 2 && /--tls-verify: 'yes' is not one of none, peer/.test(err.stderr ?? ""),
+    );
+    await assert.rejects(
+      start(["--tls-fail-if-no-peer-cert", "1"]),
+      (err: Error & { code?: number; stderr?: string }) => err.code === 2 && /'1' is not true or false/.test(err.stderr ?? ""),
+    );
+    await assert.rejects(
+      start(["--auth-mechanisms", "PLAIN,CRAM-MD5"]),
+      (err: Error & { code?: number; stderr?: string }) => err.code === 2 && /'CRAM-MD5' is not one of PLAIN, AMQPLAIN, EXTERNAL/.test(err.stderr ?? ""),
+    );
   });
 });
 
@@ -429,7 +468,11 @@ auth_mechanisms.2 = PLAIN
   });
 
   it("refuses bad values, naming the line and what is allowed", () => {
-    const refusedConf = (text: string, message: RegExp) => assert.throws(() => conf(text), (e: Error) => e instanceof OptionError && message.test(e.message));
+    const refusedConf = (text: string, message: RegExp) =>
+      assert.throws(
+        () => conf(text),
+        (e: Error) => e instanceof OptionError && message.test(e.message),
+      );
     refusedConf("ssl_options.verify = peer\n", /line 1: ssl_options.verify: 'peer' is not verify_none or verify_peer/);
     refusedConf("ssl_options.fail_if_no_peer_cert = yes\n", /'yes' is not true or false/);
     refusedConf("listeners.ssl.default = 127.0.0.1:5671\n", /is not a port/);

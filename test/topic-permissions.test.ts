@@ -53,7 +53,8 @@ function definitions(): object {
   };
 }
 
-const refused = (key: string, exchange: string) => `ACCESS_REFUSED - access to topic '${key}' in exchange '${exchange}' in vhost '${V}' refused for user '${U}'`;
+const refused = (key: string, exchange: string) =>
+  `ACCESS_REFUSED - access to topic '${key}' in exchange '${exchange}' in vhost '${V}' refused for user '${U}'`;
 
 /** The enforcement checks, run against one target. */
 async function enforcement(target: Target): Promise<void> {

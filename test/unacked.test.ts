@@ -164,7 +164,10 @@ describe("ReadyList", () => {
     assert.equal([...ready].length, 200);
     const order: number[] = [];
     for (let e = ready.shift(); e !== undefined; e = ready.shift()) order.push(e.seq);
-    assert.deepEqual(order, Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.deepEqual(
+      order,
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
   });
 
   it("requeueing costs the same per message in front of a large backlog as in front of none", () => {

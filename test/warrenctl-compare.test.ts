@@ -33,7 +33,10 @@ function comparable(r: CtlResult, keepRow: (line: string) => boolean = () => tru
   return {
     code: r.code,
     stdout: [...head, ...rows.filter(keepRow).sort(), ...tail].join("\n"),
-    stderr: normalise(r.stderr).replace(/\n\tArguments given:.*|\nArguments given:\n\t(-n NODE )?/, "\nArguments given:\n\t").split("\nUsage")[0]!.trim(),
+    stderr: normalise(r.stderr)
+      .replace(/\n\tArguments given:.*|\nArguments given:\n\t(-n NODE )?/, "\nArguments given:\n\t")
+      .split("\nUsage")[0]!
+      .trim(),
   };
 }
 
@@ -79,11 +82,14 @@ describe("warrenctl prints what rabbitmqctl prints", () => {
     warren = warrenTarget(broker.dataDir!, broker.port);
     // The vhost, the user and its permissions in one import (one rabbitmqctl call, not three).
     const file = join(broker.dataDir!, "compare-definitions.json");
-    writeFileSync(file, JSON.stringify({
-      users: [{ name: U, password_hash: hashPassword(PASSWORD), hashing_algorithm: "rabbit_password_hashing_sha256", tags: [] }],
-      vhosts: [{ name: V }],
-      permissions: [{ user: U, vhost: V, configure: ".*", write: ".*", read: ".*" }],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        users: [{ name: U, password_hash: hashPassword(PASSWORD), hashing_algorithm: "rabbit_password_hashing_sha256", tags: [] }],
+        vhosts: [{ name: V }],
+        permissions: [{ user: U, vhost: V, configure: ".*", write: ".*", read: ".*" }],
+      }),
+    );
     const imported = await Promise.all([warren.ctl(["import_definitions", file]), rabbit.ctl(["import_definitions", file])]);
     for (const r of imported) assert.equal(r.code, 0, r.stderr);
     connections.push(...(await Promise.all([populate(warren), populate(rabbit)])).flat());
@@ -123,8 +129,42 @@ describe("warrenctl prints what rabbitmqctl prints", () => {
     const mine = (line: string) => line.includes(U) || line.includes(V) || !/\t|"/.test(line);
     await sameAll([
       ["list_queues", "-p", V],
-      ["list_queues", "-p", V, "name", "durable", "auto_delete", "exclusive", "arguments", "messages", "messages_ready", "messages_unacknowledged", "consumers", "state", "type", "policy", "exclusive_consumer_tag", "slave_pids", "leader"],
-      ["list_queues", "-p", V, "--formatter", "json", "name", "durable", "auto_delete", "exclusive", "arguments", "messages", "consumers", "owner_pid", "head_message_timestamp"],
+      [
+        "list_queues",
+        "-p",
+        V,
+        "name",
+        "durable",
+        "auto_delete",
+        "exclusive",
+        "arguments",
+        "messages",
+        "messages_ready",
+        "messages_unacknowledged",
+        "consumers",
+        "state",
+        "type",
+        "policy",
+        "exclusive_consumer_tag",
+        "slave_pids",
+        "leader",
+      ],
+      [
+        "list_queues",
+        "-p",
+        V,
+        "--formatter",
+        "json",
+        "name",
+        "durable",
+        "auto_delete",
+        "exclusive",
+        "arguments",
+        "messages",
+        "consumers",
+        "owner_pid",
+        "head_message_timestamp",
+      ],
       ["list_exchanges", "-p", V, "-q", "name", "type", "durable", "auto_delete", "internal", "arguments", "policy"],
       ["list_bindings", "-p", V],
       ["list_bindings", "-p", V, "--formatter", "json"],
@@ -135,7 +175,23 @@ describe("warrenctl prints what rabbitmqctl prints", () => {
       [["list_vhosts", "name", "tracing", "default_queue_type"], mine],
       [["list_users", "--formatter", "json"], mine],
       [["list_connections", "user", "vhost", "state", "channels", "protocol", "auth_mechanism", "ssl", "timeout", "frame_max", "channel_max"], mine],
-      [["list_channels", "--formatter", "json", "user", "vhost", "number", "confirm", "transactional", "consumer_count", "messages_unacknowledged", "prefetch_count", "global_prefetch_count"], mine],
+      [
+        [
+          "list_channels",
+          "--formatter",
+          "json",
+          "user",
+          "vhost",
+          "number",
+          "confirm",
+          "transactional",
+          "consumer_count",
+          "messages_unacknowledged",
+          "prefetch_count",
+          "global_prefetch_count",
+        ],
+        mine,
+      ],
     ]);
   });
 

@@ -25,7 +25,11 @@ function only(defs: Defs, vhost: string, users: string[]): Record<string, unknow
   const tags = (t: unknown) => (typeof t === "string" ? t.split(",").filter((s) => s !== "") : t);
   return {
     users: sorted(defs.users!.filter((u) => users.includes(u.name as string))),
-    vhosts: sorted(defs.vhosts!.filter((v) => v.name === vhost).map((v) => ({ name: v.name, metadata: { ...(v.metadata as object), tags: tags((v.metadata as Record<string, unknown>).tags) } }))),
+    vhosts: sorted(
+      defs
+        .vhosts!.filter((v) => v.name === vhost)
+        .map((v) => ({ name: v.name, metadata: { ...(v.metadata as object), tags: tags((v.metadata as Record<string, unknown>).tags) } })),
+    ),
     permissions: sorted(defs.permissions!.filter((p) => p.vhost === vhost)),
     topic_permissions: sorted(defs.topic_permissions!.filter((p) => p.vhost === vhost)),
     queues: sorted(defs.queues!.filter((q) => q.vhost === vhost)),
@@ -45,7 +49,10 @@ describe("definitions", () => {
   it("a file exported by RabbitMQ 3.10 imports into Warren: users log in with their passwords, everything is there", async () => {
     const r = await ctl("import_definitions", FIXTURE);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `Importing definitions in JSON from a file at "${FIXTURE}" ...\nSuccessfully started definition import. This process is asynchronous and can take some time.\n`);
+    assert.equal(
+      r.stdout,
+      `Importing definitions in JSON from a file at "${FIXTURE}" ...\nSuccessfully started definition import. This process is asynchronous and can take some time.\n`,
+    );
     // RabbitMQ's password hash works in Warren.
     const conn = await openConnection(`amqp://wt-fixture-user:fixture-pw@127.0.0.1:${broker.port}/wt-fixture-vhost`);
     const ch = await openChannel(conn);
@@ -55,7 +62,10 @@ describe("definitions", () => {
     const fixture = JSON.parse(readFileSync(FIXTURE, "utf8")) as Defs;
     assert.deepEqual(only(exported, "wt-fixture-vhost", ["wt-fixture-user", "guest"]), only(fixture, "wt-fixture-vhost", ["wt-fixture-user", "guest"]));
     const queues = await ctl("list_queues", "-p", "wt-fixture-vhost", "-q", "name", "durable", "arguments");
-    assert.match(queues.stdout, /fx-orders\ttrue\t\[\{"x-dead-letter-exchange","fx-dead"\},\{"x-max-length",1000\},\{"x-message-ttl",60000\},\{"x-queue-mode","lazy"\}\]/);
+    assert.match(
+      queues.stdout,
+      /fx-orders\ttrue\t\[\{"x-dead-letter-exchange","fx-dead"\},\{"x-max-length",1000\},\{"x-message-ttl",60000\},\{"x-queue-mode","lazy"\}\]/,
+    );
     const bindings = await ctl("list_bindings", "-p", "wt-fixture-vhost", "-q", "source_name", "destination_name", "routing_key", "arguments");
     assert.match(bindings.stdout, /fx-headers\tfx-orders\t\t\[\{"priority",5\},\{"region","eu"\},\{"x-match","any"\}\]/);
     assert.match((await ctl("list_users", "-q")).stdout, /wt-fixture-user\t\[monitoring, custom\]/);
@@ -80,12 +90,15 @@ describe("definitions", () => {
 
   it("load_definitions imports at startup, and then no default user is created", async () => {
     const file = join(broker.dataDir!, "boot.json");
-    writeFileSync(file, JSON.stringify({
-      users: [{ name: "booted", password_hash: hashPassword("boot-pw"), tags: ["administrator"] }],
-      vhosts: [{ name: "boot-vhost" }],
-      permissions: [{ user: "booted", vhost: "boot-vhost", configure: ".*", write: ".*", read: ".*" }],
-      queues: [{ name: "boot-q", vhost: "boot-vhost", durable: true, auto_delete: false, arguments: {} }],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        users: [{ name: "booted", password_hash: hashPassword("boot-pw"), tags: ["administrator"] }],
+        vhosts: [{ name: "boot-vhost" }],
+        permissions: [{ user: "booted", vhost: "boot-vhost", configure: ".*", write: ".*", read: ".*" }],
+        queues: [{ name: "boot-q", vhost: "boot-vhost", durable: true, auto_delete: false, arguments: {} }],
+      }),
+    );
     const booted = await startBroker({ forceLocal: true, args: ["--load-definitions", file] });
     try {
       const users = await warrenctl(booted.dataDir!, ["list_users", "-q"]);
@@ -109,33 +122,39 @@ describe("definitions", () => {
     const mine = JSON.parse(fixture) as Defs;
     // Only this test's vhost and user go to the shared oracle (not guest, not "/").
     const file = join(broker.dataDir!, "round-trip.json");
-    writeFileSync(file, JSON.stringify({
-      users: mine.users!.filter((u) => u.name === user),
-      vhosts: mine.vhosts!.filter((v) => v.name === vhost),
-      permissions: mine.permissions!.filter((p) => p.vhost === vhost && p.user === user),
-      topic_permissions: mine.topic_permissions,
-      queues: mine.queues,
-      exchanges: mine.exchanges,
-      bindings: mine.bindings,
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        users: mine.users!.filter((u) => u.name === user),
+        vhosts: mine.vhosts!.filter((v) => v.name === vhost),
+        permissions: mine.permissions!.filter((p) => p.vhost === vhost && p.user === user),
+        topic_permissions: mine.topic_permissions,
+        queues: mine.queues,
+        exchanges: mine.exchanges,
+        bindings: mine.bindings,
+      }),
+    );
     const cleanup = () => Promise.all([rabbit.ctl(["delete_vhost", vhost]), rabbit.ctl(["delete_user", user])]);
     try {
       assert.equal((await rabbit.ctl(["import_definitions", file])).code, 0);
       const fromRabbit = JSON.parse((await rabbit.ctl(["export_definitions", "-"])).stdout) as Defs;
       // Other tests share the oracle: take only this test's part of RabbitMQ's export.
       const ours = (k: string, keep: (x: Record<string, unknown>) => boolean) => fromRabbit[k]!.filter(keep);
-      writeFileSync(file, JSON.stringify({
-        ...fromRabbit,
-        users: ours("users", (u) => u.name === user),
-        vhosts: ours("vhosts", (v) => v.name === vhost),
-        permissions: ours("permissions", (p) => p.vhost === vhost && p.user === user),
-        topic_permissions: ours("topic_permissions", (p) => p.vhost === vhost && p.user === user),
-        queues: ours("queues", (q) => q.vhost === vhost),
-        exchanges: ours("exchanges", (x) => x.vhost === vhost),
-        bindings: ours("bindings", (b) => b.vhost === vhost),
-        // Vhost limits of other tests' vhosts are parameters too, and are imported now.
-        parameters: ours("parameters", (p) => p.vhost === vhost),
-      }));
+      writeFileSync(
+        file,
+        JSON.stringify({
+          ...fromRabbit,
+          users: ours("users", (u) => u.name === user),
+          vhosts: ours("vhosts", (v) => v.name === vhost),
+          permissions: ours("permissions", (p) => p.vhost === vhost && p.user === user),
+          topic_permissions: ours("topic_permissions", (p) => p.vhost === vhost && p.user === user),
+          queues: ours("queues", (q) => q.vhost === vhost),
+          exchanges: ours("exchanges", (x) => x.vhost === vhost),
+          bindings: ours("bindings", (b) => b.vhost === vhost),
+          // Vhost limits of other tests' vhosts are parameters too, and are imported now.
+          parameters: ours("parameters", (p) => p.vhost === vhost),
+        }),
+      );
       // Into Warren and out again.
       const imported = await ctl("import_definitions", file);
       assert.equal(imported.code, 0, imported.stderr);
@@ -143,7 +162,10 @@ describe("definitions", () => {
       assert.deepEqual(only(fromWarren, vhost, [user]), only(fromRabbit, vhost, [user]));
       // Back into a RabbitMQ that no longer has them.
       await cleanup();
-      writeFileSync(file, JSON.stringify(Object.fromEntries(Object.entries(only(fromWarren, vhost, [user])).map(([k, v]) => [k, v.map((s) => JSON.parse(s as string))]))));
+      writeFileSync(
+        file,
+        JSON.stringify(Object.fromEntries(Object.entries(only(fromWarren, vhost, [user])).map(([k, v]) => [k, v.map((s) => JSON.parse(s as string))]))),
+      );
       const back = await rabbit.ctl(["import_definitions", file]);
       assert.equal(back.code, 0, back.stderr);
       const again = JSON.parse((await rabbit.ctl(["export_definitions", "-"])).stdout) as Defs;

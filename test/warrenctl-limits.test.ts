@@ -16,8 +16,15 @@ function comparable(r: CtlResult, keepLine: (line: string) => boolean) {
   return {
     code: r.code,
     // JSON rows of other vhosts are left out, so the comma that starts all but the first goes too.
-    stdout: normalise(r.stdout).split("\n").filter(keepLine).map((line) => line.replace(/^,\{/, "{")).join("\n"),
-    stderr: normalise(r.stderr).replace(/\n\t(-n NODE )?/, "\n\t").split("\nUsage")[0]!.trim(),
+    stdout: normalise(r.stdout)
+      .split("\n")
+      .filter(keepLine)
+      .map((line) => line.replace(/^,\{/, "{"))
+      .join("\n"),
+    stderr: normalise(r.stderr)
+      .replace(/\n\t(-n NODE )?/, "\n\t")
+      .split("\nUsage")[0]!
+      .trim(),
   };
 }
 

@@ -18,13 +18,20 @@ const U = uniq("wt-ctp-user");
 
 /** Output as compared: normalised, table rows (after the banner and header) sorted, usage cut. */
 function comparable(r: CtlResult): { code: number | null; stdout: string; stderr: string } {
-  const lines = normalise(r.stdout).split("\n").filter((l) => l !== "");
+  const lines = normalise(r.stdout)
+    .split("\n")
+    .filter((l) => l !== "");
   const head = lines.filter((l, i) => i < 2 && (l.endsWith(" ...") || /^[a-z]+(\t[a-z]+)+$/.test(l) || l === "["));
-  const rows = lines.slice(head.length).map((l) => l.replace(/^,/, "")).filter((l) => l !== "]");
+  const rows = lines
+    .slice(head.length)
+    .map((l) => l.replace(/^,/, ""))
+    .filter((l) => l !== "]");
   return {
     code: r.code,
     stdout: [...head, ...rows.sort(), ...(lines.includes("]") ? ["]"] : [])].join("\n"),
-    stderr: normalise(r.stderr).replace(/\nArguments given:[\s\S]*/, "").trim(),
+    stderr: normalise(r.stderr)
+      .replace(/\nArguments given:[\s\S]*/, "")
+      .trim(),
   };
 }
 
@@ -39,10 +46,13 @@ describe("warrenctl topic-permission commands print what rabbitmqctl prints", ()
     broker = await startBroker({ forceLocal: true });
     warren = warrenTarget(broker.dataDir!, broker.port);
     const file = join(broker.dataDir!, "ctp-definitions.json");
-    writeFileSync(file, JSON.stringify({
-      users: [{ name: U, password_hash: hashPassword("pw"), hashing_algorithm: "rabbit_password_hashing_sha256", tags: [] }],
-      vhosts: [{ name: V }],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        users: [{ name: U, password_hash: hashPassword("pw"), hashing_algorithm: "rabbit_password_hashing_sha256", tags: [] }],
+        vhosts: [{ name: V }],
+      }),
+    );
     for (const r of await Promise.all([warren.ctl(["import_definitions", file]), rabbit.ctl(["import_definitions", file])])) {
       assert.equal(r.code, 0, r.stderr);
     }

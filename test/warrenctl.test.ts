@@ -29,12 +29,21 @@ describe("warrenctl", () => {
   }
 
   it("manages users as rabbitmqctl does: texts, JSON, exit codes", async () => {
-    expect(await ctl("add_user", "u2", "pw1"), 0, `Adding user "u2" ...\nDone. Don't forget to grant the user permissions to some virtual hosts! See 'warrenctl help set_permissions' to learn more.\n`);
+    expect(
+      await ctl("add_user", "u2", "pw1"),
+      0,
+      `Adding user "u2" ...\nDone. Don't forget to grant the user permissions to some virtual hosts! See 'warrenctl help set_permissions' to learn more.\n`,
+    );
     expect(await ctl("add_user", "u2", "pw1"), 70, `Adding user "u2" ...\n`, `Error:\nUser "u2" already exists\n`);
     expect(await ctl("add_user", "u2", "pw1", "--formatter", "json"), 69, "", `{"message":"User u2 already exists","node":"${NODE}","result":"error"}\n`);
     expect(await ctl("authenticate_user", "u2", "pw1"), 0, `Authenticating user "u2" ...\nSuccess\n`);
     expect(await ctl("authenticate_user", "u2", "pw1", "--formatter", "json"), 0, `{"message":"Success"}\n`);
-    expect(await ctl("authenticate_user", "u2", "nope"), 65, `Authenticating user "u2" ...\n`, `Error:\nError: failed to authenticate user "u2"\nuser 'u2' - invalid credentials\n`);
+    expect(
+      await ctl("authenticate_user", "u2", "nope"),
+      65,
+      `Authenticating user "u2" ...\n`,
+      `Error:\nError: failed to authenticate user "u2"\nuser 'u2' - invalid credentials\n`,
+    );
     expect(await ctl("change_password", "u2", "pw2", "-q"), 0, "");
     expect(await ctl("authenticate_user", "u2", "pw2", "-q"), 0, "Success\n");
     expect(await ctl("set_user_tags", "u2", "monitoring", "custom-tag"), 0, `Setting tags for user "u2" to [monitoring, custom-tag] ...\n`);
@@ -51,7 +60,10 @@ describe("warrenctl", () => {
     expect(await ctl("clear_password", "u3"), 69, `Clearing password for user "u3" ...\n`, `Error:\n{:no_such_user, "u3"}\n`);
     const empty = await ctl("add_user", "", "x");
     assert.equal(empty.code, 65);
-    assert.match(empty.stderr, /^Error \(argument validation\): Bad argument: user cannot be an empty string\nArguments given:\n\tadd_user  x\n\nUsage\n\nwarrenctl \[--node <node>\] \[--longnames\] \[--quiet\] add_user <username> <password>\n$/);
+    assert.match(
+      empty.stderr,
+      /^Error \(argument validation\): Bad argument: user cannot be an empty string\nArguments given:\n\tadd_user  x\n\nUsage\n\nwarrenctl \[--node <node>\] \[--longnames\] \[--quiet\] add_user <username> <password>\n$/,
+    );
   });
 
   it("manages vhosts and permissions", async () => {
@@ -64,9 +76,24 @@ describe("warrenctl", () => {
     const badRegex = await ctl("set_permissions", "-p", "v1", "u2", "(", ".*", ".*");
     assert.equal(badRegex.code, 69);
     assert.match(badRegex.stderr, /^Error:\n\{:invalid_regexp, '\(', /);
-    expect(await ctl("set_permissions", "-p", "v1", "nobody", "a", "b", "c"), 67, `Setting permissions for user "nobody" in vhost "v1" ...\n`, "Error:\nUser nobody does not exist\n");
-    expect(await ctl("set_permissions", "-p", "nowhere", "u2", "a", "b", "c"), 69, `Setting permissions for user "u2" in vhost "nowhere" ...\n`, "Error:\nVirtual host nowhere does not exist\n");
-    expect(await ctl("set_permissions", "-p", "nowhere", "u2", "a", "b", "c", "--formatter", "json"), 69, "", `{"message":"Virtual host nowhere does not exist","node":"${NODE}","result":"error"}\n`);
+    expect(
+      await ctl("set_permissions", "-p", "v1", "nobody", "a", "b", "c"),
+      67,
+      `Setting permissions for user "nobody" in vhost "v1" ...\n`,
+      "Error:\nUser nobody does not exist\n",
+    );
+    expect(
+      await ctl("set_permissions", "-p", "nowhere", "u2", "a", "b", "c"),
+      69,
+      `Setting permissions for user "u2" in vhost "nowhere" ...\n`,
+      "Error:\nVirtual host nowhere does not exist\n",
+    );
+    expect(
+      await ctl("set_permissions", "-p", "nowhere", "u2", "a", "b", "c", "--formatter", "json"),
+      69,
+      "",
+      `{"message":"Virtual host nowhere does not exist","node":"${NODE}","result":"error"}\n`,
+    );
     expect(await ctl("clear_permissions", "-p", "v1", "u2"), 0, `Clearing permissions for user "u2" in vhost "v1" ...\n`);
     expect(await ctl("clear_permissions", "-p", "v1", "u2", "-q"), 0, "");
     // Empty answers: one-piece lists print an empty line (or []), streamed lists nothing (or [ ]).
@@ -76,7 +103,11 @@ describe("warrenctl", () => {
     expect(await ctl("list_queues", "-p", "v1", "-t", "5", "--formatter", "json"), 0, "[\n]\n");
     expect(await ctl("list_permissions", "-p", "nowhere"), 65, `Listing permissions for vhost "nowhere" ...\n`, "Virtual host 'nowhere' does not exist\n");
     expect(await ctl("list_user_permissions", "nobody"), 69, `Listing permissions for user "nobody" ...\n`, `Error:\n{:no_such_user, "nobody"}\n`);
-    expect(await ctl("list_vhosts", "-s", "name", "description", "tags", "tracing", "cluster_state"), 0, `/\tDefault virtual host\t[]\tfalse\t[{${NODE}, running}]\nv1\t\t[]\tfalse\t[{${NODE}, running}]\n`);
+    expect(
+      await ctl("list_vhosts", "-s", "name", "description", "tags", "tracing", "cluster_state"),
+      0,
+      `/\tDefault virtual host\t[]\tfalse\t[{${NODE}, running}]\nv1\t\t[]\tfalse\t[{${NODE}, running}]\n`,
+    );
     expect(await ctl("delete_vhost", "v1"), 0, `Deleting vhost "v1" ...\n`);
     expect(await ctl("delete_vhost", "v1"), 65, `Deleting vhost "v1" ...\n`, "Virtual host 'v1' does not exist\n");
   });
@@ -88,20 +119,37 @@ describe("warrenctl", () => {
       await ch.assertQueue("work", { durable: true, arguments: { "x-max-length": 10 } });
       for (let i = 0; i < 3; i++) ch.sendToQueue("work", Buffer.from("job"));
       await ch.checkQueue("work");
-      expect(await ctl("list_queues", "-q", "name", "messages", "durable", "arguments"), 0, `name\tmessages\tdurable\targuments\nwork\t3\ttrue\t[{"x-max-length",10}]\n`);
+      expect(
+        await ctl("list_queues", "-q", "name", "messages", "durable", "arguments"),
+        0,
+        `name\tmessages\tdurable\targuments\nwork\t3\ttrue\t[{"x-max-length",10}]\n`,
+      );
       expect(await ctl("purge_queue", "work"), 0, "Purging queue 'work' in vhost '/' ...\n");
       expect(await ctl("purge_queue", "absent"), 69, "Purging queue 'absent' in vhost '/' ...\n", "Error:\nnot_found\n");
-      expect(await ctl("delete_queue", "work", "-e"), 0, "Deleting queue 'work' on vhost '/' if queue is empty ...\nQueue was successfully deleted with 0 ready messages\n");
+      expect(
+        await ctl("delete_queue", "work", "-e"),
+        0,
+        "Deleting queue 'work' on vhost '/' if queue is empty ...\nQueue was successfully deleted with 0 ready messages\n",
+      );
       expect(await ctl("delete_queue", "work"), 64, "Deleting queue 'work' on vhost '/' ...\n", "Error:\nQueue not found\n");
       const pids = await ctl("list_connections", "-q", "--no-table-headers", "pid", "user", "state", "protocol", "auth_mechanism");
       assert.match(pids.stdout, /^<warren@[^>]+\.1\.\d+\.0>\tguest\trunning\t\{0,9,1\}\tPLAIN\n$/);
       const pid = pids.stdout.split("\t")[0]!;
-      expect(await ctl("list_channels", "-q", "connection", "number", "user", "confirm", "consumer_count"), 0, `connection\tnumber\tuser\tconfirm\tconsumer_count\n${pid}\t1\tguest\tfalse\t0\n`);
+      expect(
+        await ctl("list_channels", "-q", "connection", "number", "user", "confirm", "consumer_count"),
+        0,
+        `connection\tnumber\tuser\tconfirm\tconsumer_count\n${pid}\t1\tguest\tfalse\t0\n`,
+      );
       expect(await ctl("close_connection", pid, "go away"), 0, `Closing connection ${pid}, reason: go away...\n`);
       const err = await within(watchOf(conn).closed, "the connection to close");
       assert.equal(err?.code, 320);
       assert.match(err?.message ?? "", /CONNECTION_FORCED - go away/);
-      expect(await ctl("close_connection", "garbage", "x"), 69, "Closing connection garbage, reason: x...\n", 'Error:\nError:\n{:invalid_pid_syntax, "garbage"}\n');
+      expect(
+        await ctl("close_connection", "garbage", "x"),
+        69,
+        "Closing connection garbage, reason: x...\n",
+        'Error:\nError:\n{:invalid_pid_syntax, "garbage"}\n',
+      );
       expect(await ctl("close_all_connections", "bye", "--formatter", "json"), 0, `{"node":"${NODE}","result":"ok","value":"Closed 0 connections"}\n`);
     } finally {
       await closeQuietly(conn);

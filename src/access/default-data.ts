@@ -19,15 +19,6 @@ export function seedDefaultData(broker: Broker, options: Options, log: Logger): 
   const vhost = options.defaultVhost;
   broker.addVhost(vhost, { description: "Default virtual host", tags: [] });
   broker.users.create(options.defaultUser, options.defaultPass, options.defaultUserTags);
-  broker.permissions.set(
-    options.defaultUser,
-    vhost,
-    options.defaultPermissionsConfigure,
-    options.defaultPermissionsWrite,
-    options.defaultPermissionsRead,
-  );
-  log.info(
-    { event: "access.seeded", user: options.defaultUser, vhost },
-    `created default user '${options.defaultUser}' and vhost '${vhost}'`,
-  );
+  broker.permissions.set(options.defaultUser, vhost, options.defaultPermissionsConfigure, options.defaultPermissionsWrite, options.defaultPermissionsRead);
+  log.info({ event: "access.seeded", user: options.defaultUser, vhost }, `created default user '${options.defaultUser}' and vhost '${vhost}'`);
 }

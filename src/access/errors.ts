@@ -14,12 +14,7 @@ export class AccessError extends Error {
   }
 }
 
-export type AccessErrorReason =
-  | "no_such_user"
-  | "user_already_exists"
-  | "no_such_vhost"
-  | "invalid_regexp"
-  | "bad_argument";
+export type AccessErrorReason = "no_such_user" | "user_already_exists" | "no_such_vhost" | "invalid_regexp" | "bad_argument";
 
 export const accessError = {
   noSuchUser: (name: string) => new AccessError("no_such_user", name, `User "${name}" does not exist`),

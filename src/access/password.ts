@@ -20,11 +20,7 @@ export function isHashingAlgorithm(name: string): name is HashingAlgorithm {
 }
 
 /** Hash a password with a fresh salt (or the given one, to check a password). */
-export function hashPassword(
-  password: string,
-  salt: Buffer = randomBytes(4),
-  algorithm: HashingAlgorithm = DEFAULT_HASHING_ALGORITHM,
-): string {
+export function hashPassword(password: string, salt: Buffer = randomBytes(4), algorithm: HashingAlgorithm = DEFAULT_HASHING_ALGORITHM): string {
   const digest = createHash(HASHING_ALGORITHMS[algorithm]).update(salt).update(password, "utf8").digest();
   return Buffer.concat([salt, digest]).toString("base64");
 }
@@ -33,11 +29,7 @@ export function hashPassword(
  * Whether `password` matches a stored hash. An empty hash (clear_password) matches nothing, as in
  * RabbitMQ, where such a user can only authenticate by other means.
  */
-export function checkPassword(
-  password: string,
-  passwordHash: string,
-  algorithm: HashingAlgorithm = DEFAULT_HASHING_ALGORITHM,
-): boolean {
+export function checkPassword(password: string, passwordHash: string, algorithm: HashingAlgorithm = DEFAULT_HASHING_ALGORITHM): boolean {
   if (passwordHash === "") return false;
   const stored = Buffer.from(passwordHash, "base64");
   if (stored.length <= 4) return false;

@@ -29,7 +29,10 @@ export function restoreAccessOp(broker: Broker, op: DefinitionOp, log: Logger): 
       try {
         broker.topicPermissions.set(op.user, op.vhost, op.exchange, op.write, op.read);
       } catch (err) {
-        log.error({ event: "store.bad_permission", user: op.user, vhost: op.vhost, exchange: op.exchange, err }, "skipped a topic permission that does not compile");
+        log.error(
+          { event: "store.bad_permission", user: op.user, vhost: op.vhost, exchange: op.exchange, err },
+          "skipped a topic permission that does not compile",
+        );
       }
       return true;
     case "user.delete":

@@ -6,17 +6,7 @@
  * decoded when the broker reads it (headers exchange, arguments) and re-encoded when the broker
  * writes one itself. Integers decode to number (int64 beyond 2^53 to bigint).
  */
-export type FieldValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | null
-  | Buffer
-  | Date
-  | Decimal
-  | FieldArray
-  | FieldTable;
+export type FieldValue = string | number | bigint | boolean | null | Buffer | Date | Decimal | FieldArray | FieldTable;
 
 export interface FieldTable {
   [key: string]: FieldValue;
@@ -47,9 +37,24 @@ export class TypedValue {
 export const tableTypes = new WeakMap<FieldTable, Record<string, string>>();
 
 const TYPE_NAMES: Record<string, string> = {
-  t: "bool", b: "byte", B: "unsignedbyte", s: "short", u: "unsignedshort", I: "signedint", i: "unsignedint",
-  l: "long", L: "unsignedlong", f: "float", d: "double", D: "decimal", S: "longstr", x: "binary", A: "array",
-  T: "timestamp", F: "table", V: "void",
+  t: "bool",
+  b: "byte",
+  B: "unsignedbyte",
+  s: "short",
+  u: "unsignedshort",
+  I: "signedint",
+  i: "unsignedint",
+  l: "long",
+  L: "unsignedlong",
+  f: "float",
+  d: "double",
+  D: "decimal",
+  S: "longstr",
+  x: "binary",
+  A: "array",
+  T: "timestamp",
+  F: "table",
+  V: "void",
 };
 
 /** RabbitMQ's name for the type of table[key] ("longstr", "byte", ...), guessed when not decoded. */

@@ -127,7 +127,8 @@ export class AmqpReader {
         return b.readInt8(this.pos++);
       case 0x42: // B
         return this.u8();
-      case 0x73: { // s
+      case 0x73: {
+        // s
         this.need(2);
         const v = b.readInt16BE(this.pos);
         this.pos += 2;
@@ -135,7 +136,8 @@ export class AmqpReader {
       }
       case 0x75: // u
         return this.u16();
-      case 0x49: { // I
+      case 0x49: {
+        // I
         this.need(4);
         const v = b.readInt32BE(this.pos);
         this.pos += 4;
@@ -143,31 +145,36 @@ export class AmqpReader {
       }
       case 0x69: // i
         return this.u32();
-      case 0x6c: { // l
+      case 0x6c: {
+        // l
         this.need(8);
         const v = b.readBigInt64BE(this.pos);
         this.pos += 8;
         return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
       }
-      case 0x4c: { // L (unsigned 64; rare, but some clients send it)
+      case 0x4c: {
+        // L (unsigned 64; rare, but some clients send it)
         this.need(8);
         const v = b.readBigUInt64BE(this.pos);
         this.pos += 8;
         return v <= 9007199254740991n ? Number(v) : v;
       }
-      case 0x66: { // f
+      case 0x66: {
+        // f
         this.need(4);
         const v = b.readFloatBE(this.pos);
         this.pos += 4;
         return v;
       }
-      case 0x64: { // d
+      case 0x64: {
+        // d
         this.need(8);
         const v = b.readDoubleBE(this.pos);
         this.pos += 8;
         return v;
       }
-      case 0x44: { // D
+      case 0x44: {
+        // D
         const scale = this.u8();
         this.need(4);
         const v = b.readInt32BE(this.pos);

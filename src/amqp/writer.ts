@@ -179,15 +179,42 @@ export class AmqpWriter {
     b[this.pos++] = v.type.charCodeAt(0);
     const n = Number(v.value);
     switch (v.type) {
-      case "b": b.writeInt8(n, this.pos); this.pos += 1; return;
-      case "B": b.writeUInt8(n, this.pos); this.pos += 1; return;
-      case "s": b.writeInt16BE(n, this.pos); this.pos += 2; return;
-      case "u": b.writeUInt16BE(n, this.pos); this.pos += 2; return;
-      case "I": b.writeInt32BE(n, this.pos); this.pos += 4; return;
-      case "i": b.writeUInt32BE(n, this.pos); this.pos += 4; return;
-      case "l": b.writeBigInt64BE(BigInt(v.value), this.pos); this.pos += 8; return;
-      case "f": b.writeFloatBE(n, this.pos); this.pos += 4; return;
-      case "d": b.writeDoubleBE(n, this.pos); this.pos += 8; return;
+      case "b":
+        b.writeInt8(n, this.pos);
+        this.pos += 1;
+        return;
+      case "B":
+        b.writeUInt8(n, this.pos);
+        this.pos += 1;
+        return;
+      case "s":
+        b.writeInt16BE(n, this.pos);
+        this.pos += 2;
+        return;
+      case "u":
+        b.writeUInt16BE(n, this.pos);
+        this.pos += 2;
+        return;
+      case "I":
+        b.writeInt32BE(n, this.pos);
+        this.pos += 4;
+        return;
+      case "i":
+        b.writeUInt32BE(n, this.pos);
+        this.pos += 4;
+        return;
+      case "l":
+        b.writeBigInt64BE(BigInt(v.value), this.pos);
+        this.pos += 8;
+        return;
+      case "f":
+        b.writeFloatBE(n, this.pos);
+        this.pos += 4;
+        return;
+      case "d":
+        b.writeDoubleBE(n, this.pos);
+        this.pos += 8;
+        return;
     }
   }
 }

@@ -72,4 +72,3 @@ export class QueuedMessage {
     readonly seq: number,
   ) {}
 }
-

@@ -20,7 +20,9 @@ function erlangTerm(v: unknown): string {
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (v === null) return "null";
   if (Array.isArray(v)) return `[${v.map(erlangTerm).join(",")}]`;
-  return `#{${Object.entries(v as object).map(([k, x]) => `<<${JSON.stringify(k)}>> => ${erlangTerm(x)}`).join(",")}}`;
+  return `#{${Object.entries(v as object)
+    .map(([k, x]) => `<<${JSON.stringify(k)}>> => ${erlangTerm(x)}`)
+    .join(",")}}`;
 }
 
 /** Check limits decoded from JSON (a definitions file, the control socket) and keep the known keys. */
@@ -31,7 +33,9 @@ export function validateVhostLimits(value: unknown): VhostLimits {
   const entries = Object.entries(value);
   const unknown = entries.filter(([k]) => !(LIMIT_KEYS as readonly string[]).includes(k));
   if (unknown.length > 0) {
-    throw new VhostLimitsError(`Validation failed\n\nUnrecognised terms [${unknown.map(([k, v]) => `{<<${JSON.stringify(k)}>>,${erlangTerm(v)}}`).join(",")}] in limits\n`);
+    throw new VhostLimitsError(
+      `Validation failed\n\nUnrecognised terms [${unknown.map(([k, v]) => `{<<${JSON.stringify(k)}>>,${erlangTerm(v)}}`).join(",")}] in limits\n`,
+    );
   }
   const limits: VhostLimits = {};
   for (const [k, v] of entries) {

@@ -41,7 +41,11 @@ const program = new Command("warren-perf")
   .option("-y, --consumers <n>", "consumers, each on its own connection", int(0), 1)
   .option("-s, --size <bytes>", "message body size (8 or more to measure latency)", int(0), 16)
   .option("-u, --queue <name>", "queue name (with --queues N: name-1 .. name-N); default: server-named queues, deleted at the end")
-  .option("--queues <n>", "queues; producers and consumers are spread over them (a fanout or headers exchange sends every message to all) (queues mode: how many to declare, default 10000)", int(1))
+  .option(
+    "--queues <n>",
+    "queues; producers and consumers are spread over them (a fanout or headers exchange sends every message to all) (queues mode: how many to declare, default 10000)",
+    int(1),
+  )
   .option("-e, --exchange <name>", "exchange to publish to (declared unless amq.*); default: the default exchange", "")
   .option("-t, --type <type>", "exchange type", "direct")
   .option("-a, --auto-ack", "consume without acks (no_ack)", false)
@@ -55,14 +59,21 @@ const program = new Command("warren-perf")
   .option("-C, --pmessages <n>", "messages per producer (0: no limit; backlog mode: default 1000000)", int(0))
   .option("-D, --cmessages <n>", "messages per consumer (0: no limit)", int(0), 0)
   .option("--threads <n>", "worker threads the producers and consumers are spread over (default: one per client, at most the number of CPUs)", int(1))
-  .option("--max-in-flight <n>", "producers pause while published but not yet consumed reaches N (0: off; applies only with consumers and no -r)", int(0), 100_000)
+  .option(
+    "--max-in-flight <n>",
+    "producers pause while published but not yet consumed reaches N (0: off; applies only with consumers and no -r)",
+    int(0),
+    100_000,
+  )
   .option("--connections <n>", "connections mode: connections to open", int(1), MODE_DEFAULTS.connections)
   .option("--hold <s>", "connections, queues, backlog modes: seconds to wait before reading the broker's memory", num(0), 2)
   .option("--broker-pid <pid>", "broker process to read CPU and memory from (default: the one listening on the URI's port)", int(1))
   .option("--json", "print the result as one JSON line", false)
   .option("--plot <file>", "write an SVG chart of rates and latency over time")
   .option("--quiet", "no live progress on stderr", false)
-  .addHelpText("after", `
+  .addHelpText(
+    "after",
+    `
 Examples:
   warren-perf -x 1 -y 1 -s 16 --auto-ack -z 10                    throughput, one producer and one consumer
   warren-perf -q 100 -z 10                                         manual ack, prefetch 100
@@ -71,14 +82,38 @@ Examples:
   warren-perf -r 1000 -a -z 10                                     latency at a fixed 1,000 msg/s
   warren-perf --mode connections --connections 1000                memory per connection
   warren-perf --mode queues --queues 10000                         declare rate and memory per queue
-  warren-perf --mode backlog -C 1000000                            memory per queued message, drain rate`);
+  warren-perf --mode backlog -C 1000000                            memory per queued message, drain rate`,
+  );
 
 program.parse();
 const flags = program.opts<{
-  mode: Mode; uri: string; producers: number; consumers: number; size: number; queue?: string; queues?: number;
-  exchange: string; type: string; autoAck: boolean; multiAckEvery: number; prefetch: number; persistent: boolean;
-  confirm: number; rate: number; time: number; warmup: number; pmessages?: number; cmessages: number; threads?: number;
-  maxInFlight: number; connections: number; hold: number; brokerPid?: number; json: boolean; plot?: string; quiet: boolean;
+  mode: Mode;
+  uri: string;
+  producers: number;
+  consumers: number;
+  size: number;
+  queue?: string;
+  queues?: number;
+  exchange: string;
+  type: string;
+  autoAck: boolean;
+  multiAckEvery: number;
+  prefetch: number;
+  persistent: boolean;
+  confirm: number;
+  rate: number;
+  time: number;
+  warmup: number;
+  pmessages?: number;
+  cmessages: number;
+  threads?: number;
+  maxInFlight: number;
+  connections: number;
+  hold: number;
+  brokerPid?: number;
+  json: boolean;
+  plot?: string;
+  quiet: boolean;
 }>();
 
 const options: PerfOptions = {
@@ -137,7 +172,9 @@ const phases: PlotPhase[] = [];
 let result: PerfResult;
 try {
   result = await runPerf(options, {
-    progress: (line) => { if (!options.quiet) process.stderr.write(`${line}\n`); },
+    progress: (line) => {
+      if (!options.quiet) process.stderr.write(`${line}\n`);
+    },
     series: (name, samples) => phases.push({ name, samples }),
     stopRequested,
   });
@@ -150,9 +187,10 @@ try {
 
 if (options.plot !== undefined) {
   const b = result.broker;
-  const what = options.mode === "throughput"
-    ? `${options.producers} producer(s), ${options.consumers} consumer(s), ${options.size} B${options.autoAck ? ", auto-ack" : ""}${options.confirm ? `, confirm ${options.confirm}` : ""}${options.rate ? `, ${options.rate} msg/s` : ""}`
-    : options.mode;
+  const what =
+    options.mode === "throughput"
+      ? `${options.producers} producer(s), ${options.consumers} consumer(s), ${options.size} B${options.autoAck ? ", auto-ack" : ""}${options.confirm ? `, confirm ${options.confirm}` : ""}${options.rate ? `, ${options.rate} msg/s` : ""}`
+      : options.mode;
   if (phases.length === 0) console.error(`warren-perf: --plot: ${options.mode} mode has no time series; no chart written`);
   else writeFileSync(options.plot, renderPlot(`warren-perf ${what}: ${b.product} ${b.version}`, phases));
 }

@@ -4,9 +4,7 @@ import { loadOptions } from "../config/config-file.js";
 import { OptionError, settings, type Options } from "../config/options.js";
 import { Warren, warrenVersion } from "../warren.js";
 
-const program = new Command("warren")
-  .description("Warren: a RabbitMQ-compatible AMQP 0-9-1 message broker")
-  .version(warrenVersion());
+const program = new Command("warren").description("Warren: a RabbitMQ-compatible AMQP 0-9-1 message broker").version(warrenVersion());
 /** Commander's name for each flag's value (--config is "config"), and the setting it sets. */
 const settingOf = new Map<string, keyof Options>();
 for (const s of settings) {

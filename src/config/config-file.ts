@@ -118,7 +118,8 @@ export function confToOptions(entries: ConfEntry[], file: string): Partial<Optio
       }
       tlsListener = e;
       // The TLS listener binds to the same address as the plain one (--host): a port only.
-      if (!/^\d+$/.test(e.value)) throw new OptionError(`${where(e)}: '${e.value}' is not a port (5671); the AMQPS listener binds to the address of the AMQP one`);
+      if (!/^\d+$/.test(e.value))
+        throw new OptionError(`${where(e)}: '${e.value}' is not a port (5671); the AMQPS listener binds to the address of the AMQP one`);
       out.tlsPort = parseSetting(settings.find((s) => s.key === "tlsPort")!, e.value, where(e));
     } else if (e.key === "ssl_options.verify") {
       if (e.value !== "verify_none" && e.value !== "verify_peer") throw new OptionError(`${where(e)}: '${e.value}' is not verify_none or verify_peer`);

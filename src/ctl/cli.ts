@@ -43,7 +43,10 @@ const NODE = `warren@${hostname()}`;
 
 function notFound(name: string): Outcome {
   const suggestion = suggest(name, COMMANDS);
-  const text = suggestion !== undefined ? `\nCommand '${name}' not found. \nDid you mean '${suggestion}'? \n` : `\nCommand '${name}' not found. \n${allHelp(COMMANDS, false)}`;
+  const text =
+    suggestion !== undefined
+      ? `\nCommand '${name}' not found. \nDid you mean '${suggestion}'? \n`
+      : `\nCommand '${name}' not found. \n${allHelp(COMMANDS, false)}`;
   return { exitCode: EXIT.usage, stderr: text };
 }
 

@@ -40,7 +40,8 @@ export function request(socketPath: string, req: ControlRequest, timeoutMs: numb
     socket.on("connect", () => socket.write(JSON.stringify(req) + "\n"));
     socket.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (response !== undefined) resolve(response); // the broker went away after answering (stop)
+      if (response !== undefined)
+        resolve(response); // the broker went away after answering (stop)
       else reject(new UnreachableError(socketPath, err.code ?? err.message));
     });
     socket.on("data", (chunk: string) => {

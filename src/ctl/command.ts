@@ -109,9 +109,7 @@ export function okOutcome(opts: GlobalOptions, node: string): Outcome {
 
 /** A command whose result is one message ("Closed 2 connections"). */
 export function valueOutcome(opts: GlobalOptions, node: string, value: string): Outcome {
-  return opts.formatter === "json"
-    ? { exitCode: EXIT.ok, stdout: [JSON.stringify({ node, result: "ok", value })] }
-    : { exitCode: EXIT.ok, stdout: [value] };
+  return opts.formatter === "json" ? { exitCode: EXIT.ok, stdout: [JSON.stringify({ node, result: "ok", value })] } : { exitCode: EXIT.ok, stdout: [value] };
 }
 
 /** A message the command prints itself (authenticate_user's "Success"): {"message":...} in JSON. */
@@ -153,7 +151,10 @@ export const requestRun = oneRequest((_result, opts, node) => okOutcome(opts, no
  */
 export const listingRun = oneRequest((result, opts) => {
   const { keys, rows } = result as { keys: string[]; rows: InfoValue[][] };
-  return { exitCode: EXIT.ok, stdout: listingLines(keys, rows, { json: opts.formatter === "json", headers: opts.tableHeaders && !opts.silent, streamed: false }) };
+  return {
+    exitCode: EXIT.ok,
+    stdout: listingLines(keys, rows, { json: opts.formatter === "json", headers: opts.tableHeaders && !opts.silent, streamed: false }),
+  };
 });
 
 /** Whether informational output is off (--quiet or --silent). */

@@ -187,7 +187,13 @@ export const accessCommands: CommandSpec[] = [
     run: requestRun("add_vhost", ([vhost], opts) => ({
       vhost,
       description: opts.extra.description ?? "",
-      tags: typeof opts.extra.tags === "string" ? opts.extra.tags.split(",").map((t) => t.trim()).filter((t) => t !== "") : [],
+      tags:
+        typeof opts.extra.tags === "string"
+          ? opts.extra.tags
+              .split(",")
+              .map((t) => t.trim())
+              .filter((t) => t !== "")
+          : [],
     })),
   },
   {
@@ -223,7 +229,11 @@ export const accessCommands: CommandSpec[] = [
     ],
     validate: (args) => arity(args, 4),
     banner: ([user], opts) => `Setting permissions for user "${user}" in vhost "${opts.vhost}" ...`,
-    run: requestRun("set_permissions", ([username, configure, write, read], opts) => ({ vhost: opts.vhost, username, configure, write, read }), permissionFailure),
+    run: requestRun(
+      "set_permissions",
+      ([username, configure, write, read], opts) => ({ vhost: opts.vhost, username, configure, write, read }),
+      permissionFailure,
+    ),
   },
   {
     name: "clear_permissions",

@@ -1,14 +1,5 @@
 /** warrenctl's vhost limit commands, with rabbitmqctl 3.10's texts and exit codes. */
-import {
-  arity,
-  EXIT,
-  failureOutcome,
-  listingRun,
-  requestRun,
-  valueOutcome,
-  type CommandSpec,
-  type FailureOutcome,
-} from "./command.js";
+import { arity, EXIT, failureOutcome, listingRun, requestRun, valueOutcome, type CommandSpec, type FailureOutcome } from "./command.js";
 
 /** A missing vhost: no "Error:", exit 65, in every format. Other refusals: "Error:\n...", exit 69. */
 const vhostFailure: FailureOutcome = (f, opts, node, args) =>

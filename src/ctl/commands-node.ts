@@ -107,7 +107,11 @@ function sortedJson(v: unknown): string {
   const sort = (x: unknown): unknown => {
     if (Array.isArray(x)) return x.map(sort);
     if (x !== null && typeof x === "object") {
-      return Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(x)
+          .sort()
+          .map((k) => [k, sort((x as Record<string, unknown>)[k])]),
+      );
     }
     return x;
   };
@@ -115,7 +119,9 @@ function sortedJson(v: unknown): string {
 }
 
 function deleteQueueBanner([queue]: string[], opts: GlobalOptions): string {
-  const conditions = [opts.extra.ifEmpty === true ? "if queue is empty " : "", opts.extra.ifUnused === true ? "if queue is unused " : ""].filter((c) => c !== "");
+  const conditions = [opts.extra.ifEmpty === true ? "if queue is empty " : "", opts.extra.ifUnused === true ? "if queue is unused " : ""].filter(
+    (c) => c !== "",
+  );
   return `Deleting queue '${queue}' on vhost '${opts.vhost}' ${conditions.join("and ")}...`;
 }
 
@@ -244,7 +250,9 @@ export const nodeCommands: CommandSpec[] = [
     ],
     validate: validateDiskLimit,
     banner: (args, _opts, node) =>
-      args[0] === "mem_relative" ? `Setting disk free limit on ${node} to ${args[1]} times the total RAM ...` : `Setting disk free limit on ${node} to ${args[0]} bytes ...`,
+      args[0] === "mem_relative"
+        ? `Setting disk free limit on ${node} to ${args[1]} times the total RAM ...`
+        : `Setting disk free limit on ${node} to ${args[0]} bytes ...`,
     async run(args, opts, call, node) {
       let request: { relative: number } | { absolute: number };
       if (args[0] === "mem_relative") {
@@ -307,8 +315,10 @@ export const nodeCommands: CommandSpec[] = [
     validate: (args) => arity(args, 2),
     banner: ([pid, explanation]) => `Closing connection ${pid}, reason: ${explanation}...`,
     // rabbitmqctl reports a malformed pid twice over: "Error:\nError:\n{:invalid_pid_syntax, ...}".
-    run: requestRun("close_connection", ([pid, explanation]) => ({ pid, explanation }), (f) =>
-      errorOutcome(EXIT.unavailable, f.error.reason === "invalid_pid_syntax" ? `Error:\n${f.error.message}` : f.error.message),
+    run: requestRun(
+      "close_connection",
+      ([pid, explanation]) => ({ pid, explanation }),
+      (f) => errorOutcome(EXIT.unavailable, f.error.reason === "invalid_pid_syntax" ? `Error:\n${f.error.message}` : f.error.message),
     ),
   },
   {
@@ -402,8 +412,7 @@ export const nodeCommands: CommandSpec[] = [
       if (args.length === 1 && args[0] !== "-" && !existsSync(args[0]!)) return badArgument(`File ${args[0]} does not exist`);
       return undefined;
     },
-    banner: ([path]) =>
-      path === undefined || path === "-" ? undefined : `Importing definitions in JSON from a file at "${path}" ...`,
+    banner: ([path]) => (path === undefined || path === "-" ? undefined : `Importing definitions in JSON from a file at "${path}" ...`),
     async run([path], opts, call, node, io) {
       const input = readDefinitionsInput(path, io);
       if (!("text" in input)) return input;

@@ -6,18 +6,7 @@
  */
 
 /** The sections of a definitions file, in import order. */
-const SECTION_ORDER = [
-  "users",
-  "vhosts",
-  "permissions",
-  "topic_permissions",
-  "parameters",
-  "global_parameters",
-  "policies",
-  "exchanges",
-  "queues",
-  "bindings",
-];
+const SECTION_ORDER = ["users", "vhosts", "permissions", "topic_permissions", "parameters", "global_parameters", "policies", "exchanges", "queues", "bindings"];
 
 /**
  * Split `definitions` into objects whose JSON is at most about `maxBytes` each (a single entry

@@ -135,15 +135,61 @@ export interface ImportSummary {
   skipped: string[];
 }
 
-interface UserDef { name: string; passwordHash: string; hashingAlgorithm: HashingAlgorithm; tags: string[] }
-interface VhostDef { name: string; description: string; tags: string[]; limits?: VhostLimits }
+interface UserDef {
+  name: string;
+  passwordHash: string;
+  hashingAlgorithm: HashingAlgorithm;
+  tags: string[];
+}
+interface VhostDef {
+  name: string;
+  description: string;
+  tags: string[];
+  limits?: VhostLimits;
+}
 /** A "vhost-limits" parameter (what set_vhost_limits sets). */
-interface LimitsDef { vhost: string; limits: VhostLimits }
-interface PermissionDef { user: string; vhost: string; configure: string; write: string; read: string }
-interface TopicPermissionDef { user: string; vhost: string; exchange: string; write: string; read: string }
-interface ExchangeDef { vhost: string; name: string; type: string; durable: boolean; autoDelete: boolean; internal: boolean; arguments: FieldTable }
-interface QueueDef { vhost: string; name: string; durable: boolean; autoDelete: boolean; arguments: FieldTable }
-interface BindingDef { vhost: string; source: string; destination: string; destinationType: "queue" | "exchange"; routingKey: string; arguments: FieldTable }
+interface LimitsDef {
+  vhost: string;
+  limits: VhostLimits;
+}
+interface PermissionDef {
+  user: string;
+  vhost: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+interface TopicPermissionDef {
+  user: string;
+  vhost: string;
+  exchange: string;
+  write: string;
+  read: string;
+}
+interface ExchangeDef {
+  vhost: string;
+  name: string;
+  type: string;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: FieldTable;
+}
+interface QueueDef {
+  vhost: string;
+  name: string;
+  durable: boolean;
+  autoDelete: boolean;
+  arguments: FieldTable;
+}
+interface BindingDef {
+  vhost: string;
+  source: string;
+  destination: string;
+  destinationType: "queue" | "exchange";
+  routingKey: string;
+  arguments: FieldTable;
+}
 
 /**
  * Import parsed definitions. Throws ControlError("bad_definitions") naming the first problem, in
@@ -186,10 +232,7 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   queues.forEach((q) => needVhost(q.vhost));
   limitDefs.forEach((l) => needVhost(l.vhost));
   checkQueueLimits(broker, queues);
-  const defined = new Set([
-    ...exchanges.map((x) => `exchange\u0000${x.vhost}\u0000${x.name}`),
-    ...queues.map((q) => `queue\u0000${q.vhost}\u0000${q.name}`),
-  ]);
+  const defined = new Set([...exchanges.map((x) => `exchange\u0000${x.vhost}\u0000${x.name}`), ...queues.map((q) => `queue\u0000${q.vhost}\u0000${q.name}`)]);
   const exists = (kind: "queue" | "exchange", vhost: string, name: string) => {
     const v = broker.vhosts.get(vhost);
     // A vhost this file creates will have the predeclared exchanges (amq.direct, ...).
@@ -290,7 +333,11 @@ function object(v: unknown, where: string): Record<string, unknown> {
 /** Tags as RabbitMQ accepts them: a list, or one comma-separated string (older exports). */
 function tags(v: unknown, where: string): string[] {
   if (v === undefined || v === null || v === "") return [];
-  if (typeof v === "string") return v.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  if (typeof v === "string")
+    return v
+      .split(",")
+      .map((t) => t.trim())
+      .filter((t) => t !== "");
   if (Array.isArray(v) && v.every((t) => typeof t === "string")) return v as string[];
   throw bad(`${where}: 'tags' must be a list of strings`);
 }
@@ -315,7 +362,8 @@ function vhostDef(v: unknown, where: string): VhostDef {
   if (typeof description !== "string") throw bad(`${where}: 'description' must be a string`);
   const def: VhostDef = { name: str(o, "name", where), description, tags: tags(o.tags ?? metadata.tags, where) };
   // [[key, value], ...] in 3.10 exports, {key: value} in later ones; empty means none.
-  const raw = Array.isArray(o.limits) && o.limits.every((p) => Array.isArray(p) && p.length === 2) ? Object.fromEntries(o.limits as Array<[string, unknown]>) : o.limits;
+  const raw =
+    Array.isArray(o.limits) && o.limits.every((p) => Array.isArray(p) && p.length === 2) ? Object.fromEntries(o.limits as Array<[string, unknown]>) : o.limits;
   if (raw !== undefined && raw !== null && !(isObject(raw) && Object.keys(raw).length === 0) && !(Array.isArray(raw) && raw.length === 0)) {
     def.limits = checkedLimits(raw, `${where}: limits`);
   }

@@ -21,7 +21,17 @@ export function erlangFloat(n: number): string {
 /** A string as Erlang's ~tp prints a charlist: quoted and escaped, `[]` when empty. */
 export function erlangString(s: string): string {
   if (s === "") return "[]";
-  const escapes: Record<string, string> = { '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\b": "\\b", "\f": "\\f", "\x1b": "\\e" };
+  const escapes: Record<string, string> = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\x1b": "\\e",
+  };
   let printable = true;
   let out = "";
   for (const ch of s) {
@@ -41,8 +51,33 @@ export function erlangAtom(a: string): string {
 }
 
 const RESERVED = new Set([
-  "after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor", "case", "catch", "cond",
-  "div", "end", "fun", "if", "let", "not", "of", "or", "orelse", "receive", "rem", "try", "when", "xor",
+  "after",
+  "and",
+  "andalso",
+  "band",
+  "begin",
+  "bnot",
+  "bor",
+  "bsl",
+  "bsr",
+  "bxor",
+  "case",
+  "catch",
+  "cond",
+  "div",
+  "end",
+  "fun",
+  "if",
+  "let",
+  "not",
+  "of",
+  "or",
+  "orelse",
+  "receive",
+  "rem",
+  "try",
+  "when",
+  "xor",
 ]);
 
 /** One table value as ~tp prints the prettified AMQP value (typed by `type`). */
@@ -73,7 +108,9 @@ export function tableCell(v: InfoValue): string {
   if ("pid" in v) return v.pid;
   if ("tuple" in v) return `{${v.tuple.join(",")}}`;
   if ("ip" in v) return v.ip;
-  return `[${Object.entries(v.nodes).map(([node, state]) => `{${erlangAtom(node)}, ${state}}`).join(", ")}]`;
+  return `[${Object.entries(v.nodes)
+    .map(([node, state]) => `{${erlangAtom(node)}, ${state}}`)
+    .join(", ")}]`;
 }
 
 // ---- JSON ----
@@ -87,7 +124,9 @@ export function toJson(v: unknown): string {
   if (typeof v === "object") {
     const o = v as Record<string, unknown>;
     if (Object.keys(o).length === 1 && typeof o.float === "number") return erlangFloat(o.float);
-    return `{${Object.entries(o).map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`).join(",")}}`;
+    return `{${Object.entries(o)
+      .map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`)
+      .join(",")}}`;
   }
   return JSON.stringify(String(v));
 }

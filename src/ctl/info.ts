@@ -55,45 +55,68 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
   const stats = (q: Queue) => walked.get(q) ?? walked.set(q, readyStats(q)).get(q)!;
   return rows(vhost.queues.values(), keys, (q, key) => {
     switch (key) {
-      case "name": return q.name;
-      case "durable": return q.isDurable; // an exclusive queue is never durable (RabbitMQ)
-      case "auto_delete": return q.options.autoDelete;
-      case "arguments": return tableInfo(q.options.arguments);
-      case "exclusive": return q.options.exclusive;
+      case "name":
+        return q.name;
+      case "durable":
+        return q.isDurable; // an exclusive queue is never durable (RabbitMQ)
+      case "auto_delete":
+        return q.options.autoDelete;
+      case "arguments":
+        return tableInfo(q.options.arguments);
+      case "exclusive":
+        return q.options.exclusive;
       case "owner_pid": {
         const owner = q.exclusiveOwner;
         return owner !== undefined && connectionOf.has(owner) ? { pid: src.ids.connectionPid(owner) } : "";
       }
-      case "pid": return { pid: src.ids.queuePid(q) };
+      case "pid":
+        return { pid: src.ids.queuePid(q) };
       case "exclusive_consumer_pid": {
         const c = q.consumers.find((x) => x.options.exclusive);
         return c !== undefined && c.owner instanceof Channel ? { pid: src.ids.channelPid(c.owner.connection, c.owner.id) } : "";
       }
-      case "exclusive_consumer_tag": return q.consumers.find((x) => x.options.exclusive)?.tag ?? "";
-      case "messages_ready": return q.messageCount;
-      case "messages_unacknowledged": return q.unacked;
-      case "messages": return q.messageCount + q.unacked;
-      case "messages_ready_ram": return stats(q).inMemory;
-      case "messages_unacknowledged_ram": return q.unacked;
-      case "messages_ram": return stats(q).inMemory + q.unacked;
-      case "messages_persistent": return q.isDurable ? stats(q).persistent : 0;
+      case "exclusive_consumer_tag":
+        return q.consumers.find((x) => x.options.exclusive)?.tag ?? "";
+      case "messages_ready":
+        return q.messageCount;
+      case "messages_unacknowledged":
+        return q.unacked;
+      case "messages":
+        return q.messageCount + q.unacked;
+      case "messages_ready_ram":
+        return stats(q).inMemory;
+      case "messages_unacknowledged_ram":
+        return q.unacked;
+      case "messages_ram":
+        return stats(q).inMemory + q.unacked;
+      case "messages_persistent":
+        return q.isDurable ? stats(q).persistent : 0;
       case "message_bytes":
       case "message_bytes_ready":
-      case "message_bytes_ram": return stats(q).bytes;
-      case "message_bytes_unacknowledged": return 0;
-      case "message_bytes_persistent": return 0;
-      case "consumers": return q.consumerCount;
+      case "message_bytes_ram":
+        return stats(q).bytes;
+      case "message_bytes_unacknowledged":
+        return 0;
+      case "message_bytes_persistent":
+        return 0;
+      case "consumers":
+        return q.consumerCount;
       case "consumer_utilisation":
-      case "consumer_capacity": return q.consumerCount > 0 ? { float: 1 } : 0;
+      case "consumer_capacity":
+        return q.consumerCount > 0 ? { float: 1 } : 0;
       case "memory": {
         const s = stats(q);
         return 1024 + s.bytes + s.inMemory * MESSAGE_OVERHEAD;
       }
       case "disk_reads":
-      case "disk_writes": return 0;
-      case "state": return "running";
-      case "type": return "classic";
-      default: return ""; // policy, head_message_timestamp, slave_pids, leader, members, online...
+      case "disk_writes":
+        return 0;
+      case "state":
+        return "running";
+      case "type":
+        return "classic";
+      default:
+        return ""; // policy, head_message_timestamp, slave_pids, leader, members, online...
     }
   });
 }
@@ -109,13 +132,20 @@ export function exchangeRows(vhost: VHost | undefined, keys: readonly string[]):
   if (vhost === undefined) return [];
   return rows(vhost.exchanges.values(), keys, (x: Exchange, key) => {
     switch (key) {
-      case "name": return x.name;
-      case "type": return x.type;
-      case "durable": return x.options.durable;
-      case "auto_delete": return x.options.autoDelete;
-      case "internal": return x.options.internal;
-      case "arguments": return tableInfo(x.options.arguments);
-      default: return ""; // policy
+      case "name":
+        return x.name;
+      case "type":
+        return x.type;
+      case "durable":
+        return x.options.durable;
+      case "auto_delete":
+        return x.options.autoDelete;
+      case "internal":
+        return x.options.internal;
+      case "arguments":
+        return tableInfo(x.options.arguments);
+      default:
+        return ""; // policy
     }
   });
 }
@@ -138,19 +168,34 @@ export function bindingRows(vhost: VHost | undefined, keys: readonly string[]): 
   const explicit: BindingRow[] = [];
   for (const x of vhost.exchanges.values()) {
     for (const b of x.bindings.values()) {
-      explicit.push({ source: x.name, destination: b.destination.name, destinationKind: isQueue(b.destination) ? "queue" : "exchange", routingKey: b.routingKey, binding: b });
+      explicit.push({
+        source: x.name,
+        destination: b.destination.name,
+        destinationKind: isQueue(b.destination) ? "queue" : "exchange",
+        routingKey: b.routingKey,
+        binding: b,
+      });
     }
   }
-  explicit.sort((a, b) => cmp(a.source, b.source) || cmp(a.routingKey, b.routingKey) || cmp(a.destinationKind, b.destinationKind) || cmp(a.destination, b.destination));
+  explicit.sort(
+    (a, b) => cmp(a.source, b.source) || cmp(a.routingKey, b.routingKey) || cmp(a.destinationKind, b.destinationKind) || cmp(a.destination, b.destination),
+  );
   return rows([...implicit, ...explicit], keys, (b, key) => {
     switch (key) {
-      case "source_name": return b.source;
-      case "source_kind": return "exchange";
-      case "destination_name": return b.destination;
-      case "destination_kind": return b.destinationKind;
-      case "routing_key": return b.routingKey;
-      case "arguments": return tableInfo(b.binding?.args ?? {});
-      default: return "";
+      case "source_name":
+        return b.source;
+      case "source_kind":
+        return "exchange";
+      case "destination_name":
+        return b.destination;
+      case "destination_kind":
+        return b.destinationKind;
+      case "routing_key":
+        return b.routingKey;
+      case "arguments":
+        return tableInfo(b.binding?.args ?? {});
+      default:
+        return "";
     }
   });
 }
@@ -176,33 +221,59 @@ export function connectionRows(src: InfoSource, keys: readonly string[]): InfoVa
   return rows(src.connections, keys, (c, key) => {
     const s = c.socket;
     switch (key) {
-      case "pid": return { pid: src.ids.connectionPid(c) };
-      case "name": return c.name;
-      case "port": return s.localPort ?? 0;
-      case "host": return { ip: plainAddress(s.localAddress) };
-      case "peer_port": return s.remotePort ?? 0;
-      case "peer_host": return { ip: plainAddress(s.remoteAddress) };
-      case "ssl": return tlsInfo(s) !== undefined;
-      case "ssl_protocol": return tlsInfo(s)?.protocol ?? "";
-      case "peer_cert_subject": return tlsInfo(s)?.peerCertSubject ?? "";
-      case "peer_cert_issuer": return tlsInfo(s)?.peerCertIssuer ?? "";
-      case "state": return connectionState(c);
-      case "channels": return [...c.openChannels].length;
-      case "protocol": return { tuple: [0, 9, 1] };
-      case "auth_mechanism": return c.authMechanism;
-      case "user": return c.username;
-      case "vhost": return c.vhost?.name ?? "";
-      case "timeout": return c.heartbeat;
-      case "frame_max": return c.frameMax;
-      case "channel_max": return c.channelMax;
-      case "client_properties": return tableInfo(c.clientProperties);
-      case "recv_oct": return s.bytesRead;
-      case "send_oct": return s.bytesWritten;
+      case "pid":
+        return { pid: src.ids.connectionPid(c) };
+      case "name":
+        return c.name;
+      case "port":
+        return s.localPort ?? 0;
+      case "host":
+        return { ip: plainAddress(s.localAddress) };
+      case "peer_port":
+        return s.remotePort ?? 0;
+      case "peer_host":
+        return { ip: plainAddress(s.remoteAddress) };
+      case "ssl":
+        return tlsInfo(s) !== undefined;
+      case "ssl_protocol":
+        return tlsInfo(s)?.protocol ?? "";
+      case "peer_cert_subject":
+        return tlsInfo(s)?.peerCertSubject ?? "";
+      case "peer_cert_issuer":
+        return tlsInfo(s)?.peerCertIssuer ?? "";
+      case "state":
+        return connectionState(c);
+      case "channels":
+        return [...c.openChannels].length;
+      case "protocol":
+        return { tuple: [0, 9, 1] };
+      case "auth_mechanism":
+        return c.authMechanism;
+      case "user":
+        return c.username;
+      case "vhost":
+        return c.vhost?.name ?? "";
+      case "timeout":
+        return c.heartbeat;
+      case "frame_max":
+        return c.frameMax;
+      case "channel_max":
+        return c.channelMax;
+      case "client_properties":
+        return tableInfo(c.clientProperties);
+      case "recv_oct":
+        return s.bytesRead;
+      case "send_oct":
+        return s.bytesWritten;
       case "recv_cnt":
-      case "send_cnt": return 0;
-      case "send_pend": return s.writableLength;
-      case "connected_at": return c.connectedAt;
-      default: return ""; // ssl_protocol, ssl_cipher, peer_cert_*, ...
+      case "send_cnt":
+        return 0;
+      case "send_pend":
+        return s.writableLength;
+      case "connected_at":
+        return c.connectedAt;
+      default:
+        return ""; // ssl_protocol, ssl_cipher, peer_cert_*, ...
     }
   });
 }
@@ -214,22 +285,38 @@ export function channelRows(src: InfoSource, keys: readonly string[]): InfoValue
     const c = ch.connection;
     const info = ch.info();
     switch (key) {
-      case "pid": return { pid: src.ids.channelPid(c, ch.id) };
-      case "connection": return { pid: src.ids.connectionPid(c) };
-      case "name": return `${c.name} (${ch.id})`;
-      case "number": return ch.id;
-      case "user": return c.username;
-      case "vhost": return c.vhost?.name ?? "";
-      case "transactional": return info.transactional;
-      case "confirm": return info.confirm;
-      case "consumer_count": return info.consumerCount;
-      case "messages_unacknowledged": return info.messagesUnacknowledged;
-      case "messages_uncommitted": return info.messagesUncommitted;
-      case "acks_uncommitted": return info.acksUncommitted;
-      case "messages_unconfirmed": return info.messagesUnconfirmed;
-      case "prefetch_count": return info.prefetchCount;
-      case "global_prefetch_count": return info.globalPrefetchCount;
-      default: return "";
+      case "pid":
+        return { pid: src.ids.channelPid(c, ch.id) };
+      case "connection":
+        return { pid: src.ids.connectionPid(c) };
+      case "name":
+        return `${c.name} (${ch.id})`;
+      case "number":
+        return ch.id;
+      case "user":
+        return c.username;
+      case "vhost":
+        return c.vhost?.name ?? "";
+      case "transactional":
+        return info.transactional;
+      case "confirm":
+        return info.confirm;
+      case "consumer_count":
+        return info.consumerCount;
+      case "messages_unacknowledged":
+        return info.messagesUnacknowledged;
+      case "messages_uncommitted":
+        return info.messagesUncommitted;
+      case "acks_uncommitted":
+        return info.acksUncommitted;
+      case "messages_unconfirmed":
+        return info.messagesUnconfirmed;
+      case "prefetch_count":
+        return info.prefetchCount;
+      case "global_prefetch_count":
+        return info.globalPrefetchCount;
+      default:
+        return "";
     }
   });
 }
@@ -240,18 +327,26 @@ export function consumerRows(src: InfoSource, vhost: VHost | undefined, keys: re
   for (const q of vhost.queues.values()) consumers.push(...q.consumers);
   return rows(consumers, keys, (consumer, key) => {
     switch (key) {
-      case "queue_name": return consumer.queue.name;
+      case "queue_name":
+        return consumer.queue.name;
       case "channel_pid": {
         const ch = consumer.owner;
         return ch instanceof Channel ? { pid: src.ids.channelPid(ch.connection, ch.id) } : "";
       }
-      case "consumer_tag": return consumer.tag;
-      case "ack_required": return !consumer.options.noAck;
-      case "prefetch_count": return consumer.options.prefetch;
-      case "active": return true;
-      case "activity_status": return "up";
-      case "arguments": return tableInfo(consumer.options.arguments);
-      default: return "";
+      case "consumer_tag":
+        return consumer.tag;
+      case "ack_required":
+        return !consumer.options.noAck;
+      case "prefetch_count":
+        return consumer.options.prefetch;
+      case "active":
+        return true;
+      case "activity_status":
+        return "up";
+      case "arguments":
+        return tableInfo(consumer.options.arguments);
+      default:
+        return "";
     }
   });
 }
@@ -261,13 +356,20 @@ export function consumerRows(src: InfoSource, vhost: VHost | undefined, keys: re
 export function vhostRows(src: InfoSource, keys: readonly string[]): InfoValue[][] {
   return rows(src.broker.vhosts.values(), keys, (v, key) => {
     switch (key) {
-      case "name": return v.name;
-      case "description": return v.metadata.description;
-      case "tags": return { atoms: v.metadata.tags };
-      case "default_queue_type": return "undefined";
-      case "tracing": return false;
-      case "cluster_state": return { nodes: { [src.ids.node]: "running" } };
-      default: return "";
+      case "name":
+        return v.name;
+      case "description":
+        return v.metadata.description;
+      case "tags":
+        return { atoms: v.metadata.tags };
+      case "default_queue_type":
+        return "undefined";
+      case "tracing":
+        return false;
+      case "cluster_state":
+        return { nodes: { [src.ids.node]: "running" } };
+      default:
+        return "";
     }
   });
 }

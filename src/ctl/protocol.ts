@@ -29,9 +29,7 @@ export interface ControlFailure {
   message: string;
 }
 
-export type ControlResponse =
-  | { ok: true; node: string; result: unknown }
-  | { ok: false; node: string; error: ControlFailure };
+export type ControlResponse = { ok: true; node: string; result: unknown } | { ok: false; node: string; error: ControlFailure };
 
 /** A failed command, carried from a handler to the response. */
 export class ControlError extends Error {

@@ -231,7 +231,7 @@ export class Producer {
       newly = 1;
     }
     while (marks[(this.settledBelow + 1) & (CONFIRM_RING - 1)] === 1 && this.settledBelow < this.published) {
-      marks[(++this.settledBelow) & (CONFIRM_RING - 1)] = 0;
+      marks[++this.settledBelow & (CONFIRM_RING - 1)] = 0;
     }
     this.settled += newly;
     this.slot[counter]! += newly;
@@ -287,15 +287,20 @@ export class Consumer {
   }
 
   async consume(): Promise<void> {
-    const ok = await this.conn.call(CHANNEL, encodeBasicConsume, {
-      queue: this.queue,
-      consumerTag: "",
-      noLocal: false,
-      noAck: this.cfg.autoAck,
-      exclusive: false,
-      noWait: false,
-      arguments: {},
-    }, [BASIC_CONSUME_OK]);
+    const ok = await this.conn.call(
+      CHANNEL,
+      encodeBasicConsume,
+      {
+        queue: this.queue,
+        consumerTag: "",
+        noLocal: false,
+        noAck: this.cfg.autoAck,
+        exclusive: false,
+        noWait: false,
+        arguments: {},
+      },
+      [BASIC_CONSUME_OK],
+    );
     this.consumerTag = (ok as { consumerTag: string }).consumerTag;
   }
 

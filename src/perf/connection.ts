@@ -32,16 +32,7 @@ import {
   type ConnectionStart,
   type ConnectionTune,
 } from "../amqp/generated.js";
-import {
-  BASIC_ACK,
-  BASIC_DELIVER,
-  BASIC_NACK,
-  FRAME_BODY,
-  FRAME_HEADER,
-  FRAME_METHOD,
-  methodFrame,
-  readU64,
-} from "./wire.js";
+import { BASIC_ACK, BASIC_DELIVER, BASIC_NACK, FRAME_BODY, FRAME_HEADER, FRAME_METHOD, methodFrame, readU64 } from "./wire.js";
 
 const CONNECTION_BLOCKED = 0x0a003c;
 const CONNECTION_UNBLOCKED = 0x0a003d;
@@ -90,14 +81,17 @@ export class PerfConnection {
   private onFatal: ((err: Error) => void) | undefined;
 
   private constructor(readonly socket: Socket) {
-    this.frames = new FrameReader({
-      onProtocolHeader: () => {},
-      onFrame: (type, channel, buf, start, end) => this.frame(type, channel, buf, start, end),
-      onFrameError: (err) => {
-        this.fail(new Error(`bad frame from the broker: ${err.message}`));
-        socket.destroy();
+    this.frames = new FrameReader(
+      {
+        onProtocolHeader: () => {},
+        onFrame: (type, channel, buf, start, end) => this.frame(type, channel, buf, start, end),
+        onFrameError: (err) => {
+          this.fail(new Error(`bad frame from the broker: ${err.message}`));
+          socket.destroy();
+        },
       },
-    }, this.frameMax);
+      this.frameMax,
+    );
     // It reads a client's stream, which begins with the protocol header; a server's does not.
     this.frames.push(Buffer.from("AMQP\x00\x00\x09\x01", "latin1"));
     socket.setNoDelay(true);
@@ -122,12 +116,17 @@ export class PerfConnection {
     c.server = { product: text(props.product), version: text(props.version), platform: text(props.platform) };
     const user = decodeURIComponent(u.username || "guest");
     const pass = decodeURIComponent(u.password || "guest");
-    const tune = (await c.call(0, encodeConnectionStartOk, {
-      clientProperties: { product: "warren-perf", connection_name: connectionName, capabilities: { "connection.blocked": true, publisher_confirms: true } },
-      mechanism: "PLAIN",
-      response: Buffer.from(`\0${user}\0${pass}`),
-      locale: "en_US",
-    }, [CONNECTION_TUNE])) as ConnectionTune;
+    const tune = (await c.call(
+      0,
+      encodeConnectionStartOk,
+      {
+        clientProperties: { product: "warren-perf", connection_name: connectionName, capabilities: { "connection.blocked": true, publisher_confirms: true } },
+        mechanism: "PLAIN",
+        response: Buffer.from(`\0${user}\0${pass}`),
+        locale: "en_US",
+      },
+      [CONNECTION_TUNE],
+    )) as ConnectionTune;
     c.frameMax = tune.frameMax === 0 ? 131072 : tune.frameMax;
     c.frames.frameMax = c.frameMax;
     c.send(0, encodeConnectionTuneOk, { channelMax: tune.channelMax, frameMax: c.frameMax, heartbeat: 0 });

@@ -107,16 +107,22 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     const init: WorkerInit = { config: spec.config, clients: list, slots, self: i };
     const w = new Worker(new URL("./worker.js", import.meta.url), { workerData: init });
     workers.push(w);
-    readies.push(new Promise((resolve) => {
-      w.on("message", (m: FromWorker) => {
-        if (m.type === "ready") resolve();
-        else if (m.type === "error") fail(m.message);
-      });
-    }));
-    stoppeds.push(new Promise((resolve) => {
-      w.on("message", (m: FromWorker) => { if (m.type === "stopped") resolve(); });
-      w.on("exit", () => resolve());
-    }));
+    readies.push(
+      new Promise((resolve) => {
+        w.on("message", (m: FromWorker) => {
+          if (m.type === "ready") resolve();
+          else if (m.type === "error") fail(m.message);
+        });
+      }),
+    );
+    stoppeds.push(
+      new Promise((resolve) => {
+        w.on("message", (m: FromWorker) => {
+          if (m.type === "stopped") resolve();
+        });
+        w.on("exit", () => resolve());
+      }),
+    );
     w.on("error", (err) => fail(`worker: ${err.message}`));
   });
 
@@ -250,8 +256,18 @@ function resultOf(spec: LoadSpec, w0: Snapshot, end: Snapshot, t0: number, cpu: 
 
 function emptyResult(series: Sample[]): LoadResult {
   return {
-    seconds: 0, runSeconds: 0, published: 0, confirmed: 0, nacked: 0, consumed: 0,
-    publishedPerSec: 0, confirmedPerSec: 0, consumedPerSec: 0, cpu: {}, producerPausedPct: 0,
-    blockedNotifications: 0, series,
+    seconds: 0,
+    runSeconds: 0,
+    published: 0,
+    confirmed: 0,
+    nacked: 0,
+    consumed: 0,
+    publishedPerSec: 0,
+    confirmedPerSec: 0,
+    consumedPerSec: 0,
+    cpu: {},
+    producerPausedPct: 0,
+    blockedNotifications: 0,
+    series,
   };
 }

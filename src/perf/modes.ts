@@ -186,7 +186,13 @@ interface Growth {
  * Create things (connections, queues) while counting them, then wait --hold seconds and read the
  * broker's resident memory, to tell how much it grew per thing. `create` calls `added` for each.
  */
-async function measureGrowth(o: PerfOptions, pid: number | undefined, hooks: RunHooks, noun: string, create: (added: () => void) => Promise<void>): Promise<Growth> {
+async function measureGrowth(
+  o: PerfOptions,
+  pid: number | undefined,
+  hooks: RunHooks,
+  noun: string,
+  create: (added: () => void) => Promise<void>,
+): Promise<Growth> {
   await sleep(o.hold * 500);
   const rssBefore = rssBytes(pid);
   const cpu = new CpuMeter([pid, process.pid]);
@@ -213,7 +219,11 @@ async function measureGrowth(o: PerfOptions, pid: number | undefined, hooks: Run
   const rssAfter = rssBytes(pid);
   const c = cpu.stop();
   return {
-    count, seconds, rssBefore, rssAfter, error,
+    count,
+    seconds,
+    rssBefore,
+    rssAfter,
+    error,
     cpu: { brokerPct: c.pct[0], generatorPct: c.pct[1], otherPct: c.otherPct, cores: c.cores },
   };
 }
@@ -223,12 +233,14 @@ async function connections(o: PerfOptions, common: Common, hooks: RunHooks): Pro
   const g = await measureGrowth(o, common.broker.pid, hooks, "connections open", async (added) => {
     const PARALLEL = 50;
     for (let i = 0; i < o.connections; i += PARALLEL) {
-      await Promise.all(Array.from({ length: Math.min(PARALLEL, o.connections - i) }, async (_, k) => {
-        const c = await PerfConnection.open(o.uri, `warren-perf hold ${i + k}`);
-        open.push(c);
-        await c.openChannel(1);
-        added();
-      }));
+      await Promise.all(
+        Array.from({ length: Math.min(PARALLEL, o.connections - i) }, async (_, k) => {
+          const c = await PerfConnection.open(o.uri, `warren-perf hold ${i + k}`);
+          open.push(c);
+          await c.openChannel(1);
+          added();
+        }),
+      );
     }
   });
   await Promise.all(open.map((conn) => conn.close().catch(() => {})));
@@ -258,7 +270,10 @@ async function queues(o: PerfOptions, control: PerfConnection, common: Common, h
   let error = g.error;
   const d0 = performance.now();
   // Server-named queues are the run's own; named ones are left for the user, like any other run's.
-  if (o.queue === undefined) await deleteQueues(control, names).catch((err: Error) => { error ??= `deleting queues: ${err.message}`; });
+  if (o.queue === undefined)
+    await deleteQueues(control, names).catch((err: Error) => {
+      error ??= `deleting queues: ${err.message}`;
+    });
   return {
     mode: "queues",
     ...common,
@@ -287,7 +302,13 @@ async function backlog(o: PerfOptions, control: PerfConnection, common: Common, 
 
     hooks.progress(`publishing ${fmt(expected)} messages with no consumer`);
     const t0 = performance.now();
-    const pub = await runLoad({ ...base, config: cfg, producers: topo.producerKeys, consumers: [], onSample: (s) => hooks.progress(sampleLine(s, o.confirm > 0)) });
+    const pub = await runLoad({
+      ...base,
+      config: cfg,
+      producers: topo.producerKeys,
+      consumers: [],
+      onSample: (s) => hooks.progress(sampleLine(s, o.confirm > 0)),
+    });
     hooks.series?.("publish", pub.series);
     if (pub.error !== undefined) throw new Error(`publishing: ${pub.error}`);
     // Published is not yet queued: wait until the broker has taken in every message.

@@ -36,7 +36,13 @@ export function renderPlot(title: string, phases: PlotPhase[]): string {
   const points = byPhase.flat();
   /** One line per phase (none across a phase boundary), for the phases where the series is not all zero. */
   const lines = (pts: Point[][], get: (p: Point) => number, y: (v: number) => number, color: string) => {
-    for (const list of pts) if (list.some((p) => get(p) > 0)) line(out, list.map((p) => [sx(p.x), y(get(p))]), color);
+    for (const list of pts)
+      if (list.some((p) => get(p) > 0))
+        line(
+          out,
+          list.map((p) => [sx(p.x), y(get(p))]),
+          color,
+        );
   };
   const xMax = Math.max(1, offset, ...points.map((p) => p.x));
   const sx = (x: number) => LEFT + (x / xMax) * PLOT_W;
@@ -87,7 +93,9 @@ export function renderPlot(title: string, phases: PlotPhase[]): string {
       legend(out, latTop + 10 + i * 18, COLORS[name], name);
     });
   } else {
-    out.push(`<text x="${LEFT + PLOT_W / 2}" y="${latTop + PANEL_H / 2}" text-anchor="middle" fill="#888">no latency measured (bodies under 8 bytes, or no consumer)</text>`);
+    out.push(
+      `<text x="${LEFT + PLOT_W / 2}" y="${latTop + PANEL_H / 2}" text-anchor="middle" fill="#888">no latency measured (bodies under 8 bytes, or no consumer)</text>`,
+    );
   }
 
   // Time axis (shared) and phase boundaries.

@@ -36,7 +36,10 @@ export function newSlot(): Float64Array {
 export class Snapshot {
   readonly values: Float64Array;
 
-  constructor(slots: readonly Float64Array[], readonly atMs: number) {
+  constructor(
+    slots: readonly Float64Array[],
+    readonly atMs: number,
+  ) {
     this.values = new Float64Array(SLOT_LENGTH);
     for (const s of slots) for (let i = 0; i < SLOT_LENGTH; i++) this.values[i]! += s[i]!;
   }

@@ -41,9 +41,20 @@ export interface Topology {
 }
 
 export async function declareQueue(conn: PerfConnection, name: string, durable: boolean): Promise<string> {
-  const ok = (await conn.call(CONTROL_CHANNEL, encodeQueueDeclare, {
-    queue: name, passive: false, durable, exclusive: false, autoDelete: false, noWait: false, arguments: {},
-  }, [QUEUE_DECLARE_OK])) as QueueDeclareOk;
+  const ok = (await conn.call(
+    CONTROL_CHANNEL,
+    encodeQueueDeclare,
+    {
+      queue: name,
+      passive: false,
+      durable,
+      exclusive: false,
+      autoDelete: false,
+      noWait: false,
+      arguments: {},
+    },
+    [QUEUE_DECLARE_OK],
+  )) as QueueDeclareOk;
   return ok.queue;
 }
 
@@ -60,15 +71,35 @@ export async function declareTopology(conn: PerfConnection, o: TopologyOptions):
   if (!direct) {
     // The amq.* exchanges exist already (and may not be declared with other settings).
     if (!o.exchange.startsWith("amq.")) {
-      await conn.call(CONTROL_CHANNEL, encodeExchangeDeclare, {
-        exchange: o.exchange, type: o.type, passive: false, durable: o.persistent, autoDelete: false,
-        internal: false, noWait: false, arguments: {},
-      }, [EXCHANGE_DECLARE_OK]);
+      await conn.call(
+        CONTROL_CHANNEL,
+        encodeExchangeDeclare,
+        {
+          exchange: o.exchange,
+          type: o.type,
+          passive: false,
+          durable: o.persistent,
+          autoDelete: false,
+          internal: false,
+          noWait: false,
+          arguments: {},
+        },
+        [EXCHANGE_DECLARE_OK],
+      );
     }
     for (const q of queues) {
-      await conn.call(CONTROL_CHANNEL, encodeQueueBind, {
-        queue: q, exchange: o.exchange, routingKey: o.type === "fanout" || o.type === "headers" ? "" : q, noWait: false, arguments: {},
-      }, [QUEUE_BIND_OK]);
+      await conn.call(
+        CONTROL_CHANNEL,
+        encodeQueueBind,
+        {
+          queue: q,
+          exchange: o.exchange,
+          routingKey: o.type === "fanout" || o.type === "headers" ? "" : q,
+          noWait: false,
+          arguments: {},
+        },
+        [QUEUE_BIND_OK],
+      );
     }
   }
   const toAll = o.type === "fanout" || o.type === "headers";
@@ -85,9 +116,20 @@ export async function declareTopology(conn: PerfConnection, o: TopologyOptions):
 export async function readyMessages(conn: PerfConnection, queues: readonly string[]): Promise<number> {
   let n = 0;
   for (const q of queues) {
-    const ok = (await conn.call(CONTROL_CHANNEL, encodeQueueDeclare, {
-      queue: q, passive: true, durable: false, exclusive: false, autoDelete: false, noWait: false, arguments: {},
-    }, [QUEUE_DECLARE_OK])) as QueueDeclareOk;
+    const ok = (await conn.call(
+      CONTROL_CHANNEL,
+      encodeQueueDeclare,
+      {
+        queue: q,
+        passive: true,
+        durable: false,
+        exclusive: false,
+        autoDelete: false,
+        noWait: false,
+        arguments: {},
+      },
+      [QUEUE_DECLARE_OK],
+    )) as QueueDeclareOk;
     n += ok.messageCount;
   }
   return n;
@@ -97,7 +139,10 @@ export async function readyMessages(conn: PerfConnection, queues: readonly strin
 export async function deleteQueues(conn: PerfConnection, queues: readonly string[]): Promise<void> {
   const BATCH = 500;
   for (let i = 0; i < queues.length; i += BATCH) {
-    await Promise.all(queues.slice(i, i + BATCH).map((q) =>
-      conn.call(CONTROL_CHANNEL, encodeQueueDelete, { queue: q, ifUnused: false, ifEmpty: false, noWait: false }, [QUEUE_DELETE_OK])));
+    await Promise.all(
+      queues
+        .slice(i, i + BATCH)
+        .map((q) => conn.call(CONTROL_CHANNEL, encodeQueueDelete, { queue: q, ifUnused: false, ifEmpty: false, noWait: false }, [QUEUE_DELETE_OK])),
+    );
   }
 }

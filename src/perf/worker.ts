@@ -40,17 +40,19 @@ const producers: Producer[] = [];
 const consumers: Consumer[] = [];
 
 try {
-  await Promise.all(init.clients.map(async (spec) => {
-    if (spec.kind === "producer") {
-      const p = new Producer(init.config, spec.target, slot, init.slots, onError);
-      producers.push(p);
-      await p.connect(`warren-perf producer ${spec.index}`);
-    } else {
-      const c = new Consumer(init.config, spec.target, slot, onError);
-      consumers.push(c);
-      await c.connect(`warren-perf consumer ${spec.index}`);
-    }
-  }));
+  await Promise.all(
+    init.clients.map(async (spec) => {
+      if (spec.kind === "producer") {
+        const p = new Producer(init.config, spec.target, slot, init.slots, onError);
+        producers.push(p);
+        await p.connect(`warren-perf producer ${spec.index}`);
+      } else {
+        const c = new Consumer(init.config, spec.target, slot, onError);
+        consumers.push(c);
+        await c.connect(`warren-perf consumer ${spec.index}`);
+      }
+    }),
+  );
   port.postMessage({ type: "ready" } satisfies FromWorker);
 } catch (err) {
   onError(err instanceof Error ? err : new Error(String(err)));
@@ -60,7 +62,9 @@ port.on("message", (m: ToWorker) => {
   if (m.type === "start") {
     // Consumers first (a drain is timed from here), then producers.
     void Promise.all(consumers.map((c) => c.consume())).then(
-      () => { for (const p of producers) p.start(); },
+      () => {
+        for (const p of producers) p.start();
+      },
       (err: unknown) => onError(err instanceof Error ? err : new Error(String(err))),
     );
   } else if (m.type === "stop") {

@@ -48,10 +48,7 @@ export class AmqpServer {
 
   /** Log a failed TLS handshake (once: Node reports each at most once) and drop the socket. */
   private refuseTls(socket: TLSSocket, reason: string): void {
-    this.ctx.log.warn(
-      { event: "amqps.handshake_failed", peer: `${socket.remoteAddress}:${socket.remotePort}`, reason },
-      "TLS handshake failed",
-    );
+    this.ctx.log.warn({ event: "amqps.handshake_failed", peer: `${socket.remoteAddress}:${socket.remotePort}`, reason }, "TLS handshake failed");
     socket.on("error", () => {}); // a late error on a socket being dropped is not news
     socket.destroy();
   }

@@ -141,7 +141,10 @@ export function distinguishedName(subject: SubjectAttribute[][]): string {
 
 /** The common name(s), joined with "," when there are several (ssl_cert_login_from = common_name). */
 export function commonName(subject: SubjectAttribute[][]): string | undefined {
-  const names = subject.flat().filter((a) => a.oid === COMMON_NAME).map((a) => a.value);
+  const names = subject
+    .flat()
+    .filter((a) => a.oid === COMMON_NAME)
+    .map((a) => a.value);
   return names.length === 0 ? undefined : names.join(",");
 }
 

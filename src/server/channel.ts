@@ -29,9 +29,7 @@ const DELIVERY_HIGH_WATER = 1024 * 1024;
 const REPLY_BACKLOG_LIMIT = 16 * 1024 * 1024;
 
 /** A publish or an ack held by a transaction until tx.commit. */
-type TxAction =
-  | { kind: "publish"; method: amqp.BasicPublish; message: Message }
-  | { kind: "ack"; method: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject };
+type TxAction = { kind: "publish"; method: amqp.BasicPublish; message: Message } | { kind: "ack"; method: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject };
 
 /**
  * One AMQP channel: applies the basic, queue, exchange, confirm and tx classes to the broker model,
@@ -131,32 +129,58 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private dispatch(m: amqp.AnyMethod): void {
     switch (m.id) {
-      case amqp.BASIC_PUBLISH: return this.onPublish(m as FastPublish);
-      case amqp.BASIC_ACK: return this.txMode ? this.holdAck(m) : this.ack(m.deliveryTag, m.multiple);
-      case amqp.BASIC_NACK: return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, m.multiple, m.requeue);
-      case amqp.BASIC_REJECT: return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, false, m.requeue);
-      case amqp.BASIC_CONSUME: return this.onConsume(m);
-      case amqp.BASIC_CANCEL: return this.onCancel(m);
-      case amqp.BASIC_GET: return this.onGet(m);
-      case amqp.BASIC_QOS: return this.onQos(m);
-      case amqp.BASIC_RECOVER: return this.onRecover(m.requeue, true);
-      case amqp.BASIC_RECOVER_ASYNC: return this.onRecover(m.requeue, false);
-      case amqp.QUEUE_DECLARE: return this.onQueueDeclare(m);
-      case amqp.QUEUE_BIND: return this.onQueueBind(m);
-      case amqp.QUEUE_UNBIND: return this.onQueueUnbind(m);
-      case amqp.QUEUE_PURGE: return this.onQueuePurge(m);
-      case amqp.QUEUE_DELETE: return this.onQueueDelete(m);
-      case amqp.EXCHANGE_DECLARE: return this.onExchangeDeclare(m);
-      case amqp.EXCHANGE_DELETE: return this.onExchangeDelete(m);
-      case amqp.EXCHANGE_BIND: return this.onExchangeBind(m, true);
-      case amqp.EXCHANGE_UNBIND: return this.onExchangeBind(m, false);
-      case amqp.CHANNEL_CLOSE: return this.onClientClose();
-      case amqp.CHANNEL_CLOSE_OK: return; // close-ok for a close we never sent: ignore
-      case amqp.CHANNEL_FLOW: return this.onFlow(m);
-      case amqp.CONFIRM_SELECT: return this.onConfirmSelect(m);
-      case amqp.TX_SELECT: return this.onTxSelect();
-      case amqp.TX_COMMIT: return this.onTxCommit();
-      case amqp.TX_ROLLBACK: return this.onTxRollback();
+      case amqp.BASIC_PUBLISH:
+        return this.onPublish(m as FastPublish);
+      case amqp.BASIC_ACK:
+        return this.txMode ? this.holdAck(m) : this.ack(m.deliveryTag, m.multiple);
+      case amqp.BASIC_NACK:
+        return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, m.multiple, m.requeue);
+      case amqp.BASIC_REJECT:
+        return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, false, m.requeue);
+      case amqp.BASIC_CONSUME:
+        return this.onConsume(m);
+      case amqp.BASIC_CANCEL:
+        return this.onCancel(m);
+      case amqp.BASIC_GET:
+        return this.onGet(m);
+      case amqp.BASIC_QOS:
+        return this.onQos(m);
+      case amqp.BASIC_RECOVER:
+        return this.onRecover(m.requeue, true);
+      case amqp.BASIC_RECOVER_ASYNC:
+        return this.onRecover(m.requeue, false);
+      case amqp.QUEUE_DECLARE:
+        return this.onQueueDeclare(m);
+      case amqp.QUEUE_BIND:
+        return this.onQueueBind(m);
+      case amqp.QUEUE_UNBIND:
+        return this.onQueueUnbind(m);
+      case amqp.QUEUE_PURGE:
+        return this.onQueuePurge(m);
+      case amqp.QUEUE_DELETE:
+        return this.onQueueDelete(m);
+      case amqp.EXCHANGE_DECLARE:
+        return this.onExchangeDeclare(m);
+      case amqp.EXCHANGE_DELETE:
+        return this.onExchangeDelete(m);
+      case amqp.EXCHANGE_BIND:
+        return this.onExchangeBind(m, true);
+      case amqp.EXCHANGE_UNBIND:
+        return this.onExchangeBind(m, false);
+      case amqp.CHANNEL_CLOSE:
+        return this.onClientClose();
+      case amqp.CHANNEL_CLOSE_OK:
+        return; // close-ok for a close we never sent: ignore
+      case amqp.CHANNEL_FLOW:
+        return this.onFlow(m);
+      case amqp.CONFIRM_SELECT:
+        return this.onConfirmSelect(m);
+      case amqp.TX_SELECT:
+        return this.onTxSelect();
+      case amqp.TX_COMMIT:
+        return this.onTxCommit();
+      case amqp.TX_ROLLBACK:
+        return this.onTxRollback();
       default:
         // Methods only a server sends (deliver, consume-ok, flow-ok, ...), and connection methods.
         throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, "COMMAND_INVALID - unimplemented method", true);
@@ -291,7 +315,10 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     if (w.backlog > REPLY_BACKLOG_LIMIT) {
       if (!this.droppingReplies) {
         this.droppingReplies = true;
-        this.connection.log.warn({ event: "direct_reply_to.dropped", connection: this.connection.name, backlog: w.backlog }, "dropping replies: the requester does not read its socket");
+        this.connection.log.warn(
+          { event: "direct_reply_to.dropped", connection: this.connection.name, backlog: w.backlog },
+          "dropping replies: the requester does not read its socket",
+        );
       }
       return false;
     }
@@ -851,4 +878,3 @@ function groupByQueue(deliveries: Delivery[]): Map<Queue, QueuedMessage[]> {
   }
   return byQueue;
 }
-

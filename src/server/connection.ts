@@ -92,12 +92,7 @@ export class Connection implements FrameSink, FlowTarget {
     this.mechanisms = offeredMechanisms(ctx.options.authMechanisms, socket);
     this.reader = new FrameReader(this, HANDSHAKE_FRAME_MAX);
     const persister = ctx.persister;
-    this.writer = new FrameWriter(
-      socket,
-      HANDSHAKE_FRAME_MAX,
-      () => this.afterFlush(),
-      persister && (() => persister.write()),
-    );
+    this.writer = new FrameWriter(socket, HANDSHAKE_FRAME_MAX, () => this.afterFlush(), persister && (() => persister.write()));
     this.writer.onFailure = (err) => this.failInternally(err, "writing");
     this.writer.highWater = OUTPUT_HIGH_WATER;
     this.writer.onHighWater = () => {
@@ -246,9 +241,7 @@ export class Connection implements FrameSink, FlowTarget {
     let method: amqp.AnyMethod | undefined;
     try {
       method =
-        id === amqp.BASIC_PUBLISH
-          ? this.publishDecoder.decode(buf, start + 4, end)
-          : amqp.decodeMethod(this.methodReader.reset(buf, start + 4, end), id);
+        id === amqp.BASIC_PUBLISH ? this.publishDecoder.decode(buf, start + 4, end) : amqp.decodeMethod(this.methodReader.reset(buf, start + 4, end), id);
       // Arguments must be used up exactly, as RabbitMQ's decoder matches the whole binary.
       if (method !== undefined && id !== amqp.BASIC_PUBLISH && this.methodReader.pos !== end) throw new Error("trailing bytes");
     } catch {
@@ -284,8 +277,7 @@ export class Connection implements FrameSink, FlowTarget {
    * tune-ok, where RabbitMQ answers 505 UNEXPECTED_FRAME.
    */
   private onHandshakeMethod(channelId: number, id: number, buf: Buffer, start: number, end: number): void {
-    const expected =
-      this.state === "start" ? amqp.CONNECTION_START_OK : this.state === "tune" ? amqp.CONNECTION_TUNE_OK : amqp.CONNECTION_OPEN;
+    const expected = this.state === "start" ? amqp.CONNECTION_START_OK : this.state === "tune" ? amqp.CONNECTION_TUNE_OK : amqp.CONNECTION_OPEN;
     if (channelId !== 0 || id !== expected) {
       if (this.state === "open") throw fail.unexpectedFrame(describeFrame(amqp.FRAME_METHOD, buf.subarray(start, end)));
       throw new DropConnection(`unexpected ${amqp.methodName(id)} during the handshake`);
@@ -468,10 +460,7 @@ export class Connection implements FrameSink, FlowTarget {
   /** Send connection.close with the error and wait (bounded) for close-ok. */
   closeWithError(err: AmqpError): void {
     if (this.state === "closing" || this.state === "closed") return;
-    this.log.warn(
-      { event: "connection.error", connection: this.name, user: this.username, code: err.code, text: err.message },
-      "closing connection on error",
-    );
+    this.log.warn({ event: "connection.error", connection: this.name, user: this.username, code: err.code, text: err.message }, "closing connection on error");
     this.startClose(err);
   }
 

@@ -453,10 +453,7 @@ export class QueueStore {
       if (typeof result === "string") {
         const next = findNextRecord(bytes, p, format);
         if (next === undefined) {
-          this.options.log.warn(
-            { event: "store.torn_tail", file: segment.path, at: p, size: data.length },
-            "cut a torn record at the end of a segment",
-          );
+          this.options.log.warn({ event: "store.torn_tail", file: segment.path, at: p, size: data.length }, "cut a torn record at the end of a segment");
           const file = AppendFile.open(this.fs, segment.path);
           file.truncate(p);
           file.close();

@@ -68,10 +68,7 @@ export class Storage implements QueueStorage {
     const previousRun = this.fs.exists(join(this.options.dataDir, "definitions.log"));
     this.uncleanStart = previousRun && !this.fs.exists(marker);
     if (this.uncleanStart) {
-      this.options.log.warn(
-        { event: "store.unclean_stop" },
-        "the last stop was not clean (a crash or power loss): recovered messages are marked redelivered",
-      );
+      this.options.log.warn({ event: "store.unclean_stop" }, "the last stop was not clean (a crash or power loss): recovered messages are marked redelivered");
     } else if (previousRun) {
       // Gone before anything else is written: a crash from here on must read as unclean.
       this.fs.remove(marker);
@@ -83,9 +80,7 @@ export class Storage implements QueueStorage {
     const durable = queue.isDurable;
     const id = createHash("sha1").update(`${queue.vhost}\u0000${queue.name}`).digest("hex");
     if (durable) this.durableQueueIds.add(id);
-    const dir = durable
-      ? join(this.options.dataDir, "queues", id)
-      : join(this.options.dataDir, "paged", `${id}-${randomBytes(4).toString("hex")}`);
+    const dir = durable ? join(this.options.dataDir, "queues", id) : join(this.options.dataDir, "paged", `${id}-${randomBytes(4).toString("hex")}`);
     return new QueueStore({
       dir,
       durable,
@@ -111,7 +106,10 @@ export class Storage implements QueueStorage {
     for (const id of this.fs.list(queuesDir)) {
       if (this.durableQueueIds.has(id)) continue;
       const dir = join(queuesDir, id);
-      this.options.log.warn({ event: "store.unrestored_queue", dir, meta: readMeta(this.fs, dir) }, "deleted the folder of a durable queue that was not restored");
+      this.options.log.warn(
+        { event: "store.unrestored_queue", dir, meta: readMeta(this.fs, dir) },
+        "deleted the folder of a durable queue that was not restored",
+      );
       this.fs.remove(dir);
     }
   }

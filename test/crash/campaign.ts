@@ -105,7 +105,9 @@ function bodyRandom(seed: number, round: number, publisher: number): () => numbe
 /** body = "<id>|<sha256 of id and padding>|<padding>", so corruption shows. */
 function makeBody(id: string, random: () => number): Buffer {
   const padding = "x".repeat(200 + Math.floor(random() * 800));
-  const digest = createHash("sha256").update(id + padding).digest("hex");
+  const digest = createHash("sha256")
+    .update(id + padding)
+    .digest("hex");
   return Buffer.from(`${id}|${digest}|${padding}`);
 }
 
@@ -113,7 +115,13 @@ function makeBody(id: string, random: () => number): Buffer {
 function checkBody(body: Buffer): string {
   const [id, digest, padding] = body.toString().split("|");
   assert.ok(id && digest && padding !== undefined, `malformed body ${JSON.stringify(body.subarray(0, 60).toString())}`);
-  assert.equal(createHash("sha256").update(id + padding).digest("hex"), digest, `corrupted body of ${id}`);
+  assert.equal(
+    createHash("sha256")
+      .update(id + padding)
+      .digest("hex"),
+    digest,
+    `corrupted body of ${id}`,
+  );
   return id;
 }
 
@@ -191,16 +199,23 @@ async function readBack(ch: Channel, queue: QueueName, ledger: CrashLedger | und
     finish = resolve;
     fail = reject;
   });
-  const timer = setTimeout(() => fail(new Error(`${queue}: only ${seen} of ${messageCount} recovered messages delivered within ${PHASE_TIMEOUT_MS} ms`)), PHASE_TIMEOUT_MS);
-  const { consumerTag } = await ch.consume(queue, (m) => {
-    if (m === null) return fail(new Error(`the broker cancelled the consumer of ${queue}`));
-    try {
-      ledger.recovered(queue, m.content, m.fields.redelivered);
-    } catch (err) {
-      return fail(err);
-    }
-    if (++seen === messageCount) finish();
-  }, { noAck: true });
+  const timer = setTimeout(
+    () => fail(new Error(`${queue}: only ${seen} of ${messageCount} recovered messages delivered within ${PHASE_TIMEOUT_MS} ms`)),
+    PHASE_TIMEOUT_MS,
+  );
+  const { consumerTag } = await ch.consume(
+    queue,
+    (m) => {
+      if (m === null) return fail(new Error(`the broker cancelled the consumer of ${queue}`));
+      try {
+        ledger.recovered(queue, m.content, m.fields.redelivered);
+      } catch (err) {
+        return fail(err);
+      }
+      if (++seen === messageCount) finish();
+    },
+    { noAck: true },
+  );
   try {
     await done;
   } finally {

@@ -85,7 +85,8 @@ class InProcessBroker implements BrokerUnderTest {
   }
 
   failure(): string | undefined {
-    if (escaped.length > this.escapedBefore) return `uncaught exception or unhandled rejection in the broker's process:\n${escaped.slice(this.escapedBefore).join("\n")}`;
+    if (escaped.length > this.escapedBefore)
+      return `uncaught exception or unhandled rejection in the broker's process:\n${escaped.slice(this.escapedBefore).join("\n")}`;
     return undefined;
   }
 
@@ -152,7 +153,8 @@ class SpawnedBroker implements BrokerUnderTest {
 
   failure(): string | undefined {
     const child = this.handle?.process;
-    if (child && (child.exitCode !== null || child.signalCode !== null)) return `the warren process exited (code ${child.exitCode}, signal ${child.signalCode})`;
+    if (child && (child.exitCode !== null || child.signalCode !== null))
+      return `the warren process exited (code ${child.exitCode}, signal ${child.signalCode})`;
     // Only the lines of the last session matter; keep memory flat over long runs.
     if (this.handle) this.handle.logs.length = 0;
     return undefined;

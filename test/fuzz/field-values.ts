@@ -38,25 +38,77 @@ const SAFE = 9007199254740991n;
 /** Scalars: every type that is not a container. */
 const scalar: fc.Arbitrary<Encoded> = fc.oneof(
   fc.nat({ max: 255 }).map((v) => typed("t", u8(v), v !== 0)),
-  fc.integer({ min: -128, max: 127 }).map((v) => typed("b", fixed(1, (b) => b.writeInt8(v)), v)),
+  fc.integer({ min: -128, max: 127 }).map((v) =>
+    typed(
+      "b",
+      fixed(1, (b) => b.writeInt8(v)),
+      v,
+    ),
+  ),
   fc.nat({ max: 255 }).map((v) => typed("B", u8(v), v)),
-  fc.integer({ min: -32768, max: 32767 }).map((v) => typed("s", fixed(2, (b) => b.writeInt16BE(v)), v)),
-  fc.nat({ max: 65535 }).map((v) => typed("u", fixed(2, (b) => b.writeUInt16BE(v)), v)),
-  fc.integer().map((v) => typed("I", fixed(4, (b) => b.writeInt32BE(v)), v)),
+  fc.integer({ min: -32768, max: 32767 }).map((v) =>
+    typed(
+      "s",
+      fixed(2, (b) => b.writeInt16BE(v)),
+      v,
+    ),
+  ),
+  fc.nat({ max: 65535 }).map((v) =>
+    typed(
+      "u",
+      fixed(2, (b) => b.writeUInt16BE(v)),
+      v,
+    ),
+  ),
+  fc.integer().map((v) =>
+    typed(
+      "I",
+      fixed(4, (b) => b.writeInt32BE(v)),
+      v,
+    ),
+  ),
   fc.nat({ max: 0xffffffff }).map((v) => typed("i", u32(v), v)),
   fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }).map((v) =>
-    typed("l", fixed(8, (b) => b.writeBigInt64BE(v)), v >= -SAFE && v <= SAFE ? Number(v) : v),
+    typed(
+      "l",
+      fixed(8, (b) => b.writeBigInt64BE(v)),
+      v >= -SAFE && v <= SAFE ? Number(v) : v,
+    ),
   ),
-  fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) => typed("L", fixed(8, (b) => b.writeBigUInt64BE(v)), v <= SAFE ? Number(v) : v)),
-  fc.float().map((v) => typed("f", fixed(4, (b) => b.writeFloatBE(v)), v)),
-  fc.double().map((v) => typed("d", fixed(8, (b) => b.writeDoubleBE(v)), v)),
-  fc.tuple(fc.nat({ max: 255 }), fc.integer()).map(([scale, v]) =>
-    typed("D", Buffer.concat([u8(scale), fixed(4, (b) => b.writeInt32BE(v))]), new Decimal(scale, v)),
+  fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((v) =>
+    typed(
+      "L",
+      fixed(8, (b) => b.writeBigUInt64BE(v)),
+      v <= SAFE ? Number(v) : v,
+    ),
   ),
+  fc.float().map((v) =>
+    typed(
+      "f",
+      fixed(4, (b) => b.writeFloatBE(v)),
+      v,
+    ),
+  ),
+  fc.double().map((v) =>
+    typed(
+      "d",
+      fixed(8, (b) => b.writeDoubleBE(v)),
+      v,
+    ),
+  ),
+  fc
+    .tuple(fc.nat({ max: 255 }), fc.integer())
+    .map(([scale, v]) => typed("D", Buffer.concat([u8(scale), fixed(4, (b) => b.writeInt32BE(v))]), new Decimal(scale, v))),
   fc.string({ unit: "grapheme", maxLength: 40 }).map((s) => typed("S", longBytes(Buffer.from(s, "utf8")), s)),
   fc.uint8Array({ maxLength: 40 }).map((a) => typed("x", longBytes(Buffer.from(a)), Buffer.from(a))),
   // Seconds; Date keeps milliseconds exactly up to 8.64e12 s, and Warren reads it as a number.
-  fc.nat({ max: 2 ** 40 }).map((s) => typed("T", fixed(8, (b) => b.writeBigUInt64BE(BigInt(s))), new Date(s * 1000))),
+  fc.nat({ max: 2 ** 40 }).map((s) =>
+    typed(
+      "T",
+      fixed(8, (b) => b.writeBigUInt64BE(BigInt(s))),
+      new Date(s * 1000),
+    ),
+  ),
   fc.constant(typed("V", Buffer.alloc(0), null)),
 );
 
@@ -80,7 +132,11 @@ const { table: tableArb } = fc.letrec<{ value: Encoded; table: Encoded; array: E
     return typed("F", longBytes(body), value);
   }),
   array: fc.array(tie("value"), { maxLength: 5 }).map((items) =>
-    typed("A", longBytes(Buffer.concat(items.map((i) => i.bytes))), items.map((i) => i.value)),
+    typed(
+      "A",
+      longBytes(Buffer.concat(items.map((i) => i.bytes))),
+      items.map((i) => i.value),
+    ),
   ),
 }));
 

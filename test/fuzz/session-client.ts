@@ -25,12 +25,44 @@ export const RETURN_CODES = new Set([312, 313]);
 export const SYNC_CHANNEL = 2047;
 
 const KNOWN_SERVER_METHODS = new Set([
-  "10.10", "10.20", "10.30", "10.41", "10.50", "10.51", "10.60", "10.61", "10.71",
-  "20.11", "20.20", "20.21", "20.40", "20.41",
-  "40.11", "40.21", "40.31", "40.51",
-  "50.11", "50.21", "50.31", "50.41", "50.51",
-  "60.11", "60.21", "60.30", "60.31", "60.50", "60.60", "60.71", "60.72", "60.80", "60.111", "60.120",
-  "85.11", "90.11", "90.21", "90.31",
+  "10.10",
+  "10.20",
+  "10.30",
+  "10.41",
+  "10.50",
+  "10.51",
+  "10.60",
+  "10.61",
+  "10.71",
+  "20.11",
+  "20.20",
+  "20.21",
+  "20.40",
+  "20.41",
+  "40.11",
+  "40.21",
+  "40.31",
+  "40.51",
+  "50.11",
+  "50.21",
+  "50.31",
+  "50.41",
+  "50.51",
+  "60.11",
+  "60.21",
+  "60.30",
+  "60.31",
+  "60.50",
+  "60.60",
+  "60.71",
+  "60.72",
+  "60.80",
+  "60.111",
+  "60.120",
+  "85.11",
+  "90.11",
+  "90.21",
+  "90.31",
 ]);
 
 export type SyncResult = "ok" | "closed" | "timeout";
@@ -109,7 +141,10 @@ export class SessionClient {
   async send(bytes: Buffer, split?: number): Promise<void> {
     if (this.socket.destroyed || bytes.length === 0) return;
     this.sent.push(bytes);
-    const parts = split !== undefined && bytes.length > 1 ? [bytes.subarray(0, 1 + (split % (bytes.length - 1))), bytes.subarray(1 + (split % (bytes.length - 1)))] : [bytes];
+    const parts =
+      split !== undefined && bytes.length > 1
+        ? [bytes.subarray(0, 1 + (split % (bytes.length - 1))), bytes.subarray(1 + (split % (bytes.length - 1)))]
+        : [bytes];
     for (const part of parts) {
       if (this.socket.destroyed) return;
       await new Promise<void>((resolve) => this.socket.write(part, () => resolve()));
@@ -129,7 +164,9 @@ export class SessionClient {
     if (!(await this.until(() => this.lastMethods.includes("10.10"), 2000))) return false;
     const response = Buffer.from("\u0000guest\u0000guest");
     const caps = { authentication_failure_close: true, consumer_cancel_notify: true, "connection.blocked": true, publisher_confirms: true };
-    await this.send(this.method(0, 10, 11, new ArgWriter().table({ product: "warren-fuzz", capabilities: caps }).shortstr("PLAIN").longstr(response).shortstr("en_US")));
+    await this.send(
+      this.method(0, 10, 11, new ArgWriter().table({ product: "warren-fuzz", capabilities: caps }).shortstr("PLAIN").longstr(response).shortstr("en_US")),
+    );
     if (!(await this.until(() => this.lastMethods.includes("10.30"), 2000))) return false;
     await this.send(this.method(0, 10, 31, new ArgWriter().short(SYNC_CHANNEL).long(this.frameMax).short(0)));
     await this.send(this.method(0, 10, 40, new ArgWriter().shortstr("/").shortstr("").bit(false)));

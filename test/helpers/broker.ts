@@ -103,18 +103,24 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   const ownsDataDir = options.dataDir === undefined;
   const child = spawn(
     process.execPath,
-    [warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", dataDir,
-      "--log-level", "debug", ...(options.args ?? [])],
+    [warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", dataDir, "--log-level", "debug", ...(options.args ?? [])],
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...options.env } },
   );
   const logs: Array<Record<string, unknown>> = [];
   let tlsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("warren did not start within 15 s")), 15_000);
-    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`warren exited with ${code}`)); });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`warren exited with ${code}`));
+    });
     createInterface({ input: child.stdout! }).on("line", (line) => {
       let entry: Record<string, unknown>;
-      try { entry = JSON.parse(line) as Record<string, unknown>; } catch { return; }
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
       logs.push(entry);
       // Warren logs amqps.listening (when TLS is on) before amqp.listening, its "ready" line.
       if (entry.event === "amqps.listening" && typeof entry.port === "number") tlsPort = entry.port;
@@ -183,6 +189,9 @@ export function runPython(script: string, args: string[], timeoutMs = 60_000): P
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("exit", (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }

@@ -46,8 +46,26 @@ export const TRICKY_SUBJECT = "/C=GB/O=Warren, Inc./OU=a+OU=b/CN=#tricky é;x~";
 function makeSigned(dir: string, name: string, ca: string, subject: string, extensions: string): CertFiles {
   writeFileSync(join(dir, `${name}.ext`), extensions);
   run(["req", ...KEY, "-utf8", "-multivalue-rdn", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject], dir);
-  run(["x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial",
-    "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`], dir);
+  run(
+    [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      `${ca}.pem`,
+      "-CAkey",
+      `${ca}.key`,
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+    ],
+    dir,
+  );
   return { cert: join(dir, `${name}.pem`), key: join(dir, `${name}.key`) };
 }
 
@@ -56,8 +74,7 @@ export function makeCertificates(): TestCertificates {
   const dir = mkdtempSync(join(tmpdir(), "warren-tls-"));
   makeCa(dir, "ca", "/O=Warren Tests/CN=Warren Test CA");
   makeCa(dir, "other-ca", "/O=Somebody Else/CN=Untrusted CA");
-  const server = makeSigned(dir, "server", "ca", "/O=Warren Tests/CN=localhost",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  const server = makeSigned(dir, "server", "ca", "/O=Warren Tests/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
   const client = makeSigned(dir, "client", "ca", "/O=Warren Tests/CN=warren-client", "extendedKeyUsage=clientAuth\n");
   const untrustedClient = makeSigned(dir, "untrusted", "other-ca", "/O=Somebody Else/CN=warren-client", "extendedKeyUsage=clientAuth\n");
   const trickyClient = makeSigned(dir, "tricky", "ca", TRICKY_SUBJECT, "extendedKeyUsage=clientAuth\n");

@@ -122,9 +122,19 @@ export function rabbitmqctl(args: string[], stdin?: string): Promise<CtlResult> 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ port, host: "127.0.0.1" });
-    const timer = setTimeout(() => { s.destroy(); resolve(false); }, 1_000);
-    s.once("connect", () => { clearTimeout(timer); s.destroy(); resolve(true); });
-    s.once("error", () => { clearTimeout(timer); resolve(false); });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, 1_000);
+    s.once("connect", () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
   });
 }
 

@@ -80,16 +80,7 @@ export type MethodId = readonly [classId: number, methodId: number];
 
 /** A decoded or to-be-encoded field value. Numbers encode as signed 32-bit ('I') when they fit,
  * else as double ('d'); bigint as signed 64-bit ('l'); Buffer as byte array ('x'). */
-export type FieldValue =
-  | boolean
-  | number
-  | bigint
-  | string
-  | Buffer
-  | null
-  | FieldValue[]
-  | FieldTable
-  | Date;
+export type FieldValue = boolean | number | bigint | string | Buffer | null | FieldValue[] | FieldTable | Date;
 export interface FieldTable {
   [key: string]: FieldValue;
 }
@@ -313,26 +304,41 @@ export class ArgReader {
   fieldValue(): FieldValue {
     const type = String.fromCharCode(this.octet());
     switch (type) {
-      case "t": return this.octet() !== 0;
-      case "b": return this.take(1).readInt8(0);
-      case "B": return this.take(1).readUInt8(0);
-      case "s": return this.take(2).readInt16BE(0);
-      case "u": return this.take(2).readUInt16BE(0);
-      case "I": return this.take(4).readInt32BE(0);
-      case "i": return this.take(4).readUInt32BE(0);
-      case "l": return this.take(8).readBigInt64BE(0);
-      case "f": return this.take(4).readFloatBE(0);
-      case "d": return this.take(8).readDoubleBE(0);
+      case "t":
+        return this.octet() !== 0;
+      case "b":
+        return this.take(1).readInt8(0);
+      case "B":
+        return this.take(1).readUInt8(0);
+      case "s":
+        return this.take(2).readInt16BE(0);
+      case "u":
+        return this.take(2).readUInt16BE(0);
+      case "I":
+        return this.take(4).readInt32BE(0);
+      case "i":
+        return this.take(4).readUInt32BE(0);
+      case "l":
+        return this.take(8).readBigInt64BE(0);
+      case "f":
+        return this.take(4).readFloatBE(0);
+      case "d":
+        return this.take(8).readDoubleBE(0);
       case "D": {
         const scale = this.octet();
         const value = this.take(4).readInt32BE(0);
         return value / 10 ** scale;
       }
-      case "S": return this.longstr();
-      case "x": return this.longstrBytes();
-      case "T": return new Date(Number(this.longlong()) * 1000);
-      case "F": return this.table();
-      case "V": return null;
+      case "S":
+        return this.longstr();
+      case "x":
+        return this.longstrBytes();
+      case "T":
+        return new Date(Number(this.longlong()) * 1000);
+      case "F":
+        return this.table();
+      case "V":
+        return null;
       case "A": {
         const n = this.long();
         const inner = new ArgReader(this.take(n));
@@ -394,17 +400,35 @@ export function headerPayload(classId: number, bodySize: number | bigint, props:
   let flags = 0;
   const w = new ArgWriter();
   // bit 15 = first property (content-type), bit 14 = content-encoding, ... (spec 4.2.6.1)
-  if (props.contentType !== undefined) { flags |= 1 << 15; w.shortstr(props.contentType); }
-  if (props.headers !== undefined) { flags |= 1 << 13; w.table(props.headers); }
-  if (props.deliveryMode !== undefined) { flags |= 1 << 12; w.octet(props.deliveryMode); }
-  if (props.priority !== undefined) { flags |= 1 << 11; w.octet(props.priority); }
-  if (props.correlationId !== undefined) { flags |= 1 << 10; w.shortstr(props.correlationId); }
-  if (props.replyTo !== undefined) { flags |= 1 << 9; w.shortstr(props.replyTo); }
-  if (props.messageId !== undefined) { flags |= 1 << 7; w.shortstr(props.messageId); }
-  return Buffer.concat([
-    new ArgWriter().short(classId).short(0).longlong(bodySize).short(flags).build(),
-    w.build(),
-  ]);
+  if (props.contentType !== undefined) {
+    flags |= 1 << 15;
+    w.shortstr(props.contentType);
+  }
+  if (props.headers !== undefined) {
+    flags |= 1 << 13;
+    w.table(props.headers);
+  }
+  if (props.deliveryMode !== undefined) {
+    flags |= 1 << 12;
+    w.octet(props.deliveryMode);
+  }
+  if (props.priority !== undefined) {
+    flags |= 1 << 11;
+    w.octet(props.priority);
+  }
+  if (props.correlationId !== undefined) {
+    flags |= 1 << 10;
+    w.shortstr(props.correlationId);
+  }
+  if (props.replyTo !== undefined) {
+    flags |= 1 << 9;
+    w.shortstr(props.replyTo);
+  }
+  if (props.messageId !== undefined) {
+    flags |= 1 << 7;
+    w.shortstr(props.messageId);
+  }
+  return Buffer.concat([new ArgWriter().short(classId).short(0).longlong(bodySize).short(flags).build(), w.build()]);
 }
 
 /** Parsed content header frame payload (properties are left undecoded except the flags). */
@@ -479,7 +503,9 @@ export function describeFrame(f: Frame): string {
     if ((c === 10 && m === 50) || (c === 20 && m === 40)) {
       try {
         extra = " " + JSON.stringify(parseClose({ ...f, classId: c, methodId: m, args: new ArgReader(f.payload.subarray(4)) }));
-      } catch { /* keep it short */ }
+      } catch {
+        /* keep it short */
+      }
     }
     return `method ${c}.${m} on channel ${f.channel}${extra}`;
   }
@@ -591,7 +617,10 @@ export class RawClient {
       if (left <= 0) throw new TimeoutError(what, timeoutMs);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.wakeups.push(() => { clearTimeout(timer); resolve(); });
+        this.wakeups.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }
@@ -628,8 +657,22 @@ export class RawClient {
   }
 
   /** basic.publish + header + body split into frames of at most maxBodyFrame octets. */
-  publish(channel: number, exchange: string, routingKey: string, body: Buffer, opts: { maxBodyFrame?: number; props?: BasicProperties; mandatory?: boolean } = {}): void {
-    this.sendMethod(channel, M.basicPublish, new ArgWriter().short(0).shortstr(exchange).shortstr(routingKey).bits(opts.mandatory ?? false, false));
+  publish(
+    channel: number,
+    exchange: string,
+    routingKey: string,
+    body: Buffer,
+    opts: { maxBodyFrame?: number; props?: BasicProperties; mandatory?: boolean } = {},
+  ): void {
+    this.sendMethod(
+      channel,
+      M.basicPublish,
+      new ArgWriter()
+        .short(0)
+        .shortstr(exchange)
+        .shortstr(routingKey)
+        .bits(opts.mandatory ?? false, false),
+    );
     this.sendContentHeader(channel, body.length, opts.props);
     const max = opts.maxBodyFrame ?? 131_072 - 8;
     for (let i = 0; i < body.length; i += max) this.sendBody(channel, body.subarray(i, i + max));
@@ -717,7 +760,9 @@ export class RawClient {
   async waitForClose(timeoutMs = DEFAULT_TIMEOUT): Promise<boolean> {
     if (this.closed) return true;
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
     const r = await Promise.race([this.closedPromise.then(() => true as const), timedOut]);
     clearTimeout(timer);
     return r;
@@ -746,19 +791,24 @@ export class RawClient {
     const user = opts.user ?? "guest";
     const password = opts.password ?? "guest";
     const mechanism = opts.mechanism ?? "PLAIN";
-    const response = mechanism === "PLAIN"
-      ? Buffer.from(`\0${user}\0${password}`, "utf8")
-      // AMQPLAIN: a field table without its length prefix, holding LOGIN and PASSWORD.
-      : encodeTable({ LOGIN: user, PASSWORD: password }).subarray(4);
-    this.sendMethod(0, M.connectionStartOk, new ArgWriter()
-      .table({
-        product: "warren-raw-test-client",
-        platform: "Node.js",
-        capabilities: opts.capabilities ?? { authentication_failure_close: true },
-      })
-      .shortstr(mechanism)
-      .longstr(response)
-      .shortstr("en_US"));
+    const response =
+      mechanism === "PLAIN"
+        ? Buffer.from(`\0${user}\0${password}`, "utf8")
+        : // AMQPLAIN: a field table without its length prefix, holding LOGIN and PASSWORD.
+          encodeTable({ LOGIN: user, PASSWORD: password }).subarray(4);
+    this.sendMethod(
+      0,
+      M.connectionStartOk,
+      new ArgWriter()
+        .table({
+          product: "warren-raw-test-client",
+          platform: "Node.js",
+          capabilities: opts.capabilities ?? { authentication_failure_close: true },
+        })
+        .shortstr(mechanism)
+        .longstr(response)
+        .shortstr("en_US"),
+    );
   }
 
   sendTuneOk(t: Tune): void {
@@ -798,7 +848,11 @@ export class RawClient {
   }
 
   /** queue.declare; returns declare-ok's queue name, message count and consumer count. */
-  async declareQueue(channel: number, queue: string, opts: { passive?: boolean; durable?: boolean; exclusive?: boolean; autoDelete?: boolean; arguments?: FieldTable } = {}): Promise<{ queue: string; messageCount: number; consumerCount: number }> {
+  async declareQueue(
+    channel: number,
+    queue: string,
+    opts: { passive?: boolean; durable?: boolean; exclusive?: boolean; autoDelete?: boolean; arguments?: FieldTable } = {},
+  ): Promise<{ queue: string; messageCount: number; consumerCount: number }> {
     this.sendMethod(channel, M.queueDeclare, queueDeclareArgs(queue, opts));
     const f = await this.expectMethod(M.queueDeclareOk, { channel });
     return { queue: f.args.shortstr(), messageCount: f.args.long(), consumerCount: f.args.long() };
@@ -837,7 +891,10 @@ export function asMethod(f: Frame): MethodFrame {
   return { ...f, classId: f.payload.readUInt16BE(0), methodId: f.payload.readUInt16BE(2), args: new ArgReader(f.payload.subarray(4)) };
 }
 
-export function queueDeclareArgs(queue: string, opts: { passive?: boolean; durable?: boolean; exclusive?: boolean; autoDelete?: boolean; noWait?: boolean; arguments?: FieldTable } = {}): ArgWriter {
+export function queueDeclareArgs(
+  queue: string,
+  opts: { passive?: boolean; durable?: boolean; exclusive?: boolean; autoDelete?: boolean; noWait?: boolean; arguments?: FieldTable } = {},
+): ArgWriter {
   return new ArgWriter()
     .short(0)
     .shortstr(queue)

@@ -395,7 +395,8 @@ function readInProcess(warren: Warren, expect: Expectation): Recovered[] {
   }
   if (expect.definitions) {
     const exchange = vhost?.exchanges.get(EXCHANGE);
-    const bound = exchange !== undefined && [...exchange.bindings.values()].some((b) => b.destination === vhost?.queues.get("pl.q1") && b.routingKey === KEYS["pl.q1"]);
+    const bound =
+      exchange !== undefined && [...exchange.bindings.values()].some((b) => b.destination === vhost?.queues.get("pl.q1") && b.routingKey === KEYS["pl.q1"]);
     if (!bound) throw new Error(`durable definitions damaged: the exchange ${EXCHANGE} or its binding to pl.q1 was lost`);
   }
   return messages;
@@ -444,7 +445,10 @@ async function checkBinding(conn: Awaited<ReturnType<typeof connect>>): Promise<
 function saveFailure(options: PowerLossOptions, dataDir: string, start: SimDisk, point: CrashPoint, published: ReadonlySet<string>, what: string): string {
   const dir = options.failureDir ?? mkdtempSync(join(tmpdir(), "warren-power-loss-failure-"));
   // disk/: the crash image; start/: the disk the generation started from (to see what changed).
-  for (const [folder, disk] of [["disk", point.image], ["start", start]] as const) {
+  for (const [folder, disk] of [
+    ["disk", point.image],
+    ["start", start],
+  ] as const) {
     for (const [path, bytes] of disk.files()) {
       const to = join(dir, folder, relative(dataDir, path));
       mkdirSync(dirname(to), { recursive: true });

@@ -64,7 +64,10 @@ export async function runFaultRound(seed: number, dataDir: string): Promise<Faul
   try {
     const setup = await conn.createChannel();
     await setup.assertExchange("pl.x", "direct", { durable: true });
-    for (const [q, key] of [["pl.q1", "one"], ["pl.q2", "two"]] as const) {
+    for (const [q, key] of [
+      ["pl.q1", "one"],
+      ["pl.q2", "two"],
+    ] as const) {
       await setup.assertQueue(q, { durable: true });
       await setup.bindQueue(q, "pl.x", key);
     }
@@ -148,7 +151,12 @@ async function publishesAgainAfterRestart(image: SimDisk, options: ReturnType<ty
 }
 
 /** Rounds until `budgetMs` has passed (at least `minRounds`). */
-export async function runFaultCampaign(options: { seed: number; budgetMs: number; minRounds?: number; dataDir: string }): Promise<{ rounds: number; fired: number; nacked: number; confirmed: number }> {
+export async function runFaultCampaign(options: {
+  seed: number;
+  budgetMs: number;
+  minRounds?: number;
+  dataDir: string;
+}): Promise<{ rounds: number; fired: number; nacked: number; confirmed: number }> {
   const started = Date.now();
   const total = { rounds: 0, fired: 0, nacked: 0, confirmed: 0 };
   while (total.rounds < (options.minRounds ?? 1) || Date.now() - started < options.budgetMs) {

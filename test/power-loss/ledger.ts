@@ -10,7 +10,9 @@ export const isTransientId = (id: string): boolean => id.startsWith("t");
 /** body = "<id>|<sha256 of id and padding>|<padding>", so a damaged or invented body shows. */
 export function makeBody(id: string, paddingLength: number): Buffer {
   const padding = "x".repeat(paddingLength);
-  const digest = createHash("sha256").update(id + padding).digest("hex");
+  const digest = createHash("sha256")
+    .update(id + padding)
+    .digest("hex");
   return Buffer.from(`${id}|${digest}|${padding}`);
 }
 
@@ -21,7 +23,9 @@ export function checkBody(body: Buffer): string {
   const second = text.indexOf("|", first + 1);
   const id = text.slice(0, first);
   if (first <= 0 || second < 0) throw new Error(`malformed body ${JSON.stringify(text.slice(0, 60))}`);
-  const digest = createHash("sha256").update(id + text.slice(second + 1)).digest("hex");
+  const digest = createHash("sha256")
+    .update(id + text.slice(second + 1))
+    .digest("hex");
   if (digest !== text.slice(first + 1, second)) throw new Error(`damaged body of ${id}`);
   return id;
 }

@@ -42,7 +42,9 @@ async function main(): Promise<void> {
     const dataDir = mkdtempSync(join(tmpdir(), "warren-io-faults-"));
     try {
       const r = await runFaultCampaign({ seed, budgetMs: o.minutes * 60_000, dataDir });
-      console.log(`${r.rounds} rounds (${r.fired} with the fault fired): ${r.confirmed} confirms and ${r.nacked} nacks, every confirmed message recovered, in ${seconds()} s`);
+      console.log(
+        `${r.rounds} rounds (${r.fired} with the fault fired): ${r.confirmed} confirms and ${r.nacked} nacks, every confirmed message recovered, in ${seconds()} s`,
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -117,7 +117,7 @@ class SimFile {
         const to = Math.min(piece.pos + piece.length, size);
         if (from >= to || !isZero(buf, from, to)) continue;
         const stale = freed[Math.floor(random() * freed.length)]!;
-        stale.copy(buf, from, from % PAGE, from % PAGE + (to - from));
+        stale.copy(buf, from, from % PAGE, (from % PAGE) + (to - from));
       }
     }
     return buf.subarray(0, size);
@@ -252,7 +252,17 @@ export class SimDisk implements StoreFs {
     if (code !== undefined) throw errno(code, "write", path);
     this.changing();
     file.write(position ?? file.size, Buffer.from(buf.subarray(offset, offset + length)));
-    if (process.env.PL_TRACE) console.error(`TRACE write ${path} pos ${position ?? "end"} len ${length} settled ${file.settled} pending ${file.pending.length} ids ${[...buf.subarray(offset, offset + length).toString("latin1").matchAll(/m[a-z0-9]+(?=\|)/g)].map((m) => m[0]).join(",")}`);
+    if (process.env.PL_TRACE)
+      console.error(
+        `TRACE write ${path} pos ${position ?? "end"} len ${length} settled ${file.settled} pending ${file.pending.length} ids ${[
+          ...buf
+            .subarray(offset, offset + length)
+            .toString("latin1")
+            .matchAll(/m[a-z0-9]+(?=\|)/g),
+        ]
+          .map((m) => m[0])
+          .join(",")}`,
+      );
     return length;
   }
 

@@ -94,7 +94,8 @@ function check(c: ReaderCase): void {
   for (let i = 0; i < n; i++) {
     if (whole.events[i] !== chunked.events[i]) throw new Error(`chunking changed event ${i}: ${whole.events[i]} vs ${chunked.events[i]}`);
   }
-  if (whole.events.length !== chunked.events.length) throw new Error(`chunking changed the number of events: ${whole.events.length} vs ${chunked.events.length}`);
+  if (whole.events.length !== chunked.events.length)
+    throw new Error(`chunking changed the number of events: ${whole.events.length} vs ${chunked.events.length}`);
   if (c.mutations.length === 0 && c.frames.every((f) => f.payload.length <= c.frameMax)) {
     const expected = [`header ${HEADER.toString("hex")}`, ...c.frames.map((f) => `frame ${f.type} ${f.channel} ${Buffer.from(f.payload).toString("hex")}`)];
     if (whole.events.join("\n") !== expected.join("\n")) throw new Error("a valid stream did not come out frame for frame");

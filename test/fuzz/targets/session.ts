@@ -177,7 +177,12 @@ export const sessionTarget: FuzzTarget<Action[]> = {
       let outcome = await runSession(broker, actions);
       timing.session += performance.now() - t0;
       lastRun.set(actions, outcome);
-      const ending = outcome.replies.find((r) => r.startsWith("connection 0: connection.close"))?.split(" ", 4).slice(2).join(" ") ?? "normal close";
+      const ending =
+        outcome.replies
+          .find((r) => r.startsWith("connection 0: connection.close"))
+          ?.split(" ", 4)
+          .slice(2)
+          .join(" ") ?? "normal close";
       endings.set(ending, (endings.get(ending) ?? 0) + 1);
       for (const r of outcome.replies) {
         const m = /channel\.close (\d+)/.exec(r);
@@ -191,7 +196,8 @@ export const sessionTarget: FuzzTarget<Action[]> = {
         broker.reset(bystander.queue);
         outcome = await runSession(broker, actions);
       }
-      if (outcome.blockedMs > BLOCK_LIMIT_MS) problems.push(`a read held the event loop ${outcome.blockedMs.toFixed(0)} ms (limit ${BLOCK_LIMIT_MS}), three times in a row`);
+      if (outcome.blockedMs > BLOCK_LIMIT_MS)
+        problems.push(`a read held the event loop ${outcome.blockedMs.toFixed(0)} ms (limit ${BLOCK_LIMIT_MS}), three times in a row`);
       if (!failure) {
         const t1 = performance.now();
         const served = await bystander.check(sessions % FRESH_CLIENT_EVERY === 0);
@@ -215,7 +221,9 @@ export const sessionTarget: FuzzTarget<Action[]> = {
       property,
       describe(actions) {
         const run = lastRun.get(actions);
-        const lines = [`${actions.length} actions after the handshakes (two connections at most, each guest/guest on vhost "/" with channel 2047 open for syncs):`];
+        const lines = [
+          `${actions.length} actions after the handshakes (two connections at most, each guest/guest on vhost "/" with channel 2047 open for syncs):`,
+        ];
         actions.forEach((a, i) => lines.push(`  ${i}: ${show(a)}`));
         if (run) {
           lines.push("bytes sent after the handshake, one write per line: connection, then * when it then waited for basic.qos-ok on channel 2047:");
@@ -225,7 +233,15 @@ export const sessionTarget: FuzzTarget<Action[]> = {
         return lines.join("\n");
       },
       stats: () =>
-        `${sessions} sessions (ms per session: ${(timing.session / sessions).toFixed(1)} sending, ${(timing.bystander / sessions).toFixed(1)} normal client); ended by: ${[...endings].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(", ")}; channel errors: ${[...channelCodes].sort().map(([k, n]) => `${k} ×${n}`).join(", ")}`,
+        `${sessions} sessions (ms per session: ${(timing.session / sessions).toFixed(1)} sending, ${(timing.bystander / sessions).toFixed(1)} normal client); ended by: ${[
+          ...endings,
+        ]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, n]) => `${k} ×${n}`)
+          .join(", ")}; channel errors: ${[...channelCodes]
+          .sort()
+          .map(([k, n]) => `${k} ×${n}`)
+          .join(", ")}`,
       async close() {
         closing = true;
         await inFlight;
