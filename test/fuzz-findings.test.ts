@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
 import { ArgWriter, M, RawClient, uniqueName } from "./helpers/raw-client.js";
-import { AmqpReader } from "../src/amqp/reader.js";
+import { AmqpReader } from "../src/amqp/field-reader.js";
 
 let broker: BrokerHandle;
 const clients = new Set<RawClient>();
@@ -57,7 +57,7 @@ describe("deeply nested field tables", () => {
   // Found by the session fuzzer. src/broker/table-key.ts (the binding identity) recurses once
   // per level and overflows the stack near 1,500-2,000 levels; the RangeError becomes 541
   // INTERNAL_ERROR on the connection. Deeper still (~3,500 levels, a 25 KB frame) the method
-  // decoder (src/amqp/reader.ts) overflows and the method is refused with 501 "cannot decode".
+  // decoder (src/amqp/field-reader.ts) overflows and the method is refused with 501 "cannot decode".
   // RabbitMQ 3.10.8 decodes and binds any depth that fits in a frame (bind-ok).
   // Fix (reader.ts/writer.ts, the wire owners): a nesting limit in AmqpReader.table/array with
   // a 502 SYNTAX_ERROR, or iterative decoding and keys.

@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { AmqpWriter } from "./writer.js";
+import { AmqpWriter } from "./field-writer.js";
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from "./generated.js";
 
 /** Bodies at least this large are written by reference (frame by frame) instead of copied into the slab. */

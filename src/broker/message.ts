@@ -1,4 +1,4 @@
-import { AmqpReader } from "../amqp/reader.js";
+import { AmqpReader } from "../amqp/field-reader.js";
 import { decodeBasicProperties, type BasicProperties } from "../amqp/generated.js";
 import { shortStrBytes } from "../amqp/name-bytes.js";
 

@@ -8,9 +8,9 @@
  * busy or short-lived) and accepts the server's frame_max.
  */
 import { connect as tcpConnect, type Socket } from "node:net";
-import { AmqpReader } from "../amqp/reader.js";
+import { AmqpReader } from "../amqp/field-reader.js";
 import { FrameReader } from "../amqp/frame-reader.js";
-import type { AmqpWriter } from "../amqp/writer.js";
+import type { AmqpWriter } from "../amqp/field-writer.js";
 import {
   CHANNEL_CLOSE,
   CHANNEL_CLOSE_OK,

@@ -3,7 +3,7 @@
  * encoders; the frames of the hot path (publish, ack) are laid out here by hand, once, and then
  * copied or patched in place.
  */
-import { AmqpWriter } from "../amqp/writer.js";
+import { AmqpWriter } from "../amqp/field-writer.js";
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_METHOD } from "../amqp/generated.js";
 
 export { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_METHOD };

@@ -12,11 +12,11 @@ import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { Connection } from "./connection.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
-import { AmqpWriter } from "../amqp/writer.js";
+import { AmqpWriter } from "../amqp/field-writer.js";
 import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
 import { FLOW_HOLD_AT } from "./flow-control.js";
 import { ContentAssembler } from "./content-assembler.js";
-import type { FastPublish } from "./publish-decoder.js";
+import type { FastPublish } from "../amqp/publish-decoder.js";
 import { Delivery, UnackedList } from "./unacked.js";
 import type { ConsumerTimeoutClock, ConsumerTimeoutTarget } from "./consumer-timeout.js";
 

@@ -4,7 +4,7 @@ import type { FieldTable } from "../amqp/field-types.js";
 import { FrameReader, type FrameSink } from "../amqp/frame-reader.js";
 import { FrameWriter } from "../amqp/frame-writer.js";
 import * as amqp from "../amqp/generated.js";
-import { AmqpReader } from "../amqp/reader.js";
+import { AmqpReader } from "../amqp/field-reader.js";
 import { describeFrame, erlangBinary } from "../amqp/frame-text.js";
 import type { User } from "../access/user-store.js";
 import type { Queue } from "../broker/queue.js";
@@ -12,7 +12,7 @@ import type { VHost } from "../broker/vhost.js";
 import { Channel } from "./channel.js";
 import type { ServerContext } from "./context.js";
 import { offeredMechanisms, saslLogin } from "./sasl.js";
-import { PublishDecoder } from "./publish-decoder.js";
+import { PublishDecoder } from "../amqp/publish-decoder.js";
 import { ReadGate } from "./read-gate.js";
 import type { FlowTarget } from "./flow-control.js";
 

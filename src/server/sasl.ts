@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
-import { AmqpReader } from "../amqp/reader.js";
+import { AmqpReader } from "../amqp/field-reader.js";
 import type { User, UserStore } from "../access/user-store.js";
 import type { Options } from "../config/options.js";
 import { peerLoginName } from "./tls-peer.js";

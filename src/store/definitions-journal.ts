@@ -1,5 +1,5 @@
-import { AmqpReader } from "../amqp/reader.js";
-import { AmqpWriter } from "../amqp/writer.js";
+import { AmqpReader } from "../amqp/field-reader.js";
+import { AmqpWriter } from "../amqp/field-writer.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import { isQueue, type Binding } from "../broker/binding.js";
 import type { Exchange } from "../broker/exchange/exchange.js";

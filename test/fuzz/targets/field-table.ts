@@ -1,12 +1,12 @@
 /**
- * The field-table decoder (src/amqp/reader.ts): generated tables of every type, nested, valid
+ * The field-table decoder (src/amqp/field-reader.ts): generated tables of every type, nested, valid
  * and mutated. Valid bytes decode to exactly the generated value and consume exactly the table;
  * broken bytes fail with 502 SYNTAX_ERROR and never read past the end.
  */
 import fc from "fast-check";
 import { AmqpError } from "../../../src/amqp/errors.js";
 import { ReplyCode } from "../../../src/amqp/generated.js";
-import { AmqpReader } from "../../../src/amqp/reader.js";
+import { AmqpReader } from "../../../src/amqp/field-reader.js";
 import { fieldTableArb, sameValue, type Encoded } from "../field-values.js";
 import { assertFastSync, hex, mutate, mutationArb, show, type FuzzTarget, type Mutation } from "../target.js";
 

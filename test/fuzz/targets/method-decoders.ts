@@ -1,6 +1,6 @@
 /**
- * Method decoders (src/amqp/generated.ts over src/amqp/reader.ts) and the basic.publish fast
- * decoder (src/server/publish-decoder.ts).
+ * Method decoders (src/amqp/generated.ts over src/amqp/field-reader.ts) and the basic.publish fast
+ * decoder (src/amqp/publish-decoder.ts).
  *
  * Arguments for every method of the spec are generated from the XML (field types, bit packing),
  * encoded here, then decoded by Warren: valid bytes must decode to exactly the generated values.
@@ -11,8 +11,8 @@ import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { AmqpError } from "../../../src/amqp/errors.js";
 import { BASIC_PUBLISH, decodeMethod, methodName, ReplyCode } from "../../../src/amqp/generated.js";
-import { AmqpReader } from "../../../src/amqp/reader.js";
-import { PublishDecoder } from "../../../src/server/publish-decoder.js";
+import { AmqpReader } from "../../../src/amqp/field-reader.js";
+import { PublishDecoder } from "../../../src/amqp/publish-decoder.js";
 import { parseSpec, specPath } from "../../../scripts/gen-amqp.js";
 import { fieldTableArb, sameValue, type Encoded } from "../field-values.js";
 import { assertFastSync, hex, mutate, mutationArb, type FuzzTarget, type Mutation } from "../target.js";

@@ -1,6 +1,6 @@
-import { syntaxError } from "../amqp/errors.js";
-import { BASIC_PUBLISH, type BasicPublish } from "../amqp/generated.js";
-import { decodeName } from "../amqp/name-bytes.js";
+import { syntaxError } from "./errors.js";
+import { BASIC_PUBLISH, type BasicPublish } from "./generated.js";
+import { decodeName } from "./name-bytes.js";
 
 /** basic.publish as the hot path reads it: the generated fields plus the raw address bytes. */
 export interface FastPublish extends BasicPublish {
