@@ -37,30 +37,12 @@ export async function startWarrenProcess(options: WarrenProcessOptions = {}): Pr
     [...(options.nodeArgs ?? []), warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", dataDir, ...(options.args ?? [])],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("warren did not start within 15 s")), 15_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`warren exited with ${code}`));
-    });
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      if (entry.event === "amqp.listening" && typeof entry.port === "number") {
-        clearTimeout(timer);
-        resolve(entry.port);
-      }
-    });
-  }).catch((error: unknown) => {
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const port = await waitForListening(child.stdout!, { exited, timeoutMs: 15_000, what: "warren" }).catch((error: unknown) => {
     child.kill("SIGKILL");
     rmSync(dataDir, { recursive: true, force: true });
     throw error;
   });
-  child.removeAllListeners("exit");
   return {
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     pid: child.pid!,
@@ -79,4 +61,41 @@ export async function stopProcess(child: ChildProcess, graceMs = 5_000): Promise
   const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+export interface ListeningWait {
+  /** Settles when the process writing the log exits: before `amqp.listening`, that is a failure. */
+  exited: Promise<number | null>;
+  timeoutMs: number;
+  /** Names the process in errors ("warren", "warren under strace"). */
+  what: string;
+  /** Every JSON log line, as it comes (also after the port is known). */
+  onEntry?: (entry: Record<string, unknown>) => void;
+}
+
+/**
+ * Read a Warren's JSON log lines from `stdout` until its `amqp.listening` line (the "ready" line,
+ * logged after `amqps.listening` when TLS is on); resolves with the AMQP port.
+ */
+export function waitForListening(stdout: NodeJS.ReadableStream, wait: ListeningWait): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${wait.what} did not start within ${wait.timeoutMs / 1000} s`)), wait.timeoutMs);
+    void wait.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${wait.what} exited with ${code} before listening`));
+    });
+    createInterface({ input: stdout }).on("line", (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      wait.onEntry?.(entry);
+      if (entry.event === "amqp.listening" && typeof entry.port === "number") {
+        clearTimeout(timer);
+        resolve(entry.port);
+      }
+    });
+  });
 }

@@ -18,9 +18,9 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { connect, type Channel } from "amqplib";
 import { warrenBin } from "./helpers/broker.js";
+import { waitForListening } from "../bench/warren-process.js";
 import { rawRpc } from "./helpers/amqp.js";
 import { parseTrace, straceArgs, straceUnavailable, type Syscall } from "./helpers/strace.js";
 
@@ -240,22 +240,13 @@ async function traced<T>(work: (url: string, port: number) => Promise<T>): Promi
     clearTimeout(timer);
   };
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("warren under strace did not start within 30 s")), 30_000);
-      void straceExited.then((code) => reject(new Error(`strace exited with ${code} before warren listened`)));
-      createInterface({ input: strace.stdout! }).on("line", (line) => {
-        let entry: Record<string, unknown>;
-        try {
-          entry = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          return;
-        }
+    const port = await waitForListening(strace.stdout!, {
+      exited: straceExited,
+      timeoutMs: 30_000,
+      what: "warren under strace",
+      onEntry: (entry) => {
         if (typeof entry.pid === "number") warrenPid = entry.pid;
-        if (entry.event === "amqp.listening" && typeof entry.port === "number") {
-          clearTimeout(timer);
-          resolve(entry.port);
-        }
-      });
+      },
     });
     const result = await work(`amqp://guest:guest@127.0.0.1:${port}/`, port);
     await stop();

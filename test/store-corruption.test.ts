@@ -164,27 +164,16 @@ describe("a damaged record costs that record only", () => {
     try {
       await withWarren(dir, async () => {}); // the default user and vhost
       // A queue as a Warren before format 2 left it, written by hand.
-      const queueDir = join(dir, "queues", createHash("sha1").update("/\u0000v1-q").digest("hex"));
-      mkdirSync(queueDir, { recursive: true, mode: 0o700 });
-      const props = Buffer.from([0x10, 0x00, 2]); // delivery-mode 2
+      const queueDir = legacyQueueDir(dir, "v1-q");
       const record = (body: string) => {
-        const payload = Buffer.concat([
-          Buffer.from([1]),
-          Buffer.alloc(8),
-          Buffer.from([0, 4]),
-          Buffer.from("v1-q"),
-          u32(props.length),
-          props,
-          Buffer.from(body),
-        ]);
+        const payload = legacyPayload("v1-q", body);
         return Buffer.concat([u32(payload.length), u32(crc32(payload)), payload]);
       };
       const header = Buffer.from([0x57, 0x52, 0x4e, 0x53, 0, 1, 0, 0]);
       const records = ["v1-a", "v1-b", "v1-c"].map(record);
       records[1]![records[1]!.length - 1]! ^= 0x01; // the middle one's body
       writeFileSync(join(queueDir, "00000001.seg"), Buffer.concat([header, ...records]));
-      const op = JSON.stringify({ op: "queue.declare", vhost: "/", name: "v1-q", autoDelete: false, arguments: "AAAAAA==" });
-      appendFileSync(join(dir, "definitions.log"), `${crc32(op).toString(16).padStart(8, "0")} ${op}\n`);
+      declareInLog(dir, "v1-q");
       await withWarren(dir, async (ch, _conn, broker) => {
         assert.deepEqual(await drain(ch, "v1-q"), ["v1-a", "v1-c"]);
         assert.equal(events(broker, "store.corrupt_record").length, 1);
@@ -199,20 +188,10 @@ describe("a damaged record costs that record only", () => {
     try {
       await withWarren(dir, async () => {}); // the default user and vhost
       // A queue as a Warren before format 3 left it: a 16-byte header, acks with plain complements.
-      const queueDir = join(dir, "queues", createHash("sha1").update("/\u0000v2-q").digest("hex"));
-      mkdirSync(queueDir, { recursive: true, mode: 0o700 });
+      const queueDir = legacyQueueDir(dir, "v2-q");
       const sync = Buffer.from("0123456789abcdef", "hex");
-      const props = Buffer.from([0x10, 0x00, 2]); // delivery-mode 2
       const record = (body: string) => {
-        const payload = Buffer.concat([
-          Buffer.from([1]),
-          Buffer.alloc(8),
-          Buffer.from([0, 4]),
-          Buffer.from("v2-q"),
-          u32(props.length),
-          props,
-          Buffer.from(body),
-        ]);
+        const payload = legacyPayload("v2-q", body);
         const length = u32(payload.length);
         return Buffer.concat([sync, u32(crc32(Buffer.concat([length, payload]))), length, payload]);
       };
@@ -222,8 +201,7 @@ describe("a damaged record costs that record only", () => {
       // v2-a acked, v2-b delivered (comes back redelivered): entries are marker, ~marker.
       const entry = (marker: number) => Buffer.concat([u32(marker >>> 0), u32(~marker >>> 0)]);
       writeFileSync(join(queueDir, "00000001.acks"), Buffer.concat([entry(16), entry((16 + records[0]!.length) | 0x8000_0000)]));
-      const op = JSON.stringify({ op: "queue.declare", vhost: "/", name: "v2-q", autoDelete: false, arguments: "AAAAAA==" });
-      appendFileSync(join(dir, "definitions.log"), `${crc32(op).toString(16).padStart(8, "0")} ${op}\n`);
+      declareInLog(dir, "v2-q");
       await withWarren(dir, async (ch) => {
         const got: Array<[string, boolean]> = [];
         for (let m = await ch.get("v2-q", { noAck: true }); m !== false; m = await ch.get("v2-q", { noAck: true })) {
@@ -265,6 +243,26 @@ describe("a damaged record costs that record only", () => {
     }
   });
 });
+
+/** The folder of durable queue `name` in vhost "/", made by hand (as an older Warren left it). */
+function legacyQueueDir(dir: string, name: string): string {
+  const queueDir = join(dir, "queues", createHash("sha1").update(`/\u0000${name}`).digest("hex"));
+  mkdirSync(queueDir, { recursive: true, mode: 0o700 });
+  return queueDir;
+}
+
+/** A record's payload: persistent, published at 0, through the default exchange to `queue`. */
+function legacyPayload(queue: string, body: string): Buffer {
+  const props = Buffer.from([0x10, 0x00, 2]); // delivery-mode 2
+  const name = Buffer.from(queue);
+  return Buffer.concat([Buffer.from([1]), Buffer.alloc(8), Buffer.from([0, name.length]), name, u32(props.length), props, Buffer.from(body)]);
+}
+
+/** Append the declaration of durable queue `name` (vhost "/") to the definitions log. */
+function declareInLog(dir: string, name: string): void {
+  const op = JSON.stringify({ op: "queue.declare", vhost: "/", name, autoDelete: false, arguments: "AAAAAA==" });
+  appendFileSync(join(dir, "definitions.log"), `${crc32(op).toString(16).padStart(8, "0")} ${op}\n`);
+}
 
 function u32(n: number): Buffer {
   const b = Buffer.alloc(4);

@@ -16,8 +16,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createInterface } from "node:readline";
-import { stopProcess } from "../../bench/warren-process.js";
+import { stopProcess, waitForListening } from "../../bench/warren-process.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/src/cli/warren.js, seen from dist/test/helpers. */
@@ -108,29 +107,15 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   );
   const logs: Array<Record<string, unknown>> = [];
   let tlsPort: number | undefined;
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("warren did not start within 15 s")), 15_000);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`warren exited with ${code}`));
-    });
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
+  const port = await waitForListening(child.stdout!, {
+    exited: new Promise((resolve) => child.once("exit", resolve)),
+    timeoutMs: 15_000,
+    what: "warren",
+    onEntry: (entry) => {
       logs.push(entry);
-      // Warren logs amqps.listening (when TLS is on) before amqp.listening, its "ready" line.
       if (entry.event === "amqps.listening" && typeof entry.port === "number") tlsPort = entry.port;
-      if (entry.event === "amqp.listening" && typeof entry.port === "number") {
-        clearTimeout(timer);
-        resolve(entry.port);
-      }
-    });
+    },
   });
-  child.removeAllListeners("exit");
   announce(`local Warren pid ${child.pid} on 127.0.0.1:${port}, data ${dataDir}${external ? " (forceLocal: AMQP_URL ignored)" : ""}`);
   const handle: BrokerHandle = {
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
