@@ -7,25 +7,9 @@
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { parseArgs } from "node:util";
+import type { CpuProfile } from "./gc-share.js";
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-  columnNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
+type ProfileNode = CpuProfile["nodes"][number];
 
 const { values, positionals } = parseArgs({ options: { top: { type: "string", default: "25" } }, allowPositionals: true });
 if (positionals.length !== 1) {
@@ -33,7 +17,7 @@ if (positionals.length !== 1) {
   process.exit(2);
 }
 const top = Number(values.top);
-const profile = JSON.parse(readFileSync(positionals[0]!, "utf8")) as Profile;
+const profile = JSON.parse(readFileSync(positionals[0]!, "utf8")) as CpuProfile;
 
 const byId = new Map<number, ProfileNode>();
 const parent = new Map<number, number>();
@@ -50,7 +34,7 @@ for (let i = 0; i < profile.samples.length; i++) {
 }
 const totalUs = profile.endTime - profile.startTime;
 
-function label(f: CallFrame): string {
+function label(f: ProfileNode["callFrame"]): string {
   const name = f.functionName || "(anonymous)";
   if (!f.url) return name;
   const file = f.url.startsWith("file://") ? relative(process.cwd(), new URL(f.url).pathname) : f.url;

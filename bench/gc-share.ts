@@ -6,12 +6,9 @@
  */
 import { readFileSync } from "node:fs";
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string };
-}
-interface Profile {
-  nodes: ProfileNode[];
+/** A V8 .cpuprofile, the parts the bench tools read. */
+export interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }; children?: number[] }>;
   startTime: number;
   endTime: number;
   samples: number[];
@@ -37,7 +34,7 @@ export interface GcShare {
 
 /** GC and busy time of the profiled process in each window (undefined: no samples in it). */
 export function gcShares(profilePath: string, windows: readonly Window[]): Array<GcShare | undefined> {
-  const profile = JSON.parse(readFileSync(profilePath, "utf8")) as Profile;
+  const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile;
   const kind = new Map<number, "gc" | "idle" | "busy">();
   for (const n of profile.nodes) {
     const name = n.callFrame.functionName;
