@@ -6,9 +6,9 @@
  * The oracle is made unreachable by pointing at a port nothing (or something else) listens on;
  * the oracle every other test uses is not touched.
  */
+import { runCommand } from "./helpers/run-command.js";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,28 +17,6 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..", "..");
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a command from the repository root with `env`, killed after `timeoutMs`. */
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: repo, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** This process's environment without what would change the child's behaviour under test. */
 function cleanEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -73,17 +51,16 @@ describe(".ci/run", () => {
       mkdirSync(bin);
       writeFileSync(join(bin, "npm"), `#!/bin/sh\necho "$@" >> '${marker}'\n`);
       chmodSync(join(bin, "npm"), 0o755);
-      const result = await run(
-        "bash",
-        [join(repo, ".ci", "run")],
-        cleanEnv({
+      const result = await runCommand("bash", [join(repo, ".ci", "run")], {
+        env: cleanEnv({
           PATH: `${bin}:${process.env.PATH ?? ""}`,
           RABBITMQ_PORT: String(port),
           RABBITMQ_DIST_PORT: String(port), // never used: the node is not started
           RABBITMQ_DIR: join(dir, "rabbitmq"),
         }),
-        90_000,
-      );
+        cwd: repo,
+        timeoutMs: 90_000,
+      });
       assert.notEqual(result.code, 0, `.ci/run exited ${result.code}\n${result.stderr}`);
       assert.match(result.stderr, /the RabbitMQ oracle did not start on 127\.0\.0\.1:\d+/);
       assert.equal(existsSync(marker), false, ".ci/run ran npm after the oracle failed to start");
@@ -100,7 +77,11 @@ describe("comparison tests without the oracle", () => {
 
   it("fail under CI, saying the oracle is required", async () => {
     const port = await closedPort();
-    const result = await run(process.execPath, ["--test", comparisonTest], cleanEnv({ CI: "true", WARREN_ORACLE_PORT: String(port) }), 60_000);
+    const result = await runCommand(process.execPath, ["--test", comparisonTest], {
+      env: cleanEnv({ CI: "true", WARREN_ORACLE_PORT: String(port) }),
+      cwd: repo,
+      timeoutMs: 60_000,
+    });
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stdout, /CI is set and the RabbitMQ oracle is required, but nothing listens on 127\.0\.0\.1:\d+/);
     assert.match(result.stdout, /^# skipped 0$/m);
@@ -108,19 +89,22 @@ describe("comparison tests without the oracle", () => {
 
   it("fail under CI even with WARREN_NO_ORACLE=1", async () => {
     const port = await closedPort();
-    const result = await run(
-      process.execPath,
-      ["--test", comparisonTest],
-      cleanEnv({ CI: "1", WARREN_NO_ORACLE: "1", WARREN_ORACLE_PORT: String(port) }),
-      60_000,
-    );
+    const result = await runCommand(process.execPath, ["--test", comparisonTest], {
+      env: cleanEnv({ CI: "1", WARREN_NO_ORACLE: "1", WARREN_ORACLE_PORT: String(port) }),
+      cwd: repo,
+      timeoutMs: 60_000,
+    });
     assert.equal(result.code, 1, result.stdout);
     assert.match(result.stdout, /CI is set and the RabbitMQ oracle is required/);
   });
 
   it("skip outside CI, saying how to start the oracle", async () => {
     const port = await closedPort();
-    const result = await run(process.execPath, ["--test", comparisonTest], cleanEnv({ WARREN_ORACLE_PORT: String(port) }), 60_000);
+    const result = await runCommand(process.execPath, ["--test", comparisonTest], {
+      env: cleanEnv({ WARREN_ORACLE_PORT: String(port) }),
+      cwd: repo,
+      timeoutMs: 60_000,
+    });
     assert.equal(result.code, 0, result.stdout);
     assert.match(result.stdout, /# SKIP RabbitMQ oracle not running/);
     assert.match(result.stdout, /^# fail 0$/m);

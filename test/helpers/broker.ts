@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopProcess, waitForListening } from "../../bench/warren-process.js";
+import { runCommand, type CommandResult } from "./run-command.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/src/cli/warren.js, seen from dist/test/helpers. */
@@ -165,18 +166,6 @@ export async function waitForLog(
 export const python = process.env.WARREN_TEST_PYTHON ?? "/usr/bin/python3";
 
 /** Run a Python script from test/python with the broker URL as its first argument. */
-export function runPython(script: string, args: string[], timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const path = join(here, "..", "..", "..", "test", "python", script);
-  return new Promise((resolve) => {
-    const child = spawn(python, [path, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export function runPython(script: string, args: string[], timeoutMs = 60_000): Promise<CommandResult> {
+  return runCommand(python, [join(here, "..", "..", "..", "test", "python", script), ...args], { timeoutMs });
 }

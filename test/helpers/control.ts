@@ -9,7 +9,7 @@
  * so the comparison tests fail instead of skipping, and WARREN_NO_ORACLE is ignored.
  * WARREN_ORACLE_PORT picks another oracle port than 5673.
  */
-import { spawn } from "node:child_process";
+import { runCommand, type CommandResult } from "./run-command.js";
 import { after, before } from "node:test";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
@@ -22,11 +22,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const warrenctlBin = join(here, "..", "..", "src", "cli", "warrenctl.js");
 const rabbitmqScript = join(here, "..", "..", "..", "scripts", "rabbitmq.sh");
 
-export interface CtlResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+/** What a control command printed, and its exit code. */
+export type CtlResult = CommandResult;
 
 /** A broker with its control tool: Warren + warrenctl, or RabbitMQ + rabbitmqctl. */
 export interface Target {
@@ -37,22 +34,6 @@ export interface Target {
   ctl(args: string[], stdin?: string): Promise<CtlResult>;
   /** An amqp:// URL for a user on a vhost. */
   url(user: string, password: string, vhost?: string): string;
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, stdin: string | undefined, timeoutMs: number): Promise<CtlResult> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin ?? "");
-  });
 }
 
 function amqpUrl(host: string, port: number, user: string, password: string, vhost = "/"): string {
@@ -98,7 +79,7 @@ export function warrenForSuite(): { broker(): BrokerHandle; ctl(...args: string[
 
 /** The warrenctl binary itself, in its own process. */
 export function warrenctlProcess(dataDir: string, args: string[], stdin?: string, env: NodeJS.ProcessEnv = {}): Promise<CtlResult> {
-  return run(process.execPath, [warrenctlBin, ...args], { ...process.env, WARREN_DATA_DIR: dataDir, ...env }, stdin, 30_000);
+  return runCommand(process.execPath, [warrenctlBin, ...args], { env: { ...process.env, WARREN_DATA_DIR: dataDir, ...env }, stdin, timeoutMs: 30_000 });
 }
 
 /** Warren and its warrenctl binary. */
@@ -116,7 +97,7 @@ export const ORACLE_PORT = Number(process.env.WARREN_ORACLE_PORT ?? 5673);
 
 /** rabbitmqctl against the oracle node. */
 export function rabbitmqctl(args: string[], stdin?: string): Promise<CtlResult> {
-  return run("bash", [rabbitmqScript, "ctl", ...args], { ...process.env, RABBITMQ_PORT: String(ORACLE_PORT) }, stdin, 60_000);
+  return runCommand("bash", [rabbitmqScript, "ctl", ...args], { env: { ...process.env, RABBITMQ_PORT: String(ORACLE_PORT) }, stdin, timeoutMs: 60_000 });
 }
 
 function portOpen(port: number): Promise<boolean> {
