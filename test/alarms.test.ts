@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { connect } from "amqplib";
 import { startBroker, waitForLog } from "./helpers/broker.js";
 import { warrenctl } from "./helpers/control.js";
-import { eventually, pause, within } from "./helpers/amqp.js";
+import { eventually, pause, watchBlocking, within } from "./helpers/amqp.js";
 
 it("a publisher is blocked with connection.blocked 'low on disk' while consumers go on", async () => {
   // A limit no disk can meet: the alarm is raised at startup.
@@ -52,19 +52,7 @@ it("what a blocked publisher sends is held back while the disk alarm holds, and 
     const queued = async () => (await observer.checkQueue(queue)).messageCount;
 
     const publisherConn = await connect(broker.url);
-    const events: string[] = [];
-    const blocked = new Promise<string>((resolve) =>
-      publisherConn.on("blocked", (reason: string) => {
-        events.push("blocked");
-        resolve(reason);
-      }),
-    );
-    const unblocked = new Promise<void>((resolve) =>
-      publisherConn.on("unblocked", () => {
-        events.push("unblocked");
-        resolve();
-      }),
-    );
+    const { events, blocked, unblocked } = watchBlocking(publisherConn);
     const publisher = await publisherConn.createChannel();
     publisher.sendToQueue(queue, Buffer.from("0"));
     await eventually(async () => (await queued()) === 1, "the first message before the alarm");

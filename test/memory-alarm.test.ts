@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { connect } from "amqplib";
 import { startBroker, type BrokerHandle, waitForLog } from "./helpers/broker.js";
 import { warrenctl } from "./helpers/control.js";
+import { watchBlocking } from "./helpers/amqp.js";
 
 /** The broker's resident memory, bytes (0 once it has exited). */
 function rss(broker: BrokerHandle): number {
@@ -43,19 +44,7 @@ it("past the watermark publishers are blocked 'low on memory', memory stays near
     const publisher = await publisherConn.createConfirmChannel();
     const consumer = await consumerConn.createChannel();
     const { queue } = await consumer.assertQueue("", { exclusive: true });
-    const events: string[] = [];
-    const blocked = new Promise<string>((resolve) =>
-      publisherConn.on("blocked", (reason: string) => {
-        events.push("blocked");
-        resolve(reason);
-      }),
-    );
-    const unblocked = new Promise<void>((resolve) =>
-      publisherConn.on("unblocked", () => {
-        events.push("unblocked");
-        resolve();
-      }),
-    );
+    const { events, blocked, unblocked } = watchBlocking(publisherConn);
 
     const idle = rss(broker);
     const watermark = idle + 48 * MiB;

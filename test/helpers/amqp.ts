@@ -641,3 +641,24 @@ export async function closeCloudQuietly(c: CloudConnection | undefined): Promise
     // already gone
   }
 }
+
+/**
+ * connection.blocked / unblocked as a client sees them: the events in order, and promises of the
+ * first of each (the reason given with blocked).
+ */
+export function watchBlocking(conn: ChannelModel): { events: string[]; blocked: Promise<string>; unblocked: Promise<void> } {
+  const events: string[] = [];
+  const blocked = new Promise<string>((resolve) =>
+    conn.on("blocked", (reason: string) => {
+      events.push("blocked");
+      resolve(reason);
+    }),
+  );
+  const unblocked = new Promise<void>((resolve) =>
+    conn.on("unblocked", () => {
+      events.push("unblocked");
+      resolve();
+    }),
+  );
+  return { events, blocked, unblocked };
+}
