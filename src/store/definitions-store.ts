@@ -5,7 +5,7 @@ import type { VhostLimits } from "../broker/vhost-limits.js";
 import { AppendFile } from "./append-file.js";
 import type { Persister } from "./persister.js";
 import type { StoreCounters } from "./queue-store.js";
-import { syncFolder, writeWholeFile, type StoreFs } from "./store-fs.js";
+import { syncPath, writeWholeFile, type StoreFs } from "./store-fs.js";
 
 /** One change to the durable definitions (field tables are AMQP-encoded, base64). */
 export type DefinitionOp =
@@ -113,14 +113,9 @@ export class DefinitionsStore {
     const tmp = this.path + ".tmp";
     this.fs.remove(tmp); // so it is created afresh, with the store's file mode
     writeWholeFile(this.fs, tmp, ops.map(formatLine).join(""));
-    const fd = this.fs.open(tmp, "r");
-    try {
-      this.fs.fsync(fd);
-    } finally {
-      this.fs.close(fd);
-    }
+    syncPath(this.fs, tmp);
     this.fs.rename(tmp, this.path);
-    syncFolder(this.fs, dirname(this.path));
+    syncPath(this.fs, dirname(this.path));
   }
 }
 

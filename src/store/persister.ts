@@ -1,6 +1,6 @@
 import type { Logger } from "../logger.js";
 import type { AppendFile } from "./append-file.js";
-import type { StoreFs } from "./store-fs.js";
+import { syncPath, type StoreFs } from "./store-fs.js";
 
 /** Told when a group commit completes. */
 export interface SyncListener {
@@ -145,9 +145,7 @@ export class Persister {
     }
     for (const folder of this.unsyncedFolders) {
       try {
-        const fd = this.fs.open(folder, "r");
-        this.fs.fsync(fd);
-        this.fs.close(fd);
+        syncPath(this.fs, folder);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") this.reportFailure(err as Error, folder);
       }

@@ -9,7 +9,7 @@ import { DefinitionsStore } from "./definitions-store.js";
 import { MemoryBudget } from "./memory-budget.js";
 import { Persister } from "./persister.js";
 import { QueueStore, type StoreCounters } from "./queue-store.js";
-import { nodeFs, syncFolder, writeWholeFile, type StoreFs } from "./store-fs.js";
+import { nodeFs, syncPath, writeWholeFile, type StoreFs } from "./store-fs.js";
 
 /**
  * Written, fsynced, when Warren stops cleanly; removed at start. Its absence at a start means the
@@ -72,7 +72,7 @@ export class Storage implements QueueStorage {
     } else if (previousRun) {
       // Gone before anything else is written: a crash from here on must read as unclean.
       this.fs.remove(marker);
-      syncFolder(this.fs, this.options.dataDir);
+      syncPath(this.fs, this.options.dataDir);
     }
   }
 
@@ -138,13 +138,8 @@ export class Storage implements QueueStorage {
       const marker = join(this.options.dataDir, CLEAN_STOP_FILE);
       try {
         writeWholeFile(this.fs, marker, JSON.stringify({ pid: process.pid, stoppedAt: new Date().toISOString() }) + "\n");
-        const fd = this.fs.open(marker, "r");
-        try {
-          this.fs.fsync(fd);
-        } finally {
-          this.fs.close(fd);
-        }
-        syncFolder(this.fs, this.options.dataDir);
+        syncPath(this.fs, marker);
+        syncPath(this.fs, this.options.dataDir);
       } catch (err) {
         this.options.log.error({ event: "store.io_error", file: marker, err: (err as Error).message }, "could not mark the stop clean");
       }

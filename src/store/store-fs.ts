@@ -97,9 +97,12 @@ export function writeWholeFile(fs: StoreFs, path: string, data: Buffer | string)
   }
 }
 
-/** fsync a folder, so a rename or a new file in it survives a crash. */
-export function syncFolder(fs: StoreFs, dir: string): void {
-  const fd = fs.open(dir, "r");
+/**
+ * fsync by path, blocking: a file's data, or a folder's entries (so a rename or a new file in it
+ * survives a crash).
+ */
+export function syncPath(fs: StoreFs, path: string): void {
+  const fd = fs.open(path, "r");
   try {
     fs.fsync(fd);
   } finally {
