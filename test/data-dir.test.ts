@@ -47,7 +47,7 @@ describe("the data folder", () => {
   it("everything Warren creates in it is private: folders 0700, files and the control socket 0600", async () => {
     const parent = mkdtempSync(join(tmpdir(), "warren-modes-"));
     const dataDir = join(parent, "data"); // Warren creates it
-    // A zero budget pages transient messages too, so paged/ is created.
+    // A zero budget pages transient messages too, so transient/ is created.
     const broker = await startBroker({ forceLocal: true, dataDir, args: ["--queue-memory-budget", "0"] });
     try {
       const conn = await openConnection(broker.url);
@@ -75,7 +75,7 @@ describe("the data folder", () => {
           "ack files were written",
         );
         assert.ok(
-          seen.some((e) => e.path.includes("/paged/")),
+          seen.some((e) => e.path.includes("/transient/")),
           "paged messages were written",
         );
         for (const e of seen) {

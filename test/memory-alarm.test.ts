@@ -86,7 +86,7 @@ it("past the watermark publishers are blocked 'low on memory', memory stays near
     await waitForLog(broker, "alarm.memory.set");
     assert.ok(received.length > 0 && received.length < count, `the consumer was served (${received.length} messages) while the publisher was blocked`);
     // What still arrives under the alarm (the publish that got the connection blocked) is paged.
-    const paged = readdirSync(join(broker.dataDir!, "paged"), { recursive: true }) as string[];
+    const paged = readdirSync(join(broker.dataDir!, "transient"), { recursive: true }) as string[];
     assert.ok(
       paged.some((f) => f.endsWith(".seg")),
       `paged files: ${paged.join(", ")}`,
@@ -134,7 +134,7 @@ it("a backlog nobody consumes does not block its publisher for good: it pages to
       if (!ch.sendToQueue(queue, body)) await new Promise((r) => ch.once("drain", r));
     }
     await within(ch.waitForConfirms(), 60_000, "confirms");
-    const paged = readdirSync(join(broker.dataDir!, "paged"), { recursive: true }) as string[];
+    const paged = readdirSync(join(broker.dataDir!, "transient"), { recursive: true }) as string[];
     assert.ok(
       paged.some((f) => f.endsWith(".seg")),
       `paged files: ${paged.join(", ")}`,

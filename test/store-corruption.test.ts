@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import type { ChannelModel, ConfirmChannel } from "amqplib";
-import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { startBroker, waitForLog, type BrokerHandle } from "./helpers/broker.js";
 import { warrenctl } from "./helpers/control.js";
 import { closeQuietly, drain, openConfirmChannel, openConnection, queueExists } from "./helpers/amqp.js";
 
@@ -100,16 +100,17 @@ describe("a damaged record costs that record only", () => {
   it("damage found while paging in (not at startup) is skipped the same way", async () => {
     const dir = tempDir();
     try {
-      // A zero memory budget pages every message: they are read back from the segment.
+      // A zero memory budget drops every segment from memory once idle: messages are read back from the file.
       await withWarren(
         dir,
         async (ch, _conn, broker) => {
           await publishAll(ch, "flip-paged");
+          await waitForLog(broker, "store.segment_evicted");
           flip(onlySegment(dir), (d) => d.indexOf("message-1") + 2);
           assert.deepEqual(await drain(ch, "flip-paged"), ["message-0", "message-2", "message-3", "message-4"]);
           assert.equal(events(broker, "store.corrupt_record").length, 1);
         },
-        ["--queue-memory-budget", "0"],
+        ["--queue-memory-budget", "0", "--log-level", "debug"],
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

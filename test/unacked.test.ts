@@ -1,6 +1,6 @@
 /**
- * The data structures behind acks, tested directly: a channel's unacked list (src/server/unacked.ts)
- * and a queue's ready list (src/broker/ready-list.ts). Correctness against a plain reference model
+ * The data structure behind acks, tested directly: a channel's unacked list (src/server/unacked.ts;
+ * a queue's ready index is tested in test/unit/ready-index.test.ts). Correctness against a plain reference model
  * under random operations, and cost that does not grow with held deliveries or requeued backlog:
  * measured as a ratio of two timings on the same machine (generous, so it cannot flake), never as
  * an absolute speed.
@@ -8,16 +8,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Delivery, UnackedList } from "../src/server/unacked.js";
-import { ReadyList } from "../src/broker/ready-list.js";
-import { Message, QueuedMessage } from "../src/broker/message.js";
 import type { Queue } from "../src/broker/queue.js";
 import { seededRandom as random } from "./helpers/seeded-random.js";
 
-const message = new Message("", "k", Buffer.alloc(0), Buffer.alloc(0));
 const queue = {} as Queue;
 
 function delivery(tag: number, deliveredAt = 0): Delivery {
-  return new Delivery(tag, new QueuedMessage(message, tag), queue, undefined, deliveredAt);
+  return new Delivery(tag, tag, 0, 0, queue, undefined, deliveredAt);
 }
 
 const tags = (ds: Delivery[]) => ds.map((d) => d.tag);
@@ -148,45 +145,5 @@ describe("UnackedList", () => {
     const dense = timePerOp(run(0));
     const holey = timePerOp(run(2));
     assert.ok(holey < 3 * dense, `${holey.toFixed(0)} ns per tag with holes vs ${dense.toFixed(0)} ns without`);
-  });
-});
-
-describe("ReadyList", () => {
-  const entry = (seq: number) => new QueuedMessage(message, seq);
-
-  it("serves requeued messages first, in sequence order, then fresh ones", () => {
-    const rnd = random(7);
-    const ready = new ReadyList();
-    for (let s = 101; s <= 200; s++) ready.push(entry(s));
-    const back = Array.from({ length: 100 }, (_, i) => i + 1).sort(() => rnd() - 0.5);
-    for (const s of back) ready.requeue(entry(s));
-    assert.equal(ready.length, 200);
-    assert.equal([...ready].length, 200);
-    const order: number[] = [];
-    for (let e = ready.shift(); e !== undefined; e = ready.shift()) order.push(e.seq);
-    assert.deepEqual(
-      order,
-      Array.from({ length: 200 }, (_, i) => i + 1),
-    );
-  });
-
-  it("requeueing costs the same per message in front of a large backlog as in front of none", () => {
-    const N = 50_000;
-    const run = (backlog: number, descending: boolean) => () => {
-      const ready = new ReadyList();
-      for (let s = N + 1; s <= N + backlog; s++) ready.push(entry(s));
-      const back = Array.from({ length: N }, (_, i) => entry(descending ? N - i : i + 1));
-      return () => {
-        for (const e of back) ready.requeue(e);
-        assert.equal(ready.shift()?.seq, 1);
-        return N;
-      };
-    };
-    const empty = timePerOp(run(0, false));
-    const behindBacklog = timePerOp(run(50_000, false));
-    const descending = timePerOp(run(50_000, true));
-    assert.ok(behindBacklog < 3 * empty, `${behindBacklog.toFixed(0)} ns per requeue before 50,000 ready vs ${empty.toFixed(0)} ns before none`);
-    // Descending order is the heap's worst case: O(log n), still far from shifting the backlog.
-    assert.ok(descending < 10 * empty, `${descending.toFixed(0)} ns per requeue in descending order vs ${empty.toFixed(0)} ns`);
   });
 });

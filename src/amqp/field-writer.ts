@@ -82,6 +82,20 @@ export class AmqpWriter {
     this.pos += 4 + v.length;
   }
 
+  /** Bytes src[start, end) as they are (a stored message's parts: no view allocated). */
+  rawRange(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    if (n <= 32) {
+      const b = this.buf;
+      const p = this.pos;
+      for (let i = 0; i < n; i++) b[p + i] = src[start + i]!;
+    } else {
+      src.copy(this.buf, this.pos, start, end);
+    }
+    this.pos += n;
+  }
+
   raw(v: Buffer): void {
     const n = v.length;
     this.ensure(n);

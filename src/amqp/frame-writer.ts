@@ -125,6 +125,35 @@ export class FrameWriter extends AmqpWriter {
     }
   }
 
+  /**
+   * content() for a message whose properties and body are ranges of one buffer (a segment): the
+   * properties are copied from it, the body too unless it is large, when it goes by reference.
+   */
+  contentFrom(channel: number, classId: number, src: Buffer, propertiesStart: number, propertiesEnd: number, bodyStart: number, bodyEnd: number): void {
+    const bodySize = bodyEnd - bodyStart;
+    const max = this.maxPayload;
+    if (bodySize >= ZERO_COPY_BODY || bodySize > max) {
+      this.content(channel, classId, src.subarray(propertiesStart, propertiesEnd), src.subarray(bodyStart, bodyEnd));
+      return;
+    }
+    this.begin(FRAME_HEADER, channel);
+    const propertiesSize = propertiesEnd - propertiesStart;
+    this.ensure(12 + propertiesSize);
+    const b = this.buf;
+    b.writeUInt16BE(classId, this.pos);
+    b.writeUInt16BE(0, this.pos + 2);
+    b.writeUInt32BE(0, this.pos + 4);
+    b.writeUInt32BE(bodySize, this.pos + 8);
+    this.pos += 12;
+    this.rawRange(src, propertiesStart, propertiesEnd);
+    this.end();
+    if (bodySize > 0) {
+      this.begin(FRAME_BODY, channel);
+      this.rawRange(src, bodyStart, bodyEnd);
+      this.end();
+    }
+  }
+
   /** Body frames whose headers are in the slab and whose payloads are the body's own bytes (one writev). */
   private bodyByReference(channel: number, body: Buffer): void {
     if (this.closed) return;

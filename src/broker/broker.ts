@@ -3,7 +3,7 @@ import { TopicPermissionStore } from "../access/topic-permissions.js";
 import { UserStore } from "../access/user-store.js";
 import { Alarms } from "./alarms.js";
 import type { DefinitionsJournal } from "./journal.js";
-import type { QueueStorage } from "./queue-storage.js";
+import type { QueueStorage } from "./message-log.js";
 import { VHost, type VhostMetadata } from "./vhost.js";
 
 /** The broker's whole model: vhosts, users and permissions. Knows nothing about sockets or files. */

@@ -1,6 +1,6 @@
 import type { FieldTable } from "../amqp/field-types.js";
 import { shortStrBytes } from "../amqp/name-bytes.js";
-import type { QueuedMessage } from "./message.js";
+import type { StoredMessage } from "./message-log.js";
 import type { Queue } from "./queue.js";
 
 /**
@@ -10,7 +10,8 @@ import type { Queue } from "./queue.js";
 export interface ConsumerOwner {
   /** Room for one more delivery (prefetch, flow, socket backpressure). */
   canDeliver(consumer: Consumer): boolean;
-  deliver(consumer: Consumer, entry: QueuedMessage): void;
+  /** Write the message out now: `message` is valid only during the call. */
+  deliver(consumer: Consumer, message: StoredMessage): void;
   /** The queue went away under the consumer (deleted): basic.cancel to the client. */
   consumerCancelled(consumer: Consumer): void;
 }

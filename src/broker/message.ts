@@ -59,16 +59,3 @@ export class Message {
     return raw[p] === 2;
   }
 }
-
-/** A message's place in one queue. */
-export class QueuedMessage {
-  redelivered = false;
-  /** Where the queue's store holds it, or NOT_STORED (-1). */
-  position = -1;
-
-  constructor(
-    readonly message: Message,
-    /** Order within the queue; a requeued message goes back by it. */
-    readonly seq: number,
-  ) {}
-}

@@ -1,12 +1,9 @@
 import type { FieldTable } from "../amqp/field-types.js";
-import { MESSAGE_OVERHEAD } from "../store/memory-budget.js";
-import { NOT_STORED, type QueueStore } from "../store/queue-store.js";
-import { FLAG_PERSISTENT } from "../store/segment-format.js";
 import type { Binding } from "./binding.js";
 import type { Consumer } from "./consumer.js";
-import { Message, QueuedMessage } from "./message.js";
-import type { QueueStorage } from "./queue-storage.js";
-import { ReadyList } from "./ready-list.js";
+import type { Message } from "./message.js";
+import { PERSISTENT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
+import { ReadyIndex } from "./ready-index.js";
 
 export interface QueueOptions {
   durable: boolean;
@@ -17,35 +14,31 @@ export interface QueueOptions {
   owner?: object;
 }
 
-/** What enqueue did with a message: kept (in memory, maybe paged), written durably, or refused by the store. */
+/** What enqueue did with a message: kept, written durably (a confirm waits for the sync), or refused by the log. */
 export type Enqueued = "memory" | "durable" | "refused";
-
-/** How many paged messages are read back at a time. */
-const PAGE_IN_BATCH = 1024;
 
 /**
  * A queue: ready messages in order, and the consumers they go to, round robin.
  *
+ * Every message is in the queue's log (message-log.ts) as bytes; the queue keeps only its
+ * position and two flag bits (ready-index.ts), so a backlog costs bytes, not objects. Handing a
+ * message out fills one reused StoredMessage with where its bytes are.
+ *
  * Dispatch is synchronous: an enqueue, an ack that frees prefetch, or a consumer that drains calls
  * `dispatch`, which hands ready messages to consumers with room until one side runs out.
- *
- * Ready messages live in memory up to the broker's memory budget. Past it the queue pages: new
- * messages go only to its store and `pagedCount` counts them; they are read back, in order, when
- * the in-memory part runs dry. Persistent messages of a durable queue are written to the store
- * whether or not the queue pages, so they survive a restart until acked.
  */
 export class Queue {
   readonly kind = "queue";
-  private readonly ready = new ReadyList();
-  /** Messages after `ready`, held only by the store. */
-  private pagedCount = 0;
+  private readonly ready = new ReadyIndex();
   readonly consumers: Consumer[] = [];
   /** Bindings that route into this queue, so deleting it can remove them. */
   readonly bindings = new Set<Binding>();
-  private nextSeq = 1;
   private roundRobin = 0;
   /** Delivered to a consumer or basic.get and not yet acked. */
   unacked = 0;
+  /** Body bytes and persistent messages among the ready ones (warrenctl list_queues). */
+  readyBytes = 0;
+  readyPersistent = 0;
   /** Set once a consumer has subscribed: auto-delete only applies after that. */
   private hadConsumer = false;
   /** Marks the routing pass that last reached this queue, so one publish enqueues once. */
@@ -62,7 +55,10 @@ export class Queue {
   private dispatching = false;
   /** True once any consumer has a non-zero x-priority; until then the first free consumer wins. */
   hasPriorities = false;
-  private store: QueueStore | undefined;
+  /** Opened on first use: a queue that never holds a message costs its log nothing. */
+  private log: MessageLog | undefined;
+  /** The message being handed out (reused: see StoredMessage). */
+  private readonly out = new StoredMessage();
 
   constructor(
     readonly name: string,
@@ -70,10 +66,8 @@ export class Queue {
     readonly options: QueueOptions,
     /** Called when an auto-delete queue loses its last consumer. */
     private readonly onUnused: (queue: Queue) => void,
-    private readonly storage?: QueueStorage,
-  ) {
-    if (this.isDurable && storage !== undefined) this.store = storage.open(this);
-  }
+    private readonly storage: QueueStorage,
+  ) {}
 
   /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
   get isDurable(): boolean {
@@ -81,133 +75,102 @@ export class Queue {
   }
 
   get messageCount(): number {
-    return this.ready.length + this.pagedCount;
+    return this.ready.length;
   }
 
   get consumerCount(): number {
     return this.consumers.length;
   }
 
-  /** The ready messages held in memory (warrenctl list_queues walks them). */
-  get readyInMemory(): Iterable<QueuedMessage> {
-    return this.ready;
-  }
-
   get exclusiveOwner(): object | undefined {
     return this.options.exclusive ? this.options.owner : undefined;
   }
 
-  /** Messages found in the store at startup become the queue's (paged) backlog. */
+  private openLog(): MessageLog {
+    return (this.log ??= this.storage.open(this));
+  }
+
+  /** Messages a previous run left in the log become the queue's backlog. Returns how many. */
   recover(): number {
-    if (this.store === undefined) return 0;
-    this.pagedCount = this.store.recover();
-    return this.pagedCount;
+    let count = 0;
+    this.openLog().recover((position, bodySize, redelivered) => {
+      this.ready.push(position, redelivered ? PERSISTENT | REDELIVERED : PERSISTENT);
+      this.readyBytes += bodySize;
+      this.readyPersistent++;
+      count++;
+    });
+    return count;
   }
 
   /**
    * Add a published message. Returns "durable" when it was written durably (a persistent message
-   * in a durable queue), so a confirm must wait for the store's sync; "refused" when the store
-   * could not take it (the queue drops it and its publisher is nacked).
+   * in a durable queue), so a confirm must wait for the log's sync; "refused" when the log could
+   * not take it (the queue drops it and its publisher is nacked).
    */
   enqueue(message: Message): Enqueued {
-    const durable = this.isDurable && this.storage !== undefined && message.persistent;
-    const page = this.storage !== undefined && (this.pagedCount > 0 || this.storage.budget.exceeded);
-    let position = NOT_STORED;
-    if (durable || page) {
-      try {
-        const store = (this.store ??= this.storage!.open(this));
-        position = store.append(
-          {
-            flags: durable ? FLAG_PERSISTENT : 0,
-            publishedAt: Date.now(),
-            address: message.address,
-            properties: message.rawProperties,
-            body: message.body,
-          },
-          page,
-        );
-      } catch (err) {
-        this.storage!.refused(this, err as Error);
-        return "refused";
-      }
+    const persistent = this.isDurable && message.persistent;
+    let position: LogPosition;
+    try {
+      position = this.openLog().append(message, persistent);
+    } catch (err) {
+      this.storage.refused(this, err as Error);
+      return "refused";
     }
-    if (page) {
-      this.pagedCount++;
-    } else {
-      const entry = new QueuedMessage(message, this.nextSeq++);
-      entry.position = position;
-      this.pushReady(entry);
-    }
+    this.ready.push(position, persistent ? PERSISTENT : 0);
+    this.readyBytes += message.body.length;
+    if (persistent) this.readyPersistent++;
     if (this.consumers.length > 0) this.dispatch();
-    return durable ? "durable" : "memory";
+    return persistent ? "durable" : "memory";
   }
 
-  private pushReady(entry: QueuedMessage): void {
-    this.ready.push(entry);
-    if (this.storage) this.storage.budget.used += cost(entry);
-  }
-
-  /** The next ready message, paging in from the store when memory has run dry. */
-  private takeReady(): QueuedMessage | undefined {
-    if (this.ready.length === 0 && this.pagedCount > 0) this.pageIn();
-    const entry = this.ready.shift();
-    if (entry !== undefined && this.storage) this.storage.budget.used -= cost(entry);
-    if (this.onDrained !== undefined && this.messageCount <= this.flowResumeAt) this.onDrained();
-    return entry;
-  }
-
-  private pageIn(): void {
-    const batch = this.store!.pageIn(Math.min(PAGE_IN_BATCH, this.pagedCount));
-    if (batch.length === 0) {
-      this.pagedCount = 0; // the store has nothing more: trust it
-      return;
+  /** Take the next ready message into `this.out`; false when there is none. */
+  private takeReady(): boolean {
+    const out = this.out;
+    for (;;) {
+      const position = this.ready.shift();
+      if (position < 0) return false;
+      out.position = position;
+      out.flags = this.ready.shiftedFlags;
+      if (this.log!.read(position, out)) break;
+      // Damaged on disk (the log has said so): lost, and nothing to wait for.
+      if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;
+      this.log!.settle(position, (out.flags & PERSISTENT) !== 0);
     }
-    this.pagedCount -= batch.length;
-    for (const stored of batch) {
-      const r = stored.record;
-      const entry = new QueuedMessage(new Message(r.exchange, r.routingKey, r.properties, r.body, r.address), this.nextSeq++);
-      entry.position = stored.position;
-      entry.redelivered = stored.redelivered;
-      this.pushReady(entry);
-    }
+    this.readyBytes -= out.bodySize;
+    if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;
+    if (this.onDrained !== undefined && this.ready.length <= this.flowResumeAt) this.onDrained();
+    return true;
   }
 
-  /** Put delivered messages back at their original places, marked redelivered. */
-  requeue(entries: QueuedMessage[]): void {
+  /**
+   * Put a handed-out message back at its original place, marked redelivered (call dispatch after
+   * a batch). `flags` and `bodySize` as the message had when handed out.
+   */
+  requeue(position: LogPosition, flags: number, bodySize: number): void {
     if (this.deleted) return;
-    for (const entry of entries) {
-      entry.redelivered = true;
-      this.ready.requeue(entry);
-      if (this.storage) this.storage.budget.used += cost(entry);
-    }
-    this.dispatch();
+    this.ready.requeue(position, flags | REDELIVERED);
+    this.readyBytes += bodySize;
+    if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
   }
 
-  /** A delivered message is finished with (acked, or rejected without requeue). */
-  settle(entry: QueuedMessage): void {
-    if (entry.position !== NOT_STORED && !this.deleted) this.store?.settle(entry.position);
+  /** A handed-out message is finished with (acked, or rejected without requeue). */
+  settle(position: LogPosition, flags: number): void {
+    if (!this.deleted) this.log!.settle(position, (flags & PERSISTENT) !== 0);
   }
 
   /** basic.get: the next ready message, or undefined. Counted as unacked unless noAck. */
-  get(noAck: boolean): QueuedMessage | undefined {
-    const entry = this.takeReady();
-    if (entry !== undefined) this.handOut(entry, noAck);
-    return entry;
+  get(noAck: boolean): StoredMessage | undefined {
+    if (!this.takeReady()) return undefined;
+    this.handOut(noAck);
+    return this.out;
   }
 
   purge(): number {
-    let count = 0;
-    for (;;) {
-      const entry = this.ready.shift();
-      if (entry === undefined) break;
-      if (this.storage) this.storage.budget.used -= cost(entry);
-      this.settle(entry);
-      count++;
-    }
-    if (this.pagedCount > 0) {
-      count += this.store!.dropPaged();
-      this.pagedCount = 0;
-    }
+    const count = this.ready.length;
+    const log = this.log;
+    if (log !== undefined) this.ready.drain((position, flags) => log.settle(position, (flags & PERSISTENT) !== 0));
+    this.readyBytes = 0;
+    this.readyPersistent = 0;
     return count;
   }
 
@@ -234,28 +197,30 @@ export class Queue {
     this.dispatching = true;
     try {
       const consumers = this.consumers;
-      while (this.messageCount > 0 && consumers.length > 0) {
+      while (this.ready.length > 0 && consumers.length > 0) {
         const consumer = this.nextConsumer();
         if (consumer === undefined) return;
-        const entry = this.takeReady();
-        if (entry === undefined) return;
-        this.handOut(entry, consumer.options.noAck);
-        if (!consumer.options.noAck) consumer.unacked++;
-        consumer.owner.deliver(consumer, entry);
+        if (!this.takeReady()) return;
+        const noAck = consumer.options.noAck;
+        this.handOut(noAck);
+        if (!noAck) consumer.unacked++;
+        consumer.owner.deliver(consumer, this.out);
       }
     } finally {
       this.dispatching = false;
     }
   }
 
-  /** Bookkeeping for a message leaving the ready list towards a client. */
-  private handOut(entry: QueuedMessage, noAck: boolean): void {
+  /** Bookkeeping for the message in `out` leaving the ready list towards a client. */
+  private handOut(noAck: boolean): void {
     this.deliveries++;
+    const out = this.out;
     if (noAck) {
-      this.settle(entry);
+      // Settled before it is written out: the bytes stay valid (the view keeps its buffer).
+      this.settle(out.position, out.flags);
     } else {
       this.unacked++;
-      if (entry.position !== NOT_STORED) this.store!.delivered(entry.position);
+      if ((out.flags & PERSISTENT) !== 0) this.log!.delivered(out.position);
     }
   }
 
@@ -279,19 +244,15 @@ export class Queue {
     return best;
   }
 
-  /** Forget messages and consumers (the vhost has already unbound the queue); delete its store. */
+  /** Forget messages and consumers (the vhost has already unbound the queue); delete its log. */
   markDeleted(): number {
     this.deleted = true;
-    const count = this.messageCount;
-    if (this.storage) for (const entry of this.ready) this.storage.budget.used -= cost(entry);
+    const count = this.ready.length;
     this.ready.clear();
-    this.pagedCount = 0;
-    this.store?.destroy();
-    this.store = undefined;
+    this.readyBytes = 0;
+    this.readyPersistent = 0;
+    this.log?.destroy();
+    this.log = undefined;
     return count;
   }
-}
-
-function cost(entry: QueuedMessage): number {
-  return entry.message.body.length + entry.message.rawProperties.length + MESSAGE_OVERHEAD;
 }

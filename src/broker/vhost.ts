@@ -10,7 +10,7 @@ import { Queue, type QueueOptions } from "./queue.js";
 import { checkQueueEquivalence, inequivalence } from "./queue-equivalence.js";
 import { valuesEqual } from "./exchange/headers-match.js";
 import type { DefinitionsJournal } from "./journal.js";
-import type { QueueStorage } from "./queue-storage.js";
+import type { QueueStorage } from "./message-log.js";
 import { limitOf, type VhostLimits } from "./vhost-limits.js";
 
 /** The exchanges every vhost starts with, as RabbitMQ declares them. */
@@ -157,6 +157,7 @@ export class VHost {
       checkQueueEquivalence(existing, options, this.describe("queue", name));
       return { queue: existing, created: false };
     }
+    if (this.storage === undefined) throw new Error("a vhost without storage cannot hold queues");
     const queue = new Queue(name, this.name, options, (q) => this.deleteQueue(q), this.storage);
     this.journal?.queueDeclared(queue); // first: a declare the log refuses is not made
     this.queues.set(name, queue);

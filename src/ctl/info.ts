@@ -15,7 +15,6 @@ import type { Connection } from "../server/connection.js";
 import { tlsInfo } from "../server/tls-peer.js";
 import { tableInfo, type InfoValue } from "./info-values.js";
 import type { NodeIdentity } from "./node-identity.js";
-import { MESSAGE_OVERHEAD } from "../store/memory-budget.js";
 
 /** What the list commands read. */
 export interface InfoSource {
@@ -34,25 +33,12 @@ function rows<T>(items: Iterable<T>, keys: readonly string[], row: Row<T>): Info
 
 // ---- queues ----
 
-/** Counts of a queue's in-memory ready messages (the paged part is only counted). */
-function readyStats(queue: Queue): { inMemory: number; bytes: number; persistent: number } {
-  let inMemory = 0;
-  let bytes = 0;
-  let persistent = 0;
-  for (const entry of queue.readyInMemory) {
-    inMemory++;
-    bytes += entry.message.body.length;
-    if (entry.message.persistent) persistent++;
-  }
-  return { inMemory, bytes, persistent };
-}
+/** What a queue's index costs per ready message (message-log.ts: a position and its flag bits). */
+const INDEX_BYTES_PER_MESSAGE = 9;
 
 export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: readonly string[]): InfoValue[][] {
   if (vhost === undefined) return [];
   const connectionOf = ownerConnections(src);
-  // The byte and RAM columns walk the queue's messages: once per queue, however many are asked.
-  const walked = new Map<Queue, ReturnType<typeof readyStats>>();
-  const stats = (q: Queue) => walked.get(q) ?? walked.set(q, readyStats(q)).get(q)!;
   return rows(vhost.queues.values(), keys, (q, key) => {
     switch (key) {
       case "name":
@@ -84,17 +70,17 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
       case "messages":
         return q.messageCount + q.unacked;
       case "messages_ready_ram":
-        return stats(q).inMemory;
+        return q.messageCount; // its position is in memory; its bytes are in the segment cache or on disk
       case "messages_unacknowledged_ram":
         return q.unacked;
       case "messages_ram":
-        return stats(q).inMemory + q.unacked;
+        return q.messageCount + q.unacked;
       case "messages_persistent":
-        return q.isDurable ? stats(q).persistent : 0;
+        return q.readyPersistent;
       case "message_bytes":
       case "message_bytes_ready":
       case "message_bytes_ram":
-        return stats(q).bytes;
+        return q.readyBytes;
       case "message_bytes_unacknowledged":
         return 0;
       case "message_bytes_persistent":
@@ -104,10 +90,8 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
       case "consumer_utilisation":
       case "consumer_capacity":
         return q.consumerCount > 0 ? { float: 1 } : 0;
-      case "memory": {
-        const s = stats(q);
-        return 1024 + s.bytes + s.inMemory * MESSAGE_OVERHEAD;
-      }
+      case "memory":
+        return 1024 + q.messageCount * INDEX_BYTES_PER_MESSAGE;
       case "disk_reads":
       case "disk_writes":
         return 0;

@@ -7,7 +7,8 @@ import { shortStrBytes } from "../amqp/name-bytes.js";
 import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
-import { Message, type QueuedMessage } from "../broker/message.js";
+import { Message } from "../broker/message.js";
+import type { StoredMessage } from "../broker/message-log.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { Connection } from "./connection.js";
@@ -359,23 +360,23 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     return true;
   }
 
-  deliver(consumer: Consumer, entry: QueuedMessage): void {
+  deliver(consumer: Consumer, message: StoredMessage): void {
     const tag = this.nextDeliveryTag++;
-    if (!consumer.options.noAck) this.track(tag, entry, consumer.queue, consumer);
+    if (!consumer.options.noAck) this.track(tag, message, consumer.queue, consumer);
     const w = this.writer;
-    const message = entry.message;
+    const buf = message.buf;
     w.begin(amqp.FRAME_METHOD, this.id);
     w.u32(amqp.BASIC_DELIVER);
     w.raw(consumer.tagBytes);
     w.u64(tag);
-    w.u8(entry.redelivered ? 1 : 0);
-    w.raw(message.address);
+    w.u8(message.redelivered ? 1 : 0);
+    w.rawRange(buf, message.addressStart, message.addressEnd);
     w.end();
-    w.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+    w.contentFrom(this.id, amqp.CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
   }
 
   /** Hold a delivery until it is acked, stamped for the consumer timeout (basic.get ones too, as RabbitMQ). */
-  private track(tag: number, entry: QueuedMessage, queue: Queue, consumer: Consumer | undefined): void {
+  private track(tag: number, message: StoredMessage, queue: Queue, consumer: Consumer | undefined): void {
     const clock = this.timeoutClock;
     let deliveredAt = 0;
     if (clock !== undefined) {
@@ -385,7 +386,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
         clock.watch(this);
       }
     }
-    this.unacked.push(new Delivery(tag, entry, queue, consumer, deliveredAt));
+    this.unacked.push(new Delivery(tag, message.position, message.flags, message.bodySize, queue, consumer, deliveredAt));
   }
 
   /** A tick of the consumer-timeout clock (ConsumerTimeoutTarget): RabbitMQ's check of the oldest unacked delivery. */
@@ -458,22 +459,24 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private onGet(m: amqp.BasicGet): void {
     this.access.read("queue", m.queue);
     const queue = this.queueFor(m.queue);
-    const entry = queue.get(m.noAck);
-    if (entry === undefined) {
+    const message = queue.get(m.noAck);
+    if (message === undefined) {
       this.writer.method(this.id, amqp.encodeBasicGetEmpty, {});
       return;
     }
     const tag = this.nextDeliveryTag++;
-    if (!m.noAck) this.track(tag, entry, queue, undefined);
-    const message = entry.message;
-    this.writer.method(this.id, amqp.encodeBasicGetOk, {
-      deliveryTag: tag,
-      redelivered: entry.redelivered,
-      exchange: message.exchange,
-      routingKey: message.routingKey,
-      messageCount: queue.messageCount,
-    });
-    this.writer.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+    if (!m.noAck) this.track(tag, message, queue, undefined);
+    // get-ok: delivery-tag, redelivered, exchange and routing key (as stored), message-count.
+    const w = this.writer;
+    const buf = message.buf;
+    w.begin(amqp.FRAME_METHOD, this.id);
+    w.u32(amqp.BASIC_GET_OK);
+    w.u64(tag);
+    w.u8(message.redelivered ? 1 : 0);
+    w.rawRange(buf, message.addressStart, message.addressEnd);
+    w.u32(queue.messageCount);
+    w.end();
+    w.contentFrom(this.id, amqp.CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
   }
 
   private onQos(m: amqp.BasicQos): void {
@@ -509,12 +512,9 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     const queue = d.queue;
     queue.unacked--;
     if (d.consumer !== undefined) d.consumer.unacked--;
-    if (requeue) {
-      queue.requeue([d.entry]);
-    } else {
-      queue.settle(d.entry);
-      queue.dispatch();
-    }
+    if (requeue) queue.requeue(d.position, d.flags, d.bodySize);
+    else queue.settle(d.position, d.flags);
+    queue.dispatch();
     if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
   }
 
@@ -529,19 +529,15 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       d.queue.unacked--;
       if (d.consumer !== undefined) d.consumer.unacked--;
     }
-    if (requeue) {
-      for (const [queue, entries] of groupByQueue(done)) queue.requeue(entries);
-    } else {
-      let last: Queue | undefined;
-      for (let i = 0; i < done.length; i++) {
-        const q = done[i]!.queue;
-        q.settle(done[i]!.entry);
-        if (q !== last) {
-          last = q;
-          q.dispatch();
-        }
-      }
+    // Settle (or requeue) all first, then let each queue dispatch once.
+    const queues = new Set<Queue>();
+    for (let i = 0; i < done.length; i++) {
+      const d = done[i]!;
+      if (requeue) d.queue.requeue(d.position, d.flags, d.bodySize);
+      else d.queue.settle(d.position, d.flags);
+      queues.add(d.queue);
     }
+    for (const queue of queues) queue.dispatch();
     // A channel-wide limit frees room for every consumer of the channel.
     if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
   }
@@ -869,12 +865,3 @@ function unknownTag(tag: number): AmqpError {
   return fail.preconditionFailed(`unknown delivery tag ${tag}`);
 }
 
-function groupByQueue(deliveries: Delivery[]): Map<Queue, QueuedMessage[]> {
-  const byQueue = new Map<Queue, QueuedMessage[]>();
-  for (const d of deliveries) {
-    const list = byQueue.get(d.queue);
-    if (list) list.push(d.entry);
-    else byQueue.set(d.queue, [d.entry]);
-  }
-  return byQueue;
-}

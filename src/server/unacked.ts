@@ -1,5 +1,4 @@
 import type { Consumer } from "../broker/consumer.js";
-import type { QueuedMessage } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 
 /** A delivery the client has not acked yet. */
@@ -10,7 +9,10 @@ export class Delivery {
 
   constructor(
     readonly tag: number,
-    readonly entry: QueuedMessage,
+    /** Where the message is in its queue's log, its flag bits and body size (message-log.ts). */
+    readonly position: number,
+    readonly flags: number,
+    readonly bodySize: number,
     readonly queue: Queue,
     /** The consumer it went to; undefined for basic.get. */
     readonly consumer: Consumer | undefined,

@@ -1,3 +1,4 @@
+import type { PersistedFile } from "./persister.js";
 import type { StoreFs } from "./store-fs.js";
 
 const SLAB_SIZE = 1024 * 1024;
@@ -7,7 +8,7 @@ const SLAB_SIZE = 1024 * 1024;
  * write when the persister flushes (once per event-loop turn, or earlier when the slab fills), so
  * a burst of publishes costs one system call, not one each.
  */
-export class AppendFile {
+export class AppendFile implements PersistedFile {
   /** Logical size: bytes on disk plus bytes waiting in the slab. */
   size: number;
   private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);

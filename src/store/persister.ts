@@ -1,6 +1,16 @@
 import type { Logger } from "../logger.js";
-import type { AppendFile } from "./append-file.js";
 import { syncPath, type StoreFs } from "./store-fs.js";
+
+/** A file the persister writes and syncs (append-file.ts, segment-file.ts). */
+export interface PersistedFile {
+  readonly path: string;
+  readonly fd: number;
+  readonly closed: boolean;
+  /** Hand pending bytes to the kernel (no fsync). Throws on I/O errors. */
+  writePending(): void;
+  sync(callback: (err: NodeJS.ErrnoException | null) => void): void;
+  close(): void;
+}
 
 /** Told when a group commit completes. */
 export interface SyncListener {
@@ -22,14 +32,14 @@ export class Persister {
   /** The epoch the next sync will cover; appends made now belong to it. */
   currentEpoch = 1;
   syncedEpoch = 0;
-  private readonly unwritten = new Set<AppendFile>();
-  private readonly unsynced = new Set<AppendFile>();
+  private readonly unwritten = new Set<PersistedFile>();
+  private readonly unsynced = new Set<PersistedFile>();
   /** Folders that gained an entry a durable append depends on (a new segment, a queue's folder). */
   private readonly unsyncedFolders = new Set<string>();
   /** Files written since Warren started whose every byte must be on disk after a clean stop. */
-  private readonly syncAtClose = new Set<AppendFile>();
-  private syncing: AppendFile[] | undefined;
-  private readonly retired = new Set<AppendFile>();
+  private readonly syncAtClose = new Set<PersistedFile>();
+  private syncing: PersistedFile[] | undefined;
+  private readonly retired = new Set<PersistedFile>();
   private flushScheduled = false;
   private readonly listeners = new Set<SyncListener>();
   /** Set after a write or sync failed: the store refuses further durable writes. */
@@ -48,7 +58,7 @@ export class Persister {
    * to files that outlive a restart (`keep`: a durable queue's ack markers) are fsynced when
    * Warren stops cleanly, so that a clean stop is exact.
    */
-  touched(file: AppendFile, durable: boolean, keep = durable): void {
+  touched(file: PersistedFile, durable: boolean, keep = durable): void {
     this.unwritten.add(file);
     if (durable) this.unsynced.add(file);
     if (keep) this.syncAtClose.add(file);
@@ -157,7 +167,7 @@ export class Persister {
   }
 
   /** Stop syncing a file that is being deleted; it is closed once no sync uses it. */
-  retire(file: AppendFile): void {
+  retire(file: PersistedFile): void {
     this.unwritten.delete(file);
     this.unsynced.delete(file);
     this.syncAtClose.delete(file);
@@ -216,7 +226,7 @@ export class Persister {
     });
   }
 
-  private fail(err: Error, file: AppendFile): void {
+  private fail(err: Error, file: PersistedFile): void {
     this.reportFailure(err, file.path);
   }
 

@@ -1,41 +1,35 @@
 import { dirname, join } from "node:path";
+import type { Message } from "../broker/message.js";
+import type { LogPosition, MessageLog, StoredMessage } from "../broker/message-log.js";
 import type { Logger } from "../logger.js";
 import { AppendFile } from "./append-file.js";
 import type { Persister } from "./persister.js";
+import type { SegmentCache } from "./segment-cache.js";
+import { SegmentFile } from "./segment-file.js";
 import {
   ACK_ENTRY_SIZE,
   bytesOf,
   DELIVERED_BIT,
   findNextRecord,
   FLAG_PERSISTENT,
+  locateRecord,
   newSegment,
   parseSegmentHeader,
   readAckEntry,
   readRecord,
   RecordRefused,
   recordSize,
+  SEGMENT_HEADER_SIZE,
   writeAckEntry,
   writeRecord,
-  SEGMENT_HEADER_SIZE,
   type RecordFields,
-  type SegmentBytes,
   type SegmentFormat,
-  type StoredRecord,
 } from "./segment-format.js";
 import { writeWholeFile, type StoreFs } from "./store-fs.js";
 
-/** A message's place in a queue store: segment id × 2^32 + offset. */
-export type StorePosition = number;
 const SEGMENT_FACTOR = 0x1_0000_0000;
-export const NOT_STORED = -1;
-
-/** A message read back from the store. */
-export interface StoredMessage {
-  position: StorePosition;
-  record: StoredRecord;
-  /** Delivered before the restart without an ack. */
-  redelivered: boolean;
-}
+/** A transient queue's write segment with nothing live in it starts over once this big: hot, empty queues stay small. */
+const ROLL_EMPTY_TRANSIENT = 256 * 1024;
 
 /** Counts kept across all queue stores (damaged records found, for the logs and status). */
 export interface StoreCounters {
@@ -46,27 +40,22 @@ interface Segment {
   id: number;
   path: string;
   ackPath: string;
-  /** Known once the segment is created or its header read (recovery). */
-  format: SegmentFormat | undefined;
-  /** Opened on first append or first read. */
-  file: AppendFile | undefined;
+  format: SegmentFormat;
+  file: SegmentFile;
+  /** Opened on the first marker (durable queues only). */
   acks: AppendFile | undefined;
   /** Records in the segment, and how many of them need no delivery any more. */
   records: number;
   settled: number;
-  /** From recovery: offsets acked (or transient) and offsets delivered, consulted when paging in. */
-  skip?: Set<number>;
-  delivered?: Set<number>;
-  /** Damaged records found so far: offset -> where the next intact record starts. */
-  holes?: Map<number, number>;
 }
 
 export interface QueueStoreOptions {
   dir: string;
-  /** Durable queues fsync persistent messages and recover them; others only page to disk. */
+  /** Durable queues write every segment to its file, fsync persistent messages and recover them. */
   durable: boolean;
   segmentSize: number;
   persister: Persister;
+  cache: SegmentCache;
   fs: StoreFs;
   log: Logger;
   counters: StoreCounters;
@@ -82,32 +71,29 @@ export interface QueueStoreOptions {
 }
 
 /**
- * The disk side of one queue: its messages in append-only segment files, and per segment a file
- * of ack and delivered markers. A segment whose records are all settled is deleted.
+ * The log of one queue (MessageLog): every message it holds, as records in segments
+ * (segment-format.ts), and per segment of a durable queue a file of ack and delivered markers. A
+ * segment whose records are all settled is deleted.
  *
- * The queue decides what is written: persistent messages of a durable queue always, and any
- * message once the queue pages (its backlog past the memory budget). Paged messages are read
- * back in order from `cursor` when the queue needs them. A damaged record costs that record
- * only: readers skip to the next intact one (segment-format.ts, findNextRecord).
+ * Durable queues write every segment to its file at once (the persister's group commit) and fsync
+ * the persistent records; transient queues keep segments in memory and write one to a file in a
+ * folder wiped at every start only when the segment cache evicts it. Either way the bytes are
+ * served from the cached segment, read back whole after an eviction.
  */
-export class QueueStore {
+export class QueueStore implements MessageLog {
   private readonly segments = new Map<number, Segment>();
   private writeSegment: Segment | undefined;
   private nextSegmentId = 1;
-  /** Where the next page-in reads; undefined when nothing is paged. */
-  private cursor: { segment: number; offset: number } | undefined;
+  /** The last segment read, so a run of reads from one segment skips the map. */
+  private lastRead: Segment | undefined;
+  /** Where the buffer of the last read starts in its segment (reused: no object per read). */
+  private readonly base = { at: 0, fromDisk: false };
+  /** A transient queue's folder exists once a segment of it has been written out. */
+  private folderReady: boolean;
 
   constructor(private readonly options: QueueStoreOptions) {
-    if (options.durable && !options.fs.exists(options.dir)) {
-      // The folder's name (and the queues/ folder's, when it is new too) must be durable before
-      // a message confirmed into it is.
-      const parent = dirname(options.dir);
-      if (!options.fs.exists(parent)) options.persister.folderChanged(dirname(parent));
-      options.persister.folderChanged(parent);
-    }
-    options.fs.mkdir(options.dir);
-    const metaPath = join(options.dir, "meta.json");
-    if (!options.fs.exists(metaPath)) writeWholeFile(options.fs, metaPath, JSON.stringify(options.meta) + "\n");
+    this.folderReady = false;
+    if (options.durable) this.prepareFolder();
   }
 
   private get persister(): Persister {
@@ -118,204 +104,186 @@ export class QueueStore {
     return this.options.fs;
   }
 
+  /** Create the queue's folder and meta.json; for a durable queue, make the names durable too. */
+  private prepareFolder(): void {
+    if (this.folderReady) return;
+    const { fs, dir } = this.options;
+    if (this.options.durable && !fs.exists(dir)) {
+      // The folder's name (and the queues/ folder's, when it is new too) must be durable before
+      // a message confirmed into it is.
+      const parent = dirname(dir);
+      if (!fs.exists(parent)) this.persister.folderChanged(dirname(parent));
+      this.persister.folderChanged(parent);
+    }
+    fs.mkdir(dir);
+    const metaPath = join(dir, "meta.json");
+    if (!fs.exists(metaPath)) writeWholeFile(fs, metaPath, JSON.stringify(this.options.meta) + "\n");
+    this.folderReady = true;
+  }
+
   /**
    * Append a message; returns its position. `persistent` records are fsynced (durable queues).
-   * Throws RecordRefused, having written nothing, when the record cannot be written faithfully
-   * or the file cannot take it (a write error).
+   * Throws RecordRefused, having stored nothing, when the record cannot be written faithfully or
+   * the file cannot take it (a write error).
    */
-  append(fields: RecordFields, paged: boolean): StorePosition {
+  append(message: Message, persistent: boolean): LogPosition {
+    const fields: RecordFields = {
+      flags: persistent ? FLAG_PERSISTENT : 0,
+      publishedAt: Date.now(),
+      address: message.address,
+      properties: message.rawProperties,
+      body: message.body,
+    };
     let segment: Segment;
-    let size: number;
     let offset: number;
     try {
       segment = this.segmentForWrite();
-      const file = segment.file!;
-      size = recordSize(fields, segment.format!);
+      const file = segment.file;
+      const size = recordSize(fields, segment.format);
       const { buf, pos } = file.reserve(size);
-      writeRecord(buf, pos, fields, segment.format!);
+      writeRecord(buf, pos, fields, segment.format, this.options.durable);
       offset = file.commit(size);
     } catch (err) {
       if (err instanceof RecordRefused) throw err;
-      // An I/O error (the segment cannot be opened, or a full slab cannot be written out).
+      // An I/O error (the segment cannot be created).
       this.persister.reportFailure(err as Error, this.writeSegment?.path ?? this.options.dir);
       throw new RecordRefused(`the store could not take the record: ${(err as Error).message}`);
     }
     segment.records++;
-    this.persister.touched(segment.file!, this.options.durable && (fields.flags & FLAG_PERSISTENT) !== 0);
-    if (paged && this.cursor === undefined) this.cursor = { segment: segment.id, offset };
-    // A message kept in memory means the queue has nothing paged (once it pages, it pages every
-    // new message). A cursor left behind the last paged-in record would otherwise read this one
-    // back later as if paged: delivered twice, settled twice, and its segment deleted while it
-    // still held unacked messages (found by the power-loss campaign).
-    if (!paged) this.cursor = undefined;
+    if (this.options.durable) this.persister.touched(segment.file, persistent);
     return segment.id * SEGMENT_FACTOR + offset;
   }
 
-  /** A stored message went to a consumer (so after a crash it comes back redelivered). */
-  delivered(position: StorePosition): void {
+  read(position: LogPosition, into: StoredMessage): boolean {
+    const id = Math.floor(position / SEGMENT_FACTOR);
+    let segment = this.lastRead;
+    if (segment === undefined || segment.id !== id) {
+      segment = this.segments.get(id);
+      if (segment === undefined) throw new Error(`no segment ${id} in ${this.options.dir}`);
+      this.lastRead = segment;
+    }
+    const offset = position - id * SEGMENT_FACTOR;
+    const file = segment.file;
+    const format = segment.format;
+    const base = this.base;
+    let buf = file.bytesAt(offset, format.recordHeaderSize, base);
+    if (base.fromDisk && offset + format.recordHeaderSize > base.at + buf.length) return this.damaged(segment, offset);
+    const length = format.recordHeaderSize + buf.readUInt32BE(offset - base.at + format.lengthAt);
+    if (offset + length > base.at + buf.length) {
+      if (offset + length > file.size) return this.damaged(segment, offset);
+      buf = file.bytesAt(offset, length, base);
+    }
+    const at = offset - base.at;
+    // Bytes back from the disk are checked as at recovery (a transient queue's carry no checksum).
+    if (base.fromDisk && this.options.durable && typeof readRecord(buf, at, at + length, format) !== "object") return this.damaged(segment, offset);
+    locateRecord(buf, at, format, into);
+    return true;
+  }
+
+  private damaged(segment: Segment, offset: number): false {
+    this.reportDamaged(segment.path, offset, offset);
+    return false;
+  }
+
+  delivered(position: LogPosition): void {
     this.mark(position, true);
   }
 
-  /** A stored message is done with (acked, or dropped). */
-  settle(position: StorePosition): void {
-    this.mark(position, false);
-  }
-
-  private mark(position: StorePosition, delivered: boolean): void {
+  settle(position: LogPosition, persistent: boolean): void {
     const id = Math.floor(position / SEGMENT_FACTOR);
     const segment = this.segments.get(id);
     if (segment === undefined) return;
+    // Only persistent records come back after a restart, so only they need an ack marker.
+    if (persistent && this.options.durable) this.mark(position, false);
+    segment.settled++;
+    this.reclaim(segment);
+  }
+
+  /** Append an ack (or delivered) marker for a persistent record of a durable queue. */
+  private mark(position: LogPosition, delivered: boolean): void {
+    const id = Math.floor(position / SEGMENT_FACTOR);
+    const segment = this.segments.get(id);
+    if (segment === undefined || !this.options.durable) return;
     const offset = position - id * SEGMENT_FACTOR;
     try {
       const acks = (segment.acks ??= AppendFile.open(this.fs, segment.ackPath));
       const { buf, pos } = acks.reserve(ACK_ENTRY_SIZE);
-      writeAckEntry(buf, pos, delivered ? (offset | DELIVERED_BIT) >>> 0 : offset, segment.format!.ackSalt);
+      writeAckEntry(buf, pos, delivered ? (offset | DELIVERED_BIT) >>> 0 : offset, segment.format.ackSalt);
       acks.commit(ACK_ENTRY_SIZE);
-      this.persister.touched(acks, false, this.options.durable);
+      this.persister.touched(acks, false, true);
     } catch (err) {
       // A marker that cannot be written only means the message may come back after a restart.
       this.persister.reportFailure(err as Error, segment.ackPath);
     }
-    if (!delivered) {
-      segment.settled++;
-      this.reclaim(segment);
-    }
-  }
-
-  /** Read up to `max` paged messages in order; fewer when the paged region ends. */
-  pageIn(max: number): StoredMessage[] {
-    const out: StoredMessage[] = [];
-    while (out.length < max && this.cursor !== undefined) {
-      const segment = this.segments.get(this.cursor.segment);
-      if (segment === undefined) {
-        this.advanceCursor();
-        continue;
-      }
-      const file = (segment.file ??= AppendFile.open(this.fs, segment.path));
-      if (this.cursor.offset >= file.size) {
-        if (segment === this.writeSegment) {
-          this.cursor = undefined;
-          break;
-        }
-        this.advanceCursor();
-        continue;
-      }
-      this.readChunk(segment, file, max, out);
-    }
-    return out;
-  }
-
-  /** Parse records from the cursor on, until `out` holds `max` or the chunk ends. */
-  private readChunk(segment: Segment, file: AppendFile, max: number, out: StoredMessage[]): void {
-    const format = segment.format!;
-    const start = this.cursor!.offset;
-    const wanted = Math.min(file.size - start, 1024 * 1024);
-    let buf = Buffer.allocUnsafe(wanted);
-    let end = file.read(buf, wanted, start);
-    let p = 0;
-    let readWhole = false;
-    while (out.length < max) {
-      const result = readRecord(buf, p, end, format);
-      if (result === "end") break;
-      if (result === "short" && p > 0) break; // the next record continues past this chunk: read it next time
-      if (result === "short" && end >= format.recordHeaderSize && !readWhole) {
-        // A record bigger than the chunk: read it whole (once), when the file holds it.
-        const length = buf.readUInt32BE(format.lengthAt) + format.recordHeaderSize;
-        if (start + length <= file.size) {
-          buf = Buffer.allocUnsafe(length);
-          end = file.read(buf, length, start);
-          readWhole = true;
-          continue;
-        }
-      }
-      if (result === "short" || result === "bad") {
-        // Damaged (or a length that runs past the file): skip to the next intact record.
-        this.cursor!.offset = this.skipDamaged(segment, file, start + p);
-        return;
-      }
-      const offset = start + p;
-      p += result.size;
-      if (segment.skip?.has(offset)) continue;
-      out.push({
-        position: segment.id * SEGMENT_FACTOR + offset,
-        record: result.record,
-        redelivered: this.options.uncleanRecovery || (segment.delivered?.has(offset) ?? false),
-      });
-    }
-    this.cursor!.offset = start + p;
-  }
-
-  /** Where reading resumes after the damaged record at `at`: the next intact record, or the file's end. */
-  private skipDamaged(segment: Segment, file: AppendFile, at: number): number {
-    const known = segment.holes?.get(at);
-    if (known !== undefined) return known;
-    const bytes: SegmentBytes = {
-      size: file.size,
-      read: (position, length) => {
-        const buf = Buffer.allocUnsafe(Math.max(0, Math.min(length, file.size - position)));
-        return buf.subarray(0, file.read(buf, buf.length, position));
-      },
-    };
-    const next = findNextRecord(bytes, at, segment.format!) ?? file.size;
-    (segment.holes ??= new Map()).set(at, next);
-    this.reportDamaged(segment, at, next);
-    return next;
-  }
-
-  private reportDamaged(segment: Segment, at: number, next: number): void {
-    const count = ++this.options.counters.corruptRecords;
-    this.options.log.error(
-      { event: "store.corrupt_record", file: segment.path, at, skipped: next - at, count },
-      "skipped a damaged record in a segment (checksum or structure does not verify)",
-    );
-  }
-
-  private advanceCursor(): void {
-    const ids = [...this.segments.keys()].filter((id) => id > this.cursor!.segment).sort((a, b) => a - b);
-    const next = ids.length > 0 ? this.segments.get(ids[0]!)! : undefined;
-    this.cursor = next !== undefined ? { segment: next.id, offset: next.format!.headerSize } : undefined;
   }
 
   private segmentForWrite(): Segment {
-    let segment = this.writeSegment;
-    if (segment !== undefined && segment.file!.size < this.options.segmentSize) return segment;
-    if (segment !== undefined) {
+    const current = this.writeSegment;
+    if (current !== undefined && current.file.bytes !== undefined && !this.shouldRoll(current)) return current;
+    if (current !== undefined) {
       this.writeSegment = undefined;
-      this.reclaim(segment);
+      this.reclaim(current);
     }
-    segment = this.describeSegment(this.nextSegmentId++);
-    const { header, format } = newSegment(segment.id, this.options.tag);
-    segment.file = AppendFile.open(this.fs, segment.path);
-    segment.format = format;
-    if (segment.file.size > 0) segment.file.truncate(0); // left by a failed start: nothing in it counts
-    segment.file.append(header);
-    // The new file's name must be durable before messages confirmed into it are.
-    if (this.options.durable) this.persister.folderChanged(this.options.dir);
-    this.segments.set(segment.id, segment);
+    const id = this.nextSegmentId++;
+    const { header, format } = newSegment(id, this.options.tag);
+    const names = this.segmentNames(id);
+    const file = new SegmentFile(
+      {
+        fs: this.fs,
+        path: names.path,
+        cache: this.options.cache,
+        maxCapacity: this.options.segmentSize,
+        openFile: (how) => (how === "create" ? this.createFile(names.path) : this.fs.open(names.path, "r")),
+        closeWhenEvicted: !this.options.durable,
+      },
+      { header },
+    );
+    const segment: Segment = { id, ...names, format, file, acks: undefined, records: 0, settled: 0 };
+    this.segments.set(id, segment);
     this.writeSegment = segment;
+    if (this.options.durable) {
+      try {
+        file.open();
+      } catch (err) {
+        this.segments.delete(id);
+        this.writeSegment = undefined;
+        file.close();
+        throw err;
+      }
+      // The new file's name must be durable before messages confirmed into it are.
+      this.persister.folderChanged(this.options.dir);
+    }
     return segment;
   }
 
-  /** A segment's bookkeeping, files not yet opened. */
-  private describeSegment(id: number): Segment {
+  /** Full, or (transient) empty and big enough that starting over frees memory. */
+  private shouldRoll(segment: Segment): boolean {
+    const size = segment.file.size;
+    if (size >= this.options.segmentSize) return true;
+    return !this.options.durable && segment.settled === segment.records && size >= ROLL_EMPTY_TRANSIENT;
+  }
+
+  /** Create a new segment's file (its folder first for a transient queue), empty. */
+  private createFile(path: string): number {
+    this.prepareFolder();
+    const fd = this.fs.open(path, "a+");
+    // Left by a failed start: nothing in it counts.
+    if (this.fs.size(fd) > 0) this.fs.truncate(fd, 0);
+    return fd;
+  }
+
+  private segmentNames(id: number): { path: string; ackPath: string } {
     const name = String(id).padStart(8, "0");
-    return {
-      id,
-      path: join(this.options.dir, `${name}.seg`),
-      ackPath: join(this.options.dir, `${name}.acks`),
-      format: undefined,
-      file: undefined,
-      acks: undefined,
-      records: 0,
-      settled: 0,
-    };
+    return { path: join(this.options.dir, `${name}.seg`), ackPath: join(this.options.dir, `${name}.acks`) };
   }
 
   /** Delete a segment once every record in it is settled (never the one being written). */
   private reclaim(segment: Segment): void {
     if (segment.settled < segment.records || segment === this.writeSegment) return;
     this.segments.delete(segment.id);
-    if (!this.removeFiles(segment.path, segment.ackPath) && segment.acks) {
+    if (this.lastRead === segment) this.lastRead = undefined;
+    const onDisk = this.options.durable || segment.file.hasFile;
+    if (onDisk && !this.removeFiles(segment.path, segment.ackPath) && segment.acks) {
       // The segment stays until the next start: its ack file must say that all of it is settled.
       try {
         segment.acks.writePending();
@@ -323,10 +291,14 @@ export class QueueStore {
         this.persister.reportFailure(err as Error, segment.ackPath);
       }
     }
-    if (segment.file) this.persister.retire(segment.file);
-    if (segment.acks) this.persister.retire(segment.acks);
+    this.retire(segment);
   }
 
+  private retire(segment: Segment): void {
+    if (this.options.durable) this.persister.retire(segment.file);
+    else segment.file.close();
+    if (segment.acks) this.persister.retire(segment.acks);
+  }
   /**
    * Delete files in order, the segment before its ack file. A failure (a failing or read-only
    * disk) costs only space, so it is logged, not thrown: the files left are deleted at the next
@@ -348,39 +320,54 @@ export class QueueStore {
     return true;
   }
 
+
   /**
-   * Read what a previous run left: count live messages per segment, skip damaged records, cut
-   * torn tails, and set the cursor so that page-in returns them in order. Returns the number of
-   * live messages.
+   * Read what a previous run left: find the live records of every segment (damaged records
+   * skipped, torn tails cut) and report them in order. Segments are kept in the cache while it
+   * has room; the rest are read back when a consumer reaches them.
    */
-  recover(): number {
+  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean) => void): void {
+    if (!this.options.durable) return;
     const names = this.fs.list(this.options.dir);
     const ids = names
       .filter((f) => /^\d{8}\.seg$/.test(f))
       .map((f) => Number(f.slice(0, 8)))
       .sort((a, b) => a - b);
     this.removeOrphanAcks(names, new Set(ids));
-    let live = 0;
     for (const id of ids) {
-      const segment = this.describeSegment(id);
-      segment.skip = new Set();
-      segment.delivered = new Set();
-      const data = this.fs.readFile(segment.path) ?? Buffer.alloc(0);
-      const format = this.recoverHeader(segment, data);
-      if (format !== undefined) {
-        this.recoverAcks(segment, format);
-        this.recoverRecords(segment, data, format);
-      }
       this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
-      if (segment.format === undefined || segment.settled >= segment.records) {
-        if (segment.format !== undefined) this.removeFiles(segment.path, segment.ackPath);
-        continue;
-      }
-      this.segments.set(id, segment);
-      live += segment.records - segment.settled;
-      if (this.cursor === undefined) this.cursor = { segment: id, offset: segment.format.headerSize };
+      this.recoverSegment(id, found);
     }
-    return live;
+  }
+
+  private recoverSegment(id: number, found: (position: LogPosition, bodySize: number, redelivered: boolean) => void): void {
+    const names = this.segmentNames(id);
+    const data = this.fs.readFile(names.path) ?? Buffer.alloc(0);
+    const format = this.recoverHeader(id, names, data);
+    if (format === undefined) return;
+    const { acked, delivered } = this.recoverAcks(names.ackPath, format);
+    const live: Array<{ offset: number; bodySize: number }> = [];
+    let records = 0;
+    const size = this.recoverRecords(names.path, data, format, (offset, persistent, bodySize) => {
+      records++;
+      // Transient messages do not survive a restart.
+      if (persistent && !acked.has(offset)) live.push({ offset, bodySize });
+    });
+    if (live.length === 0) {
+      this.removeFiles(names.path, names.ackPath);
+      return;
+    }
+    const cache = this.options.cache;
+    const keep = cache.used + data.length <= cache.limit;
+    const file = new SegmentFile(
+      { fs: this.fs, path: names.path, cache, maxCapacity: this.options.segmentSize, openFile: () => this.fs.open(names.path, "r"), closeWhenEvicted: false },
+      { recovered: keep ? data : undefined, size },
+    );
+    this.segments.set(id, { id, ...names, format, file, acks: undefined, records, settled: records - live.length });
+    const base = id * SEGMENT_FACTOR;
+    for (const { offset, bodySize } of live) {
+      found(base + offset, bodySize, this.options.uncleanRecovery || delivered.has(offset));
+    }
   }
 
   /**
@@ -397,34 +384,38 @@ export class QueueStore {
     }
   }
 
-  private recoverAcks(segment: Segment, format: SegmentFormat): void {
-    const data = this.fs.readFile(segment.ackPath);
-    if (data === undefined) return;
+  /** The offsets an ack file marks acked and delivered; a torn tail is cut. */
+  private recoverAcks(ackPath: string, format: SegmentFormat): { acked: Set<number>; delivered: Set<number> } {
+    const acked = new Set<number>();
+    const delivered = new Set<number>();
+    const data = this.fs.readFile(ackPath);
+    if (data === undefined) return { acked, delivered };
     let p = 0;
     for (; p + ACK_ENTRY_SIZE <= data.length; p += ACK_ENTRY_SIZE) {
       const marker = readAckEntry(data, p, format.ackSalt);
       if (marker === undefined) break;
-      if (marker & DELIVERED_BIT) segment.delivered!.add((marker & ~DELIVERED_BIT) >>> 0);
-      else segment.skip!.add(marker);
+      if (marker & DELIVERED_BIT) delivered.add((marker & ~DELIVERED_BIT) >>> 0);
+      else acked.add(marker);
     }
     if (p !== data.length) {
-      this.options.log.warn({ event: "store.torn_tail", file: segment.ackPath, at: p, size: data.length }, "cut a torn ack file tail");
+      this.options.log.warn({ event: "store.torn_tail", file: ackPath, at: p, size: data.length }, "cut a torn ack file tail");
       // The cut is fsynced before anything is appended after it: otherwise a power loss could keep
       // the new entries but not the cut, and bring back the discarded ones behind them.
-      const acks = AppendFile.open(this.fs, segment.ackPath);
+      const acks = AppendFile.open(this.fs, ackPath);
       acks.truncate(p);
       this.fs.fsync(acks.fd);
       acks.close();
     }
+    return { acked, delivered };
   }
 
   /**
    * The segment's format from its header; undefined (the segment removed, or left alone when it
    * is not a segment at all) when the header never reached the disk.
    */
-  private recoverHeader(segment: Segment, data: Buffer): SegmentFormat | undefined {
+  private recoverHeader(id: number, names: { path: string; ackPath: string }, data: Buffer): SegmentFormat | undefined {
     const format = parseSegmentHeader(data);
-    const foreign = format?.version === 3 && (format.segmentId !== segment.id || format.queueTag !== this.options.tag);
+    const foreign = format?.version === 3 && (format.segmentId !== id || format.queueTag !== this.options.tag);
     if (format !== undefined && !foreign) return format;
     const tornHeader = data.length < SEGMENT_HEADER_SIZE && data.subarray(0, 4).equals(Buffer.from("WRNS").subarray(0, Math.min(4, data.length)));
     if (tornHeader || foreign) {
@@ -432,69 +423,59 @@ export class QueueStore {
       // message in it was confirmed. A file system may show such a page as zeros or torn, or as
       // the old content of another file's block: a header naming another segment.
       this.options.log.warn(
-        { event: "store.torn_tail", file: segment.path, at: 0, size: data.length },
+        { event: "store.torn_tail", file: names.path, at: 0, size: data.length },
         foreign ? "removed a segment whose first page holds another segment's header (never written)" : "removed a segment with a torn header",
       );
-      this.removeFiles(segment.path, segment.ackPath);
+      this.removeFiles(names.path, names.ackPath);
       return undefined;
     }
     // Kept on disk for a person to look at; its number is not reused.
-    this.options.log.error({ event: "store.bad_segment", file: segment.path }, "segment without a valid header: skipped");
+    this.options.log.error({ event: "store.bad_segment", file: names.path }, "segment without a valid header: skipped");
     return undefined;
   }
 
-  private recoverRecords(segment: Segment, data: Buffer, format: SegmentFormat): void {
-    segment.format = format;
+  /**
+   * Verify every record (checksums), report each intact one, skip damaged ones and cut a torn
+   * tail. Returns the segment's size after any cut.
+   */
+  private recoverRecords(path: string, data: Buffer, format: SegmentFormat, record: (offset: number, persistent: boolean, bodySize: number) => void): number {
     const bytes = bytesOf(data);
     let p = format.headerSize;
     for (;;) {
       const result = readRecord(data, p, data.length, format);
-      if (result === "end") break;
+      if (result === "end") return p;
       if (typeof result === "string") {
         const next = findNextRecord(bytes, p, format);
         if (next === undefined) {
-          this.options.log.warn({ event: "store.torn_tail", file: segment.path, at: p, size: data.length }, "cut a torn record at the end of a segment");
-          const file = AppendFile.open(this.fs, segment.path);
+          this.options.log.warn({ event: "store.torn_tail", file: path, at: p, size: data.length }, "cut a torn record at the end of a segment");
+          const file = AppendFile.open(this.fs, path);
           file.truncate(p);
           file.close();
-          break;
+          return p;
         }
-        (segment.holes ??= new Map()).set(p, next);
-        this.reportDamaged(segment, p, next);
+        this.reportDamaged(path, p, next);
         p = next;
         continue;
       }
-      segment.records++;
-      if (segment.skip!.has(p)) segment.settled++;
-      else if ((result.record.flags & FLAG_PERSISTENT) === 0 || !this.options.durable) {
-        // Transient messages do not survive a restart.
-        segment.skip!.add(p);
-        segment.settled++;
-      }
+      record(p, (result.record.flags & FLAG_PERSISTENT) !== 0, result.record.body.length);
       p += result.size;
     }
   }
 
-  /** Drop every paged message (purge): settle them without reading them into the queue. */
-  dropPaged(): number {
-    let dropped = 0;
-    for (;;) {
-      const batch = this.pageIn(4096);
-      if (batch.length === 0) return dropped;
-      for (const m of batch) this.settle(m.position);
-      dropped += batch.length;
-    }
+  private reportDamaged(path: string, at: number, next: number): void {
+    const count = ++this.options.counters.corruptRecords;
+    this.options.log.error(
+      { event: "store.corrupt_record", file: path, at, skipped: next - at, count },
+      "skipped a damaged record in a segment (checksum or structure does not verify)",
+    );
   }
 
   /** Close every file and delete the queue's folder (queue deleted). */
   destroy(): void {
-    for (const segment of this.segments.values()) {
-      if (segment.file) this.persister.retire(segment.file);
-      if (segment.acks) this.persister.retire(segment.acks);
-    }
+    for (const segment of this.segments.values()) this.retire(segment);
     this.segments.clear();
     this.writeSegment = undefined;
-    this.cursor = undefined;
-    this.fs.remove(this.options.dir);
+    this.lastRead = undefined;
+    if (this.options.durable || this.folderReady) this.fs.remove(this.options.dir);
   }
 }

@@ -138,8 +138,12 @@ export function recordSize(r: RecordFields, format: SegmentFormat): number {
   return size;
 }
 
-/** Write a record (version 2 and 3 layout) at buf[pos] (room for recordSize(r) reserved); returns its size. */
-export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: SegmentFormat): number {
+/**
+ * Write a record (version 2 and 3 layout) at buf[pos] (room for recordSize(r) reserved); returns its
+ * size. `checksum` false leaves the CRC zero: for logs no one ever reads back from a previous run
+ * (transient queues), whose bytes never leave this process's hands unverified.
+ */
+export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: SegmentFormat, checksum = true): number {
   format.sync!.copy(buf, pos);
   const lengthAt = pos + format.lengthAt;
   const start = pos + format.recordHeaderSize;
@@ -155,8 +159,40 @@ export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: S
   p += r.body.copy(buf, p);
   buf.writeUInt32BE(p - start, lengthAt);
   // The length field sits right before the payload, so one pass covers both.
-  buf.writeUInt32BE(crc32(buf.subarray(lengthAt, p)), pos + format.crcAt);
+  buf.writeUInt32BE(checksum ? crc32(buf.subarray(lengthAt, p)) : 0, pos + format.crcAt);
   return p - pos;
+}
+
+/** Where a record's parts lie in its buffer (see locateRecord). */
+export interface RecordLayout {
+  buf: Buffer;
+  addressStart: number;
+  addressEnd: number;
+  propertiesStart: number;
+  propertiesEnd: number;
+  bodyStart: number;
+  bodyEnd: number;
+}
+
+/**
+ * Locate the parts of the record at buf[pos] into `into`, without checking it: only for records
+ * this process wrote or recovery has verified. Any version (the payload is laid out alike).
+ */
+export function locateRecord(buf: Buffer, pos: number, format: SegmentFormat, into: RecordLayout): void {
+  const start = pos + format.recordHeaderSize;
+  const stop = start + buf.readUInt32BE(pos + format.lengthAt);
+  const addressStart = start + 9; // after flags and published-at
+  const routingKeyAt = addressStart + 1 + buf[addressStart]!;
+  const addressEnd = routingKeyAt + 1 + buf[routingKeyAt]!;
+  const propertiesStart = addressEnd + 4;
+  const propertiesEnd = propertiesStart + buf.readUInt32BE(addressEnd);
+  into.buf = buf;
+  into.addressStart = addressStart;
+  into.addressEnd = addressEnd;
+  into.propertiesStart = propertiesStart;
+  into.propertiesEnd = propertiesEnd;
+  into.bodyStart = propertiesEnd;
+  into.bodyEnd = stop;
 }
 
 /**

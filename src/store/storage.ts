@@ -1,14 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
-import type { Queue } from "../broker/queue.js";
-import type { QueueStorage } from "../broker/queue-storage.js";
+import type { LogOwner, QueueStorage } from "../broker/message-log.js";
 import type { Logger } from "../logger.js";
 import { DataDirLock } from "./data-dir-lock.js";
 import { secureDataDir } from "./data-dir-access.js";
 import { DefinitionsStore } from "./definitions-store.js";
-import { MemoryBudget } from "./memory-budget.js";
 import { Persister } from "./persister.js";
 import { QueueStore, type StoreCounters } from "./queue-store.js";
+import { SegmentCache } from "./segment-cache.js";
 import { nodeFs, syncPath, writeWholeFile, type StoreFs } from "./store-fs.js";
 
 /**
@@ -19,7 +18,7 @@ export const CLEAN_STOP_FILE = "clean-stop";
 
 export interface StorageOptions {
   dataDir: string;
-  /** Bytes of ready messages kept in memory before queues page to disk. */
+  /** Bytes of segments kept in memory (the segment cache's limit). */
   memoryBudget: number;
   segmentSize: number;
   log: Logger;
@@ -33,11 +32,12 @@ export interface StorageOptions {
  *     warren.lock          the pid of the Warren using the folder
  *     definitions.log      durable vhosts, exchanges, queues and bindings
  *     queues/<id>/         one folder per durable queue: segments and ack files
- *     paged/<id>/          transient queues' paged messages; wiped at startup
+ *     transient/<id>/      transient queues' segments the cache evicted; wiped at startup
  */
 export class Storage implements QueueStorage {
   readonly persister: Persister;
-  readonly budget: MemoryBudget;
+  /** Segments held in memory (--queue-memory-budget). */
+  readonly budget: SegmentCache;
   readonly definitions: DefinitionsStore;
   readonly counters: StoreCounters = { corruptRecords: 0 };
   private readonly fs: StoreFs;
@@ -51,7 +51,7 @@ export class Storage implements QueueStorage {
   constructor(private readonly options: StorageOptions) {
     this.fs = options.fs ?? nodeFs;
     this.persister = new Persister(options.log, this.fs);
-    this.budget = new MemoryBudget(options.memoryBudget);
+    this.budget = new SegmentCache(options.memoryBudget, options.log);
     this.definitions = new DefinitionsStore(join(options.dataDir, "definitions.log"), this.persister, this.fs, options.log, this.counters);
     this.lock = new DataDirLock(options.dataDir);
   }
@@ -63,7 +63,8 @@ export class Storage implements QueueStorage {
   start(): void {
     secureDataDir(this.options.dataDir, this.options.log);
     this.lock.acquire();
-    this.fs.remove(join(this.options.dataDir, "paged"));
+    this.fs.remove(join(this.options.dataDir, "transient"));
+    this.fs.remove(join(this.options.dataDir, "paged")); // what Warren before the segment engine called it
     const marker = join(this.options.dataDir, CLEAN_STOP_FILE);
     const previousRun = this.fs.exists(join(this.options.dataDir, "definitions.log"));
     this.uncleanStart = previousRun && !this.fs.exists(marker);
@@ -76,16 +77,17 @@ export class Storage implements QueueStorage {
     }
   }
 
-  open(queue: Queue): QueueStore {
+  open(queue: LogOwner): QueueStore {
     const durable = queue.isDurable;
     const id = createHash("sha1").update(`${queue.vhost}\u0000${queue.name}`).digest("hex");
     if (durable) this.durableQueueIds.add(id);
-    const dir = durable ? join(this.options.dataDir, "queues", id) : join(this.options.dataDir, "paged", `${id}-${randomBytes(4).toString("hex")}`);
+    const dir = durable ? join(this.options.dataDir, "queues", id) : join(this.options.dataDir, "transient", `${id}-${randomBytes(4).toString("hex")}`);
     return new QueueStore({
       dir,
       durable,
       segmentSize: this.options.segmentSize,
       persister: this.persister,
+      cache: this.budget,
       fs: this.fs,
       log: this.options.log,
       counters: this.counters,
@@ -118,7 +120,7 @@ export class Storage implements QueueStorage {
     return this.persister.currentEpoch;
   }
 
-  refused(queue: Queue, err: Error): void {
+  refused(queue: LogOwner, err: Error): void {
     const count = ++this.refusals;
     // Logged at 1, 2, 4, 8, ...: a failed disk refuses every publish, and the log must not flood.
     if ((count & (count - 1)) !== 0) return;

@@ -389,7 +389,7 @@ function readInProcess(warren: Warren, expect: Expectation): Recovered[] {
     }
     const count = queue.messageCount;
     for (let entry = queue.get(true); entry !== undefined; entry = queue.get(true)) {
-      messages.push({ queue: name, body: entry.message.body, redelivered: entry.redelivered });
+      messages.push({ queue: name, body: Buffer.from(entry.body()), redelivered: entry.redelivered });
     }
     if (messages.filter((m) => m.queue === name).length !== count) throw new Error(`${name}: message count ${count} does not match what it holds`);
   }

@@ -1,0 +1,102 @@
+import type { Message } from "./message.js";
+
+/**
+ * Where a message sits in its queue's log: segment number × 2^32 + byte offset. Positions grow in
+ * append order, so a queue can serve them in order and put a requeued message back in its place.
+ */
+export type LogPosition = number;
+
+/** Flag bits a queue keeps per message, beside its position. */
+export const REDELIVERED = 1;
+/** A persistent message of a durable queue: its delivery and settlement are recorded on disk. */
+export const PERSISTENT = 2;
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A stored message's bytes, located in the buffer that holds them (a segment). The log fills one
+ * of these per read and the queue reuses it for every message it hands out, so a delivery costs
+ * no object: the channel copies the ranges straight to the socket (frame-writer `contentFrom`).
+ * Valid until the next read into it.
+ */
+export class StoredMessage {
+  position: LogPosition = 0;
+  /** REDELIVERED and PERSISTENT bits. */
+  flags = 0;
+  buf: Buffer = EMPTY;
+  /** The exchange and routing key, two shortstrs as published (deliver and get-ok carry them so). */
+  addressStart = 0;
+  addressEnd = 0;
+  /** The content header's property section, exactly as published. */
+  propertiesStart = 0;
+  propertiesEnd = 0;
+  bodyStart = 0;
+  bodyEnd = 0;
+
+  get redelivered(): boolean {
+    return (this.flags & REDELIVERED) !== 0;
+  }
+
+  get bodySize(): number {
+    return this.bodyEnd - this.bodyStart;
+  }
+
+  /** Views for the paths that want Buffers (basic.get-ok, returns): allocate, so not for deliveries. */
+  address(): Buffer {
+    return this.buf.subarray(this.addressStart, this.addressEnd);
+  }
+
+  properties(): Buffer {
+    return this.buf.subarray(this.propertiesStart, this.propertiesEnd);
+  }
+
+  body(): Buffer {
+    return this.buf.subarray(this.bodyStart, this.bodyEnd);
+  }
+}
+
+/**
+ * The storage contract of one queue, declared here by the broker and implemented by src/store
+ * (a queue on another process or node would implement it too). Every message a queue holds is in
+ * its log as bytes; the queue itself keeps only positions.
+ */
+export interface MessageLog {
+  /**
+   * Append a message; returns its position. `persistent` messages (of a durable queue) are made
+   * durable by the next group commit. Throws, having stored nothing, when the log cannot take it
+   * (the queue refuses the message and its publisher is nacked).
+   */
+  append(message: Message, persistent: boolean): LogPosition;
+  /**
+   * Locate the message at `position` (one the log returned and has not settled) into `into`.
+   * False when its bytes, read back from disk, are damaged: the message is lost (logged), and the
+   * queue settles it and goes on.
+   */
+  read(position: LogPosition, into: StoredMessage): boolean;
+  /** A persistent message went to a consumer: after a crash it comes back marked redelivered. */
+  delivered(position: LogPosition): void;
+  /** A message is done with (acked, dropped, purged); `persistent` as given to append. */
+  settle(position: LogPosition, persistent: boolean): void;
+  /** The messages a previous run left (durable queues), in order. */
+  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean) => void): void;
+  /** Drop everything (the queue is deleted). */
+  destroy(): void;
+}
+
+/** What a queue needs to know about itself to get a log. */
+export interface LogOwner {
+  readonly name: string;
+  readonly vhost: string;
+  /** Durable and not exclusive: its persistent messages survive a restart. */
+  readonly isDurable: boolean;
+}
+
+/** The storage layer as the broker sees it. */
+export interface QueueStorage {
+  /** A log for the queue (a durable queue's log finds what a previous run left). */
+  open(queue: LogOwner): MessageLog;
+  /** The group-commit epoch a persistent append made now belongs to (confirms wait for it). */
+  readonly currentEpoch: number;
+  /** A queue's log refused a message (it was not enqueued): logged, counted. */
+  refused(queue: LogOwner, err: Error): void;
+}

@@ -1,0 +1,130 @@
+import type { Logger } from "../logger.js";
+
+/** A segment whose bytes the cache can drop (segment-file.ts). */
+export interface CachedSegment {
+  /** Bytes held in memory for it now. */
+  readonly cachedBytes: number;
+  /** The cache clock when it was last read or appended to. */
+  lastUsed: number;
+  readonly path: string;
+  /** Write what the file lacks and drop the bytes from memory. Throws when the file cannot take them. */
+  evict(): void;
+}
+
+/** Once over the limit, evict down to this share of it, so eviction runs in batches, not per append. */
+const EVICT_TO = 0.8;
+/** How soon a pass that had to keep segments in use looks again. */
+const RETRY_MS = 20;
+
+/**
+ * How many bytes of segments queues keep in memory (--queue-memory-budget). Every queued message
+ * lives in a segment; recent segments are held as buffers and served from there. Past the limit
+ * the least recently used segments are written to their files (transient ones for the first
+ * time) and dropped from memory, to be read back whole when a consumer reaches them.
+ */
+export class SegmentCache {
+  used = 0;
+  private pressure = false;
+  private cap: number;
+  /** Advances at every eviction pass; a segment used since the last pass is never evicted by this one. */
+  clock = 1;
+  private readonly cached = new Set<CachedSegment>();
+  private evictionScheduled = false;
+  private retryScheduled = false;
+  private evictFailures = 0;
+
+  /** `limit`: bytes; lowered below the configured budget when the memory watermark is low (see Warren). */
+  constructor(
+    limit: number,
+    private readonly log: Logger,
+  ) {
+    this.cap = limit;
+  }
+
+  get limit(): number {
+    return this.cap;
+  }
+
+  set limit(bytes: number) {
+    this.cap = bytes;
+    if (this.exceeded) this.scheduleEviction();
+  }
+
+  /** Set while the memory alarm is on: every segment not in use right now is dropped. */
+  get underPressure(): boolean {
+    return this.pressure;
+  }
+
+  set underPressure(on: boolean) {
+    this.pressure = on;
+    if (on) this.scheduleEviction();
+  }
+
+  get exceeded(): boolean {
+    return this.underPressure || this.used > this.limit;
+  }
+
+  /** A segment's cached bytes changed by `delta` (grown, loaded, dropped). */
+  charge(segment: CachedSegment, delta: number): void {
+    this.used += delta;
+    if (segment.cachedBytes > 0) this.cached.add(segment);
+    else this.cached.delete(segment);
+    segment.lastUsed = this.clock;
+    if (delta > 0 && this.exceeded) this.scheduleEviction();
+  }
+
+  /** The segment is gone (settled, deleted): forget its bytes. */
+  release(segment: CachedSegment): void {
+    if (this.cached.delete(segment)) this.used -= segment.cachedBytes;
+  }
+
+  private scheduleEviction(): void {
+    if (this.evictionScheduled) return;
+    this.evictionScheduled = true;
+    setImmediate(runEviction, this);
+  }
+
+  /** The retry timer fired. */
+  retried(): void {
+    this.retryScheduled = false;
+    if (this.exceeded) this.evict();
+  }
+
+  /** Drop least recently used segments until under EVICT_TO of the limit (or nothing idle is left). */
+  evict(): void {
+    this.evictionScheduled = false;
+    const now = this.clock++;
+    if (!this.exceeded) return;
+    const target = this.underPressure ? 0 : this.limit * EVICT_TO;
+    const idle = [...this.cached].filter((s) => s.lastUsed < now).sort((a, b) => a.lastUsed - b.lastUsed);
+    if (idle.length < this.cached.size && !this.retryScheduled) {
+      // Segments in use now are kept; once idle, a later pass drops them.
+      this.retryScheduled = true;
+      setTimeout(retryEviction, RETRY_MS, this).unref();
+    }
+    for (const segment of idle) {
+      if (this.used <= target) break;
+      try {
+        segment.evict();
+        this.log.debug({ event: "store.segment_evicted", file: segment.path }, "dropped a segment from memory");
+      } catch (err) {
+        const count = ++this.evictFailures;
+        // Logged at 1, 2, 4, 8, ...: a full disk fails every eviction. The bytes stay in memory.
+        if ((count & (count - 1)) === 0) {
+          this.log.error(
+            { event: "store.evict_failed", file: segment.path, err: (err as Error).message, count },
+            "could not write a segment out to drop it from memory",
+          );
+        }
+      }
+    }
+  }
+}
+
+function runEviction(cache: SegmentCache): void {
+  cache.evict();
+}
+
+function retryEviction(cache: SegmentCache): void {
+  cache.retried();
+}
