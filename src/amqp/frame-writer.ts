@@ -91,7 +91,7 @@ export class FrameWriter extends AmqpWriter {
   }
 
   /** Output past `highWater`: tell the owner, which stops reading the client until it drains. */
-  private checkBacklog(): void {
+  checkBacklog(): void {
     if (this.onHighWater !== undefined && this.backlog > this.highWater) this.onHighWater();
   }
 

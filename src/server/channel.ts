@@ -477,6 +477,8 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     w.u32(queue.messageCount);
     w.end();
     w.contentFrom(this.id, amqp.CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
+    // A client that pipelines gets and reads nothing stops being read once its output backs up.
+    w.checkBacklog();
   }
 
   private onQos(m: amqp.BasicQos): void {
