@@ -16,9 +16,10 @@ import {
   newSegment,
   parseSegmentHeader,
   readAckEntry,
-  readRecord,
   RecordRefused,
   recordSize,
+  SCAN_END,
+  scanRecord,
   SEGMENT_HEADER_SIZE,
   writeAckEntry,
   writeRecord,
@@ -47,6 +48,8 @@ interface Segment {
   /** Records in the segment, and how many of them need no delivery any more. */
   records: number;
   settled: number;
+  /** Checksums verified (written by this run, or recovered after a crash); else checked at each read. */
+  verified: boolean;
 }
 
 export interface QueueStoreOptions {
@@ -88,6 +91,7 @@ export class QueueStore implements MessageLog {
   private lastRead: Segment | undefined;
   /** Where the buffer of the last read starts in its segment (reused: no object per read). */
   private readonly base = { at: 0, fromDisk: false };
+  private readonly scanned = { flags: 0, bodySize: 0 };
   /** A transient queue's folder exists once a segment of it has been written out. */
   private folderReady: boolean;
 
@@ -174,8 +178,10 @@ export class QueueStore implements MessageLog {
       buf = file.bytesAt(offset, length, base);
     }
     const at = offset - base.at;
-    // Bytes back from the disk are checked as at recovery (a transient queue's carry no checksum).
-    if (base.fromDisk && this.options.durable && typeof readRecord(buf, at, at + length, format) !== "object") return this.damaged(segment, offset);
+    // Bytes back from the disk, or recovered unverified, are checked now (a transient queue's carry no checksum).
+    if ((base.fromDisk || !segment.verified) && this.options.durable && scanRecord(buf, at, at + length, format, true, this.scanned) <= 0) {
+      return this.damaged(segment, offset);
+    }
     locateRecord(buf, at, format, into);
     return true;
   }
@@ -238,7 +244,7 @@ export class QueueStore implements MessageLog {
       },
       { header },
     );
-    const segment: Segment = { id, ...names, format, file, acks: undefined, records: 0, settled: 0 };
+    const segment: Segment = { id, ...names, format, file, acks: undefined, records: 0, settled: 0, verified: true };
     this.segments.set(id, segment);
     this.writeSegment = segment;
     if (this.options.durable) {
@@ -363,7 +369,7 @@ export class QueueStore implements MessageLog {
       { fs: this.fs, path: names.path, cache, maxCapacity: this.options.segmentSize, openFile: () => this.fs.open(names.path, "r"), closeWhenEvicted: false },
       { recovered: keep ? data : undefined, size },
     );
-    this.segments.set(id, { id, ...names, format, file, acks: undefined, records, settled: records - live.length });
+    this.segments.set(id, { id, ...names, format, file, acks: undefined, records, settled: records - live.length, verified: this.options.uncleanRecovery });
     const base = id * SEGMENT_FACTOR;
     for (const { offset, bodySize } of live) {
       found(base + offset, bodySize, this.options.uncleanRecovery || delivered.has(offset));
@@ -435,16 +441,19 @@ export class QueueStore implements MessageLog {
   }
 
   /**
-   * Verify every record (checksums), report each intact one, skip damaged ones and cut a torn
-   * tail. Returns the segment's size after any cut.
+   * Walk the records, report each intact one, skip damaged ones and cut a torn tail. Returns the
+   * segment's size after any cut. Checksums are verified here only after a crash (when torn and
+   * half-written records are expected); after a clean stop each record is verified when read.
    */
   private recoverRecords(path: string, data: Buffer, format: SegmentFormat, record: (offset: number, persistent: boolean, bodySize: number) => void): number {
     const bytes = bytesOf(data);
+    const verify = this.options.uncleanRecovery;
+    const scanned = this.scanned;
     let p = format.headerSize;
     for (;;) {
-      const result = readRecord(data, p, data.length, format);
-      if (result === "end") return p;
-      if (typeof result === "string") {
+      const size = scanRecord(data, p, data.length, format, verify, scanned);
+      if (size === SCAN_END) return p;
+      if (size < 0) {
         const next = findNextRecord(bytes, p, format);
         if (next === undefined) {
           this.options.log.warn({ event: "store.torn_tail", file: path, at: p, size: data.length }, "cut a torn record at the end of a segment");
@@ -457,8 +466,8 @@ export class QueueStore implements MessageLog {
         p = next;
         continue;
       }
-      record(p, (result.record.flags & FLAG_PERSISTENT) !== 0, result.record.body.length);
-      p += result.size;
+      record(p, (scanned.flags & FLAG_PERSISTENT) !== 0, scanned.bodySize);
+      p += size;
     }
   }
 

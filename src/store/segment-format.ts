@@ -163,6 +163,52 @@ export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: S
   return p - pos;
 }
 
+/** What scanRecord found out about the record it walked over. */
+export interface ScannedRecord {
+  flags: number;
+  bodySize: number;
+}
+
+/** scanRecord's answers besides a record's size. */
+export const SCAN_END = 0;
+export const SCAN_SHORT = -1;
+export const SCAN_BAD = -2;
+
+/**
+ * Walk over the record at buf[pos] without building anything (recovery of large backlogs): its
+ * size, or SCAN_END, SCAN_SHORT, SCAN_BAD as readRecord's "end", "short", "bad"; its flags and body
+ * size into `out`. The sync bytes, the length and the structure are always checked; the checksum
+ * only when `verify` (after a clean stop it is checked when the record is read instead).
+ */
+export function scanRecord(buf: Buffer, pos: number, end: number, format: SegmentFormat, verify: boolean, out: ScannedRecord): number {
+  if (pos === end) return SCAN_END;
+  const headerSize = format.recordHeaderSize;
+  if (end - pos < headerSize) return SCAN_SHORT;
+  const length = buf.readUInt32BE(pos + format.lengthAt);
+  const start = pos + headerSize;
+  const stop = start + length;
+  if (stop > end) return SCAN_SHORT;
+  if (length < MIN_PAYLOAD) return SCAN_BAD;
+  const sync = format.sync;
+  if (sync !== undefined) {
+    for (let i = 0; i < SYNC_SIZE; i++) if (buf[pos + i] !== sync[i]) return SCAN_BAD;
+  }
+  if (verify) {
+    const covered = format.version !== 1 ? pos + format.lengthAt : start;
+    if (crc32(buf.subarray(covered, stop)) !== buf.readUInt32BE(pos + format.crcAt)) return SCAN_BAD;
+  }
+  let p = start + 9; // flags, published-at
+  p += 1 + buf[p]!; // exchange
+  if (p + 1 + 4 > stop) return SCAN_BAD;
+  p += 1 + buf[p]!; // routing key
+  if (p + 4 > stop) return SCAN_BAD;
+  const propertiesEnd = p + 4 + buf.readUInt32BE(p);
+  if (propertiesEnd > stop) return SCAN_BAD;
+  out.flags = buf[start]!;
+  out.bodySize = stop - propertiesEnd;
+  return headerSize + length;
+}
+
 /** Where a record's parts lie in its buffer (see locateRecord). */
 export interface RecordLayout {
   buf: Buffer;
