@@ -1,0 +1,134 @@
+/**
+ * The segment engine's store side, called directly (no broker, no sockets): a queue's log
+ * (src/store/queue-store.ts) on the real disk in a temporary folder, with its segment cache
+ * (segment-cache.ts) and segment files (segment-file.ts). What goes in comes back byte for byte,
+ * from memory or read back from the file after an eviction; a transient queue touches the disk
+ * only when evicted; settled segments are deleted; a durable log recovers what it holds.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { Message } from "../../src/broker/message.js";
+import { StoredMessage } from "../../src/broker/message-log.js";
+import { shortStrBytes } from "../../src/amqp/name-bytes.js";
+import { Persister } from "../../src/store/persister.js";
+import { QueueStore } from "../../src/store/queue-store.js";
+import { SegmentCache } from "../../src/store/segment-cache.js";
+import { nodeFs } from "../../src/store/store-fs.js";
+
+const log = pino({ level: "silent" });
+
+function message(i: number, size = 100): Message {
+  const address = Buffer.concat([shortStrBytes("ex"), shortStrBytes(`key.${i}`)]);
+  const properties = Buffer.from([0x10, 0x00, 2]); // delivery-mode 2
+  return new Message("ex", `key.${i}`, properties, Buffer.from(`body ${i} `.padEnd(size, "-")), address);
+}
+
+function setup(options: { durable: boolean; budget?: number; segmentSize?: number; uncleanRecovery?: boolean; dir?: string }) {
+  const root = options.dir ?? mkdtempSync(join(tmpdir(), "warren-unit-store-"));
+  const cache = new SegmentCache(options.budget ?? 1 << 30, log);
+  const persister = new Persister(log, nodeFs);
+  const store = new QueueStore({
+    dir: join(root, "q"),
+    durable: options.durable,
+    segmentSize: options.segmentSize ?? 64 * 1024,
+    persister,
+    cache,
+    fs: nodeFs,
+    log,
+    counters: { corruptRecords: 0 },
+    uncleanRecovery: options.uncleanRecovery ?? false,
+    tag: 0x1234,
+    meta: { vhost: "/", name: "q" },
+  });
+  return { root, cache, persister, store };
+}
+
+function expectMessage(store: QueueStore, position: number, i: number, size = 100): void {
+  const view = new StoredMessage();
+  assert.equal(store.read(position, view), true);
+  const m = message(i, size);
+  assert.deepEqual(view.address(), m.address);
+  assert.deepEqual(view.properties(), m.rawProperties);
+  assert.deepEqual(view.body(), m.body);
+}
+
+describe("QueueStore (the segment engine)", () => {
+  it("a transient log keeps its segments in memory and creates no folder until one is evicted", () => {
+    const { root, cache, store } = setup({ durable: false });
+    try {
+      const positions = Array.from({ length: 2000 }, (_, i) => store.append(message(i), false));
+      assert.ok(positions.every((p, i) => i === 0 || p > positions[i - 1]!), "positions grow in append order");
+      assert.equal(existsSync(join(root, "q")), false, "no folder for a transient queue held in memory");
+      assert.ok(cache.used > 2000 * 100, `the cache holds the bytes (${cache.used})`);
+      positions.forEach((p, i) => expectMessage(store, p, i));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("evicted segments are written to their files and read back (in windows) byte for byte", () => {
+    const { root, cache, store } = setup({ durable: false, budget: 0, segmentSize: 16 * 1024 });
+    try {
+      const positions = Array.from({ length: 3000 }, (_, i) => store.append(message(i, 300), false));
+      cache.clock++; // the appends are no longer "in use now"
+      cache.evict();
+      assert.ok(readdirSync(join(root, "q")).filter((f) => f.endsWith(".seg")).length > 10, "the segments are on disk");
+      assert.ok(cache.used < 64 * 1024, `little left in memory (${cache.used} bytes)`);
+      positions.forEach((p, i) => expectMessage(store, p, i, 300));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("a segment whose messages are all settled is deleted, from memory and from disk", () => {
+    const { root, cache, store } = setup({ durable: false, budget: 0, segmentSize: 8 * 1024 });
+    try {
+      const positions = Array.from({ length: 400 }, (_, i) => store.append(message(i, 200), false));
+      cache.clock++;
+      cache.evict();
+      const files = () => readdirSync(join(root, "q")).filter((f) => f.endsWith(".seg")).length;
+      const before = files();
+      for (const p of positions.slice(0, 200)) store.settle(p, false);
+      assert.ok(files() < before, `settled segments deleted (${before} -> ${files()})`);
+      for (const p of positions.slice(200)) store.settle(p, false);
+      assert.ok(files() <= 1, "only the segment being written may stay");
+      store.destroy();
+      assert.equal(existsSync(join(root, "q")), false, "destroy removes the folder");
+      assert.equal(cache.used, 0, "nothing left in the cache");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("a durable log recovers its persistent, unsettled messages in order; delivered ones come back redelivered", () => {
+    const first = setup({ durable: true, segmentSize: 8 * 1024 });
+    try {
+      const positions = Array.from({ length: 100 }, (_, i) => first.store.append(message(i, 200), i % 10 !== 9));
+      first.store.delivered(positions[3]!);
+      first.store.settle(positions[4]!, true);
+      first.persister.syncEverything();
+      const second = setup({ durable: true, segmentSize: 8 * 1024, dir: first.root });
+      const found: Array<{ position: number; redelivered: boolean }> = [];
+      second.store.recover((position, bodySize, redelivered) => {
+        assert.equal(bodySize, 200);
+        found.push({ position, redelivered });
+      });
+      const expected = positions.filter((_, i) => i % 10 !== 9 && i !== 4);
+      assert.deepEqual(
+        found.map((f) => f.position),
+        expected,
+      );
+      assert.deepEqual(
+        found.filter((f) => f.redelivered).map((f) => f.position),
+        [positions[3]],
+      );
+      for (const f of found) expectMessage(second.store, f.position, positions.indexOf(f.position), 200);
+    } finally {
+      rmSync(first.root, { recursive: true, force: true });
+    }
+  });
+});
