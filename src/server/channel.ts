@@ -10,7 +10,7 @@ import { exchangeTypes } from "../broker/exchange/registry.js";
 import { Message, type QueuedMessage } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
-import type { Connection } from "./connection.js";
+import type { ChannelHost } from "./channel-host.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
 import { AmqpWriter } from "../amqp/field-writer.js";
 import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
@@ -63,12 +63,13 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   constructor(
     readonly id: number,
-    readonly connection: Connection,
+    /** The connection, as far as a channel may see it. */
+    readonly host: ChannelHost,
   ) {
-    this.vhost = connection.vhost!;
-    const { permissions, topicPermissions } = connection.ctx.broker;
-    this.access = new ChannelAccess(permissions, connection.username, this.vhost.name, topicPermissions);
-    this.timeoutClock = connection.ctx.consumerTimeouts;
+    this.vhost = host.vhost!;
+    const { permissions, topicPermissions } = host.ctx.broker;
+    this.access = new ChannelAccess(permissions, host.username, this.vhost.name, topicPermissions);
+    this.timeoutClock = host.ctx.consumerTimeouts;
   }
 
   /** A snapshot of the channel's state, for warrenctl list_channels. */
@@ -89,7 +90,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   }
 
   private get writer() {
-    return this.connection.writer;
+    return this.host.writer;
   }
 
   // ---- frames from the connection ----
@@ -118,7 +119,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     // A closing channel discards content until close-ok: the body of a publish refused for its
     // size (406) is still on its way, and must not cost the connection.
     if (this.state !== "open") return;
-    const complete = this.content.header(buf, start, end, this.connection.ctx.options.maxMessageSize);
+    const complete = this.content.header(buf, start, end, this.host.ctx.options.maxMessageSize);
     if (complete) this.completePublish();
   }
 
@@ -197,7 +198,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private completePublish(): void {
     // RabbitMQ takes the publish in hand and then stops reading the connection.
-    if (this.connection.ctx.broker.alarms.blocked) this.connection.blockPublisher();
+    this.host.blockIfAlarmed();
     const m = this.pendingPublish!;
     this.pendingPublish = undefined;
     if (this.state !== "open") {
@@ -235,8 +236,8 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     const raw = message.rawProperties;
     if (raw.length > 1 && (raw[1]! & 0x10) !== 0) {
       const userId = message.properties.userId;
-      if (userId !== undefined && userId !== this.connection.username) {
-        throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.connection.username}'`);
+      if (userId !== undefined && userId !== this.host.username) {
+        throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.host.username}'`);
       }
     }
     return exchange;
@@ -258,7 +259,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       if (outcome === "durable") durable = true;
       else if (outcome === "refused") refused = true;
       // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
-      if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.connection.ctx.flow?.hold(this.connection, queue);
+      if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.host.holdForQueue(queue);
     }
     if (queues.length === 0 && m.mandatory) this.returnUnroutable(m, message);
     const epoch = refused ? REFUSED_EPOCH : durable ? this.persister!.currentEpoch : 0;
@@ -268,7 +269,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   /** A reply to a direct reply-to consumer: straight to its channel, through no queue. */
   private publishReply(m: amqp.BasicPublish, message: Message): number {
-    const delivered = this.connection.ctx.directReplies.deliver(m.routingKey, message);
+    const delivered = this.host.ctx.directReplies.deliver(m.routingKey, message);
     if (!delivered && m.mandatory) this.returnUnroutable(m, message);
     if (this.confirms) this.confirms.add(0);
     return 0;
@@ -302,7 +303,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private onReplyConsume(m: amqp.BasicConsume, tag: string): void {
     if (!m.noAck) throw fail.preconditionFailed("reply consumer cannot acknowledge");
     if (this.replyConsumer !== undefined) throw fail.preconditionFailed("reply consumer already set");
-    const key = this.connection.ctx.directReplies.register(this);
+    const key = this.host.ctx.directReplies.register(this);
     this.replyConsumer = { tag, key, tagBytes: shortStrBytes(tag) };
     if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
   }
@@ -315,8 +316,8 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     if (w.backlog > REPLY_BACKLOG_LIMIT) {
       if (!this.droppingReplies) {
         this.droppingReplies = true;
-        this.connection.log.warn(
-          { event: "direct_reply_to.dropped", connection: this.connection.name, backlog: w.backlog },
+        this.host.log.warn(
+          { event: "direct_reply_to.dropped", connection: this.host.name, backlog: w.backlog },
           "dropping replies: the requester does not read its socket",
         );
       }
@@ -336,12 +337,12 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private cancelReplyConsumer(): void {
     if (this.replyConsumer === undefined) return;
-    this.connection.ctx.directReplies.unregister(this.replyConsumer.key);
+    this.host.ctx.directReplies.unregister(this.replyConsumer.key);
     this.replyConsumer = undefined;
   }
 
   private get persister() {
-    return this.connection.ctx.persister;
+    return this.host.ctx.persister;
   }
 
   // ---- delivery (ConsumerOwner) ----
@@ -353,7 +354,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       if (this.channelPrefetch !== 0 && this.unacked.size >= this.channelPrefetch) return false;
     }
     if (this.writer.backlog > DELIVERY_HIGH_WATER) {
-      this.connection.waitingForDrain.add(this);
+      this.host.waitForDrain(this);
       return false;
     }
     return true;
@@ -408,7 +409,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   consumerCancelled(consumer: Consumer): void {
     this.consumers.delete(consumer.tag);
-    if (this.state === "open" && this.connection.capabilities.consumerCancelNotify) {
+    if (this.state === "open" && this.host.capabilities.consumerCancelNotify) {
       this.writer.method(this.id, amqp.encodeBasicCancel, { consumerTag: consumer.tag, noWait: true });
     }
   }
@@ -563,7 +564,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private checkExclusive(queue: Queue): void {
     const owner = queue.exclusiveOwner;
-    if (owner !== undefined && owner !== this.connection) {
+    if (owner !== undefined && owner !== this.host) {
       throw fail.resourceLocked(
         `cannot obtain exclusive access to locked queue '${queue.name}' in vhost '${this.vhost.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
       );
@@ -595,10 +596,10 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
         exclusive: m.exclusive,
         autoDelete: m.autoDelete,
         arguments: m.arguments,
-        owner: m.exclusive ? this.connection : undefined,
+        owner: m.exclusive ? this.host : undefined,
       });
       queue = result.queue;
-      if (result.created && m.exclusive) this.connection.exclusiveQueues.add(queue);
+      if (result.created && m.exclusive) this.host.ownExclusiveQueue(queue);
     }
     if (!m.noWait) {
       this.writer.method(this.id, amqp.encodeQueueDeclareOk, {
@@ -645,7 +646,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     if (queue !== undefined) {
       this.checkExclusive(queue);
       count = this.vhost.deleteQueue(queue, { ifUnused: m.ifUnused, ifEmpty: m.ifEmpty });
-      this.connection.exclusiveQueues.delete(queue);
+      this.host.disownExclusiveQueue(queue);
     }
     if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueDeleteOk, { messageCount: count });
   }
@@ -804,14 +805,14 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private onClientClose(): void {
     this.release();
     this.writer.method(this.id, amqp.encodeChannelCloseOk, {});
-    this.connection.removeChannel(this.id);
+    this.host.removeChannel(this.id);
   }
 
   /** A channel exception: release everything, send channel.close, wait for close-ok. */
   closeWithError(err: AmqpError): void {
     if (this.state !== "open") return;
-    this.connection.log.warn(
-      { event: "channel.error", connection: this.connection.name, channel: this.id, code: err.code, text: err.message },
+    this.host.log.warn(
+      { event: "channel.error", connection: this.host.name, channel: this.id, code: err.code, text: err.message },
       "closing channel on error",
     );
     this.release();
@@ -826,7 +827,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private finishClose(): void {
     this.state = "closed";
-    this.connection.removeChannel(this.id);
+    this.host.removeChannel(this.id);
   }
 
   /** Cancel consumers and requeue every unacked delivery (channel or connection closing). */
@@ -841,7 +842,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     this.consumers.clear();
     // The channel no longer takes deliveries, so requeued messages go to other consumers.
     this.finish(this.unacked.takeAll(), true);
-    this.connection.waitingForDrain.delete(this);
+    this.host.stopWaitingForDrain(this);
     if (this.timeoutWatched) this.timeoutClock!.unwatch(this);
     this.timeoutWatched = false;
   }
