@@ -811,10 +811,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   /** A channel exception: release everything, send channel.close, wait for close-ok. */
   closeWithError(err: AmqpError): void {
     if (this.state !== "open") return;
-    this.host.log.warn(
-      { event: "channel.error", connection: this.host.name, channel: this.id, code: err.code, text: err.message },
-      "closing channel on error",
-    );
+    this.host.log.warn({ event: "channel.error", connection: this.host.name, channel: this.id, code: err.code, text: err.message }, "closing channel on error");
     this.release();
     this.state = "closing";
     this.writer.method(this.id, amqp.encodeChannelClose, {
