@@ -3,7 +3,6 @@ import { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
-import { shortStrBytes } from "../amqp/name-bytes.js";
 import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
@@ -11,6 +10,7 @@ import { Message, type QueuedMessage } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
+import { consumerTagBytes, writeBasicDeliver } from "./basic-deliver.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
 import { AmqpWriter } from "../amqp/field-writer.js";
 import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
@@ -300,11 +300,11 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   }
 
   /** basic.consume on amq.rabbitmq.reply-to: no-ack only, one per channel (RabbitMQ). */
-  private onReplyConsume(m: amqp.BasicConsume, tag: string): void {
+  private onReplyConsume(m: amqp.BasicConsume, tag: string, tagBytes: Buffer): void {
     if (!m.noAck) throw fail.preconditionFailed("reply consumer cannot acknowledge");
     if (this.replyConsumer !== undefined) throw fail.preconditionFailed("reply consumer already set");
     const key = this.host.ctx.directReplies.register(this);
-    this.replyConsumer = { tag, key, tagBytes: shortStrBytes(tag) };
+    this.replyConsumer = { tag, key, tagBytes };
     if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
   }
 
@@ -324,14 +324,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       return false;
     }
     this.droppingReplies = false;
-    w.begin(amqp.FRAME_METHOD, this.id);
-    w.u32(amqp.BASIC_DELIVER);
-    w.raw(consumer.tagBytes);
-    w.u64(this.nextDeliveryTag++);
-    w.u8(0);
-    w.raw(message.address);
-    w.end();
-    w.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+    writeBasicDeliver(w, this.id, consumer.tagBytes, this.nextDeliveryTag++, false, message);
     return true;
   }
 
@@ -363,16 +356,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   deliver(consumer: Consumer, entry: QueuedMessage): void {
     const tag = this.nextDeliveryTag++;
     if (!consumer.options.noAck) this.track(tag, entry, consumer.queue, consumer);
-    const w = this.writer;
-    const message = entry.message;
-    w.begin(amqp.FRAME_METHOD, this.id);
-    w.u32(amqp.BASIC_DELIVER);
-    w.raw(consumer.tagBytes);
-    w.u64(tag);
-    w.u8(entry.redelivered ? 1 : 0);
-    w.raw(message.address);
-    w.end();
-    w.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
+    writeBasicDeliver(this.writer, this.id, consumer.tagBytes, tag, entry.redelivered, entry.message);
   }
 
   /** Hold a delivery until it is acked, stamped for the consumer timeout (basic.get ones too, as RabbitMQ). */
@@ -425,7 +409,8 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     // RabbitMQ's order: a reused tag (530), then read permission (403), then the queue (404).
     const tag = m.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : m.consumerTag;
     if (this.consumers.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
-    if (m.queue === REPLY_QUEUE) return this.onReplyConsume(m, tag);
+    const tagBytes = consumerTagBytes(tag);
+    if (m.queue === REPLY_QUEUE) return this.onReplyConsume(m, tag, tagBytes);
     this.access.read("queue", m.queue);
     const queue = this.queueFor(m.queue);
     if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && queue.consumerCount > 0)) {
@@ -438,6 +423,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       prefetch: this.consumerPrefetch,
       priority: typeof priority === "number" ? priority : 0,
       arguments: m.arguments,
+      tagBytes,
     });
     this.consumers.set(tag, consumer);
     // consume-ok must precede the first delivery.
