@@ -12,6 +12,7 @@ import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
 import { consumerTagBytes, writeBasicDeliver } from "./basic-deliver.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
+import { Transaction } from "./transaction.js";
 import { AmqpWriter } from "../amqp/field-writer.js";
 import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
 import { FLOW_HOLD_AT } from "./flow-control.js";
@@ -27,9 +28,6 @@ const DELIVERY_HIGH_WATER = 1024 * 1024;
  * mandatory): they come from other connections, which its own backpressure does not slow down.
  */
 const REPLY_BACKLOG_LIMIT = 16 * 1024 * 1024;
-
-/** A publish or an ack held by a transaction until tx.commit. */
-type TxAction = { kind: "publish"; method: amqp.BasicPublish; message: Message } | { kind: "ack"; method: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject };
 
 /**
  * One AMQP channel: applies the basic, queue, exchange, confirm and tx classes to the broker model,
@@ -49,8 +47,8 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private pendingPublish: FastPublish | undefined;
   /** Set by confirm.select. */
   private confirms: ConfirmTracker | undefined;
-  private txMode = false;
-  private txActions: TxAction[] = [];
+  /** Set by tx.select. */
+  private tx: Transaction | undefined;
   /** The channel's amq.rabbitmq.reply-to consumer, if it has one. */
   private replyConsumer: { tag: string; key: string; tagBytes: Buffer } | undefined;
   /** Replies are being dropped for a backlog (logged once per episode). */
@@ -74,15 +72,13 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   /** A snapshot of the channel's state, for warrenctl list_channels. */
   info(): ChannelInfo {
-    let messagesUncommitted = 0;
-    for (const action of this.txActions) if (action.kind === "publish") messagesUncommitted++;
     return {
-      transactional: this.txMode,
+      transactional: this.tx !== undefined,
       confirm: this.confirms !== undefined,
       consumerCount: this.consumers.size,
       messagesUnacknowledged: this.unacked.size,
-      messagesUncommitted,
-      acksUncommitted: this.txActions.length - messagesUncommitted,
+      messagesUncommitted: this.tx?.messagesUncommitted ?? 0,
+      acksUncommitted: this.tx?.acksUncommitted ?? 0,
       messagesUnconfirmed: this.confirms?.unconfirmed ?? 0,
       prefetchCount: this.consumerPrefetch,
       globalPrefetchCount: this.channelPrefetch,
@@ -133,11 +129,11 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       case amqp.BASIC_PUBLISH:
         return this.onPublish(m as FastPublish);
       case amqp.BASIC_ACK:
-        return this.txMode ? this.holdAck(m) : this.ack(m.deliveryTag, m.multiple);
+        return this.tx ? this.tx.holdAck(m) : this.ack(m.deliveryTag, m.multiple);
       case amqp.BASIC_NACK:
-        return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, m.multiple, m.requeue);
+        return this.tx ? this.tx.holdAck(m) : this.nack(m.deliveryTag, m.multiple, m.requeue);
       case amqp.BASIC_REJECT:
-        return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, false, m.requeue);
+        return this.tx ? this.tx.holdAck(m) : this.nack(m.deliveryTag, false, m.requeue);
       case amqp.BASIC_CONSUME:
         return this.onConsume(m);
       case amqp.BASIC_CANCEL:
@@ -217,8 +213,8 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       }
       throw err;
     }
-    if (this.txMode) {
-      this.txActions.push({ kind: "publish", method: m, message });
+    if (this.tx) {
+      this.tx.holdPublish(m, message);
       return;
     }
     this.publish(m, message);
@@ -725,7 +721,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   }
 
   private onConfirmSelect(m: amqp.ConfirmSelect): void {
-    if (this.txMode) throw fail.preconditionFailed("cannot switch from tx to confirm mode");
+    if (this.tx) throw fail.preconditionFailed("cannot switch from tx to confirm mode");
     this.confirms ??= new ConfirmTracker(this.persister, (tag, multiple, ack) => {
       if (this.state !== "open") return;
       if (ack) this.writer.method(this.id, amqp.encodeBasicAck, { deliveryTag: tag, multiple });
@@ -736,53 +732,34 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private onTxSelect(): void {
     if (this.confirms) throw fail.preconditionFailed("cannot switch from confirm to tx mode");
-    this.txMode = true;
-    this.writer.method(this.id, amqp.encodeTxSelectOk, {});
-  }
-
-  private holdAck(m: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject): void {
-    // An unknown tag fails now, not at commit (RabbitMQ checks when the ack arrives).
-    if (m.id === amqp.BASIC_REJECT || !m.multiple || m.deliveryTag !== 0) {
-      if (!this.unacked.has(m.deliveryTag)) throw unknownTag(m.deliveryTag);
-    }
-    this.txActions.push({ kind: "ack", method: m });
-  }
-
-  private onTxCommit(): void {
-    if (!this.txMode) throw fail.preconditionFailed("channel is not transactional");
-    const actions = this.txActions;
-    this.txActions = [];
-    let durable = false;
-    let refused = false;
-    for (const action of actions) {
-      if (action.kind === "publish") {
-        const epoch = this.publish(action.method, action.message);
-        if (epoch === REFUSED_EPOCH) refused = true;
-        else if (epoch !== 0) durable = true;
-      } else {
-        const m = action.method;
+    this.tx ??= new Transaction({
+      persister: this.persister,
+      publish: (m, message) => this.publish(m, message),
+      settle: (m) => {
         if (m.id === amqp.BASIC_ACK) this.ack(m.deliveryTag, m.multiple);
         else if (m.id === amqp.BASIC_NACK) this.nack(m.deliveryTag, m.multiple, m.requeue);
         else this.nack(m.deliveryTag, false, m.requeue);
-      }
-    }
-    // commit-ok only once the persistent part of the transaction is on disk. A part that could
-    // not be stored fails the commit as RabbitMQ fails it: 406 "partial tx completion".
-    if (refused) throw partialTxCompletion();
-    if (durable && this.persister) {
-      this.persister.whenSynced(this.persister.currentEpoch, (err) => {
+      },
+      checkTag: (tag) => {
+        if (!this.unacked.has(tag)) throw unknownTag(tag);
+      },
+      committed: (err) => {
         if (this.state !== "open") return;
         if (err === undefined) this.writer.method(this.id, amqp.encodeTxCommitOk, {});
-        else this.closeWithError(partialTxCompletion());
-      });
-    } else {
-      this.writer.method(this.id, amqp.encodeTxCommitOk, {});
-    }
+        else this.closeWithError(err);
+      },
+    });
+    this.writer.method(this.id, amqp.encodeTxSelectOk, {});
+  }
+
+  private onTxCommit(): void {
+    if (!this.tx) throw fail.preconditionFailed("channel is not transactional");
+    this.tx.commit();
   }
 
   private onTxRollback(): void {
-    if (!this.txMode) throw fail.preconditionFailed("channel is not transactional");
-    this.txActions = [];
+    if (!this.tx) throw fail.preconditionFailed("channel is not transactional");
+    this.tx.discard();
     this.writer.method(this.id, amqp.encodeTxRollbackOk, {});
   }
 
@@ -818,7 +795,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     if (this.state === "closed") return;
     this.state = this.state === "open" ? "closed" : this.state;
     this.content.reset();
-    this.txActions = [];
+    this.tx?.discard();
     this.confirms?.close();
     this.cancelReplyConsumer();
     for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
@@ -842,11 +819,6 @@ export interface ChannelInfo {
   messagesUnconfirmed: number;
   prefetchCount: number;
   globalPrefetchCount: number;
-}
-
-/** RabbitMQ's answer to a tx.commit whose messages could not all be stored. */
-function partialTxCompletion(): AmqpError {
-  return new AmqpError(406, "PRECONDITION_FAILED - partial tx completion", false, amqp.CLASS_TX, amqp.TX_COMMIT & 0xffff);
 }
 
 function unknownTag(tag: number): AmqpError {
