@@ -1,11 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
-import type { FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
 import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
-import { exchangeTypes } from "../broker/exchange/registry.js";
 import { Message, type QueuedMessage } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
@@ -13,6 +11,7 @@ import type { ChannelHost } from "./channel-host.js";
 import { consumerTagBytes, writeBasicDeliver } from "./basic-deliver.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
 import { Transaction } from "./transaction.js";
+import { TopologyMethods } from "./topology-methods.js";
 import { AmqpWriter } from "../amqp/field-writer.js";
 import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
 import { FLOW_HOLD_AT } from "./flow-control.js";
@@ -55,6 +54,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private droppingReplies = false;
   /** Permission checks (403 ACCESS_REFUSED), with the per-channel cache RabbitMQ has too. */
   private readonly access: ChannelAccess;
+  private readonly topology: TopologyMethods;
   /** consumer_timeout (undefined: off), and whether it is watching this channel. */
   private readonly timeoutClock: ConsumerTimeoutClock | undefined;
   private timeoutWatched = false;
@@ -67,6 +67,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     this.vhost = host.vhost!;
     const { permissions, topicPermissions } = host.ctx.broker;
     this.access = new ChannelAccess(permissions, host.username, this.vhost.name, topicPermissions);
+    this.topology = new TopologyMethods({ id, host, vhost: this.vhost, access: this.access });
     this.timeoutClock = host.ctx.consumerTimeouts;
   }
 
@@ -147,23 +148,23 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       case amqp.BASIC_RECOVER_ASYNC:
         return this.onRecover(m.requeue, false);
       case amqp.QUEUE_DECLARE:
-        return this.onQueueDeclare(m);
+        return this.topology.onQueueDeclare(m);
       case amqp.QUEUE_BIND:
-        return this.onQueueBind(m);
+        return this.topology.onQueueBind(m);
       case amqp.QUEUE_UNBIND:
-        return this.onQueueUnbind(m);
+        return this.topology.onQueueUnbind(m);
       case amqp.QUEUE_PURGE:
-        return this.onQueuePurge(m);
+        return this.topology.onQueuePurge(m);
       case amqp.QUEUE_DELETE:
-        return this.onQueueDelete(m);
+        return this.topology.onQueueDelete(m);
       case amqp.EXCHANGE_DECLARE:
-        return this.onExchangeDeclare(m);
+        return this.topology.onExchangeDeclare(m);
       case amqp.EXCHANGE_DELETE:
-        return this.onExchangeDelete(m);
+        return this.topology.onExchangeDelete(m);
       case amqp.EXCHANGE_BIND:
-        return this.onExchangeBind(m, true);
+        return this.topology.onExchangeBind(m, true);
       case amqp.EXCHANGE_UNBIND:
-        return this.onExchangeBind(m, false);
+        return this.topology.onExchangeBind(m, false);
       case amqp.CHANNEL_CLOSE:
         return this.onClientClose();
       case amqp.CHANNEL_CLOSE_OK:
@@ -535,181 +536,11 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     if (sendOk) this.writer.method(this.id, amqp.encodeBasicRecoverOk, {});
   }
 
-  // ---- queues ----
+  // ---- queues and exchanges (src/server/topology-methods.ts) ----
 
   /** A queue of this vhost that this connection may use: 404 if missing, 405 if another's exclusive queue. */
   private queueFor(name: string): Queue {
-    const queue = this.vhost.getQueue(name);
-    this.checkExclusive(queue);
-    return queue;
-  }
-
-  private checkExclusive(queue: Queue): void {
-    const owner = queue.exclusiveOwner;
-    if (owner !== undefined && owner !== this.host) {
-      throw fail.resourceLocked(
-        `cannot obtain exclusive access to locked queue '${queue.name}' in vhost '${this.vhost.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-      );
-    }
-  }
-
-  private onQueueDeclare(m: amqp.QueueDeclare): void {
-    let queue: Queue;
-    if (m.passive && m.queue === REPLY_QUEUE) {
-      // The pseudo-queue "exists" for clients that check it before consuming (RabbitMQ).
-      if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueDeclareOk, { queue: REPLY_QUEUE, messageCount: 0, consumerCount: 0 });
-      return;
-    }
-    if (m.passive) {
-      queue = this.queueFor(m.queue);
-    } else {
-      const name = m.queue === "" ? `amq.gen-${randomBytes(16).toString("base64url")}` : m.queue;
-      if (m.queue.startsWith("amq.")) throw fail.accessRefused(`queue name '${m.queue}' contains reserved prefix 'amq.*'`);
-      this.access.configure("queue", name);
-      const existing = this.vhost.queues.get(name);
-      if (existing !== undefined) {
-        this.checkExclusive(existing);
-      } else {
-        this.vhost.checkQueueLimit(name);
-        this.checkDeadLetterAccess(name, m.arguments);
-      }
-      const result = this.vhost.declareQueue(name, {
-        durable: m.durable,
-        exclusive: m.exclusive,
-        autoDelete: m.autoDelete,
-        arguments: m.arguments,
-        owner: m.exclusive ? this.host : undefined,
-      });
-      queue = result.queue;
-      if (result.created && m.exclusive) this.host.ownExclusiveQueue(queue);
-    }
-    if (!m.noWait) {
-      this.writer.method(this.id, amqp.encodeQueueDeclareOk, {
-        queue: queue.name,
-        messageCount: queue.messageCount,
-        consumerCount: queue.consumerCount,
-      });
-    }
-  }
-
-  private onQueueBind(m: amqp.QueueBind): void {
-    this.access.write("queue", m.queue);
-    if (m.exchange !== "") this.access.read("exchange", m.exchange);
-    this.checkTopicBind(m.exchange, m.routingKey);
-    // The exchange is looked up first: when both are missing, RabbitMQ names the exchange.
-    const exchange = this.sourceExchange(m.exchange);
-    const queue = this.queueFor(m.queue);
-    this.vhost.bind(exchange, queue, m.routingKey, m.arguments);
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueBindOk, {});
-  }
-
-  /** Unbinding is idempotent: a missing binding, queue or exchange is not an error (RabbitMQ 3.10). */
-  private onQueueUnbind(m: amqp.QueueUnbind): void {
-    this.access.write("queue", m.queue);
-    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    this.access.read("exchange", m.exchange);
-    this.checkTopicBind(m.exchange, m.routingKey);
-    const exchange = this.vhost.exchanges.get(m.exchange);
-    const queue = this.vhost.queues.get(m.queue);
-    if (exchange !== undefined && queue !== undefined) this.vhost.unbind(exchange, queue, m.routingKey, m.arguments);
-    this.writer.method(this.id, amqp.encodeQueueUnbindOk, {});
-  }
-
-  private onQueuePurge(m: amqp.QueuePurge): void {
-    this.access.read("queue", m.queue);
-    const count = this.queueFor(m.queue).purge();
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeQueuePurgeOk, { messageCount: count });
-  }
-
-  private onQueueDelete(m: amqp.QueueDelete): void {
-    this.access.configure("queue", m.queue);
-    const queue = this.vhost.queues.get(m.queue);
-    let count = 0;
-    if (queue !== undefined) {
-      this.checkExclusive(queue);
-      count = this.vhost.deleteQueue(queue, { ifUnused: m.ifUnused, ifEmpty: m.ifEmpty });
-      this.host.disownExclusiveQueue(queue);
-    }
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueDeleteOk, { messageCount: count });
-  }
-
-  // ---- exchanges ----
-
-  /** An exchange to bind from: the default exchange cannot take bindings (403). */
-  private sourceExchange(name: string): Exchange {
-    if (name === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    return this.vhost.getExchange(name);
-  }
-
-  /** Binding from or unbinding from a topic exchange: the topic read permission on the key (RabbitMQ). */
-  private checkTopicBind(source: string, routingKey: string): void {
-    if (this.vhost.exchanges.get(source)?.type === "topic") this.access.bindTopic(source, routingKey);
-  }
-
-  /** A new queue that dead-letters: read on the queue and write on the exchange (RabbitMQ). */
-  private checkDeadLetterAccess(queue: string, args: FieldTable): void {
-    const dlx = args["x-dead-letter-exchange"];
-    if (typeof dlx !== "string") return;
-    this.access.read("queue", queue);
-    this.access.write("exchange", dlx);
-  }
-
-  /** A new exchange with an alternate exchange: read on it and write on the alternate (RabbitMQ). */
-  private checkAlternateExchangeAccess(exchange: string, args: FieldTable): void {
-    const ae = args["alternate-exchange"];
-    if (typeof ae !== "string") return;
-    this.access.read("exchange", exchange);
-    this.access.write("exchange", ae);
-  }
-
-  private onExchangeDeclare(m: amqp.ExchangeDeclare): void {
-    if (!m.passive && !exchangeTypes.has(m.type)) throw fail.commandInvalid(`unknown exchange type '${m.type}'`);
-    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    if (m.passive) {
-      this.vhost.getExchange(m.exchange);
-    } else {
-      this.access.configure("exchange", m.exchange);
-      // The reserved prefix only stops creating one: an equivalent redeclare of amq.direct is fine.
-      if (!this.vhost.exchanges.has(m.exchange) && m.exchange.startsWith("amq.")) {
-        throw fail.accessRefused(`exchange name '${m.exchange}' contains reserved prefix 'amq.*'`);
-      }
-      if (!this.vhost.exchanges.has(m.exchange)) this.checkAlternateExchangeAccess(m.exchange, m.arguments);
-      this.vhost.declareExchange(m.exchange, m.type, {
-        durable: m.durable,
-        autoDelete: m.autoDelete,
-        internal: m.internal,
-        arguments: m.arguments,
-      });
-    }
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeDeclareOk, {});
-  }
-
-  private onExchangeDelete(m: amqp.ExchangeDelete): void {
-    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    if (m.exchange.startsWith("amq.")) {
-      throw fail.accessRefused(`deletion of system exchange '${m.exchange}' in vhost '${this.vhost.name}' not allowed`);
-    }
-    this.access.configure("exchange", m.exchange);
-    this.vhost.deleteExchange(m.exchange, m.ifUnused);
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeDeleteOk, {});
-  }
-
-  private onExchangeBind(m: amqp.ExchangeBind | amqp.ExchangeUnbind, bind: boolean): void {
-    this.access.write("exchange", m.destination);
-    if (m.destination === "" || m.source === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    this.access.read("exchange", m.source);
-    this.checkTopicBind(m.source, m.routingKey);
-    if (bind) {
-      const destination = this.vhost.getExchange(m.destination);
-      const source = this.vhost.getExchange(m.source);
-      this.vhost.bind(source, destination, m.routingKey, m.arguments);
-      if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeBindOk, {});
-    } else {
-      const destination = this.vhost.exchanges.get(m.destination);
-      const source = this.vhost.exchanges.get(m.source);
-      if (source !== undefined && destination !== undefined) this.vhost.unbind(source, destination, m.routingKey, m.arguments);
-      if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeUnbindOk, {});
-    }
+    return this.topology.queueFor(name);
   }
 
   // ---- flow, confirm, tx ----
