@@ -2,37 +2,29 @@ import { randomBytes } from "node:crypto";
 import { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
 import * as amqp from "../amqp/generated.js";
+import type { FastPublish } from "../amqp/publish-decoder.js";
 import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
-import type { Exchange } from "../broker/exchange/exchange.js";
-import { Message, type QueuedMessage } from "../broker/message.js";
+import type { QueuedMessage } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
-import { consumerTagBytes, writeBasicDeliver } from "./basic-deliver.js";
-import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
-import { Transaction } from "./transaction.js";
-import { TopologyMethods } from "./topology-methods.js";
-import { AmqpWriter } from "../amqp/field-writer.js";
-import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
-import { FLOW_HOLD_AT } from "./flow-control.js";
-import { ContentAssembler } from "./content-assembler.js";
-import type { FastPublish } from "../amqp/publish-decoder.js";
-import { Delivery, UnackedList } from "./unacked.js";
+import { ChannelPublisher, type PublishingChannel } from "./channel-publisher.js";
 import type { ConsumerTimeoutClock, ConsumerTimeoutTarget } from "./consumer-timeout.js";
+import { REPLY_QUEUE } from "./direct-reply-to.js";
+import { consumerTagBytes, writeBasicDeliver } from "./message-frames.js";
+import { type ReplyChannel, ReplyConsumer } from "./reply-consumer.js";
+import { TopologyMethods } from "./topology-methods.js";
+import { Transaction } from "./transaction.js";
+import { Delivery, UnackedList } from "./unacked.js";
 
 /** A consumer's socket backlog above which it gets no more deliveries until the socket drains. */
 const DELIVERY_HIGH_WATER = 1024 * 1024;
-/**
- * A direct reply-to requester's backlog above which replies to it are dropped (returned when
- * mandatory): they come from other connections, which its own backpressure does not slow down.
- */
-const REPLY_BACKLOG_LIMIT = 16 * 1024 * 1024;
 
 /**
  * One AMQP channel: applies the basic, queue, exchange, confirm and tx classes to the broker model,
  * tracks delivery tags and unacked messages, and enforces prefetch.
  */
-export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarget {
+export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, PublishingChannel, ReplyChannel {
   private readonly vhost: VHost;
   private state: "open" | "closing" | "closed" = "open";
   private readonly consumers = new Map<string, Consumer>();
@@ -42,16 +34,11 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private consumerPrefetch = 0;
   /** basic.qos global=true: a limit shared by all consumers of the channel (RabbitMQ 3.x). */
   private channelPrefetch = 0;
-  private readonly content = new ContentAssembler();
-  private pendingPublish: FastPublish | undefined;
-  /** Set by confirm.select. */
-  private confirms: ConfirmTracker | undefined;
+  private readonly publisher: ChannelPublisher;
   /** Set by tx.select. */
   private tx: Transaction | undefined;
   /** The channel's amq.rabbitmq.reply-to consumer, if it has one. */
-  private replyConsumer: { tag: string; key: string; tagBytes: Buffer } | undefined;
-  /** Replies are being dropped for a backlog (logged once per episode). */
-  private droppingReplies = false;
+  replyConsumer: ReplyConsumer | undefined;
   /** Permission checks (403 ACCESS_REFUSED), with the per-channel cache RabbitMQ has too. */
   private readonly access: ChannelAccess;
   private readonly topology: TopologyMethods;
@@ -68,6 +55,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     const { permissions, topicPermissions } = host.ctx.broker;
     this.access = new ChannelAccess(permissions, host.username, this.vhost.name, topicPermissions);
     this.topology = new TopologyMethods({ id, host, vhost: this.vhost, access: this.access });
+    this.publisher = new ChannelPublisher({ channel: this, vhost: this.vhost, access: this.access });
     this.timeoutClock = host.ctx.consumerTimeouts;
   }
 
@@ -75,12 +63,12 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   info(): ChannelInfo {
     return {
       transactional: this.tx !== undefined,
-      confirm: this.confirms !== undefined,
+      confirm: this.publisher.confirming,
       consumerCount: this.consumers.size,
       messagesUnacknowledged: this.unacked.size,
       messagesUncommitted: this.tx?.messagesUncommitted ?? 0,
       acksUncommitted: this.tx?.acksUncommitted ?? 0,
-      messagesUnconfirmed: this.confirms?.unconfirmed ?? 0,
+      messagesUnconfirmed: this.publisher.unconfirmed,
       prefetchCount: this.consumerPrefetch,
       globalPrefetchCount: this.channelPrefetch,
     };
@@ -88,6 +76,15 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private get writer() {
     return this.host.writer;
+  }
+
+  get isOpen(): boolean {
+    return this.state === "open";
+  }
+
+  /** Set by tx.select. */
+  get transaction(): Transaction | undefined {
+    return this.tx;
   }
 
   // ---- frames from the connection ----
@@ -100,7 +97,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       else if (method.id === amqp.CHANNEL_CLOSE) this.writer.method(this.id, amqp.encodeChannelCloseOk, {});
       return;
     }
-    if (this.content.active) throw this.content.unexpected();
+    if (this.publisher.receivingContent) throw this.publisher.unexpectedFrame();
     try {
       this.dispatch(method);
     } catch (err) {
@@ -115,20 +112,17 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   onContentHeader(buf: Buffer, start: number, end: number): void {
     // A closing channel discards content until close-ok: the body of a publish refused for its
     // size (406) is still on its way, and must not cost the connection.
-    if (this.state !== "open") return;
-    const complete = this.content.header(buf, start, end, this.host.ctx.options.maxMessageSize);
-    if (complete) this.completePublish();
+    if (this.state === "open") this.publisher.onContentHeader(buf, start, end);
   }
 
   onContentBody(buf: Buffer, start: number, end: number): void {
-    if (this.state !== "open") return;
-    if (this.content.bodyFrame(buf, start, end)) this.completePublish();
+    if (this.state === "open") this.publisher.onContentBody(buf, start, end);
   }
 
   private dispatch(m: amqp.AnyMethod): void {
     switch (m.id) {
       case amqp.BASIC_PUBLISH:
-        return this.onPublish(m as FastPublish);
+        return this.publisher.onPublish(m as FastPublish);
       case amqp.BASIC_ACK:
         return this.tx ? this.tx.holdAck(m) : this.ack(m.deliveryTag, m.multiple);
       case amqp.BASIC_NACK:
@@ -185,154 +179,9 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     }
   }
 
-  // ---- publish ----
-
-  private onPublish(m: FastPublish): void {
-    if (m.immediate) throw fail.notImplemented("immediate=true");
-    this.pendingPublish = m;
-    this.content.start();
-  }
-
-  private completePublish(): void {
-    // RabbitMQ takes the publish in hand and then stops reading the connection.
-    this.host.blockIfAlarmed();
-    const m = this.pendingPublish!;
-    this.pendingPublish = undefined;
-    if (this.state !== "open") {
-      this.content.takeBody(); // published after the channel failed: dropped
-      return;
-    }
-    let message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody(), m.address);
-    try {
-      this.validatePublish(m, message);
-      message = this.withReplyAddress(message);
-    } catch (err) {
-      // The error belongs to basic.publish even though it surfaced at the last content frame.
-      if (err instanceof AmqpError && err.classId === 0) {
-        err.classId = amqp.CLASS_BASIC;
-        err.methodId = amqp.BASIC_PUBLISH & 0xffff;
-      }
-      throw err;
-    }
-    if (this.tx) {
-      this.tx.holdPublish(m, message);
-      return;
-    }
-    this.publish(m, message);
-  }
-
-  /** Checks made when a publish arrives (inside a transaction too), as RabbitMQ makes them. */
-  private validatePublish(m: amqp.BasicPublish, message: Message): Exchange {
-    this.access.publish(m.exchange);
-    const exchange = this.vhost.getExchange(m.exchange);
-    if (exchange.options.internal) {
-      throw fail.accessRefused(`cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
-    }
-    if (exchange.type === "topic") this.access.publishTopic(m.exchange, m.routingKey);
-    // user-id is the 12th property (flag bit 4 of the second flags byte): checked only when present.
-    const raw = message.rawProperties;
-    if (raw.length > 1 && (raw[1]! & 0x10) !== 0) {
-      const userId = message.properties.userId;
-      if (userId !== undefined && userId !== this.host.username) {
-        throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.host.username}'`);
-      }
-    }
-    return exchange;
-  }
-
-  /**
-   * Route and enqueue; returns the epoch the publish's durability waits for: 0 when nothing was
-   * written durably, REFUSED_EPOCH when a queue's store refused it (the publisher gets a nack).
-   */
-  private publish(m: amqp.BasicPublish, message: Message): number {
-    if (DirectReplyTo.isReplyAddress(m.exchange, m.routingKey)) return this.publishReply(m, message);
-    const exchange = this.vhost.exchanges.get(m.exchange);
-    const queues = exchange === undefined ? [] : this.vhost.route(exchange, message);
-    let durable = false;
-    let refused = false;
-    for (let i = 0; i < queues.length; i++) {
-      const queue = queues[i]!;
-      const outcome = queue.enqueue(message);
-      if (outcome === "durable") durable = true;
-      else if (outcome === "refused") refused = true;
-      // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
-      if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.host.holdForQueue(queue);
-    }
-    if (queues.length === 0 && m.mandatory) this.returnUnroutable(m, message);
-    const epoch = refused ? REFUSED_EPOCH : durable ? this.persister!.currentEpoch : 0;
-    if (this.confirms) this.confirms.add(epoch);
-    return epoch;
-  }
-
-  /** A reply to a direct reply-to consumer: straight to its channel, through no queue. */
-  private publishReply(m: amqp.BasicPublish, message: Message): number {
-    const delivered = this.host.ctx.directReplies.deliver(m.routingKey, message);
-    if (!delivered && m.mandatory) this.returnUnroutable(m, message);
-    if (this.confirms) this.confirms.add(0);
-    return 0;
-  }
-
-  /** basic.return 312 NO_ROUTE for a mandatory message that reached nothing. */
-  private returnUnroutable(m: amqp.BasicPublish, message: Message): void {
-    this.writer.method(this.id, amqp.encodeBasicReturn, {
-      replyCode: 312,
-      replyText: "NO_ROUTE",
-      exchange: m.exchange,
-      routingKey: m.routingKey,
-    });
-    this.writer.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
-  }
-
-  /**
-   * A request whose reply_to is amq.rabbitmq.reply-to gets this channel's reply address instead.
-   * Only messages with the reply-to flag set are looked into.
-   */
-  private withReplyAddress(message: Message): Message {
-    const raw = message.rawProperties;
-    if (raw.length < 2 || (raw[0]! & 0x02) === 0 || message.properties.replyTo !== REPLY_QUEUE) return message;
-    if (this.replyConsumer === undefined) throw fail.preconditionFailed("fast reply consumer does not exist");
-    const w = new AmqpWriter(raw.length + 64);
-    amqp.encodeBasicProperties(w, { ...message.properties, replyTo: DirectReplyTo.replyTo(this.replyConsumer.key) });
-    return new Message(message.exchange, message.routingKey, Buffer.from(w.buf.subarray(0, w.pos)), message.body, message.address);
-  }
-
-  /** basic.consume on amq.rabbitmq.reply-to: no-ack only, one per channel (RabbitMQ). */
-  private onReplyConsume(m: amqp.BasicConsume, tag: string, tagBytes: Buffer): void {
-    if (!m.noAck) throw fail.preconditionFailed("reply consumer cannot acknowledge");
-    if (this.replyConsumer !== undefined) throw fail.preconditionFailed("reply consumer already set");
-    const key = this.host.ctx.directReplies.register(this);
-    this.replyConsumer = { tag, key, tagBytes };
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
-  }
-
-  /** A reply for our direct reply-to consumer (ReplyTarget). */
-  deliverReply(message: Message): boolean {
-    const consumer = this.replyConsumer;
-    if (consumer === undefined || this.state !== "open") return true; // gone: dropped, as RabbitMQ does
-    const w = this.writer;
-    if (w.backlog > REPLY_BACKLOG_LIMIT) {
-      if (!this.droppingReplies) {
-        this.droppingReplies = true;
-        this.host.log.warn(
-          { event: "direct_reply_to.dropped", connection: this.host.name, backlog: w.backlog },
-          "dropping replies: the requester does not read its socket",
-        );
-      }
-      return false;
-    }
-    this.droppingReplies = false;
-    writeBasicDeliver(w, this.id, consumer.tagBytes, this.nextDeliveryTag++, false, message);
-    return true;
-  }
-
-  private cancelReplyConsumer(): void {
-    if (this.replyConsumer === undefined) return;
-    this.host.ctx.directReplies.unregister(this.replyConsumer.key);
-    this.replyConsumer = undefined;
-  }
-
-  private get persister() {
-    return this.host.ctx.persister;
+  /** A delivery tag of the channel, for a direct reply-to delivery (ReplyChannel). */
+  takeDeliveryTag(): number {
+    return this.nextDeliveryTag++;
   }
 
   // ---- delivery (ConsumerOwner) ----
@@ -407,7 +256,10 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     const tag = m.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : m.consumerTag;
     if (this.consumers.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
     const tagBytes = consumerTagBytes(tag);
-    if (m.queue === REPLY_QUEUE) return this.onReplyConsume(m, tag, tagBytes);
+    if (m.queue === REPLY_QUEUE) {
+      this.replyConsumer = ReplyConsumer.start(this, m, this.replyConsumer, tag, tagBytes);
+      return;
+    }
     this.access.read("queue", m.queue);
     const queue = this.queueFor(m.queue);
     if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && queue.consumerCount > 0)) {
@@ -553,19 +405,14 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   private onConfirmSelect(m: amqp.ConfirmSelect): void {
     if (this.tx) throw fail.preconditionFailed("cannot switch from tx to confirm mode");
-    this.confirms ??= new ConfirmTracker(this.persister, (tag, multiple, ack) => {
-      if (this.state !== "open") return;
-      if (ack) this.writer.method(this.id, amqp.encodeBasicAck, { deliveryTag: tag, multiple });
-      else this.writer.method(this.id, amqp.encodeBasicNack, { deliveryTag: tag, multiple, requeue: false });
-    });
-    if (!m.nowait) this.writer.method(this.id, amqp.encodeConfirmSelectOk, {});
+    this.publisher.onConfirmSelect(m);
   }
 
   private onTxSelect(): void {
-    if (this.confirms) throw fail.preconditionFailed("cannot switch from confirm to tx mode");
+    if (this.publisher.confirming) throw fail.preconditionFailed("cannot switch from confirm to tx mode");
     this.tx ??= new Transaction({
-      persister: this.persister,
-      publish: (m, message) => this.publish(m, message),
+      persister: this.host.ctx.persister,
+      publish: (m, message) => this.publisher.publish(m, message),
       settle: (m) => {
         if (m.id === amqp.BASIC_ACK) this.ack(m.deliveryTag, m.multiple);
         else if (m.id === amqp.BASIC_NACK) this.nack(m.deliveryTag, m.multiple, m.requeue);
@@ -596,6 +443,11 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
 
   // ---- closing ----
 
+  private cancelReplyConsumer(): void {
+    this.replyConsumer?.cancel();
+    this.replyConsumer = undefined;
+  }
+
   private onClientClose(): void {
     this.release();
     this.writer.method(this.id, amqp.encodeChannelCloseOk, {});
@@ -625,9 +477,8 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   release(): void {
     if (this.state === "closed") return;
     this.state = this.state === "open" ? "closed" : this.state;
-    this.content.reset();
+    this.publisher.close();
     this.tx?.discard();
-    this.confirms?.close();
     this.cancelReplyConsumer();
     for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
     this.consumers.clear();

@@ -1,5 +1,5 @@
 import type { FrameWriter } from "../amqp/frame-writer.js";
-import { BASIC_DELIVER, CLASS_BASIC, FRAME_METHOD } from "../amqp/generated.js";
+import { BASIC_DELIVER, type BasicPublish, CLASS_BASIC, encodeBasicReturn, FRAME_METHOD } from "../amqp/generated.js";
 import { shortStrBytes } from "../amqp/name-bytes.js";
 import type { Message } from "../broker/message.js";
 
@@ -23,5 +23,16 @@ export function writeBasicDeliver(w: FrameWriter, channel: number, tagBytes: Buf
   w.u8(redelivered ? 1 : 0);
   w.raw(message.address);
   w.end();
+  w.content(channel, CLASS_BASIC, message.rawProperties, message.body);
+}
+
+/** basic.return 312 NO_ROUTE and its content: a mandatory message that reached nothing, back to its publisher. */
+export function writeUnroutableReturn(w: FrameWriter, channel: number, publish: BasicPublish, message: Message): void {
+  w.method(channel, encodeBasicReturn, {
+    replyCode: 312,
+    replyText: "NO_ROUTE",
+    exchange: publish.exchange,
+    routingKey: publish.routingKey,
+  });
   w.content(channel, CLASS_BASIC, message.rawProperties, message.body);
 }
