@@ -1,18 +1,17 @@
-import { randomBytes } from "node:crypto";
 import { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
 import * as amqp from "../amqp/generated.js";
 import type { FastPublish } from "../amqp/publish-decoder.js";
-import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
+import type { Consumer, ConsumerOwner } from "../broker/consumer.js";
 import type { QueuedMessage } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
+import { ChannelConsumers } from "./channel-consumers.js";
 import { ChannelPublisher, type PublishingChannel } from "./channel-publisher.js";
 import type { ConsumerTimeoutClock, ConsumerTimeoutTarget } from "./consumer-timeout.js";
-import { REPLY_QUEUE } from "./direct-reply-to.js";
-import { consumerTagBytes, writeBasicDeliver } from "./message-frames.js";
-import { type ReplyChannel, ReplyConsumer } from "./reply-consumer.js";
+import { writeBasicDeliver } from "./message-frames.js";
+import type { ReplyChannel, ReplyConsumer } from "./reply-consumer.js";
 import { TopologyMethods } from "./topology-methods.js";
 import { Transaction } from "./transaction.js";
 import { Delivery, UnackedList } from "./unacked.js";
@@ -27,7 +26,7 @@ const DELIVERY_HIGH_WATER = 1024 * 1024;
 export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, PublishingChannel, ReplyChannel {
   private readonly vhost: VHost;
   private state: "open" | "closing" | "closed" = "open";
-  private readonly consumers = new Map<string, Consumer>();
+  private readonly consumers: ChannelConsumers;
   private readonly unacked = new UnackedList();
   private nextDeliveryTag = 1;
   /** basic.qos global=false: the prefetch given to consumers started after it. */
@@ -37,8 +36,6 @@ export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, Publishing
   private readonly publisher: ChannelPublisher;
   /** Set by tx.select. */
   private tx: Transaction | undefined;
-  /** The channel's amq.rabbitmq.reply-to consumer, if it has one. */
-  replyConsumer: ReplyConsumer | undefined;
   /** Permission checks (403 ACCESS_REFUSED), with the per-channel cache RabbitMQ has too. */
   private readonly access: ChannelAccess;
   private readonly topology: TopologyMethods;
@@ -55,6 +52,7 @@ export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, Publishing
     const { permissions, topicPermissions } = host.ctx.broker;
     this.access = new ChannelAccess(permissions, host.username, this.vhost.name, topicPermissions);
     this.topology = new TopologyMethods({ id, host, vhost: this.vhost, access: this.access });
+    this.consumers = new ChannelConsumers({ channel: this, vhost: this.vhost, access: this.access, topology: this.topology });
     this.publisher = new ChannelPublisher({ channel: this, vhost: this.vhost, access: this.access });
     this.timeoutClock = host.ctx.consumerTimeouts;
   }
@@ -85,6 +83,11 @@ export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, Publishing
   /** Set by tx.select. */
   get transaction(): Transaction | undefined {
     return this.tx;
+  }
+
+  /** The channel's amq.rabbitmq.reply-to consumer, if it has one. */
+  get replyConsumer(): ReplyConsumer | undefined {
+    return this.consumers.replyConsumer;
   }
 
   // ---- frames from the connection ----
@@ -130,9 +133,9 @@ export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, Publishing
       case amqp.BASIC_REJECT:
         return this.tx ? this.tx.holdAck(m) : this.nack(m.deliveryTag, false, m.requeue);
       case amqp.BASIC_CONSUME:
-        return this.onConsume(m);
+        return this.consumers.consume(m, this.consumerPrefetch);
       case amqp.BASIC_CANCEL:
-        return this.onCancel(m);
+        return this.consumers.cancel(m);
       case amqp.BASIC_GET:
         return this.onGet(m);
       case amqp.BASIC_QOS:
@@ -142,23 +145,15 @@ export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, Publishing
       case amqp.BASIC_RECOVER_ASYNC:
         return this.onRecover(m.requeue, false);
       case amqp.QUEUE_DECLARE:
-        return this.topology.onQueueDeclare(m);
       case amqp.QUEUE_BIND:
-        return this.topology.onQueueBind(m);
       case amqp.QUEUE_UNBIND:
-        return this.topology.onQueueUnbind(m);
       case amqp.QUEUE_PURGE:
-        return this.topology.onQueuePurge(m);
       case amqp.QUEUE_DELETE:
-        return this.topology.onQueueDelete(m);
       case amqp.EXCHANGE_DECLARE:
-        return this.topology.onExchangeDeclare(m);
       case amqp.EXCHANGE_DELETE:
-        return this.topology.onExchangeDelete(m);
       case amqp.EXCHANGE_BIND:
-        return this.topology.onExchangeBind(m, true);
       case amqp.EXCHANGE_UNBIND:
-        return this.topology.onExchangeBind(m, false);
+        return this.topology.onMethod(m);
       case amqp.CHANNEL_CLOSE:
         return this.onClientClose();
       case amqp.CHANNEL_CLOSE_OK:
@@ -238,7 +233,7 @@ export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, Publishing
   }
 
   consumerCancelled(consumer: Consumer): void {
-    this.consumers.delete(consumer.tag);
+    this.consumers.forget(consumer);
     if (this.state === "open" && this.host.capabilities.consumerCancelNotify) {
       this.writer.method(this.id, amqp.encodeBasicCancel, { consumerTag: consumer.tag, noWait: true });
     }
@@ -246,50 +241,10 @@ export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, Publishing
 
   /** The socket drained: let the queues of our consumers deliver again. */
   resumeDeliveries(): void {
-    for (const consumer of this.consumers.values()) consumer.queue.dispatch();
+    this.consumers.dispatchAll();
   }
 
-  // ---- consume, get, qos ----
-
-  private onConsume(m: amqp.BasicConsume): void {
-    // RabbitMQ's order: a reused tag (530), then read permission (403), then the queue (404).
-    const tag = m.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : m.consumerTag;
-    if (this.consumers.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
-    const tagBytes = consumerTagBytes(tag);
-    if (m.queue === REPLY_QUEUE) {
-      this.replyConsumer = ReplyConsumer.start(this, m, this.replyConsumer, tag, tagBytes);
-      return;
-    }
-    this.access.read("queue", m.queue);
-    const queue = this.queueFor(m.queue);
-    if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && queue.consumerCount > 0)) {
-      throw fail.accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
-    }
-    const priority = m.arguments["x-priority"];
-    const consumer = new Consumer(tag, queue, this, {
-      noAck: m.noAck,
-      exclusive: m.exclusive,
-      prefetch: this.consumerPrefetch,
-      priority: typeof priority === "number" ? priority : 0,
-      arguments: m.arguments,
-      tagBytes,
-    });
-    this.consumers.set(tag, consumer);
-    // consume-ok must precede the first delivery.
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
-    if (consumer.options.priority !== 0) queue.hasPriorities = true;
-    queue.addConsumer(consumer);
-  }
-
-  private onCancel(m: amqp.BasicCancel): void {
-    if (this.replyConsumer?.tag === m.consumerTag) this.cancelReplyConsumer();
-    const consumer = this.consumers.get(m.consumerTag);
-    if (consumer !== undefined) {
-      this.consumers.delete(m.consumerTag);
-      consumer.queue.removeConsumer(consumer);
-    }
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicCancelOk, { consumerTag: m.consumerTag });
-  }
+  // ---- get, qos (consume and cancel: src/server/channel-consumers.ts) ----
 
   private onGet(m: amqp.BasicGet): void {
     this.access.read("queue", m.queue);
@@ -443,11 +398,6 @@ export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, Publishing
 
   // ---- closing ----
 
-  private cancelReplyConsumer(): void {
-    this.replyConsumer?.cancel();
-    this.replyConsumer = undefined;
-  }
-
   private onClientClose(): void {
     this.release();
     this.writer.method(this.id, amqp.encodeChannelCloseOk, {});
@@ -479,9 +429,7 @@ export class Channel implements ConsumerOwner, ConsumerTimeoutTarget, Publishing
     this.state = this.state === "open" ? "closed" : this.state;
     this.publisher.close();
     this.tx?.discard();
-    this.cancelReplyConsumer();
-    for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
-    this.consumers.clear();
+    this.consumers.cancelAll();
     // The channel no longer takes deliveries, so requeued messages go to other consumers.
     this.finish(this.unacked.takeAll(), true);
     this.host.stopWaitingForDrain(this);

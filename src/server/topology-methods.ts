@@ -10,6 +10,18 @@ import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
 import { REPLY_QUEUE } from "./direct-reply-to.js";
 
+/** The methods of the exchange and queue classes a client sends. */
+export type TopologyMethod =
+  | amqp.QueueDeclare
+  | amqp.QueueBind
+  | amqp.QueueUnbind
+  | amqp.QueuePurge
+  | amqp.QueueDelete
+  | amqp.ExchangeDeclare
+  | amqp.ExchangeDelete
+  | amqp.ExchangeBind
+  | amqp.ExchangeUnbind;
+
 /** What the topology methods of a channel work with. */
 export interface TopologyOptions {
   /** The channel number replies go out on. */
@@ -44,6 +56,30 @@ export class TopologyMethods {
     return this.host.writer;
   }
 
+  /** Handle one method of the exchange and queue classes. */
+  onMethod(m: TopologyMethod): void {
+    switch (m.id) {
+      case amqp.QUEUE_DECLARE:
+        return this.onQueueDeclare(m);
+      case amqp.QUEUE_BIND:
+        return this.onQueueBind(m);
+      case amqp.QUEUE_UNBIND:
+        return this.onQueueUnbind(m);
+      case amqp.QUEUE_PURGE:
+        return this.onQueuePurge(m);
+      case amqp.QUEUE_DELETE:
+        return this.onQueueDelete(m);
+      case amqp.EXCHANGE_DECLARE:
+        return this.onExchangeDeclare(m);
+      case amqp.EXCHANGE_DELETE:
+        return this.onExchangeDelete(m);
+      case amqp.EXCHANGE_BIND:
+        return this.onExchangeBind(m, true);
+      case amqp.EXCHANGE_UNBIND:
+        return this.onExchangeBind(m, false);
+    }
+  }
+
   /** A queue of this vhost that this connection may use: 404 if missing, 405 if another's exclusive queue. */
   queueFor(name: string): Queue {
     const queue = this.vhost.getQueue(name);
@@ -60,7 +96,7 @@ export class TopologyMethods {
     }
   }
 
-  onQueueDeclare(m: amqp.QueueDeclare): void {
+  private onQueueDeclare(m: amqp.QueueDeclare): void {
     let queue: Queue;
     if (m.passive && m.queue === REPLY_QUEUE) {
       // The pseudo-queue "exists" for clients that check it before consuming (RabbitMQ).
@@ -99,7 +135,7 @@ export class TopologyMethods {
     }
   }
 
-  onQueueBind(m: amqp.QueueBind): void {
+  private onQueueBind(m: amqp.QueueBind): void {
     this.access.write("queue", m.queue);
     if (m.exchange !== "") this.access.read("exchange", m.exchange);
     this.checkTopicBind(m.exchange, m.routingKey);
@@ -111,7 +147,7 @@ export class TopologyMethods {
   }
 
   /** Unbinding is idempotent: a missing binding, queue or exchange is not an error (RabbitMQ 3.10). */
-  onQueueUnbind(m: amqp.QueueUnbind): void {
+  private onQueueUnbind(m: amqp.QueueUnbind): void {
     this.access.write("queue", m.queue);
     if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
     this.access.read("exchange", m.exchange);
@@ -122,13 +158,13 @@ export class TopologyMethods {
     this.writer.method(this.id, amqp.encodeQueueUnbindOk, {});
   }
 
-  onQueuePurge(m: amqp.QueuePurge): void {
+  private onQueuePurge(m: amqp.QueuePurge): void {
     this.access.read("queue", m.queue);
     const count = this.queueFor(m.queue).purge();
     if (!m.noWait) this.writer.method(this.id, amqp.encodeQueuePurgeOk, { messageCount: count });
   }
 
-  onQueueDelete(m: amqp.QueueDelete): void {
+  private onQueueDelete(m: amqp.QueueDelete): void {
     this.access.configure("queue", m.queue);
     const queue = this.vhost.queues.get(m.queue);
     let count = 0;
@@ -167,7 +203,7 @@ export class TopologyMethods {
     this.access.write("exchange", ae);
   }
 
-  onExchangeDeclare(m: amqp.ExchangeDeclare): void {
+  private onExchangeDeclare(m: amqp.ExchangeDeclare): void {
     if (!m.passive && !exchangeTypes.has(m.type)) throw fail.commandInvalid(`unknown exchange type '${m.type}'`);
     if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
     if (m.passive) {
@@ -189,7 +225,7 @@ export class TopologyMethods {
     if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeDeclareOk, {});
   }
 
-  onExchangeDelete(m: amqp.ExchangeDelete): void {
+  private onExchangeDelete(m: amqp.ExchangeDelete): void {
     if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
     if (m.exchange.startsWith("amq.")) {
       throw fail.accessRefused(`deletion of system exchange '${m.exchange}' in vhost '${this.vhost.name}' not allowed`);
@@ -199,7 +235,7 @@ export class TopologyMethods {
     if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeDeleteOk, {});
   }
 
-  onExchangeBind(m: amqp.ExchangeBind | amqp.ExchangeUnbind, bind: boolean): void {
+  private onExchangeBind(m: amqp.ExchangeBind | amqp.ExchangeUnbind, bind: boolean): void {
     this.access.write("exchange", m.destination);
     if (m.destination === "" || m.source === "") throw fail.accessRefused("operation not permitted on the default exchange");
     this.access.read("exchange", m.source);
