@@ -56,7 +56,7 @@ export class ChannelConsumers {
     if (this.byTag.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
     const tagBytes = consumerTagBytes(tag);
     if (m.queue === REPLY_QUEUE) {
-      this.reply = ReplyConsumer.start(this.channel, m, this.reply, tag, tagBytes);
+      this.reply = ReplyConsumer.start({ channel: this.channel, method: m, existing: this.reply, tag, tagBytes });
       return;
     }
     this.access.read("queue", m.queue);

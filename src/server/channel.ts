@@ -14,8 +14,11 @@ import { TopologyMethods } from "./topology-methods.js";
 import { Transaction } from "./transaction.js";
 
 /**
- * One AMQP channel: applies the basic, queue, exchange, confirm and tx classes to the broker model,
- * tracks delivery tags and unacked messages, and enforces prefetch.
+ * One AMQP channel: its life (open, closing, closed) and the dispatch of its methods to the parts
+ * that apply them to the broker model: publishing and confirms (channel-publisher.ts), consumers
+ * (channel-consumers.ts), deliveries, acks and prefetch (channel-deliveries.ts), exchanges and
+ * queues (topology-methods.ts), transactions (transaction.ts). It sees its connection only as a
+ * ChannelHost, so it runs against a fake one in unit tests.
  */
 export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChannel, ReplyChannel {
   private readonly vhost: VHost;

@@ -22,6 +22,17 @@ export interface ReplyChannel {
   takeDeliveryTag(): number;
 }
 
+/** basic.consume on amq.rabbitmq.reply-to, as the channel's consumers see it. */
+export interface ReplyConsumeOptions {
+  channel: ReplyChannel;
+  method: amqp.BasicConsume;
+  /** The channel's reply consumer so far: a second one is refused. */
+  existing: ReplyConsumer | undefined;
+  tag: string;
+  /** The tag as deliveries carry it (message-frames.ts consumerTagBytes). */
+  tagBytes: Buffer;
+}
+
 /**
  * A channel's consumer on amq.rabbitmq.reply-to (RabbitMQ's direct reply-to): registered under a
  * key in the broker-wide DirectReplyTo, it gets replies published to that key straight from the
@@ -42,7 +53,8 @@ export class ReplyConsumer implements ReplyTarget {
   }
 
   /** basic.consume on amq.rabbitmq.reply-to, with RabbitMQ's checks; sends consume-ok unless no-wait. */
-  static start(channel: ReplyChannel, m: amqp.BasicConsume, existing: ReplyConsumer | undefined, tag: string, tagBytes: Buffer): ReplyConsumer {
+  static start(options: ReplyConsumeOptions): ReplyConsumer {
+    const { channel, method: m, existing, tag, tagBytes } = options;
     if (!m.noAck) throw fail.preconditionFailed("reply consumer cannot acknowledge");
     if (existing !== undefined) throw fail.preconditionFailed("reply consumer already set");
     const consumer = new ReplyConsumer(channel, tag, tagBytes);
