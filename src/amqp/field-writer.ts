@@ -66,7 +66,7 @@ export class AmqpWriter {
   longStr(v: Buffer | string): void {
     if (typeof v === "string") {
       this.ensure(4 + v.length * 3);
-      const len = this.buf.write(v, this.pos + 4, "utf8");
+      const len = writeName(this.buf, this.pos + 4, v); // the bytes a decoded longstr came from
       this.buf.writeUInt32BE(len, this.pos);
       this.pos += 4 + len;
     } else {
