@@ -147,7 +147,7 @@ describe("re-encoding decoded tables", () => {
         assert.equal(sameValue(again, value), undefined);
         assert.deepEqual(typesOf(again), typesOf(first));
       }),
-      { numRuns: 2000 },
+      { numRuns: 300 },
     );
   });
 
@@ -160,7 +160,7 @@ describe("re-encoding decoded tables", () => {
         assert.deepEqual(encodeTable(decodeTable(written)), written);
         assert.equal(written.length, bytes.length);
       }),
-      { numRuns: 2000 },
+      { numRuns: 300 },
     );
   });
 
