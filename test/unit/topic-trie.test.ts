@@ -8,6 +8,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { normalisePattern, TopicTrie } from "../../src/broker/exchange/topic-trie.js";
+import { Message } from "../../src/broker/message.js";
+import { VHost } from "../../src/broker/vhost.js";
 
 /** RabbitMQ's split_topic_key: "" has no words; every '.' separates two (possibly empty) words. */
 function words(key: string): string[] {
@@ -231,5 +233,45 @@ describe("topic trie bindings", () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     // A backtracking walk tries every way to split 80 words between 13 '#': far beyond minutes.
     assert.ok(ms < 1000, `took ${ms} ms`);
+  });
+});
+
+describe("the topic exchange's cache of routed keys", () => {
+  /** A vhost with one topic exchange; `route` names the queues a key reaches. */
+  function topicVhost() {
+    const vhost = new VHost("/");
+    const x = vhost.declareExchange("t", "topic", { durable: false, autoDelete: false, internal: false, arguments: {} });
+    const queue = (name: string) => vhost.declareQueue(name, { durable: false, exclusive: false, autoDelete: false, arguments: {} }).queue;
+    const route = (key: string) =>
+      vhost
+        .route(x, new Message("t", key, Buffer.alloc(2), Buffer.alloc(0)))
+        .map((q) => q.name)
+        .sort();
+    return { vhost, x, queue, route };
+  }
+
+  it("a binding added or removed after a key was routed changes where that key goes", () => {
+    const { vhost, x, queue, route } = topicVhost();
+    const q1 = queue("q1");
+    const q2 = queue("q2");
+    vhost.bind(x, q1, "a.#", {});
+    assert.deepEqual(route("a.b"), ["q1"]);
+    vhost.bind(x, q2, "*.b", {});
+    assert.deepEqual(route("a.b"), ["q1", "q2"]);
+    vhost.unbind(x, q1, "a.#", {});
+    assert.deepEqual(route("a.b"), ["q2"]);
+    vhost.deleteQueue(q2);
+    assert.deepEqual(route("a.b"), []);
+  });
+
+  it("past the cache's size every key still routes right", () => {
+    const { vhost, x, queue, route } = topicVhost();
+    vhost.bind(x, queue("even"), "*.0", {});
+    vhost.bind(x, queue("all"), "k.#", {});
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 5000; i++) assert.deepEqual(route(`k.${i % 2}`), i % 2 === 0 ? ["all", "even"] : ["all"]);
+      for (let i = 0; i < 5000; i++) route(`k.${i}.x`); // many distinct keys: the cache fills and is dropped
+      assert.deepEqual(route("k.0"), ["all", "even"]);
+    }
   });
 });
