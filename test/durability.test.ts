@@ -75,6 +75,27 @@ describe("restart", () => {
     }
   });
 
+  it("binding arguments keep their field types: a headers binding on [byte 1] still matches [byte 1], not [int 1]", async () => {
+    const dir = tempDir();
+    const byte = (value: number) => ({ "!": "int8", value });
+    const int = (value: number) => ({ "!": "int32", value });
+    try {
+      await withWarren(dir, async (_conn, ch) => {
+        await ch.assertExchange("typed-h", "headers", { durable: true });
+        await ch.assertQueue("typed-q", { durable: true });
+        await ch.bindQueue("typed-q", "typed-h", "", { k: [byte(1), { "!": "double", value: 1 }] });
+      });
+      await withWarren(dir, async (_conn, ch) => {
+        ch.publish("typed-h", "", Buffer.from("same types"), { headers: { k: [byte(1), { "!": "double", value: 1 }] } });
+        ch.publish("typed-h", "", Buffer.from("other types"), { headers: { k: [int(1), int(1)] } });
+        await ch.waitForConfirms();
+        assert.deepEqual(await drain(ch, "typed-q"), ["same types"]);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("unacked messages come back as ready with redelivered=true; acked ones do not come back", async () => {
     const dir = tempDir();
     try {

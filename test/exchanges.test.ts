@@ -588,6 +588,36 @@ describe("headers matching", () => {
     }
   });
 
+  it("inside arrays and tables values compare with their field types and order; an empty table equals an empty array", async () => {
+    const int = (value: number) => ({ "!": "int32", value });
+    const long = (value: number) => ({ "!": "int64", value });
+    const x = await declareExchange("headers");
+    const nested: Record<string, { args: Record<string, unknown>; receives: string[] }> = {
+      arrayOfInt: { args: { k: [int(1)] }, receives: ["arrayOfInt"] },
+      tableAB: { args: { k: { a: int(1), b: "x" } }, receives: ["tableAB"] },
+      emptyTable: { args: { k: {} }, receives: ["emptyTable", "emptyArray"] },
+    };
+    const sent: Record<string, Record<string, unknown>> = {
+      arrayOfInt: { k: [int(1)] },
+      arrayOfLong: { k: [long(1)] },
+      arrayOfString: { k: ["1"] },
+      tableAB: { k: { a: int(1), b: "x" } },
+      tableABLong: { k: { a: long(1), b: "x" } },
+      tableBA: { k: { b: "x", a: int(1) } },
+      emptyTable: { k: {} },
+      emptyArray: { k: [] },
+    };
+    const queues = new Map<string, string>();
+    for (const [name, b] of Object.entries(nested)) {
+      const q = await serverQueue();
+      await ch.bindQueue(q, x, "", b.args);
+      queues.set(name, q);
+    }
+    for (const [name, headers] of Object.entries(sent)) pub.publish(x, "", Buffer.from(name), { headers });
+    await pub.waitForConfirms();
+    for (const [name, b] of Object.entries(nested)) assert.deepEqual(await drain(ch, queues.get(name)!), b.receives, `binding ${name}`);
+  });
+
   it("ignores the routing key and unbinds by arguments", async () => {
     const x = await declareExchange("headers");
     const q = await serverQueue();

@@ -1,5 +1,5 @@
 import { syntaxError } from "./errors.js";
-import { Decimal, tableTypes, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
+import { arrayTypes, Decimal, tableTypes, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
 import { decodeName } from "./name-bytes.js";
 
 /**
@@ -111,7 +111,12 @@ export class AmqpReader {
     this.need(len);
     const end = this.pos + len;
     const values: FieldArray = [];
-    while (this.pos < end) values.push(this.fieldValue());
+    let types = "";
+    while (this.pos < end) {
+      types += String.fromCharCode(this.buf[this.pos] ?? 0);
+      values.push(this.fieldValue());
+    }
+    arrayTypes.set(values, types);
     if (this.pos !== end) throw syntaxError("SYNTAX_ERROR - field array overruns its length");
     return values;
   }
@@ -181,8 +186,14 @@ export class AmqpReader {
         this.pos += 4;
         return new Decimal(scale, v);
       }
-      case 0x53: // S
-        return this.longStr().toString("utf8");
+      case 0x53: {
+        // S: bytes to RabbitMQ, so decoded losslessly as names are (src/amqp/name-bytes.ts)
+        const len = this.u32();
+        this.need(len);
+        const s = decodeName(b, this.pos, this.pos + len);
+        this.pos += len;
+        return s;
+      }
       case 0x78: // x
         return Buffer.from(this.longStr());
       case 0x41: // A

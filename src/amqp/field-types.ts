@@ -36,6 +36,25 @@ export class TypedValue {
  */
 export const tableTypes = new WeakMap<FieldTable, Record<string, string>>();
 
+/**
+ * The wire type letters of a decoded array's elements, one per element. RabbitMQ compares the
+ * elements of arrays (and the values of nested tables) with their types: [int 1] is not [long 1].
+ */
+export const arrayTypes = new WeakMap<FieldArray, string>();
+
+/** The wire type letter field-writer.ts writes for a value that carries no decoded type. */
+export function writtenTypeLetter(v: FieldValue): string {
+  if (typeof v === "string") return "S";
+  if (typeof v === "boolean") return "t";
+  if (typeof v === "number") return Number.isInteger(v) && v >= -0x8000_0000 && v <= 0x7fff_ffff ? "I" : Number.isSafeInteger(v) ? "l" : "d";
+  if (typeof v === "bigint") return "l";
+  if (v === null) return "V";
+  if (Buffer.isBuffer(v)) return "x";
+  if (v instanceof Date) return "T";
+  if (v instanceof Decimal) return "D";
+  return Array.isArray(v) ? "A" : "F";
+}
+
 const TYPE_NAMES: Record<string, string> = {
   t: "bool",
   b: "byte",

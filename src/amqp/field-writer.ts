@@ -1,4 +1,4 @@
-import { Decimal, TypedValue, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
+import { arrayTypes, Decimal, tableTypes, TypedValue, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
 import { writeName } from "./name-bytes.js";
 
 /**
@@ -66,7 +66,7 @@ export class AmqpWriter {
   longStr(v: Buffer | string): void {
     if (typeof v === "string") {
       this.ensure(4 + v.length * 3);
-      const len = this.buf.write(v, this.pos + 4, "utf8");
+      const len = writeName(this.buf, this.pos + 4, v); // the bytes a decoded longstr came from
       this.buf.writeUInt32BE(len, this.pos);
       this.pos += 4 + len;
     } else {
@@ -115,9 +115,10 @@ export class AmqpWriter {
     const lenAt = this.pos;
     this.pos += 4;
     if (t) {
+      const types = tableTypes.get(t);
       for (const key of Object.keys(t)) {
         this.shortStr(key);
-        this.fieldValue(t[key]!);
+        this.fieldValue(t[key]!, types?.[key]);
       }
     }
     this.buf.writeUInt32BE(this.pos - lenAt - 4, lenAt);
@@ -127,12 +128,22 @@ export class AmqpWriter {
     this.ensure(4);
     const lenAt = this.pos;
     this.pos += 4;
-    for (const v of a) this.fieldValue(v);
+    const types = arrayTypes.get(a);
+    for (let i = 0; i < a.length; i++) this.fieldValue(a[i]!, types?.[i]);
     this.buf.writeUInt32BE(this.pos - lenAt - 4, lenAt);
   }
 
-  private fieldValue(v: FieldValue | TypedValue): void {
+  /**
+   * A value, with the type letter it was decoded from when there is one: a decoded table written
+   * back (the definitions log keeps arguments so) keeps every number's wire type, which RabbitMQ
+   * compares inside arrays and tables.
+   */
+  private fieldValue(v: FieldValue | TypedValue, decodedAs?: string): void {
     this.ensure(9);
+    if (decodedAs !== undefined && (typeof v === "number" || typeof v === "bigint") && NUMBER_LETTERS.has(decodedAs)) {
+      this.number(decodedAs, v);
+      return;
+    }
     const b = this.buf;
     switch (typeof v) {
       case "string":
@@ -178,7 +189,7 @@ export class AmqpWriter {
       b.writeInt32BE(v.value, this.pos);
       this.pos += 4;
     } else if (v instanceof TypedValue) {
-      this.typed(v);
+      this.number(v.type, v.value);
     } else if (Array.isArray(v)) {
       b[this.pos++] = 0x41; // A
       this.array(v);
@@ -188,11 +199,12 @@ export class AmqpWriter {
     }
   }
 
-  private typed(v: TypedValue): void {
+  /** A number as the given wire type (room for it ensured by the caller). */
+  private number(type: string, value: number | bigint): void {
     const b = this.buf;
-    b[this.pos++] = v.type.charCodeAt(0);
-    const n = Number(v.value);
-    switch (v.type) {
+    b[this.pos++] = type.charCodeAt(0);
+    const n = Number(value);
+    switch (type) {
       case "b":
         b.writeInt8(n, this.pos);
         this.pos += 1;
@@ -218,7 +230,11 @@ export class AmqpWriter {
         this.pos += 4;
         return;
       case "l":
-        b.writeBigInt64BE(BigInt(v.value), this.pos);
+        b.writeBigInt64BE(BigInt(value), this.pos);
+        this.pos += 8;
+        return;
+      case "L":
+        b.writeBigUInt64BE(BigInt(value), this.pos);
         this.pos += 8;
         return;
       case "f":
@@ -232,3 +248,6 @@ export class AmqpWriter {
     }
   }
 }
+
+/** The wire types of numbers (field-reader.ts decodes them all to number or bigint). */
+const NUMBER_LETTERS = new Set(["b", "B", "s", "u", "I", "i", "l", "L", "f", "d"]);

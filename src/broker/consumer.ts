@@ -1,5 +1,4 @@
 import type { FieldTable } from "../amqp/field-types.js";
-import { shortStrBytes } from "../amqp/name-bytes.js";
 import type { StoredMessage } from "./message-log.js";
 import type { Queue } from "./queue.js";
 
@@ -20,7 +19,7 @@ export interface ConsumerOwner {
 export class Consumer {
   /** Deliveries not yet acked, for per-consumer prefetch. */
   unacked = 0;
-  /** The tag as a shortstr, encoded once instead of at every delivery. */
+  /** The tag as a shortstr, encoded once (by the channel, at basic.consume) instead of at every delivery. */
   readonly tagBytes: Buffer;
 
   constructor(
@@ -34,9 +33,11 @@ export class Consumer {
       prefetch: number;
       priority: number;
       arguments: FieldTable;
+      /** The tag as the consumer's deliveries carry it (a shortstr). */
+      tagBytes: Buffer;
     },
   ) {
-    this.tagBytes = shortStrBytes(this.tag);
+    this.tagBytes = options.tagBytes;
   }
 
   get hasCapacity(): boolean {

@@ -59,7 +59,7 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
         return { pid: src.ids.queuePid(q) };
       case "exclusive_consumer_pid": {
         const c = q.consumers.find((x) => x.options.exclusive);
-        return c !== undefined && c.owner instanceof Channel ? { pid: src.ids.channelPid(c.owner.connection, c.owner.id) } : "";
+        return c !== undefined && c.owner instanceof Channel ? { pid: src.ids.channelPid(c.owner.host, c.owner.id) } : "";
       }
       case "exclusive_consumer_tag":
         return q.consumers.find((x) => x.options.exclusive)?.tag ?? "";
@@ -266,7 +266,7 @@ export function channelRows(src: InfoSource, keys: readonly string[]): InfoValue
   const channels: Channel[] = [];
   for (const c of src.connections) for (const ch of c.openChannels) channels.push(ch);
   return rows(channels, keys, (ch, key) => {
-    const c = ch.connection;
+    const c = ch.host;
     const info = ch.info();
     switch (key) {
       case "pid":
@@ -315,7 +315,7 @@ export function consumerRows(src: InfoSource, vhost: VHost | undefined, keys: re
         return consumer.queue.name;
       case "channel_pid": {
         const ch = consumer.owner;
-        return ch instanceof Channel ? { pid: src.ids.channelPid(ch.connection, ch.id) } : "";
+        return ch instanceof Channel ? { pid: src.ids.channelPid(ch.host, ch.id) } : "";
       }
       case "consumer_tag":
         return consumer.tag;

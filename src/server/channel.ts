@@ -1,96 +1,86 @@
-import { randomBytes } from "node:crypto";
 import { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
-import type { FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
-import { shortStrBytes } from "../amqp/name-bytes.js";
-import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
-import type { Exchange } from "../broker/exchange/exchange.js";
-import { exchangeTypes } from "../broker/exchange/registry.js";
-import { Message } from "../broker/message.js";
-import type { StoredMessage } from "../broker/message-log.js";
-import type { Queue } from "../broker/queue.js";
-import type { VHost } from "../broker/vhost.js";
-import type { Connection } from "./connection.js";
-import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
-import { AmqpWriter } from "../amqp/field-writer.js";
-import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
-import { FLOW_HOLD_AT } from "./flow-control.js";
-import { ContentAssembler } from "./content-assembler.js";
 import type { FastPublish } from "../amqp/publish-decoder.js";
-import { Delivery, UnackedList } from "./unacked.js";
-import type { ConsumerTimeoutClock, ConsumerTimeoutTarget } from "./consumer-timeout.js";
-
-/** A consumer's socket backlog above which it gets no more deliveries until the socket drains. */
-const DELIVERY_HIGH_WATER = 1024 * 1024;
-/**
- * A direct reply-to requester's backlog above which replies to it are dropped (returned when
- * mandatory): they come from other connections, which its own backpressure does not slow down.
- */
-const REPLY_BACKLOG_LIMIT = 16 * 1024 * 1024;
-
-/** A publish or an ack held by a transaction until tx.commit. */
-type TxAction = { kind: "publish"; method: amqp.BasicPublish; message: Message } | { kind: "ack"; method: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject };
+import type { Consumer, ConsumerOwner } from "../broker/consumer.js";
+import type { StoredMessage } from "../broker/message-log.js";
+import type { VHost } from "../broker/vhost.js";
+import type { ChannelHost } from "./channel-host.js";
+import { ChannelConsumers } from "./channel-consumers.js";
+import { ChannelDeliveries, type ChannelState, type DeliveringChannel } from "./channel-deliveries.js";
+import { ChannelPublisher, type PublishingChannel } from "./channel-publisher.js";
+import type { ReplyChannel, ReplyConsumer } from "./reply-consumer.js";
+import { TopologyMethods } from "./topology-methods.js";
+import { Transaction } from "./transaction.js";
 
 /**
- * One AMQP channel: applies the basic, queue, exchange, confirm and tx classes to the broker model,
- * tracks delivery tags and unacked messages, and enforces prefetch.
+ * One AMQP channel: its life (open, closing, closed) and the dispatch of its methods to the parts
+ * that apply them to the broker model: publishing and confirms (channel-publisher.ts), consumers
+ * (channel-consumers.ts), deliveries, acks and prefetch (channel-deliveries.ts), exchanges and
+ * queues (topology-methods.ts), transactions (transaction.ts). It sees its connection only as a
+ * ChannelHost, so it runs against a fake one in unit tests.
  */
-export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarget {
+export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChannel, ReplyChannel {
   private readonly vhost: VHost;
-  private state: "open" | "closing" | "closed" = "open";
-  private readonly consumers = new Map<string, Consumer>();
-  private readonly unacked = new UnackedList();
-  private nextDeliveryTag = 1;
-  /** basic.qos global=false: the prefetch given to consumers started after it. */
-  private consumerPrefetch = 0;
-  /** basic.qos global=true: a limit shared by all consumers of the channel (RabbitMQ 3.x). */
-  private channelPrefetch = 0;
-  private readonly content = new ContentAssembler();
-  private pendingPublish: FastPublish | undefined;
-  /** Set by confirm.select. */
-  private confirms: ConfirmTracker | undefined;
-  private txMode = false;
-  private txActions: TxAction[] = [];
-  /** The channel's amq.rabbitmq.reply-to consumer, if it has one. */
-  private replyConsumer: { tag: string; key: string; tagBytes: Buffer } | undefined;
-  /** Replies are being dropped for a backlog (logged once per episode). */
-  private droppingReplies = false;
+  private lifecycle: ChannelState = "open";
+  private readonly consumers: ChannelConsumers;
+  private readonly deliveries: ChannelDeliveries;
+  private readonly publisher: ChannelPublisher;
+  /** Set by tx.select. */
+  private tx: Transaction | undefined;
   /** Permission checks (403 ACCESS_REFUSED), with the per-channel cache RabbitMQ has too. */
   private readonly access: ChannelAccess;
-  /** consumer_timeout (undefined: off), and whether it is watching this channel. */
-  private readonly timeoutClock: ConsumerTimeoutClock | undefined;
-  private timeoutWatched = false;
+  private readonly topology: TopologyMethods;
 
   constructor(
     readonly id: number,
-    readonly connection: Connection,
+    /** The connection, as far as a channel may see it. */
+    readonly host: ChannelHost,
   ) {
-    this.vhost = connection.vhost!;
-    const { permissions, topicPermissions } = connection.ctx.broker;
-    this.access = new ChannelAccess(permissions, connection.username, this.vhost.name, topicPermissions);
-    this.timeoutClock = connection.ctx.consumerTimeouts;
+    this.vhost = host.vhost!;
+    const { permissions, topicPermissions } = host.ctx.broker;
+    this.access = new ChannelAccess(permissions, host.username, this.vhost.name, topicPermissions);
+    this.topology = new TopologyMethods({ id, host, vhost: this.vhost, access: this.access });
+    this.consumers = new ChannelConsumers({ channel: this, vhost: this.vhost, access: this.access, topology: this.topology });
+    this.publisher = new ChannelPublisher({ channel: this, vhost: this.vhost, access: this.access });
+    this.deliveries = new ChannelDeliveries({ channel: this, access: this.access, topology: this.topology });
   }
 
   /** A snapshot of the channel's state, for warrenctl list_channels. */
   info(): ChannelInfo {
-    let messagesUncommitted = 0;
-    for (const action of this.txActions) if (action.kind === "publish") messagesUncommitted++;
     return {
-      transactional: this.txMode,
-      confirm: this.confirms !== undefined,
+      transactional: this.tx !== undefined,
+      confirm: this.publisher.confirming,
       consumerCount: this.consumers.size,
-      messagesUnacknowledged: this.unacked.size,
-      messagesUncommitted,
-      acksUncommitted: this.txActions.length - messagesUncommitted,
-      messagesUnconfirmed: this.confirms?.unconfirmed ?? 0,
-      prefetchCount: this.consumerPrefetch,
-      globalPrefetchCount: this.channelPrefetch,
+      messagesUnacknowledged: this.deliveries.unackedCount,
+      messagesUncommitted: this.tx?.messagesUncommitted ?? 0,
+      acksUncommitted: this.tx?.acksUncommitted ?? 0,
+      messagesUnconfirmed: this.publisher.unconfirmed,
+      prefetchCount: this.deliveries.prefetchCount,
+      globalPrefetchCount: this.deliveries.globalPrefetchCount,
     };
   }
 
   private get writer() {
-    return this.connection.writer;
+    return this.host.writer;
+  }
+
+  get state(): ChannelState {
+    return this.lifecycle;
+  }
+
+  get isOpen(): boolean {
+    return this.state === "open";
+  }
+
+  /** Set by tx.select. */
+  get transaction(): Transaction | undefined {
+    return this.tx;
+  }
+
+  /** The channel's amq.rabbitmq.reply-to consumer, if it has one. */
+  get replyConsumer(): ReplyConsumer | undefined {
+    return this.consumers.replyConsumer;
   }
 
   // ---- frames from the connection ----
@@ -103,7 +93,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       else if (method.id === amqp.CHANNEL_CLOSE) this.writer.method(this.id, amqp.encodeChannelCloseOk, {});
       return;
     }
-    if (this.content.active) throw this.content.unexpected();
+    if (this.publisher.receivingContent) throw this.publisher.unexpectedFrame();
     try {
       this.dispatch(method);
     } catch (err) {
@@ -118,56 +108,45 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   onContentHeader(buf: Buffer, start: number, end: number): void {
     // A closing channel discards content until close-ok: the body of a publish refused for its
     // size (406) is still on its way, and must not cost the connection.
-    if (this.state !== "open") return;
-    const complete = this.content.header(buf, start, end, this.connection.ctx.options.maxMessageSize);
-    if (complete) this.completePublish();
+    if (this.state === "open") this.publisher.onContentHeader(buf, start, end);
   }
 
   onContentBody(buf: Buffer, start: number, end: number): void {
-    if (this.state !== "open") return;
-    if (this.content.bodyFrame(buf, start, end)) this.completePublish();
+    if (this.state === "open") this.publisher.onContentBody(buf, start, end);
   }
 
   private dispatch(m: amqp.AnyMethod): void {
     switch (m.id) {
       case amqp.BASIC_PUBLISH:
-        return this.onPublish(m as FastPublish);
+        return this.publisher.onPublish(m as FastPublish);
       case amqp.BASIC_ACK:
-        return this.txMode ? this.holdAck(m) : this.ack(m.deliveryTag, m.multiple);
+        return this.tx ? this.tx.holdAck(m) : this.deliveries.ack(m.deliveryTag, m.multiple);
       case amqp.BASIC_NACK:
-        return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, m.multiple, m.requeue);
+        return this.tx ? this.tx.holdAck(m) : this.deliveries.nack(m.deliveryTag, m.multiple, m.requeue);
       case amqp.BASIC_REJECT:
-        return this.txMode ? this.holdAck(m) : this.nack(m.deliveryTag, false, m.requeue);
+        return this.tx ? this.tx.holdAck(m) : this.deliveries.nack(m.deliveryTag, false, m.requeue);
       case amqp.BASIC_CONSUME:
-        return this.onConsume(m);
+        return this.consumers.consume(m, this.deliveries.prefetchCount);
       case amqp.BASIC_CANCEL:
-        return this.onCancel(m);
+        return this.consumers.cancel(m);
       case amqp.BASIC_GET:
-        return this.onGet(m);
+        return this.deliveries.onGet(m);
       case amqp.BASIC_QOS:
-        return this.onQos(m);
+        return this.deliveries.onQos(m);
       case amqp.BASIC_RECOVER:
-        return this.onRecover(m.requeue, true);
+        return this.deliveries.onRecover(m.requeue, true);
       case amqp.BASIC_RECOVER_ASYNC:
-        return this.onRecover(m.requeue, false);
+        return this.deliveries.onRecover(m.requeue, false);
       case amqp.QUEUE_DECLARE:
-        return this.onQueueDeclare(m);
       case amqp.QUEUE_BIND:
-        return this.onQueueBind(m);
       case amqp.QUEUE_UNBIND:
-        return this.onQueueUnbind(m);
       case amqp.QUEUE_PURGE:
-        return this.onQueuePurge(m);
       case amqp.QUEUE_DELETE:
-        return this.onQueueDelete(m);
       case amqp.EXCHANGE_DECLARE:
-        return this.onExchangeDeclare(m);
       case amqp.EXCHANGE_DELETE:
-        return this.onExchangeDelete(m);
       case amqp.EXCHANGE_BIND:
-        return this.onExchangeBind(m, true);
       case amqp.EXCHANGE_UNBIND:
-        return this.onExchangeBind(m, false);
+        return this.topology.onMethod(m);
       case amqp.CHANNEL_CLOSE:
         return this.onClientClose();
       case amqp.CHANNEL_CLOSE_OK:
@@ -188,543 +167,31 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     }
   }
 
-  // ---- publish ----
-
-  private onPublish(m: FastPublish): void {
-    if (m.immediate) throw fail.notImplemented("immediate=true");
-    this.pendingPublish = m;
-    this.content.start();
-  }
-
-  private completePublish(): void {
-    // RabbitMQ takes the publish in hand and then stops reading the connection.
-    if (this.connection.ctx.broker.alarms.blocked) this.connection.blockPublisher();
-    const m = this.pendingPublish!;
-    this.pendingPublish = undefined;
-    if (this.state !== "open") {
-      this.content.takeBody(); // published after the channel failed: dropped
-      return;
-    }
-    let message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody(), m.address);
-    try {
-      this.validatePublish(m, message);
-      message = this.withReplyAddress(message);
-    } catch (err) {
-      // The error belongs to basic.publish even though it surfaced at the last content frame.
-      if (err instanceof AmqpError && err.classId === 0) {
-        err.classId = amqp.CLASS_BASIC;
-        err.methodId = amqp.BASIC_PUBLISH & 0xffff;
-      }
-      throw err;
-    }
-    if (this.txMode) {
-      this.txActions.push({ kind: "publish", method: m, message });
-      return;
-    }
-    this.publish(m, message);
-  }
-
-  /** Checks made when a publish arrives (inside a transaction too), as RabbitMQ makes them. */
-  private validatePublish(m: amqp.BasicPublish, message: Message): Exchange {
-    this.access.publish(m.exchange);
-    const exchange = this.vhost.getExchange(m.exchange);
-    if (exchange.options.internal) {
-      throw fail.accessRefused(`cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
-    }
-    if (exchange.type === "topic") this.access.publishTopic(m.exchange, m.routingKey);
-    // user-id is the 12th property (flag bit 4 of the second flags byte): checked only when present.
-    const raw = message.rawProperties;
-    if (raw.length > 1 && (raw[1]! & 0x10) !== 0) {
-      const userId = message.properties.userId;
-      if (userId !== undefined && userId !== this.connection.username) {
-        throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.connection.username}'`);
-      }
-    }
-    return exchange;
-  }
-
-  /**
-   * Route and enqueue; returns the epoch the publish's durability waits for: 0 when nothing was
-   * written durably, REFUSED_EPOCH when a queue's store refused it (the publisher gets a nack).
-   */
-  private publish(m: amqp.BasicPublish, message: Message): number {
-    if (DirectReplyTo.isReplyAddress(m.exchange, m.routingKey)) return this.publishReply(m, message);
-    const exchange = this.vhost.exchanges.get(m.exchange);
-    const queues = exchange === undefined ? [] : this.vhost.route(exchange, message);
-    let durable = false;
-    let refused = false;
-    for (let i = 0; i < queues.length; i++) {
-      const queue = queues[i]!;
-      const outcome = queue.enqueue(message);
-      if (outcome === "durable") durable = true;
-      else if (outcome === "refused") refused = true;
-      // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
-      if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.connection.ctx.flow?.hold(this.connection, queue);
-    }
-    if (queues.length === 0 && m.mandatory) this.returnUnroutable(m, message);
-    const epoch = refused ? REFUSED_EPOCH : durable ? this.persister!.currentEpoch : 0;
-    if (this.confirms) this.confirms.add(epoch);
-    return epoch;
-  }
-
-  /** A reply to a direct reply-to consumer: straight to its channel, through no queue. */
-  private publishReply(m: amqp.BasicPublish, message: Message): number {
-    const delivered = this.connection.ctx.directReplies.deliver(m.routingKey, message);
-    if (!delivered && m.mandatory) this.returnUnroutable(m, message);
-    if (this.confirms) this.confirms.add(0);
-    return 0;
-  }
-
-  /** basic.return 312 NO_ROUTE for a mandatory message that reached nothing. */
-  private returnUnroutable(m: amqp.BasicPublish, message: Message): void {
-    this.writer.method(this.id, amqp.encodeBasicReturn, {
-      replyCode: 312,
-      replyText: "NO_ROUTE",
-      exchange: m.exchange,
-      routingKey: m.routingKey,
-    });
-    this.writer.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
-  }
-
-  /**
-   * A request whose reply_to is amq.rabbitmq.reply-to gets this channel's reply address instead.
-   * Only messages with the reply-to flag set are looked into.
-   */
-  private withReplyAddress(message: Message): Message {
-    const raw = message.rawProperties;
-    if (raw.length < 2 || (raw[0]! & 0x02) === 0 || message.properties.replyTo !== REPLY_QUEUE) return message;
-    if (this.replyConsumer === undefined) throw fail.preconditionFailed("fast reply consumer does not exist");
-    const w = new AmqpWriter(raw.length + 64);
-    amqp.encodeBasicProperties(w, { ...message.properties, replyTo: DirectReplyTo.replyTo(this.replyConsumer.key) });
-    return new Message(message.exchange, message.routingKey, Buffer.from(w.buf.subarray(0, w.pos)), message.body, message.address);
-  }
-
-  /** basic.consume on amq.rabbitmq.reply-to: no-ack only, one per channel (RabbitMQ). */
-  private onReplyConsume(m: amqp.BasicConsume, tag: string): void {
-    if (!m.noAck) throw fail.preconditionFailed("reply consumer cannot acknowledge");
-    if (this.replyConsumer !== undefined) throw fail.preconditionFailed("reply consumer already set");
-    const key = this.connection.ctx.directReplies.register(this);
-    this.replyConsumer = { tag, key, tagBytes: shortStrBytes(tag) };
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
-  }
-
-  /** A reply for our direct reply-to consumer (ReplyTarget). */
-  deliverReply(message: Message): boolean {
-    const consumer = this.replyConsumer;
-    if (consumer === undefined || this.state !== "open") return true; // gone: dropped, as RabbitMQ does
-    const w = this.writer;
-    if (w.backlog > REPLY_BACKLOG_LIMIT) {
-      if (!this.droppingReplies) {
-        this.droppingReplies = true;
-        this.connection.log.warn(
-          { event: "direct_reply_to.dropped", connection: this.connection.name, backlog: w.backlog },
-          "dropping replies: the requester does not read its socket",
-        );
-      }
-      return false;
-    }
-    this.droppingReplies = false;
-    w.begin(amqp.FRAME_METHOD, this.id);
-    w.u32(amqp.BASIC_DELIVER);
-    w.raw(consumer.tagBytes);
-    w.u64(this.nextDeliveryTag++);
-    w.u8(0);
-    w.raw(message.address);
-    w.end();
-    w.content(this.id, amqp.CLASS_BASIC, message.rawProperties, message.body);
-    return true;
-  }
-
-  private cancelReplyConsumer(): void {
-    if (this.replyConsumer === undefined) return;
-    this.connection.ctx.directReplies.unregister(this.replyConsumer.key);
-    this.replyConsumer = undefined;
-  }
-
-  private get persister() {
-    return this.connection.ctx.persister;
+  /** A delivery tag of the channel, for a direct reply-to delivery (ReplyChannel). */
+  takeDeliveryTag(): number {
+    return this.deliveries.takeDeliveryTag();
   }
 
   // ---- delivery (ConsumerOwner) ----
 
   canDeliver(consumer: Consumer): boolean {
-    if (this.state !== "open") return false;
-    if (!consumer.options.noAck) {
-      if (!consumer.hasCapacity) return false;
-      if (this.channelPrefetch !== 0 && this.unacked.size >= this.channelPrefetch) return false;
-    }
-    if (this.writer.backlog > DELIVERY_HIGH_WATER) {
-      this.connection.waitingForDrain.add(this);
-      return false;
-    }
-    return true;
+    return this.deliveries.canDeliver(consumer);
   }
 
   deliver(consumer: Consumer, message: StoredMessage): void {
-    const tag = this.nextDeliveryTag++;
-    if (!consumer.options.noAck) this.track(tag, message, consumer.queue, consumer);
-    const w = this.writer;
-    const buf = message.buf;
-    w.begin(amqp.FRAME_METHOD, this.id);
-    w.u32(amqp.BASIC_DELIVER);
-    w.raw(consumer.tagBytes);
-    w.u64(tag);
-    w.u8(message.redelivered ? 1 : 0);
-    w.rawRange(buf, message.addressStart, message.addressEnd);
-    w.end();
-    w.contentFrom(this.id, amqp.CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
-  }
-
-  /** Hold a delivery until it is acked, stamped for the consumer timeout (basic.get ones too, as RabbitMQ). */
-  private track(tag: number, message: StoredMessage, queue: Queue, consumer: Consumer | undefined): void {
-    const clock = this.timeoutClock;
-    let deliveredAt = 0;
-    if (clock !== undefined) {
-      deliveredAt = clock.ticks;
-      if (!this.timeoutWatched) {
-        this.timeoutWatched = true;
-        clock.watch(this);
-      }
-    }
-    this.unacked.push(new Delivery(tag, message.position, message.flags, message.bodySize, queue, consumer, deliveredAt));
-  }
-
-  /** A tick of the consumer-timeout clock (ConsumerTimeoutTarget): RabbitMQ's check of the oldest unacked delivery. */
-  checkConsumerTimeout(clock: ConsumerTimeoutClock): boolean {
-    const oldest = this.unacked.oldest;
-    if (this.state !== "open" || oldest === undefined) {
-      this.timeoutWatched = false;
-      return false;
-    }
-    if (!clock.expired(oldest.deliveredAt)) return true;
-    this.timeoutWatched = false;
-    // RabbitMQ's text; the close names no method (class 0, method 0). Unacked messages are requeued.
-    this.closeWithError(
-      fail.preconditionFailed(
-        `delivery acknowledgement on channel ${this.id} timed out. Timeout value used: ${clock.timeoutMs} ms. This timeout value can be configured, see consumers doc guide to learn more`,
-      ),
-    );
-    return false;
+    this.deliveries.deliver(consumer, message);
   }
 
   consumerCancelled(consumer: Consumer): void {
-    this.consumers.delete(consumer.tag);
-    if (this.state === "open" && this.connection.capabilities.consumerCancelNotify) {
+    this.consumers.forget(consumer);
+    if (this.state === "open" && this.host.capabilities.consumerCancelNotify) {
       this.writer.method(this.id, amqp.encodeBasicCancel, { consumerTag: consumer.tag, noWait: true });
     }
   }
 
   /** The socket drained: let the queues of our consumers deliver again. */
   resumeDeliveries(): void {
-    for (const consumer of this.consumers.values()) consumer.queue.dispatch();
-  }
-
-  // ---- consume, get, qos ----
-
-  private onConsume(m: amqp.BasicConsume): void {
-    // RabbitMQ's order: a reused tag (530), then read permission (403), then the queue (404).
-    const tag = m.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : m.consumerTag;
-    if (this.consumers.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
-    if (m.queue === REPLY_QUEUE) return this.onReplyConsume(m, tag);
-    this.access.read("queue", m.queue);
-    const queue = this.queueFor(m.queue);
-    if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && queue.consumerCount > 0)) {
-      throw fail.accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
-    }
-    const priority = m.arguments["x-priority"];
-    const consumer = new Consumer(tag, queue, this, {
-      noAck: m.noAck,
-      exclusive: m.exclusive,
-      prefetch: this.consumerPrefetch,
-      priority: typeof priority === "number" ? priority : 0,
-      arguments: m.arguments,
-    });
-    this.consumers.set(tag, consumer);
-    // consume-ok must precede the first delivery.
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
-    if (consumer.options.priority !== 0) queue.hasPriorities = true;
-    queue.addConsumer(consumer);
-  }
-
-  private onCancel(m: amqp.BasicCancel): void {
-    if (this.replyConsumer?.tag === m.consumerTag) this.cancelReplyConsumer();
-    const consumer = this.consumers.get(m.consumerTag);
-    if (consumer !== undefined) {
-      this.consumers.delete(m.consumerTag);
-      consumer.queue.removeConsumer(consumer);
-    }
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeBasicCancelOk, { consumerTag: m.consumerTag });
-  }
-
-  private onGet(m: amqp.BasicGet): void {
-    this.access.read("queue", m.queue);
-    const queue = this.queueFor(m.queue);
-    const message = queue.get(m.noAck);
-    if (message === undefined) {
-      this.writer.method(this.id, amqp.encodeBasicGetEmpty, {});
-      return;
-    }
-    const tag = this.nextDeliveryTag++;
-    if (!m.noAck) this.track(tag, message, queue, undefined);
-    // get-ok: delivery-tag, redelivered, exchange and routing key (as stored), message-count.
-    const w = this.writer;
-    const buf = message.buf;
-    w.begin(amqp.FRAME_METHOD, this.id);
-    w.u32(amqp.BASIC_GET_OK);
-    w.u64(tag);
-    w.u8(message.redelivered ? 1 : 0);
-    w.rawRange(buf, message.addressStart, message.addressEnd);
-    w.u32(queue.messageCount);
-    w.end();
-    w.contentFrom(this.id, amqp.CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
-    // A client that pipelines gets and reads nothing stops being read once its output backs up.
-    w.checkBacklog();
-  }
-
-  private onQos(m: amqp.BasicQos): void {
-    if (m.prefetchSize !== 0) throw fail.notImplemented(`prefetch_size!=0 (${m.prefetchSize})`);
-    if (m.global) this.channelPrefetch = m.prefetchCount;
-    else this.consumerPrefetch = m.prefetchCount;
-    this.writer.method(this.id, amqp.encodeBasicQosOk, {});
-    if (m.global) this.resumeDeliveries();
-  }
-
-  // ---- acks ----
-
-  private ack(tag: number, multiple: boolean): void {
-    this.nack(tag, multiple, false);
-  }
-
-  /** Take deliveries off the unacked list (an unknown tag is 406 and closes the channel) and finish them. */
-  private nack(tag: number, multiple: boolean, requeue: boolean): void {
-    if (multiple) {
-      // RabbitMQ: the tag itself must be outstanding (0 means everything).
-      if (tag !== 0 && !this.unacked.has(tag)) throw unknownTag(tag);
-      this.finish(this.unacked.takeUpTo(tag), requeue);
-      return;
-    }
-    // One tag, the common case: no array.
-    const one = this.unacked.take(tag);
-    if (one === undefined) throw unknownTag(tag);
-    this.finishOne(one, requeue);
-  }
-
-  /** finish() for a single delivery. */
-  private finishOne(d: Delivery, requeue: boolean): void {
-    const queue = d.queue;
-    queue.unacked--;
-    if (d.consumer !== undefined) d.consumer.unacked--;
-    if (requeue) queue.requeue(d.position, d.flags, d.bodySize);
-    else queue.settle(d.position, d.flags);
-    queue.dispatch();
-    if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
-  }
-
-  /**
-   * Release the prefetch credit of settled deliveries, put them back in their queues when asked
-   * (each at its original position), and let the queues dispatch again.
-   */
-  private finish(done: Delivery[], requeue: boolean): void {
-    if (done.length === 0) return;
-    for (let i = 0; i < done.length; i++) {
-      const d = done[i]!;
-      d.queue.unacked--;
-      if (d.consumer !== undefined) d.consumer.unacked--;
-    }
-    // Settle (or requeue) all first, then let each queue dispatch once.
-    const queues = new Set<Queue>();
-    for (let i = 0; i < done.length; i++) {
-      const d = done[i]!;
-      if (requeue) d.queue.requeue(d.position, d.flags, d.bodySize);
-      else d.queue.settle(d.position, d.flags);
-      queues.add(d.queue);
-    }
-    for (const queue of queues) queue.dispatch();
-    // A channel-wide limit frees room for every consumer of the channel.
-    if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
-  }
-
-  private onRecover(requeue: boolean, sendOk: boolean): void {
-    if (!requeue) throw fail.notImplemented("requeue=false");
-    this.finish(this.unacked.takeAll(), true);
-    if (sendOk) this.writer.method(this.id, amqp.encodeBasicRecoverOk, {});
-  }
-
-  // ---- queues ----
-
-  /** A queue of this vhost that this connection may use: 404 if missing, 405 if another's exclusive queue. */
-  private queueFor(name: string): Queue {
-    const queue = this.vhost.getQueue(name);
-    this.checkExclusive(queue);
-    return queue;
-  }
-
-  private checkExclusive(queue: Queue): void {
-    const owner = queue.exclusiveOwner;
-    if (owner !== undefined && owner !== this.connection) {
-      throw fail.resourceLocked(
-        `cannot obtain exclusive access to locked queue '${queue.name}' in vhost '${this.vhost.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-      );
-    }
-  }
-
-  private onQueueDeclare(m: amqp.QueueDeclare): void {
-    let queue: Queue;
-    if (m.passive && m.queue === REPLY_QUEUE) {
-      // The pseudo-queue "exists" for clients that check it before consuming (RabbitMQ).
-      if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueDeclareOk, { queue: REPLY_QUEUE, messageCount: 0, consumerCount: 0 });
-      return;
-    }
-    if (m.passive) {
-      queue = this.queueFor(m.queue);
-    } else {
-      const name = m.queue === "" ? `amq.gen-${randomBytes(16).toString("base64url")}` : m.queue;
-      if (m.queue.startsWith("amq.")) throw fail.accessRefused(`queue name '${m.queue}' contains reserved prefix 'amq.*'`);
-      this.access.configure("queue", name);
-      const existing = this.vhost.queues.get(name);
-      if (existing !== undefined) {
-        this.checkExclusive(existing);
-      } else {
-        this.vhost.checkQueueLimit(name);
-        this.checkDeadLetterAccess(name, m.arguments);
-      }
-      const result = this.vhost.declareQueue(name, {
-        durable: m.durable,
-        exclusive: m.exclusive,
-        autoDelete: m.autoDelete,
-        arguments: m.arguments,
-        owner: m.exclusive ? this.connection : undefined,
-      });
-      queue = result.queue;
-      if (result.created && m.exclusive) this.connection.exclusiveQueues.add(queue);
-    }
-    if (!m.noWait) {
-      this.writer.method(this.id, amqp.encodeQueueDeclareOk, {
-        queue: queue.name,
-        messageCount: queue.messageCount,
-        consumerCount: queue.consumerCount,
-      });
-    }
-  }
-
-  private onQueueBind(m: amqp.QueueBind): void {
-    this.access.write("queue", m.queue);
-    if (m.exchange !== "") this.access.read("exchange", m.exchange);
-    this.checkTopicBind(m.exchange, m.routingKey);
-    // The exchange is looked up first: when both are missing, RabbitMQ names the exchange.
-    const exchange = this.sourceExchange(m.exchange);
-    const queue = this.queueFor(m.queue);
-    this.vhost.bind(exchange, queue, m.routingKey, m.arguments);
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueBindOk, {});
-  }
-
-  /** Unbinding is idempotent: a missing binding, queue or exchange is not an error (RabbitMQ 3.10). */
-  private onQueueUnbind(m: amqp.QueueUnbind): void {
-    this.access.write("queue", m.queue);
-    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    this.access.read("exchange", m.exchange);
-    this.checkTopicBind(m.exchange, m.routingKey);
-    const exchange = this.vhost.exchanges.get(m.exchange);
-    const queue = this.vhost.queues.get(m.queue);
-    if (exchange !== undefined && queue !== undefined) this.vhost.unbind(exchange, queue, m.routingKey, m.arguments);
-    this.writer.method(this.id, amqp.encodeQueueUnbindOk, {});
-  }
-
-  private onQueuePurge(m: amqp.QueuePurge): void {
-    this.access.read("queue", m.queue);
-    const count = this.queueFor(m.queue).purge();
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeQueuePurgeOk, { messageCount: count });
-  }
-
-  private onQueueDelete(m: amqp.QueueDelete): void {
-    this.access.configure("queue", m.queue);
-    const queue = this.vhost.queues.get(m.queue);
-    let count = 0;
-    if (queue !== undefined) {
-      this.checkExclusive(queue);
-      count = this.vhost.deleteQueue(queue, { ifUnused: m.ifUnused, ifEmpty: m.ifEmpty });
-      this.connection.exclusiveQueues.delete(queue);
-    }
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueDeleteOk, { messageCount: count });
-  }
-
-  // ---- exchanges ----
-
-  /** An exchange to bind from: the default exchange cannot take bindings (403). */
-  private sourceExchange(name: string): Exchange {
-    if (name === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    return this.vhost.getExchange(name);
-  }
-
-  /** Binding from or unbinding from a topic exchange: the topic read permission on the key (RabbitMQ). */
-  private checkTopicBind(source: string, routingKey: string): void {
-    if (this.vhost.exchanges.get(source)?.type === "topic") this.access.bindTopic(source, routingKey);
-  }
-
-  /** A new queue that dead-letters: read on the queue and write on the exchange (RabbitMQ). */
-  private checkDeadLetterAccess(queue: string, args: FieldTable): void {
-    const dlx = args["x-dead-letter-exchange"];
-    if (typeof dlx !== "string") return;
-    this.access.read("queue", queue);
-    this.access.write("exchange", dlx);
-  }
-
-  /** A new exchange with an alternate exchange: read on it and write on the alternate (RabbitMQ). */
-  private checkAlternateExchangeAccess(exchange: string, args: FieldTable): void {
-    const ae = args["alternate-exchange"];
-    if (typeof ae !== "string") return;
-    this.access.read("exchange", exchange);
-    this.access.write("exchange", ae);
-  }
-
-  private onExchangeDeclare(m: amqp.ExchangeDeclare): void {
-    if (!m.passive && !exchangeTypes.has(m.type)) throw fail.commandInvalid(`unknown exchange type '${m.type}'`);
-    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    if (m.passive) {
-      this.vhost.getExchange(m.exchange);
-    } else {
-      this.access.configure("exchange", m.exchange);
-      // The reserved prefix only stops creating one: an equivalent redeclare of amq.direct is fine.
-      if (!this.vhost.exchanges.has(m.exchange) && m.exchange.startsWith("amq.")) {
-        throw fail.accessRefused(`exchange name '${m.exchange}' contains reserved prefix 'amq.*'`);
-      }
-      if (!this.vhost.exchanges.has(m.exchange)) this.checkAlternateExchangeAccess(m.exchange, m.arguments);
-      this.vhost.declareExchange(m.exchange, m.type, {
-        durable: m.durable,
-        autoDelete: m.autoDelete,
-        internal: m.internal,
-        arguments: m.arguments,
-      });
-    }
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeDeclareOk, {});
-  }
-
-  private onExchangeDelete(m: amqp.ExchangeDelete): void {
-    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    if (m.exchange.startsWith("amq.")) {
-      throw fail.accessRefused(`deletion of system exchange '${m.exchange}' in vhost '${this.vhost.name}' not allowed`);
-    }
-    this.access.configure("exchange", m.exchange);
-    this.vhost.deleteExchange(m.exchange, m.ifUnused);
-    if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeDeleteOk, {});
-  }
-
-  private onExchangeBind(m: amqp.ExchangeBind | amqp.ExchangeUnbind, bind: boolean): void {
-    this.access.write("exchange", m.destination);
-    if (m.destination === "" || m.source === "") throw fail.accessRefused("operation not permitted on the default exchange");
-    this.access.read("exchange", m.source);
-    this.checkTopicBind(m.source, m.routingKey);
-    if (bind) {
-      const destination = this.vhost.getExchange(m.destination);
-      const source = this.vhost.getExchange(m.source);
-      this.vhost.bind(source, destination, m.routingKey, m.arguments);
-      if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeBindOk, {});
-    } else {
-      const destination = this.vhost.exchanges.get(m.destination);
-      const source = this.vhost.exchanges.get(m.source);
-      if (source !== undefined && destination !== undefined) this.vhost.unbind(source, destination, m.routingKey, m.arguments);
-      if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeUnbindOk, {});
-    }
+    this.consumers.dispatchAll();
   }
 
   // ---- flow, confirm, tx ----
@@ -736,64 +203,38 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   }
 
   private onConfirmSelect(m: amqp.ConfirmSelect): void {
-    if (this.txMode) throw fail.preconditionFailed("cannot switch from tx to confirm mode");
-    this.confirms ??= new ConfirmTracker(this.persister, (tag, multiple, ack) => {
-      if (this.state !== "open") return;
-      if (ack) this.writer.method(this.id, amqp.encodeBasicAck, { deliveryTag: tag, multiple });
-      else this.writer.method(this.id, amqp.encodeBasicNack, { deliveryTag: tag, multiple, requeue: false });
-    });
-    if (!m.nowait) this.writer.method(this.id, amqp.encodeConfirmSelectOk, {});
+    if (this.tx) throw fail.preconditionFailed("cannot switch from tx to confirm mode");
+    this.publisher.onConfirmSelect(m);
   }
 
   private onTxSelect(): void {
-    if (this.confirms) throw fail.preconditionFailed("cannot switch from confirm to tx mode");
-    this.txMode = true;
+    if (this.publisher.confirming) throw fail.preconditionFailed("cannot switch from confirm to tx mode");
+    this.tx ??= new Transaction({
+      persister: this.host.ctx.persister,
+      publish: (m, message) => this.publisher.publish(m, message),
+      settle: (m) => {
+        if (m.id === amqp.BASIC_ACK) this.deliveries.ack(m.deliveryTag, m.multiple);
+        else if (m.id === amqp.BASIC_NACK) this.deliveries.nack(m.deliveryTag, m.multiple, m.requeue);
+        else this.deliveries.nack(m.deliveryTag, false, m.requeue);
+      },
+      checkTag: (tag) => this.deliveries.checkTag(tag),
+      committed: (err) => {
+        if (this.state !== "open") return;
+        if (err === undefined) this.writer.method(this.id, amqp.encodeTxCommitOk, {});
+        else this.closeWithError(err);
+      },
+    });
     this.writer.method(this.id, amqp.encodeTxSelectOk, {});
   }
 
-  private holdAck(m: amqp.BasicAck | amqp.BasicNack | amqp.BasicReject): void {
-    // An unknown tag fails now, not at commit (RabbitMQ checks when the ack arrives).
-    if (m.id === amqp.BASIC_REJECT || !m.multiple || m.deliveryTag !== 0) {
-      if (!this.unacked.has(m.deliveryTag)) throw unknownTag(m.deliveryTag);
-    }
-    this.txActions.push({ kind: "ack", method: m });
-  }
-
   private onTxCommit(): void {
-    if (!this.txMode) throw fail.preconditionFailed("channel is not transactional");
-    const actions = this.txActions;
-    this.txActions = [];
-    let durable = false;
-    let refused = false;
-    for (const action of actions) {
-      if (action.kind === "publish") {
-        const epoch = this.publish(action.method, action.message);
-        if (epoch === REFUSED_EPOCH) refused = true;
-        else if (epoch !== 0) durable = true;
-      } else {
-        const m = action.method;
-        if (m.id === amqp.BASIC_ACK) this.ack(m.deliveryTag, m.multiple);
-        else if (m.id === amqp.BASIC_NACK) this.nack(m.deliveryTag, m.multiple, m.requeue);
-        else this.nack(m.deliveryTag, false, m.requeue);
-      }
-    }
-    // commit-ok only once the persistent part of the transaction is on disk. A part that could
-    // not be stored fails the commit as RabbitMQ fails it: 406 "partial tx completion".
-    if (refused) throw partialTxCompletion();
-    if (durable && this.persister) {
-      this.persister.whenSynced(this.persister.currentEpoch, (err) => {
-        if (this.state !== "open") return;
-        if (err === undefined) this.writer.method(this.id, amqp.encodeTxCommitOk, {});
-        else this.closeWithError(partialTxCompletion());
-      });
-    } else {
-      this.writer.method(this.id, amqp.encodeTxCommitOk, {});
-    }
+    if (!this.tx) throw fail.preconditionFailed("channel is not transactional");
+    this.tx.commit();
   }
 
   private onTxRollback(): void {
-    if (!this.txMode) throw fail.preconditionFailed("channel is not transactional");
-    this.txActions = [];
+    if (!this.tx) throw fail.preconditionFailed("channel is not transactional");
+    this.tx.discard();
     this.writer.method(this.id, amqp.encodeTxRollbackOk, {});
   }
 
@@ -802,18 +243,15 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   private onClientClose(): void {
     this.release();
     this.writer.method(this.id, amqp.encodeChannelCloseOk, {});
-    this.connection.removeChannel(this.id);
+    this.host.removeChannel(this.id);
   }
 
   /** A channel exception: release everything, send channel.close, wait for close-ok. */
   closeWithError(err: AmqpError): void {
     if (this.state !== "open") return;
-    this.connection.log.warn(
-      { event: "channel.error", connection: this.connection.name, channel: this.id, code: err.code, text: err.message },
-      "closing channel on error",
-    );
+    this.host.log.warn({ event: "channel.error", connection: this.host.name, channel: this.id, code: err.code, text: err.message }, "closing channel on error");
     this.release();
-    this.state = "closing";
+    this.lifecycle = "closing";
     this.writer.method(this.id, amqp.encodeChannelClose, {
       replyCode: err.code,
       replyText: err.message,
@@ -823,25 +261,18 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
   }
 
   private finishClose(): void {
-    this.state = "closed";
-    this.connection.removeChannel(this.id);
+    this.lifecycle = "closed";
+    this.host.removeChannel(this.id);
   }
 
   /** Cancel consumers and requeue every unacked delivery (channel or connection closing). */
   release(): void {
     if (this.state === "closed") return;
-    this.state = this.state === "open" ? "closed" : this.state;
-    this.content.reset();
-    this.txActions = [];
-    this.confirms?.close();
-    this.cancelReplyConsumer();
-    for (const consumer of this.consumers.values()) consumer.queue.removeConsumer(consumer);
-    this.consumers.clear();
-    // The channel no longer takes deliveries, so requeued messages go to other consumers.
-    this.finish(this.unacked.takeAll(), true);
-    this.connection.waitingForDrain.delete(this);
-    if (this.timeoutWatched) this.timeoutClock!.unwatch(this);
-    this.timeoutWatched = false;
+    this.lifecycle = this.state === "open" ? "closed" : this.state;
+    this.publisher.close();
+    this.tx?.discard();
+    this.consumers.cancelAll();
+    this.deliveries.release();
   }
 }
 
@@ -857,13 +288,3 @@ export interface ChannelInfo {
   prefetchCount: number;
   globalPrefetchCount: number;
 }
-
-/** RabbitMQ's answer to a tx.commit whose messages could not all be stored. */
-function partialTxCompletion(): AmqpError {
-  return new AmqpError(406, "PRECONDITION_FAILED - partial tx completion", false, amqp.CLASS_TX, amqp.TX_COMMIT & 0xffff);
-}
-
-function unknownTag(tag: number): AmqpError {
-  return fail.preconditionFailed(`unknown delivery tag ${tag}`);
-}
-

@@ -15,6 +15,7 @@ import { offeredMechanisms, saslLogin } from "./sasl.js";
 import { PublishDecoder } from "../amqp/publish-decoder.js";
 import { ReadGate } from "./read-gate.js";
 import type { FlowTarget } from "./flow-control.js";
+import type { ChannelHost, DrainWaiter } from "./channel-host.js";
 
 const PROTOCOL_HEADER = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 0, 9, 1]); // "AMQP" 0-9-1
 /** The AMQP 0-9 header, which RabbitMQ also accepts and serves as 0-9-1. */
@@ -40,7 +41,7 @@ type State = "header" | "start" | "secure" | "tune" | "open" | "running" | "clos
  * One AMQP connection: the handshake (start, tune, open), heartbeats, the channel table, and
  * connection exceptions. Frames for channels other than 0 are passed to their Channel.
  */
-export class Connection implements FrameSink, FlowTarget {
+export class Connection implements FrameSink, FlowTarget, ChannelHost {
   readonly reader: FrameReader;
   readonly writer: FrameWriter;
   /** Decodes method arguments; one per connection, reused for every frame. */
@@ -62,7 +63,7 @@ export class Connection implements FrameSink, FlowTarget {
   /** Capabilities the client announced in connection.start-ok. */
   readonly capabilities = { consumerCancelNotify: false, authenticationFailureClose: false, connectionBlocked: false };
   /** Exclusive queues this connection declared: deleted when it closes. */
-  readonly exclusiveQueues = new Set<Queue>();
+  private readonly exclusiveQueues = new Set<Queue>();
   readonly name: string;
   readonly connectedAt = Date.now();
   private handshakeTimer: NodeJS.Timeout | undefined;
@@ -73,7 +74,7 @@ export class Connection implements FrameSink, FlowTarget {
   private countedOpen = false;
   private missedTicks = 0;
   /** Channels whose consumers wait for the socket to drain. */
-  readonly waitingForDrain = new Set<Channel>();
+  private readonly waitingForDrain = new Set<DrainWaiter>();
   private resumeScheduled = false;
   /** Whether the socket is read: closed by a resource alarm, or by output the client does not take. */
   readonly gate: ReadGate;
@@ -494,11 +495,15 @@ export class Connection implements FrameSink, FlowTarget {
     return this.channels.values();
   }
 
+  blockIfAlarmed(): void {
+    if (this.ctx.broker.alarms.blocked) this.blockPublisher();
+  }
+
   /**
    * A channel published while an alarm is set: stop reading this connection (RabbitMQ blocks
    * publishing connections only) and tell the client, if it understands connection.blocked.
    */
-  blockPublisher(): void {
+  private blockPublisher(): void {
     if (this.gate.isClosed("alarm")) return;
     this.gate.close("alarm");
     const reason = this.ctx.broker.alarms.reason;
@@ -530,9 +535,29 @@ export class Connection implements FrameSink, FlowTarget {
     return this.gate.isClosed("flow") ? "flow" : "running";
   }
 
+  holdForQueue(queue: Queue): void {
+    this.ctx.flow?.hold(this, queue);
+  }
+
   /** Channel finished closing (close-ok exchanged): forget it. */
   removeChannel(id: number): void {
     this.channels.delete(id);
+  }
+
+  waitForDrain(waiter: DrainWaiter): void {
+    this.waitingForDrain.add(waiter);
+  }
+
+  stopWaitingForDrain(waiter: DrainWaiter): void {
+    this.waitingForDrain.delete(waiter);
+  }
+
+  ownExclusiveQueue(queue: Queue): void {
+    this.exclusiveQueues.add(queue);
+  }
+
+  disownExclusiveQueue(queue: Queue): void {
+    this.exclusiveQueues.delete(queue);
   }
 
   private closeChannels(): void {

@@ -326,7 +326,6 @@ export class QueueStore implements MessageLog {
     return true;
   }
 
-
   /**
    * Read what a previous run left: find the live records of every segment (damaged records
    * skipped, torn tails cut) and report them in order. Segments are kept in the cache while it

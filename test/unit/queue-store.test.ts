@@ -61,7 +61,10 @@ describe("QueueStore (the segment engine)", () => {
     const { root, cache, store } = setup({ durable: false });
     try {
       const positions = Array.from({ length: 2000 }, (_, i) => store.append(message(i), false));
-      assert.ok(positions.every((p, i) => i === 0 || p > positions[i - 1]!), "positions grow in append order");
+      assert.ok(
+        positions.every((p, i) => i === 0 || p > positions[i - 1]!),
+        "positions grow in append order",
+      );
       assert.equal(existsSync(join(root, "q")), false, "no folder for a transient queue held in memory");
       assert.ok(cache.used > 2000 * 100, `the cache holds the bytes (${cache.used})`);
       positions.forEach((p, i) => expectMessage(store, p, i));

@@ -1,4 +1,5 @@
-import { Decimal, type FieldTable, type FieldValue } from "../../amqp/field-types.js";
+import { arrayTypes, Decimal, tableTypes, writtenTypeLetter, type FieldArray, type FieldTable, type FieldValue } from "../../amqp/field-types.js";
+import { encodeName } from "../../amqp/name-bytes.js";
 
 export type MatchKind = "all" | "any" | "all-with-x" | "any-with-x";
 
@@ -49,6 +50,9 @@ export function headersMatch(pattern: HeadersPattern, headers: FieldTable | unde
 /**
  * Erlang's == on decoded field values: numbers compare by value whatever their wire width
  * (1 == 1.0), strings and byte arrays compare as bytes, and nothing equals a value of another kind.
+ * Arrays and tables are lists to Erlang: equal when their elements are, each with its wire type
+ * (an array [int 1] is not [long 1], a table {a: 1, b: 2} not {b: 2, a: 1}), and an empty table
+ * equals an empty array.
  */
 export function valuesEqual(a: FieldValue, b: FieldValue): boolean {
   if (a === b) return true;
@@ -59,18 +63,56 @@ export function valuesEqual(a: FieldValue, b: FieldValue): boolean {
   }
   if (typeof a === "string" || Buffer.isBuffer(a)) {
     if (typeof b !== "string" && !Buffer.isBuffer(b)) return false;
-    return Buffer.from(a as string).equals(Buffer.from(b as string));
+    // Two strings decoded from different bytes differ (the decoding is one-to-one): no encoding.
+    if (typeof a === "string" && typeof b === "string") return false;
+    return bytesOf(a).equals(bytesOf(b));
   }
   if (a instanceof Decimal) return b instanceof Decimal && a.scale === b.scale && a.value === b.value;
-  if (Array.isArray(a)) {
-    return Array.isArray(b) && a.length === b.length && a.every((v, i) => valuesEqual(v, b[i]!));
+  if (isContainer(a) && isContainer(b)) {
+    if (Array.isArray(a) !== Array.isArray(b)) return entryCount(a) === 0 && entryCount(b) === 0;
+    if (Array.isArray(a)) return arraysEqual(a, b as FieldArray);
+    return tablesEqual(a, b as FieldTable);
   }
-  if (a === null || b === null || typeof a !== "object" || typeof b !== "object" || Array.isArray(b)) return false;
-  if (b instanceof Decimal || Buffer.isBuffer(b)) return false;
-  const ta = a as FieldTable;
-  const tb = b as FieldTable;
-  const ka = Object.keys(ta);
-  return ka.length === Object.keys(tb).length && ka.every((k) => k in tb && valuesEqual(ta[k]!, tb[k]!));
+  return false;
+}
+
+function arraysEqual(a: FieldArray, b: FieldArray): boolean {
+  if (a.length !== b.length) return false;
+  const ta = arrayTypes.get(a);
+  const tb = arrayTypes.get(b);
+  for (let i = 0; i < a.length; i++) {
+    const [va, vb] = [a[i]!, b[i]!];
+    if ((ta?.[i] ?? writtenTypeLetter(va)) !== (tb?.[i] ?? writtenTypeLetter(vb)) || !valuesEqual(va, vb)) return false;
+  }
+  return true;
+}
+
+function tablesEqual(a: FieldTable, b: FieldTable): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  const ta = tableTypes.get(a);
+  const tb = tableTypes.get(b);
+  for (let i = 0; i < ka.length; i++) {
+    const key = ka[i]!;
+    if (key !== kb[i]) return false;
+    const [va, vb] = [a[key]!, b[key]!];
+    if ((ta?.[key] ?? writtenTypeLetter(va)) !== (tb?.[key] ?? writtenTypeLetter(vb)) || !valuesEqual(va, vb)) return false;
+  }
+  return true;
+}
+
+function isContainer(v: FieldValue): v is FieldArray | FieldTable {
+  return typeof v === "object" && v !== null && !Buffer.isBuffer(v) && !(v instanceof Date) && !(v instanceof Decimal);
+}
+
+function entryCount(v: FieldArray | FieldTable): number {
+  return Array.isArray(v) ? v.length : Object.keys(v).length;
+}
+
+/** A longstr's bytes: decoded strings keep bytes that are not UTF-8 (src/amqp/name-bytes.ts). */
+function bytesOf(v: string | Buffer): Buffer {
+  return typeof v === "string" ? encodeName(v) : v;
 }
 
 /** Integers, floats and timestamps (seconds, as on the wire) are all numbers to Erlang. */

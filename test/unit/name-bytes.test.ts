@@ -7,8 +7,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { decodeName, encodeName, nameByteLength, shortStrBytes } from "../src/amqp/name-bytes.js";
-import { newSegment, readRecord, recordSize, RecordRefused, writeRecord } from "../src/store/segment-format.js";
+import { decodeName, encodeName, nameByteLength, shortStrBytes } from "../../src/amqp/name-bytes.js";
+import { newSegment, readRecord, recordSize, RecordRefused, writeRecord } from "../../src/store/segment-format.js";
 
 function roundTrip(bytes: Buffer): void {
   const s = decodeName(bytes, 0, bytes.length);

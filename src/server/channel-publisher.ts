@@ -1,0 +1,192 @@
+import type { ChannelAccess } from "../access/channel-access.js";
+import { AmqpError, fail } from "../amqp/errors.js";
+import * as amqp from "../amqp/generated.js";
+import type { FastPublish } from "../amqp/publish-decoder.js";
+import type { Exchange } from "../broker/exchange/exchange.js";
+import { Message } from "../broker/message.js";
+import type { VHost } from "../broker/vhost.js";
+import type { ChannelHost } from "./channel-host.js";
+import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
+import { ContentAssembler } from "./content-assembler.js";
+import { DirectReplyTo } from "./direct-reply-to.js";
+import { FLOW_HOLD_AT } from "./flow-control.js";
+import { writeUnroutableReturn } from "./message-frames.js";
+import { type ReplyConsumer, withReplyAddress } from "./reply-consumer.js";
+import type { Transaction } from "./transaction.js";
+
+/** What the publishing side needs of its channel. */
+export interface PublishingChannel {
+  readonly id: number;
+  readonly host: ChannelHost;
+  /** False once the channel is closing: confirms are then no longer sent. */
+  readonly isOpen: boolean;
+  /** Set by tx.select: publishes are held until tx.commit. */
+  readonly transaction: Transaction | undefined;
+  /** The channel's direct reply-to consumer: requests asking for a reply get its address. */
+  readonly replyConsumer: ReplyConsumer | undefined;
+}
+
+/** What a channel's publisher works with. */
+export interface PublisherOptions {
+  channel: PublishingChannel;
+  vhost: VHost;
+  /** The channel's permission checks. */
+  access: ChannelAccess;
+}
+
+/**
+ * The publishing side of one channel: basic.publish and its content frames, the checks RabbitMQ
+ * makes when a publish arrives, routing and enqueueing (or holding for a transaction), mandatory
+ * returns, and publisher confirms.
+ */
+export class ChannelPublisher {
+  private readonly channel: PublishingChannel;
+  private readonly vhost: VHost;
+  private readonly access: ChannelAccess;
+  private readonly content = new ContentAssembler();
+  private pendingPublish: FastPublish | undefined;
+  /** Set by confirm.select. */
+  private confirms: ConfirmTracker | undefined;
+
+  constructor(options: PublisherOptions) {
+    this.channel = options.channel;
+    this.vhost = options.vhost;
+    this.access = options.access;
+  }
+
+  private get host(): ChannelHost {
+    return this.channel.host;
+  }
+
+  /** A publish's content is being received: only its content frames may come now. */
+  get receivingContent(): boolean {
+    return this.content.active;
+  }
+
+  /** The 505 for a frame that is not the content frame expected now. */
+  unexpectedFrame(): AmqpError {
+    return this.content.unexpected();
+  }
+
+  /** confirm.select was received. */
+  get confirming(): boolean {
+    return this.confirms !== undefined;
+  }
+
+  /** Publishes not yet confirmed (warrenctl list_channels messages_unconfirmed). */
+  get unconfirmed(): number {
+    return this.confirms?.unconfirmed ?? 0;
+  }
+
+  onPublish(m: FastPublish): void {
+    if (m.immediate) throw fail.notImplemented("immediate=true");
+    this.pendingPublish = m;
+    this.content.start();
+  }
+
+  onContentHeader(buf: Buffer, start: number, end: number): void {
+    const complete = this.content.header(buf, start, end, this.host.ctx.options.maxMessageSize);
+    if (complete) this.completePublish();
+  }
+
+  onContentBody(buf: Buffer, start: number, end: number): void {
+    if (this.content.bodyFrame(buf, start, end)) this.completePublish();
+  }
+
+  private completePublish(): void {
+    // RabbitMQ takes the publish in hand and then stops reading the connection.
+    this.host.blockIfAlarmed();
+    const m = this.pendingPublish!;
+    this.pendingPublish = undefined;
+    if (!this.channel.isOpen) {
+      this.content.takeBody(); // published after the channel failed: dropped
+      return;
+    }
+    let message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody(), m.address);
+    try {
+      this.validatePublish(m, message);
+      message = withReplyAddress(message, this.channel.replyConsumer);
+    } catch (err) {
+      // The error belongs to basic.publish even though it surfaced at the last content frame.
+      if (err instanceof AmqpError && err.classId === 0) {
+        err.classId = amqp.CLASS_BASIC;
+        err.methodId = amqp.BASIC_PUBLISH & 0xffff;
+      }
+      throw err;
+    }
+    const tx = this.channel.transaction;
+    if (tx) {
+      tx.holdPublish(m, message);
+      return;
+    }
+    this.publish(m, message);
+  }
+
+  /** Checks made when a publish arrives (inside a transaction too), as RabbitMQ makes them. */
+  private validatePublish(m: amqp.BasicPublish, message: Message): Exchange {
+    this.access.publish(m.exchange);
+    const exchange = this.vhost.getExchange(m.exchange);
+    if (exchange.options.internal) {
+      throw fail.accessRefused(`cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
+    }
+    if (exchange.type === "topic") this.access.publishTopic(m.exchange, m.routingKey);
+    // user-id is the 12th property (flag bit 4 of the second flags byte): checked only when present.
+    const raw = message.rawProperties;
+    if (raw.length > 1 && (raw[1]! & 0x10) !== 0) {
+      const userId = message.properties.userId;
+      if (userId !== undefined && userId !== this.host.username) {
+        throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.host.username}'`);
+      }
+    }
+    return exchange;
+  }
+
+  /**
+   * Route and enqueue; returns the epoch the publish's durability waits for: 0 when nothing was
+   * written durably, REFUSED_EPOCH when a queue's store refused it (the publisher gets a nack).
+   */
+  publish(m: amqp.BasicPublish, message: Message): number {
+    if (DirectReplyTo.isReplyAddress(m.exchange, m.routingKey)) return this.publishReply(m, message);
+    const exchange = this.vhost.exchanges.get(m.exchange);
+    const queues = exchange === undefined ? [] : this.vhost.route(exchange, message);
+    let durable = false;
+    let refused = false;
+    for (let i = 0; i < queues.length; i++) {
+      const queue = queues[i]!;
+      const outcome = queue.enqueue(message);
+      if (outcome === "durable") durable = true;
+      else if (outcome === "refused") refused = true;
+      // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
+      if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.host.holdForQueue(queue);
+    }
+    if (queues.length === 0 && m.mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, m, message);
+    const epoch = refused ? REFUSED_EPOCH : durable ? this.host.ctx.persister!.currentEpoch : 0;
+    if (this.confirms) this.confirms.add(epoch);
+    return epoch;
+  }
+
+  /** A reply to a direct reply-to consumer: straight to its channel, through no queue. */
+  private publishReply(m: amqp.BasicPublish, message: Message): number {
+    const delivered = this.host.ctx.directReplies.deliver(m.routingKey, message);
+    if (!delivered && m.mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, m, message);
+    if (this.confirms) this.confirms.add(0);
+    return 0;
+  }
+
+  /** confirm.select (the channel has checked it is not transactional). */
+  onConfirmSelect(m: amqp.ConfirmSelect): void {
+    const { id, host } = this.channel;
+    this.confirms ??= new ConfirmTracker(host.ctx.persister, (tag, multiple, ack) => {
+      if (!this.channel.isOpen) return;
+      if (ack) host.writer.method(id, amqp.encodeBasicAck, { deliveryTag: tag, multiple });
+      else host.writer.method(id, amqp.encodeBasicNack, { deliveryTag: tag, multiple, requeue: false });
+    });
+    if (!m.nowait) host.writer.method(id, amqp.encodeConfirmSelectOk, {});
+  }
+
+  /** The channel closed: drop a publish in progress, stop confirming. */
+  close(): void {
+    this.content.reset();
+    this.confirms?.close();
+  }
+}
