@@ -4,31 +4,6 @@
 //
 // The layers (README, "Rules the build checks"): amqp <- broker <- server, store, ctl.
 
-/**
- * Imports from src/broker into src/store that exist today. The engine rewrite (issue 9: "the
- * broker owns its storage contract", a storage interface declared in broker/ that store/
- * implements) removes them; until then these exact pairs are allowed and every other one is not.
- * Delete a pair here when the import goes.
- */
-const knownBrokerToStore = {
-  "src/broker/queue.ts": ["src/store/memory-budget.ts", "src/store/queue-store.ts", "src/store/segment-format.ts"],
-  "src/broker/queue-storage.ts": ["src/store/memory-budget.ts", "src/store/queue-store.ts"],
-};
-
-/** A regular expression matching exactly these paths. */
-function exactly(paths) {
-  return `^(${paths.map((path) => path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})$`;
-}
-
-/** One rule per module with known exceptions: anything of src/store but its known targets. */
-const brokerToStoreRemainder = Object.entries(knownBrokerToStore).map(([from, targets]) => ({
-  name: "broker-not-store",
-  comment: `src/broker must not import src/store: ${from} may keep only its known imports (issue 9)`,
-  severity: "error",
-  from: { path: exactly([from]) },
-  to: { path: "^src/store/", pathNot: exactly(targets) },
-}));
-
 /** @type {import("dependency-cruiser").IConfiguration} */
 export default {
   forbidden: [
@@ -50,10 +25,9 @@ export default {
       name: "broker-not-store",
       comment: "src/broker declares its storage contract and src/store implements it (issue 9)",
       severity: "error",
-      from: { path: "^src/broker/", pathNot: exactly(Object.keys(knownBrokerToStore)) },
+      from: { path: "^src/broker/" },
       to: { path: "^src/store/" },
     },
-    ...brokerToStoreRemainder,
     {
       name: "store-not-server-or-ctl",
       comment: "src/store makes the model durable; it knows nothing of sockets or warrenctl",

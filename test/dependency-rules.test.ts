@@ -74,12 +74,12 @@ describe("npm run check:deps", () => {
     assert.equal(result.code, 0, result.output);
   });
 
-  it("passes a tree that follows the layering, with a type-only cycle and a known broker -> store import", async () => {
+  it("passes a tree that follows the layering, with a type-only cycle", async () => {
     const result = await runCheck(
       project({
         "src/amqp/codec.ts": leaf,
         "src/broker/queue.ts":
-          'import { value } from "../amqp/codec.js";\nimport { value as flag } from "../store/segment-format.js";\nimport type { Consumer } from "./consumer.js";\nexport const queue = value + flag;\nexport type Q = Consumer;\n',
+          'import { value } from "../amqp/codec.js";\nimport type { Consumer } from "./consumer.js";\nexport const queue = value;\nexport type Q = Consumer;\n',
         "src/broker/consumer.ts": 'import type { Q } from "./queue.js";\nexport interface Consumer { queue?: Q }\n',
         "src/store/segment-format.ts": leaf,
         "src/store/persister.ts": 'import { queue } from "../broker/queue.js";\nexport const persister = queue;\n',
@@ -102,9 +102,7 @@ describe("npm run check:deps", () => {
         "src/broker/model.ts": 'import { value as c } from "../ctl/cmd.js";\nexport const value = c;\nexport interface Shape { size: number }\n',
         "src/broker/exchange.ts":
           'import type { Shape } from "../server/conn.js";\nimport { value } from "../store/disk.js";\nexport type S = Shape;\nexport const exchange = value;\n',
-        // A module with known store imports, importing another store module.
-        "src/broker/queue.ts":
-          'import { value } from "../store/segment-format.js";\nimport { value as p } from "../store/persister.js";\nexport const queue = value + p;\n',
+        "src/broker/queue.ts": 'import { value as p } from "../store/persister.js";\nexport const queue = p;\n',
         "src/store/disk.ts":
           'import { value as s } from "../server/conn.js";\nimport type { Shape } from "../ctl/cmd.js";\nexport const value = s;\nexport type S = Shape;\n',
         "src/store/segment-format.ts": leaf,
