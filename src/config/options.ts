@@ -171,7 +171,7 @@ export const settings: Setting[] = [
     default: 1024 * 1024 * 1024,
     min: 0,
     max: 2 ** 48,
-    description: "bytes of queued messages kept in memory; past it queues page to disk",
+    description: "bytes of queue segments cached in memory; past it idle segments are written out and dropped",
   },
   {
     key: "segmentSize",
