@@ -29,6 +29,7 @@ import {
 import { writeWholeFile, type StoreFs } from "./store-fs.js";
 
 const SEGMENT_FACTOR = 0x1_0000_0000;
+const EMPTY = Buffer.alloc(0);
 /** A transient queue's write segment with nothing live in it starts over once this big: hot, empty queues stay small. */
 const ROLL_EMPTY_TRANSIENT = 256 * 1024;
 
@@ -92,6 +93,7 @@ export class QueueStore implements MessageLog {
   /** Where the buffer of the last read starts in its segment (reused: no object per read). */
   private readonly base = { at: 0, fromDisk: false };
   private readonly scanned = { flags: 0, bodySize: 0 };
+  private readonly fields: RecordFields = { flags: 0, publishedAt: 0, address: EMPTY, properties: EMPTY, body: EMPTY };
   /** A transient queue's folder exists once a segment of it has been written out. */
   private folderReady: boolean;
 
@@ -131,22 +133,24 @@ export class QueueStore implements MessageLog {
    * the file cannot take it (a write error).
    */
   append(message: Message, persistent: boolean): LogPosition {
-    const fields: RecordFields = {
-      flags: persistent ? FLAG_PERSISTENT : 0,
-      publishedAt: Date.now(),
-      address: message.address,
-      properties: message.rawProperties,
-      body: message.body,
-    };
+    // One reused object: an append allocates nothing.
+    const fields = this.fields;
+    fields.flags = persistent ? FLAG_PERSISTENT : 0;
+    fields.publishedAt = Date.now();
+    fields.address = message.address;
+    fields.properties = message.rawProperties;
+    fields.body = message.body;
     let segment: Segment;
     let offset: number;
     try {
       segment = this.segmentForWrite();
       const file = segment.file;
       const size = recordSize(fields, segment.format);
-      const { buf, pos } = file.reserve(size);
-      writeRecord(buf, pos, fields, segment.format, this.options.durable);
+      const pos = file.reserve(size);
+      writeRecord(file.bytes!, pos, fields, segment.format, this.options.durable);
       offset = file.commit(size);
+      // Let go of the message's buffers (views of a socket chunk): the record holds a copy.
+      fields.address = fields.properties = fields.body = EMPTY;
     } catch (err) {
       if (err instanceof RecordRefused) throw err;
       // An I/O error (the segment cannot be created).

@@ -89,11 +89,10 @@ export class SegmentFile implements PersistedFile, CachedSegment {
     this.created = true;
   }
 
-  /** Room for n bytes at the end (the segment must be cached): the buffer and the position to write at. */
-  reserve(n: number): { buf: Buffer; pos: number } {
-    const bytes = this.bytes!;
-    if (this.size + n > bytes.length) this.grow(this.size + n);
-    return { buf: this.bytes!, pos: this.size };
+  /** Room for n bytes at the end (the segment must be cached): write them to `bytes` from the position returned. */
+  reserve(n: number): number {
+    if (this.size + n > this.bytes!.length) this.grow(this.size + n);
+    return this.size;
   }
 
   /** Account for n bytes written at the reserved position; returns their offset. */
