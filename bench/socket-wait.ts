@@ -53,76 +53,98 @@ function sample(): SocketRow[] {
   return rows;
 }
 
-/**
- * Bytes waiting now on each side, and the bytes the broker has received and sent so far on each
- * of its connections (by client port: a rate counts only connections open at both ends of it).
- */
-function totals(rows: SocketRow[]) {
-  const t = { clientSendQ: 0, brokerRecvQ: 0, brokerSendQ: 0, clientRecvQ: 0, received: new Map<number, number>(), sent: new Map<number, number>() };
+/** One connection (by its client's port) in one sample: bytes waiting each way, bytes moved so far. */
+interface ConnectionSample {
+  /** Client's send queue + broker's receive queue. */
+  inboundWaiting: number;
+  /** Broker's send queue + client's receive queue. */
+  outboundWaiting: number;
+  /** Of inboundWaiting, the broker's receive queue (the rest is in the client's kernel). */
+  brokerReceiveQueue: number;
+  received: number;
+  sent: number;
+}
+
+/** The sample's rows folded per connection: both ends of a loopback connection show up. */
+function byConnection(rows: SocketRow[]): Map<number, ConnectionSample> {
+  const connections = new Map<number, ConnectionSample>();
   for (const r of rows) {
+    const client = r.local === port ? r.peer : r.local;
+    let c = connections.get(client);
+    if (c === undefined) {
+      c = { inboundWaiting: 0, outboundWaiting: 0, brokerReceiveQueue: 0, received: 0, sent: 0 };
+      connections.set(client, c);
+    }
     if (r.local === port) {
-      t.brokerRecvQ += r.recvQ;
-      t.brokerSendQ += r.sendQ;
-      t.received.set(r.peer, r.bytesReceived);
-      t.sent.set(r.peer, r.bytesAcked);
+      c.inboundWaiting += r.recvQ;
+      c.brokerReceiveQueue = r.recvQ;
+      c.outboundWaiting += r.sendQ;
+      c.received = r.bytesReceived;
+      c.sent = r.bytesAcked;
     } else {
-      t.clientSendQ += r.sendQ;
-      t.clientRecvQ += r.recvQ;
+      c.inboundWaiting += r.sendQ;
+      c.outboundWaiting += r.recvQ;
     }
   }
-  return t;
+  return connections;
 }
 
 const perf = spawn(process.execPath, [perfBin, "--uri", uri, "--json", "--quiet", ...positionals], { stdio: ["ignore", "pipe", "inherit"] });
 let json = "";
 perf.stdout!.on("data", (d) => (json += d));
-const samples: Array<{ at: number } & ReturnType<typeof totals>> = [];
-const timer = setInterval(() => samples.push({ at: performance.now(), ...totals(sample()) }), everyMs);
+const samples: Array<{ at: number; connections: Map<number, ConnectionSample> }> = [];
+const timer = setInterval(() => samples.push({ at: performance.now(), connections: byConnection(sample()) }), everyMs);
 const code: number = await new Promise((resolve) => perf.on("exit", (c) => resolve(c ?? 1)));
 clearInterval(timer);
 if (code !== 0) throw new Error(`warren-perf exited with ${code}`);
 const result = JSON.parse(json) as { consumedPerSec: number; latency?: { p50: number; p99: number; mean: number } };
 
-/** Bytes moved between two samples, over the connections open at both. */
-function moved(from: Map<number, number>, to: Map<number, number>): number {
-  let n = 0;
-  for (const [peer, bytes] of to) {
-    const before = from.get(peer);
-    if (before !== undefined) n += bytes - before;
-  }
-  return n;
-}
-
 // About warren-perf's measured window: its warmup and its last second left out.
 const warmupAt = positionals.indexOf("--warmup");
 const warmupMs = warmupAt < 0 ? 0 : 1000 * Number(positionals[warmupAt + 1]);
 // From when warren-perf's connections are up (node takes a while to start on a busy machine).
-const connected = samples.find((s) => s.received.size > 0);
+const connected = samples.find((s) => s.connections.size > 0);
 if (connected === undefined) throw new Error(`no connection to port ${port} seen`);
 const start = connected.at + warmupMs;
 const used = samples.filter((s) => s.at >= start).slice(0, -Math.ceil(1000 / everyMs));
 if (used.length < 5) throw new Error("too few samples: run longer (-z)");
 const first = used[0]!;
-const lastSample = used[used.length - 1]!;
-const seconds = (lastSample.at - first.at) / 1000;
-const inRate = moved(first.received, lastSample.received) / seconds;
-const outRate = moved(first.sent, lastSample.sent) / seconds;
-const mean = (key: "clientSendQ" | "brokerRecvQ" | "brokerSendQ" | "clientRecvQ") => used.reduce((sum, s) => sum + s[key], 0) / used.length;
-const ms = (bytes: number, rate: number) => (rate > 0 ? (bytes / rate) * 1000 : 0);
-const row = (what: string, bytes: number, rate: number) =>
-  console.log(`${what.padEnd(34)} ${(bytes / 1024).toFixed(0).padStart(7)} KiB  ${ms(bytes, rate).toFixed(1).padStart(7)} ms`);
-
-console.log(
-  `broker on port ${port}: in ${(inRate / 1e6).toFixed(1)} MB/s, out ${(outRate / 1e6).toFixed(1)} MB/s over ${seconds.toFixed(1)} s (${used.length} samples)`,
-);
+const last = used[used.length - 1]!;
+const seconds = (last.at - first.at) / 1000;
 const l = result.latency;
 console.log(`warren-perf: consumed ${Math.round(result.consumedPerSec)}/s, latency mean ${l?.mean.toFixed(1)} ms, p50 ${l?.p50} ms, p99 ${l?.p99} ms`);
-console.log("waiting, mean over the samples           bytes     time");
-row("clients' send queues (inbound)", mean("clientSendQ"), inRate);
-row("broker's receive queues (inbound)", mean("brokerRecvQ"), inRate);
-row("broker's send queues (outbound)", mean("brokerSendQ"), outRate);
-row("clients' receive queues (outbound)", mean("clientRecvQ"), outRate);
-const socketMs = ms(mean("clientSendQ") + mean("brokerRecvQ"), inRate) + ms(mean("brokerSendQ") + mean("clientRecvQ"), outRate);
 console.log(
-  `in socket buffers, total            ${socketMs.toFixed(1).padStart(16)} ms (Little's law: the mean; the rest of the mean latency is the broker and the clients themselves)`,
+  `socket buffers over ${seconds.toFixed(1)} s (${used.length} samples), per connection (client port), mean bytes waiting and the time they take at that connection's rate:`,
 );
+console.log("connection   in, MB/s  waiting in (of it in the broker's buffer)  out, MB/s  waiting out");
+let worstIn = 0;
+let worstOut = 0;
+for (const [client, end] of last.connections) {
+  const begin = first.connections.get(client);
+  if (begin === undefined) continue; // opened or closed within the window
+  const inRate = (end.received - begin.received) / seconds;
+  const outRate = (end.sent - begin.sent) / seconds;
+  let inWaiting = 0;
+  let outWaiting = 0;
+  let brokerSide = 0;
+  for (const s of used) {
+    brokerSide += s.connections.get(client)?.brokerReceiveQueue ?? 0;
+    inWaiting += s.connections.get(client)?.inboundWaiting ?? 0;
+    outWaiting += s.connections.get(client)?.outboundWaiting ?? 0;
+  }
+  inWaiting /= used.length;
+  outWaiting /= used.length;
+  brokerSide /= used.length;
+  const inMs = inRate > 0 ? (inWaiting / inRate) * 1000 : 0;
+  const outMs = outRate > 0 ? (outWaiting / outRate) * 1000 : 0;
+  if (inRate < 1e5 && outRate < 1e5) continue; // idle (a control connection)
+  // A publisher's messages wait inbound, a consumer's deliveries outbound (its acks are small).
+  if (inRate >= outRate) worstIn = Math.max(worstIn, inMs);
+  else worstOut = Math.max(worstOut, outMs);
+  const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+  console.log(
+    `${String(client).padEnd(10)} ${(inRate / 1e6).toFixed(1).padStart(9)}  ${kib(inWaiting).padStart(9)} ${inMs.toFixed(1).padStart(6)} ms (${kib(brokerSide).padStart(8)}) ${(outRate / 1e6).toFixed(1).padStart(10)}  ${kib(outWaiting).padStart(9)} ${outMs.toFixed(1).padStart(6)} ms`,
+  );
+}
+console.log(`a message's wait in socket buffers (slowest publisher in + slowest consumer out): ${(worstIn + worstOut).toFixed(1)} ms`);
+console.log("(Little's law gives the mean: compare with warren-perf's mean; the rest is the broker's queues and loop, and the clients)");
