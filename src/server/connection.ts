@@ -14,6 +14,7 @@ import type { ServerContext } from "./context.js";
 import { offeredMechanisms, saslLogin } from "./sasl.js";
 import { PublishDecoder } from "../amqp/publish-decoder.js";
 import { ReadGate } from "./read-gate.js";
+import { ReadBudget } from "./read-budget.js";
 import type { FlowTarget } from "./flow-control.js";
 import type { ChannelHost, DrainWaiter } from "./channel-host.js";
 
@@ -78,6 +79,8 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
   private resumeScheduled = false;
   /** Whether the socket is read: closed by a resource alarm, or by output the client does not take. */
   readonly gate: ReadGate;
+  /** Bytes read per event-loop iteration, bounded so that one connection cannot hold the loop. */
+  private readonly readBudget: ReadBudget;
   private readonly onAlarm = (blocked: boolean) => {
     if (!blocked) this.guarded("unblocking", () => this.unblock());
   };
@@ -110,12 +113,14 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
         if (!this.gate.isClosed()) this.socket.resume();
       },
     });
+    this.readBudget = new ReadBudget(this.gate);
     socket.setNoDelay(true);
     const memory = ctx.memoryMonitor;
     socket.on("data", (chunk: Buffer) => {
       try {
         memory?.noteInput(chunk.length);
         this.reader.push(chunk);
+        this.readBudget.spend(chunk.length);
       } catch (err) {
         this.failInternally(err, "reading");
       }
@@ -609,7 +614,10 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     this.ctx.flow?.forget(this);
     this.closeChannels();
     if (wasRunning || this.user) {
-      this.log.info({ event: "connection.closed", connection: this.name, user: this.username }, "connection closed");
+      this.log.info(
+        { event: "connection.closed", connection: this.name, user: this.username, readBudgetExhausted: this.readBudget.exhausted },
+        "connection closed",
+      );
     }
     this.onClosed(this);
   }

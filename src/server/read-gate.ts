@@ -9,6 +9,8 @@ export const READ_PAUSE = {
   output: 2,
   /** Credit flow from the queues (reserved). */
   flow: 4,
+  /** This iteration's read budget is spent (src/server/read-budget.ts): until the next one. */
+  budget: 8,
 } as const;
 
 export type ReadPauseReason = keyof typeof READ_PAUSE;
