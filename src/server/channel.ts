@@ -105,6 +105,26 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
     }
   }
 
+  /**
+   * basic.ack without a method object (under manual acks one arrives per delivered message): the
+   * same checks and outcome as onMethod with a decoded basic.ack. Returns false when the general
+   * path must take it (a closing channel, a transaction).
+   */
+  onAck(deliveryTag: number, multiple: boolean): boolean {
+    if (this.state !== "open" || this.tx !== undefined) return false;
+    if (this.publisher.receivingContent) throw this.publisher.unexpectedFrame();
+    try {
+      this.deliveries.ack(deliveryTag, multiple);
+    } catch (err) {
+      if (err instanceof AmqpError && err.classId === 0) {
+        err.classId = amqp.BASIC_ACK >>> 16;
+        err.methodId = amqp.BASIC_ACK & 0xffff;
+      }
+      throw err;
+    }
+    return true;
+  }
+
   onContentHeader(buf: Buffer, start: number, end: number): void {
     // A closing channel discards content until close-ok: the body of a publish refused for its
     // size (406) is still on its way, and must not cost the connection.

@@ -213,6 +213,11 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     if (end - start < 4) throw fail.frameError(`${describeFrame(amqp.FRAME_METHOD, buf.subarray(start, end))}: unknown_frame`);
     const id = buf.readUInt32BE(start);
     if (this.state !== "running") return this.onHandshakeMethod(channelId, id, buf, start, end);
+    // basic.ack (ids, u64 tag, bits): read in place, the one method that comes per message.
+    if (id === amqp.BASIC_ACK && end - start === 13) {
+      const tag = buf.readUInt32BE(start + 4) * 0x1_0000_0000 + buf.readUInt32BE(start + 8);
+      if (this.channels.get(channelId)?.onAck(tag, (buf[start + 12]! & 1) !== 0)) return;
+    }
     const method = this.decode(id, buf, start, end, channelId);
     if (channelId === 0) {
       if (method.id !== amqp.CONNECTION_CLOSE) {
