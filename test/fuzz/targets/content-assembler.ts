@@ -10,14 +10,14 @@
 import fc from "fast-check";
 import { AmqpError } from "../../../src/amqp/errors.js";
 import { ContentAssembler } from "../../../src/server/content-assembler.js";
-import { assertFastSync, show, type FuzzTarget } from "../target.js";
+import { assertFastCase, show, type FuzzTarget, type TimedStep } from "../target.js";
 
-type Step =
+export type Step =
   | { kind: "publish" }
   | { kind: "header"; classId: number; size: number; properties: Uint8Array; truncateTo?: number }
   | { kind: "body"; bytes: Uint8Array };
 
-interface AssemblerCase {
+export interface AssemblerCase {
   maxSize: number;
   steps: Step[];
 }
@@ -80,13 +80,17 @@ function headerFrame(s: Extract<Step, { kind: "header" }>): Buffer {
   return s.truncateTo === undefined ? b : b.subarray(0, s.truncateTo);
 }
 
-function check(c: AssemblerCase): void {
+/**
+ * One case through a fresh assembler and model, each step timed through `timed`; throws at the
+ * first step where the assembler and the model differ.
+ */
+export function runAssemblerCase(c: AssemblerCase, timed: TimedStep): void {
   const assembler = new ContentAssembler();
   const model = new Model();
   c.steps.forEach((s, i) => {
     const expected = model.step(s, c.maxSize);
     let actual: Outcome = { ok: true };
-    assertFastSync(`step ${i} (${s.kind})`, () => {
+    timed(`step ${i} (${s.kind})`, () => {
       try {
         if (s.kind === "publish") {
           if (assembler.active) throw assembler.unexpected();
@@ -144,7 +148,7 @@ export const contentAssemblerTarget: FuzzTarget<AssemblerCase> = {
       steps: fc.array(stepArb, { maxLength: 20 }),
     });
     return {
-      property: fc.asyncProperty(caseArb, async (c) => check(c)),
+      property: fc.asyncProperty(caseArb, async (c) => assertFastCase((timed) => runAssemblerCase(c, timed))),
       describe: (c) => `max message size ${c.maxSize}; steps ${show(c.steps)}`,
       close: async () => {},
     };
