@@ -9,7 +9,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
-import { ArgWriter, M, RawClient, uniqueName } from "./helpers/raw-client.js";
+import { ArgWriter, FRAME_HEADER, M, RawClient, uniqueName } from "./helpers/raw-client.js";
 import { AmqpReader } from "../src/amqp/field-reader.js";
 
 let broker: BrokerHandle;
@@ -131,4 +131,36 @@ describe("field table keys", () => {
     const table = new AmqpReader().reset(bytes, 0, bytes.length).table();
     assert.deepEqual(Object.keys(table), ["__proto__"]);
   });
+});
+
+/** A content header payload as given: class, weight, body size, property flags 0. */
+function headerBytes(classId: number, weight: number, bodySize: number): Buffer {
+  const b = Buffer.alloc(14);
+  b.writeUInt16BE(classId, 0);
+  b.writeUInt16BE(weight, 2);
+  b.writeBigUInt64BE(BigInt(bodySize), 4);
+  return b;
+}
+
+const publishArgs = () => new ArgWriter().short(0).shortstr("").shortstr(uniqueName("nowhere")).bits(false, false);
+
+describe("content headers", () => {
+  // Found judging the content-assembler fuzz model against RabbitMQ 3.10.8 with raw frames. Its
+  // assembler accepts a header only with weight 0; any other weight is "non content header",
+  // even when the class is wrong too. Warren ignored the weight and took the content.
+  for (const classId of [60, 50]) {
+    it(`a content header of class ${classId} with weight 1 after basic.publish -> 505 UNEXPECTED_FRAME (60, 40)`, async () => {
+      const c = await client();
+      c.sendMethod(1, M.basicPublish, publishArgs());
+      c.sendFrame(FRAME_HEADER, 1, headerBytes(classId, 1, 3));
+      c.sendBody(1, Buffer.from("abc"));
+      const close = await c.expectConnectionClose();
+      assert.deepEqual(close, {
+        replyCode: 505,
+        replyText: "UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead",
+        classId: 60,
+        methodId: 40,
+      });
+    });
+  }
 });

@@ -4,8 +4,9 @@
  *
  * Checked against a small model of RabbitMQ's rules: a body completes exactly when the bytes
  * received reach the declared size and equals their concatenation; more bytes than declared is
- * 501; a size over the limit is 406; a frame out of place is 505; a header that is too short is
- * 501. Nothing else may be thrown. After an error the channel resets the assembler, as here.
+ * 501; a size over the limit is 406; a frame out of place is 505, and so is a header whose
+ * weight is not 0 (RabbitMQ 3.10.8, whatever the class); a header that is too short is 501.
+ * Nothing else may be thrown. After an error the channel resets the assembler, as here.
  */
 import fc from "fast-check";
 import { AmqpError } from "../../../src/amqp/errors.js";
@@ -14,7 +15,7 @@ import { assertFastCase, show, type FuzzTarget, type TimedStep } from "../target
 
 export type Step =
   | { kind: "publish" }
-  | { kind: "header"; classId: number; size: number; properties: Uint8Array; truncateTo?: number }
+  | { kind: "header"; classId: number; weight?: number; size: number; properties: Uint8Array; truncateTo?: number }
   | { kind: "body"; bytes: Uint8Array };
 
 export interface AssemblerCase {
@@ -40,7 +41,7 @@ class Model {
       case "header": {
         if (this.expecting !== "header") return this.fail(505);
         const length = s.truncateTo ?? 12 + s.properties.length;
-        if (length < 2 || s.classId !== 60) return this.fail(505);
+        if (length < 2 || (length >= 4 && (s.weight ?? 0) !== 0) || s.classId !== 60) return this.fail(505);
         if (length < 14) return this.fail(501);
         this.size = s.size;
         this.parts = [];
@@ -74,6 +75,7 @@ class Model {
 function headerFrame(s: Extract<Step, { kind: "header" }>): Buffer {
   const b = Buffer.alloc(12 + s.properties.length);
   b.writeUInt16BE(s.classId, 0);
+  b.writeUInt16BE(s.weight ?? 0, 2);
   b.writeUInt32BE(Math.floor(s.size / 2 ** 32), 4);
   b.writeUInt32BE(s.size >>> 0, 8);
   Buffer.from(s.properties).copy(b, 12);
@@ -130,11 +132,12 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     {
       kind: fc.constant("header" as const),
       classId: fc.oneof({ weight: 5, arbitrary: fc.constant(60) }, { weight: 1, arbitrary: fc.nat({ max: 65535 }) }),
+      weight: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.nat({ max: 65535 }) }),
       size: fc.oneof(fc.nat({ max: 300 }), fc.constantFrom(2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1, 2 ** 63)),
       properties: fc.uint8Array({ minLength: 2, maxLength: 20 }),
       truncateTo: fc.nat({ max: 16 }),
     },
-    { requiredKeys: ["kind", "classId", "size", "properties"] },
+    { requiredKeys: ["kind", "classId", "weight", "size", "properties"] },
   ),
   fc.record({ kind: fc.constant("body" as const), bytes: fc.uint8Array({ maxLength: 200 }) }),
 );
