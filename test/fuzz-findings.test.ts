@@ -163,4 +163,41 @@ describe("content headers", () => {
       });
     });
   }
+
+  // Found the same way. RabbitMQ splits a header frame into class, weight and body size before
+  // it looks at the channel: a payload under 12 octets is 501 "unknown_frame" with the frame's
+  // octets, on any channel, in any state. Warren answered 505 (no publish pending, another
+  // class, channel 0, a channel not open, a body expected), a 501 with another text, or nothing
+  // (a channel closing after an error).
+  const short = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 3]); // 11 octets: class 60, size cut short
+  const publish = (c: RawClient) => c.sendMethod(1, M.basicPublish, publishArgs());
+  const states: Array<{ state: string; channel?: number; payload?: Buffer; before?: (c: RawClient) => void | Promise<void> }> = [
+    { state: "after basic.publish", before: publish },
+    { state: "of class 50 after basic.publish", before: publish, payload: Buffer.from([0, 50, 0, 0]) },
+    { state: "of one octet after basic.publish", before: publish, payload: Buffer.from([0]) },
+    { state: "with no publish pending" },
+    { state: "while a body is expected", before: (c) => (publish(c), c.sendContentHeader(1, 3)) },
+    { state: "on channel 0", channel: 0 },
+    { state: "on a channel that is not open", channel: 7 },
+    {
+      state: "on a channel closing after a 404",
+      before: async (c) => {
+        c.sendMethod(1, M.queueDeclare, new ArgWriter().short(0).shortstr(uniqueName("missing")).bits(true, false, false, false, false).table({}));
+        assert.equal((await c.expectChannelClose(1, { reply: false })).replyCode, 404);
+      },
+    },
+  ];
+  for (const { state, channel = 1, payload = short, before } of states) {
+    it(`a content header under 12 octets ${state} -> 501 FRAME_ERROR unknown_frame (0, 0)`, async () => {
+      const c = await client();
+      await before?.(c);
+      c.sendFrame(FRAME_HEADER, channel, payload);
+      assert.deepEqual(await c.expectConnectionClose(), {
+        replyCode: 501,
+        replyText: `FRAME_ERROR - type 2, all octets = <<${[...payload].join(",")}>>: unknown_frame`,
+        classId: 0,
+        methodId: 0,
+      });
+    });
+  }
 });
