@@ -1,7 +1,8 @@
 /**
  * The fuzz harness (test/fuzz) for a bounded time: each target a few seconds, about 30 s in all,
  * with a fresh random seed each run (FUZZ_SEED fixes it). A failure prints its seed, the minimal
- * case and the command that replays it; `npm run fuzz -- --minutes N` fuzzes longer.
+ * case and the command that replays it; `npm run fuzz -- --minutes N` fuzzes longer. The last
+ * tests check the harness's own time budget on a machine that stalls.
  */
 import { it } from "node:test";
 import assert from "node:assert/strict";

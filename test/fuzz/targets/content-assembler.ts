@@ -2,14 +2,16 @@
  * Content assembly (src/server/content-assembler.ts): publish, header and body frames in any
  * order, with declared sizes that are right, short, long or over the limit.
  *
- * Checked against a small model of RabbitMQ's rules: a body completes exactly when the bytes
- * received reach the declared size and equals their concatenation; more bytes than declared is
- * 501; a size over the limit is 406; a frame out of place is 505, and so is a header whose
- * weight is not 0 (RabbitMQ 3.10.8, whatever the class); a header of 12 or 13 octets (no
- * property flags) is 501. A header under 12 octets never reaches the assembler: the connection
- * refuses it with 501 unknown_frame whatever the channel's state, as RabbitMQ does
- * (test/fuzz-findings.test.ts). Nothing else may be thrown. After an error the channel resets
- * the assembler, as here.
+ * Checked against a small model of the rules, judged on RabbitMQ 3.10.8 with raw frames: a body
+ * completes exactly when the bytes received reach the declared size and equals their
+ * concatenation; a frame out of place is 505, and so is a header of another class or whose
+ * weight is not 0 (whatever the class). Warren answers earlier than 3.10 on purpose: a size
+ * over the limit is 406 at the header (3.10: once the whole body is in), more bytes than
+ * declared is 501 (3.10 never completes the content), a header whose property flags are cut off
+ * (12 or 13 octets) is 501 (3.10: 541 once the body is in). A header under 12 octets never
+ * reaches the assembler: the connection refuses it with 501 unknown_frame whatever the channel's
+ * state, as RabbitMQ does (test/fuzz-findings.test.ts). Nothing else may be thrown. After an
+ * error the channel resets the assembler, as here.
  */
 import fc from "fast-check";
 import { AmqpError } from "../../../src/amqp/errors.js";
