@@ -9,7 +9,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
-import { ArgWriter, M, RawClient, uniqueName } from "./helpers/raw-client.js";
+import { ArgWriter, FRAME_HEADER, M, RawClient, uniqueName } from "./helpers/raw-client.js";
 import { AmqpReader } from "../src/amqp/field-reader.js";
 
 let broker: BrokerHandle;
@@ -131,4 +131,73 @@ describe("field table keys", () => {
     const table = new AmqpReader().reset(bytes, 0, bytes.length).table();
     assert.deepEqual(Object.keys(table), ["__proto__"]);
   });
+});
+
+/** A content header payload as given: class, weight, body size, property flags 0. */
+function headerBytes(classId: number, weight: number, bodySize: number): Buffer {
+  const b = Buffer.alloc(14);
+  b.writeUInt16BE(classId, 0);
+  b.writeUInt16BE(weight, 2);
+  b.writeBigUInt64BE(BigInt(bodySize), 4);
+  return b;
+}
+
+const publishArgs = () => new ArgWriter().short(0).shortstr("").shortstr(uniqueName("nowhere")).bits(false, false);
+
+describe("content headers", () => {
+  // Found judging the content-assembler fuzz model against RabbitMQ 3.10.8 with raw frames. Its
+  // assembler accepts a header only with weight 0; any other weight is "non content header",
+  // even when the class is wrong too. Warren ignored the weight and took the content.
+  for (const classId of [60, 50]) {
+    it(`a content header of class ${classId} with weight 1 after basic.publish -> 505 UNEXPECTED_FRAME (60, 40)`, async () => {
+      const c = await client();
+      c.sendMethod(1, M.basicPublish, publishArgs());
+      c.sendFrame(FRAME_HEADER, 1, headerBytes(classId, 1, 3));
+      c.sendBody(1, Buffer.from("abc"));
+      const close = await c.expectConnectionClose();
+      assert.deepEqual(close, {
+        replyCode: 505,
+        replyText: "UNEXPECTED_FRAME - expected content header for class 60, got non content header frame instead",
+        classId: 60,
+        methodId: 40,
+      });
+    });
+  }
+
+  // Found the same way. RabbitMQ splits a header frame into class, weight and body size before
+  // it looks at the channel: a payload under 12 octets is 501 "unknown_frame" with the frame's
+  // octets, on any channel, in any state. Warren answered 505 (no publish pending, another
+  // class, channel 0, a channel not open, a body expected), a 501 with another text, or nothing
+  // (a channel closing after an error).
+  const short = Buffer.from([0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 3]); // 11 octets: class 60, size cut short
+  const publish = (c: RawClient) => c.sendMethod(1, M.basicPublish, publishArgs());
+  const states: Array<{ state: string; channel?: number; payload?: Buffer; before?: (c: RawClient) => void | Promise<void> }> = [
+    { state: "after basic.publish", before: publish },
+    { state: "of class 50 after basic.publish", before: publish, payload: Buffer.from([0, 50, 0, 0]) },
+    { state: "of one octet after basic.publish", before: publish, payload: Buffer.from([0]) },
+    { state: "with no publish pending" },
+    { state: "while a body is expected", before: (c) => (publish(c), c.sendContentHeader(1, 3)) },
+    { state: "on channel 0", channel: 0 },
+    { state: "on a channel that is not open", channel: 7 },
+    {
+      state: "on a channel closing after a 404",
+      before: async (c) => {
+        c.sendMethod(1, M.queueDeclare, new ArgWriter().short(0).shortstr(uniqueName("missing")).bits(true, false, false, false, false).table({}));
+        assert.equal((await c.expectChannelClose(1, { reply: false })).replyCode, 404);
+      },
+    },
+  ];
+  for (const { state, channel = 1, payload = short, before } of states) {
+    it(`a content header under 12 octets ${state} -> 501 FRAME_ERROR unknown_frame (0, 0)`, async () => {
+      const c = await client();
+      await before?.(c);
+      c.sendFrame(FRAME_HEADER, channel, payload);
+      assert.deepEqual(await c.expectConnectionClose(), {
+        replyCode: 501,
+        replyText: `FRAME_ERROR - type 2, all octets = <<${[...payload].join(",")}>>: unknown_frame`,
+        classId: 0,
+        methodId: 0,
+      });
+    });
+  }
 });

@@ -273,6 +273,11 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
   private onContentFrame(type: number, channelId: number, buf: Buffer, start: number, end: number): void {
     if (this.state === "closing" || this.state === "closed") return;
     if (this.state !== "running") throw new DropConnection("content frame during the handshake");
+    // RabbitMQ parses class, weight and body size before it looks at the channel: a shorter
+    // header is no frame at all, whatever the channel's state (501, not 505).
+    if (type === amqp.FRAME_HEADER && end - start < CONTENT_HEADER_FIXED_OCTETS) {
+      throw fail.frameError(`${describeFrame(type, buf.subarray(start, end))}: unknown_frame`);
+    }
     if (channelId === 0) throw fail.unexpectedFrame(describeFrame(type, buf.subarray(start, end)));
     const channel = this.channels.get(channelId);
     if (channel === undefined) throw fail.unexpectedFrame("expected method frame, got non method frame instead");
@@ -641,6 +646,8 @@ function withIds(err: AmqpError, id: number): AmqpError {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** class-id, weight and body-size: what every content header holds before its properties. */
+const CONTENT_HEADER_FIXED_OCTETS = 12;
 
 function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;

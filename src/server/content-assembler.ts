@@ -31,6 +31,8 @@ export class ContentAssembler {
   header(buf: Buffer, start: number, end: number, maxSize: number): boolean {
     if (this.expecting !== "header") throw this.unexpected();
     const classId = end - start >= 2 ? buf.readUInt16BE(start) : 0;
+    // RabbitMQ takes a header whose weight is not 0 for no content header at all, whatever its class.
+    if (end - start >= 4 && buf.readUInt16BE(start + 2) !== 0) throw this.unexpected();
     if (classId !== CLASS_BASIC) {
       throw unexpectedFrame(`expected content header for class 60, got one for class ${classId} instead`, true);
     }
