@@ -1,10 +1,10 @@
 /**
  * Recovery benchmark (docs/benchmarks.md, "Recovery"): publish N persistent messages to a durable
- * queue with confirms, kill Warren with SIGKILL, start it again and time the start (process start
+ * queue with confirms, kill Warren with SIGKILL (or stop it cleanly: --stop term), start it again and time the start (process start
  * plus recovery), report the broker's resident memory after recovery and while draining, and the
  * drain rate. Loopback only; stops the processes it starts.
  *
- *     npm run build && node dist/bench/recovery.js --count 1000000 --size 1024
+ *     npm run build && node dist/bench/recovery.js --count 1000000 --size 1024 [--stop term]
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -19,6 +19,8 @@ const { values } = parseArgs({
   options: {
     count: { type: "string", default: "1000000" },
     size: { type: "string", default: "1024" },
+    /** kill: SIGKILL, a crash (every record's checksum is verified at recovery); term: a clean stop (checked when read). */
+    stop: { type: "string", default: "kill" },
     "warren-arg": { type: "string", multiple: true, default: [] },
   },
 });
@@ -83,7 +85,7 @@ try {
   await ch.waitForConfirms();
   const publishSeconds = (performance.now() - t0) / 1000;
   const rssFull = rssMiB(first.child.pid!);
-  await stop(first.child, "SIGKILL"); // a crash, not a clean stop
+  await stop(first.child, values.stop === "term" ? "SIGTERM" : "SIGKILL");
   await conn.close().catch(() => {});
 
   // 2. Restart and time recovery.

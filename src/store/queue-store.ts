@@ -355,27 +355,39 @@ export class QueueStore implements MessageLog {
     const format = this.recoverHeader(id, names, data);
     if (format === undefined) return;
     const { acked, delivered } = this.recoverAcks(names.ackPath, format);
-    const live: Array<{ offset: number; bodySize: number }> = [];
+    // Two arrays of numbers, not an object per record: a segment holds up to ~500,000 records.
+    const offsets: number[] = [];
+    const bodySizes: number[] = [];
     let records = 0;
     const size = this.recoverRecords(names.path, data, format, (offset, persistent, bodySize) => {
       records++;
       // Transient messages do not survive a restart.
-      if (persistent && !acked.has(offset)) live.push({ offset, bodySize });
+      if (persistent && !acked.has(offset)) {
+        offsets.push(offset);
+        bodySizes.push(bodySize);
+      }
     });
-    if (live.length === 0) {
+    if (offsets.length === 0) {
       this.removeFiles(names.path, names.ackPath);
       return;
     }
-    const cache = this.options.cache;
-    const keep = cache.used + data.length <= cache.limit;
+    // The bytes are not kept: a recovered backlog costs its index, and consumers read the
+    // segments back in windows (a large backlog would otherwise fill the cache at startup).
     const file = new SegmentFile(
-      { fs: this.fs, path: names.path, cache, maxCapacity: this.options.segmentSize, openFile: () => this.fs.open(names.path, "r"), closeWhenEvicted: false },
-      { recovered: keep ? data : undefined, size },
+      {
+        fs: this.fs,
+        path: names.path,
+        cache: this.options.cache,
+        maxCapacity: this.options.segmentSize,
+        openFile: () => this.fs.open(names.path, "r"),
+        closeWhenEvicted: false,
+      },
+      { recovered: undefined, size },
     );
-    this.segments.set(id, { id, ...names, format, file, acks: undefined, records, settled: records - live.length, verified: this.options.uncleanRecovery });
+    this.segments.set(id, { id, ...names, format, file, acks: undefined, records, settled: records - offsets.length, verified: this.options.uncleanRecovery });
     const base = id * SEGMENT_FACTOR;
-    for (const { offset, bodySize } of live) {
-      found(base + offset, bodySize, this.options.uncleanRecovery || delivered.has(offset));
+    for (let i = 0; i < offsets.length; i++) {
+      found(base + offsets[i]!, bodySizes[i]!, this.options.uncleanRecovery || delivered.has(offsets[i]!));
     }
   }
 
