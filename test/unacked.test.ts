@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { Delivery, UnackedList } from "../src/server/unacked.js";
 import type { Queue } from "../src/broker/queue.js";
 import { seededRandom as random } from "./helpers/seeded-random.js";
+import { timePerOp } from "./helpers/time-per-op.js";
 
 const queue = {} as Queue;
 
@@ -18,18 +19,6 @@ function delivery(tag: number, deliveredAt = 0): Delivery {
 }
 
 const tags = (ds: Delivery[]) => ds.map((d) => d.tag);
-
-/** Best of a few runs, in ns per operation. `prepare` (not timed) returns the timed run, which returns its operation count. */
-function timePerOp(prepare: () => () => number): number {
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) {
-    const run = prepare();
-    const start = process.hrtime.bigint();
-    const ops = run();
-    best = Math.min(best, Number(process.hrtime.bigint() - start) / ops);
-  }
-  return best;
-}
 
 describe("UnackedList", () => {
   it("matches a reference model under random pushes, single and multiple acks, has, takeAll", () => {

@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ReadyIndex } from "../../src/broker/ready-index.js";
 import { seededRandom as random } from "../helpers/seeded-random.js";
+import { timePerOp } from "../helpers/time-per-op.js";
 
 function drainAll(ready: ReadyIndex): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -97,16 +98,6 @@ describe("ReadyIndex", () => {
 
   it("requeueing costs the same per message in front of a large backlog as in front of none", () => {
     const N = 50_000;
-    const timePerOp = (prepare: () => () => number): number => {
-      let best = Infinity;
-      for (let i = 0; i < 5; i++) {
-        const run = prepare();
-        const start = process.hrtime.bigint();
-        const ops = run();
-        best = Math.min(best, Number(process.hrtime.bigint() - start) / ops);
-      }
-      return best;
-    };
     const run = (backlog: number, descending: boolean) => () => {
       const ready = new ReadyIndex();
       for (let s = N + 1; s <= N + backlog; s++) ready.push(s, 0);
