@@ -1,4 +1,5 @@
 import { fail } from "../amqp/errors.js";
+import { refuse } from "../amqp/refusals.js";
 import type { AccessKind, Permission, PermissionStore } from "./permissions.js";
 import type { TopicPermission, TopicPermissionStore } from "./topic-permissions.js";
 
@@ -98,7 +99,7 @@ export class ChannelAccess {
     }
     const resource = kind === "exchange" && name === "" ? "amq.default" : name;
     if (this.permission !== undefined && this.permission.allows(access, resource)) return;
-    throw fail.accessRefused(`access to ${kind} '${resource}' in vhost '${this.vhost}' refused for user '${this.user}'`);
+    throw refuse.resourceAccess(kind, resource, this.vhost, this.user);
   }
 }
 

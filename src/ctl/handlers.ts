@@ -380,8 +380,8 @@ const handlers: Record<string, Handler> = {
     try {
       return { messages: vhost.deleteQueue(queue, { ifEmpty: args.ifEmpty === true, ifUnused: args.ifUnused === true }) };
     } catch (err) {
-      if (err instanceof AmqpError && err.message.endsWith(" in use")) throw new ControlError("in_use", "Queue is in use");
-      if (err instanceof AmqpError && err.message.endsWith(" not empty")) throw new ControlError("not_empty", "Queue is not empty");
+      if (err instanceof AmqpError && err.reason === "in_use") throw new ControlError("in_use", "Queue is in use");
+      if (err instanceof AmqpError && err.reason === "not_empty") throw new ControlError("not_empty", "Queue is not empty");
       throw err;
     }
   },

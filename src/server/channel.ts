@@ -106,10 +106,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
     try {
       this.dispatch(method);
     } catch (err) {
-      if (err instanceof AmqpError && err.classId === 0 && err.code !== amqp.ReplyCode.UNEXPECTED_FRAME) {
-        err.classId = method.id >>> 16;
-        err.methodId = method.id & 0xffff;
-      }
+      if (err instanceof AmqpError) err.attachMethod(method.id);
       throw err;
     }
   }
@@ -183,7 +180,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
         return this.onTxRollback();
       default:
         // Methods only a server sends (deliver, consume-ok, flow-ok, ...), and connection methods.
-        throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, "COMMAND_INVALID - unimplemented method", true);
+        throw fail.commandInvalid("unimplemented method");
     }
   }
 
@@ -210,10 +207,7 @@ export class Channel implements ConsumerOwner, ReplyTarget, ConsumerTimeoutTarge
       message = this.withReplyAddress(message);
     } catch (err) {
       // The error belongs to basic.publish even though it surfaced at the last content frame.
-      if (err instanceof AmqpError && err.classId === 0) {
-        err.classId = amqp.CLASS_BASIC;
-        err.methodId = amqp.BASIC_PUBLISH & 0xffff;
-      }
+      if (err instanceof AmqpError) err.attachMethod(amqp.BASIC_PUBLISH);
       throw err;
     }
     if (this.txMode) {
@@ -862,7 +856,7 @@ export interface ChannelInfo {
 
 /** RabbitMQ's answer to a tx.commit whose messages could not all be stored. */
 function partialTxCompletion(): AmqpError {
-  return new AmqpError(406, "PRECONDITION_FAILED - partial tx completion", false, amqp.CLASS_TX, amqp.TX_COMMIT & 0xffff);
+  return fail.preconditionFailed("partial tx completion").attachMethod(amqp.TX_COMMIT);
 }
 
 function unknownTag(tag: number): AmqpError {
