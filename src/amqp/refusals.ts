@@ -52,6 +52,13 @@ export const refuse = {
   resourceAccess: (kind: string, name: string, vhost: string, user: string): AmqpError =>
     fail.accessRefused(`access to ${kind} '${name}' in vhost '${vhost}' refused for user '${user}'`),
 
+  /**
+   * 403: a topic permission check that failed. A routing key of up to 255 bytes can take the text
+   * past what a reply holds: AmqpError cuts it as RabbitMQ does (252 bytes, then "...").
+   */
+  topicAccess: (routingKey: string, exchange: string, vhost: string, user: string): AmqpError =>
+    fail.accessRefused(`access to topic '${routingKey}' in exchange '${exchange}' in vhost '${vhost}' refused for user '${user}'`),
+
   /** 530 at connection.open: the user has no permissions in the vhost. */
   vhostAccess: (vhost: string, user: string): AmqpError => fail.notAllowed(`access to vhost '${vhost}' refused for user '${user}'`),
 

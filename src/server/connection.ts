@@ -173,11 +173,11 @@ export class Connection implements FrameSink, FlowTarget {
         case amqp.FRAME_BODY:
           return this.onContentFrame(type, channel, buf, start, end);
         case amqp.FRAME_HEARTBEAT:
-          if (end > start) throw fail.frameError(`${describeFrame(type, buf.subarray(start, end))}: unknown_frame`);
+          if (end > start) throw unknownFrame(type, buf.subarray(start, end));
           if (channel !== 0) throw fail.unexpectedFrame(describeFrame(type, EMPTY));
           return;
         default:
-          throw fail.frameError(`${describeFrame(type, buf.subarray(start, end))}: unknown_frame`);
+          throw unknownFrame(type, buf.subarray(start, end));
       }
     } catch (err) {
       this.handleError(err, channel);
@@ -205,7 +205,7 @@ export class Connection implements FrameSink, FlowTarget {
       }
       return;
     }
-    if (end - start < 4) throw fail.frameError(`${describeFrame(amqp.FRAME_METHOD, buf.subarray(start, end))}: unknown_frame`);
+    if (end - start < 4) throw unknownFrame(amqp.FRAME_METHOD, buf.subarray(start, end));
     const id = buf.readUInt32BE(start);
     if (this.state !== "running") return this.onHandshakeMethod(channelId, id, buf, start, end);
     const method = this.decode(id, buf, start, end, channelId);
@@ -593,6 +593,11 @@ export class Connection implements FrameSink, FlowTarget {
 
 /** A protocol violation that RabbitMQ answers by closing the socket without a connection.close. */
 class DropConnection extends Error {}
+
+/** 501 for a frame RabbitMQ's parser does not take (an unknown type, a method frame too short for its id). */
+function unknownFrame(type: number, payload: Buffer): AmqpError {
+  return fail.frameError(`${describeFrame(type, payload)}: unknown_frame`);
+}
 
 const EMPTY = Buffer.alloc(0);
 

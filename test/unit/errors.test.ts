@@ -90,6 +90,16 @@ describe("refusals: RabbitMQ's texts and their reasons", () => {
     });
   }
 
+  it("a topic refusal quoting a 255-byte routing key is cut to 255 bytes, on a character boundary", () => {
+    const short = refuse.topicAccess("a.b", "amq.topic", "/", "u");
+    assert.equal(short.message, "ACCESS_REFUSED - access to topic 'a.b' in exchange 'amq.topic' in vhost '/' refused for user 'u'");
+    const long = refuse.topicAccess("é".repeat(127), "amq.topic", "/", "u");
+    assert.equal(long.code, 403);
+    assert.ok(Buffer.byteLength(long.message) <= 255);
+    // "ACCESS_REFUSED - access to topic '" is 34 bytes: 218 bytes of 'é' (109 of them) fit before the cut at 252.
+    assert.equal(long.message, `ACCESS_REFUSED - access to topic '${"é".repeat(109)}...`);
+  });
+
   it("in_use and not_empty share 406 and are told apart by reason alone", () => {
     const inUse = refuse.inUse("queue", "q", "/");
     const notEmpty = refuse.notEmpty("q", "/");
