@@ -1,13 +1,11 @@
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { needsDefaultData, seedDefaultData } from "./access/default-data.js";
 import { Broker } from "./broker/broker.js";
 import type { Options } from "./config/options.js";
 import { createLogger, type Logger } from "./logger.js";
-import { loadDefinitionsFile } from "./ctl/load-definitions.js";
-import { NodeIdentity } from "./ctl/node-identity.js";
-import { ControlServer } from "./ctl/server.js";
+import { warrenVersion } from "./version.js";
+import { loadDefinitionsFile } from "./definitions/load-definitions.js";
+import { NodeIdentity } from "./ctl/server/node-identity.js";
+import { ControlServer } from "./ctl/server/server.js";
 import { AmqpServer } from "./server/amqp-server.js";
 import { serverProperties } from "./server/server-properties.js";
 import { ConnectionLimits } from "./server/connection-limits.js";
@@ -32,19 +30,6 @@ const MEMORY_CHECK_EVERY_BYTES = 4 * 1024 * 1024;
  * goes to disk before it can raise the alarm.
  */
 const PAGING_RATIO = 0.5;
-
-/** The package version, read once from package.json. */
-export function warrenVersion(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, "..", "package.json"), join(here, "..", "..", "package.json")]) {
-    try {
-      return (JSON.parse(readFileSync(candidate, "utf8")) as { version: string }).version;
-    } catch {
-      // try the next location (src/ when run from source, dist/src/ when built)
-    }
-  }
-  return "0.0.0";
-}
 
 /** What a Warren can be given instead of what it makes for itself (tests, embedding). */
 export interface WarrenDeps {

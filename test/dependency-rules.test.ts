@@ -134,6 +134,45 @@ describe("npm run check:deps", () => {
     assert.deepEqual([...result.violations].sort(), [...expected].sort(), result.output);
   });
 
+  it("keeps warrenctl's two programs apart: the CLI, the broker's end and the protocol they share", async () => {
+    const result = await runCheck(
+      project({
+        "src/ctl/protocol.ts": leaf,
+        "src/ctl/info-keys.ts":
+          'import { value } from "./protocol.js";\nimport type { Shape } from "./server/handlers.js";\nexport const keys = value;\nexport type S = Shape;\n',
+        "src/ctl/info-values.ts": 'import { value } from "../amqp/codec.js";\nexport const values = value;\n',
+        "src/ctl/server/handlers.ts":
+          'import { value } from "../protocol.js";\nimport { value as b } from "../../broker/model.js";\nimport { format } from "../cli/format.js";\nexport const handlers = value + b + format;\nexport interface Shape { size: number }\n',
+        "src/ctl/cli/format.ts":
+          'import { value } from "../protocol.js";\nimport { value as size } from "../../config/size.js";\nimport { version } from "../../version.js";\nexport const format = value + size + version;\n',
+        "src/ctl/cli/commands.ts":
+          'import { handlers } from "../server/handlers.js";\nimport type { Shape } from "../../broker/model.js";\nimport { value } from "../../definitions/export.js";\nexport const commands = handlers + value;\nexport type S = Shape;\n',
+        "src/cli/warrenctl.ts":
+          'import { format } from "../ctl/cli/format.js";\nimport { value } from "../amqp/codec.js";\nexport const main = format + value;\n',
+        "src/definitions/export.ts":
+          'import { value } from "../broker/model.js";\nimport { handlers } from "../ctl/server/handlers.js";\nexport const exported = value + handlers;\n',
+        "src/broker/model.ts": 'import { value as d } from "../definitions/export.js";\nexport const value = 1 + d;\nexport interface Shape { size: number }\n',
+        "src/amqp/codec.ts": leaf,
+        "src/config/size.ts": leaf,
+        "src/version.ts": "export const version = 1;\n",
+      }),
+    );
+    assert.notEqual(result.code, 0, result.output);
+    const layering = [
+      "ctl-protocol-shared: src/ctl/info-keys.ts → src/ctl/server/handlers.ts",
+      "ctl-protocol-shared: src/ctl/info-values.ts → src/amqp/codec.ts",
+      "ctl-server-not-cli: src/ctl/server/handlers.ts → src/ctl/cli/format.ts",
+      "ctl-cli-not-broker: src/ctl/cli/commands.ts → src/ctl/server/handlers.ts",
+      "ctl-cli-not-broker: src/ctl/cli/commands.ts → src/broker/model.ts",
+      "ctl-cli-not-broker: src/ctl/cli/commands.ts → src/definitions/export.ts",
+      "ctl-cli-not-broker: src/cli/warrenctl.ts → src/amqp/codec.ts",
+      "definitions-not-server-or-ctl: src/definitions/export.ts → src/ctl/server/handlers.ts",
+      "broker-not-server-or-ctl: src/broker/model.ts → src/definitions/export.ts",
+    ];
+    const reported = result.violations.filter((v) => !v.startsWith("no-runtime-cycle"));
+    assert.deepEqual([...reported].sort(), [...layering].sort(), result.output);
+  });
+
   it("fails on a runtime import cycle, also one with a type-only way round it", async () => {
     // a -> b -> c -> a at run time; a and c also import types from each other (allowed alone).
     const result = await runCheck(

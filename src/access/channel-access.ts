@@ -1,4 +1,4 @@
-import { fail } from "../amqp/errors.js";
+import { refuse } from "../amqp/refusals.js";
 import type { AccessKind, Permission, PermissionStore } from "./permissions.js";
 import type { TopicPermission, TopicPermissionStore } from "./topic-permissions.js";
 
@@ -86,9 +86,7 @@ export class ChannelAccess {
   private checkTopic(kind: "write" | "read", exchange: string, routingKey: string): void {
     const permission = this.topicPermissions?.get(exchange);
     if (permission === undefined || permission.allows(kind, routingKey)) return;
-    throw fail.accessRefused(
-      cutReplyText(`access to topic '${routingKey}' in exchange '${exchange}' in vhost '${this.vhost}' refused for user '${this.user}'`),
-    );
+    throw refuse.topicAccess(routingKey, exchange, this.vhost, this.user);
   }
 
   private check(access: AccessKind, kind: ResourceKind, name: string): void {
@@ -98,28 +96,6 @@ export class ChannelAccess {
     }
     const resource = kind === "exchange" && name === "" ? "amq.default" : name;
     if (this.permission !== undefined && this.permission.allows(access, resource)) return;
-    throw fail.accessRefused(`access to ${kind} '${resource}' in vhost '${this.vhost}' refused for user '${this.user}'`);
+    throw refuse.resourceAccess(kind, resource, this.vhost, this.user);
   }
-}
-
-/** "ACCESS_REFUSED - " (ASCII), which fail.accessRefused puts before the text. */
-const REFUSED_PREFIX_BYTES = 17;
-
-/**
- * A refusal quoting a routing key of up to 255 bytes runs past a reply text's 255: cut it as
- * RabbitMQ cuts every reply text (the first 252 bytes of the whole text, then "..."), on a
- * character boundary.
- */
-function cutReplyText(text: string): string {
-  const room = 252 - REFUSED_PREFIX_BYTES;
-  if (Buffer.byteLength(text) + REFUSED_PREFIX_BYTES <= 255) return text;
-  let bytes = 0;
-  let end = 0;
-  for (const ch of text) {
-    const size = Buffer.byteLength(ch);
-    if (bytes + size > room) break;
-    bytes += size;
-    end += ch.length;
-  }
-  return `${text.slice(0, end)}...`;
 }

@@ -1,22 +1,105 @@
 import { ReplyCode } from "./generated.js";
 
 /**
- * An AMQP exception: a reply code, a text, and the method that caused it.
+ * Why an AMQP error was raised, for code that acts on it (warrenctl, tests): stable where the text
+ * is not. Each reply code has its own reason (its name in lower case), the default; a few refusals
+ * that share a code and that callers tell apart have a finer one.
+ */
+export type ErrorReason =
+  | "connection_forced"
+  | "invalid_path"
+  | "access_refused"
+  | "not_found"
+  | "resource_locked"
+  | "precondition_failed"
+  | "frame_error"
+  | "syntax_error"
+  | "command_invalid"
+  | "channel_error"
+  | "unexpected_frame"
+  | "resource_error"
+  | "not_allowed"
+  | "not_implemented"
+  | "internal_error"
+  /** 406: delete with if-unused of a queue that has consumers or an exchange that has bindings. */
+  | "in_use"
+  /** 406: delete with if-empty of a queue that holds messages. */
+  | "not_empty"
+  /** 406: a redeclare whose options differ from the existing queue's or exchange's. */
+  | "inequivalent_arg"
+  /** 406 or 530: a vhost's queue or connection limit, the node's connection limit, channel_max. */
+  | "limit_reached";
+
+/** What an AmqpError is made of. */
+export interface AmqpErrorOptions {
+  /** The reply code (ReplyCode). */
+  code: number;
+  /** The whole reply text as RabbitMQ words it, "NOT_FOUND - no queue 'q' in vhost '/'"; cut to 255 bytes. */
+  text: string;
+  /** Defaults to the reply code's own reason. */
+  reason?: ErrorReason;
+  /** A connection exception (connection.close) rather than a channel one; defaults to what the code's class is. */
+  connection?: boolean;
+  /**
+   * The method that failed, as its 32-bit id (class << 16 | method). Usually left out and named
+   * later by whoever knows the method (attachMethod). 0 says the error names no method, as
+   * RabbitMQ's close for a frame out of place or a consumer timeout does, and keeps it so.
+   */
+  method?: number;
+}
+
+/**
+ * An AMQP exception: a reply code, a text, a reason, and the method that caused it.
  *
  * Thrown anywhere below the channel; the connection turns it into channel.close (soft errors) or
- * connection.close (hard errors), as RabbitMQ does. `connection` forces a connection exception.
+ * connection.close (hard errors), as RabbitMQ does.
  */
 export class AmqpError extends Error {
-  constructor(
-    readonly code: number,
-    text: string,
-    readonly connectionLevel = isHardError(code),
-    public classId = 0,
-    public methodId = 0,
-  ) {
-    super(cutReplyText(text));
+  readonly code: number;
+  readonly reason: ErrorReason;
+  /** Whether it closes the whole connection rather than its channel. */
+  readonly connectionLevel: boolean;
+  private method: number | undefined;
+
+  constructor(options: AmqpErrorOptions) {
+    super(cutReplyText(options.text));
     this.name = "AmqpError";
+    this.code = options.code;
+    this.reason = options.reason ?? reasonOf(options.code);
+    this.connectionLevel = options.connection ?? isHardError(options.code);
+    this.method = options.method;
   }
+
+  /** The class id the close names (0: none). */
+  get classId(): number {
+    return (this.method ?? 0) >>> 16;
+  }
+
+  /** The method id the close names (0: none). */
+  get methodId(): number {
+    return (this.method ?? 0) & 0xffff;
+  }
+
+  /**
+   * Name the method that failed (its 32-bit id), unless the error already names one or was made
+   * to name none. The one way an error learns its method after it was thrown. Returns the error.
+   */
+  attachMethod(methodId: number): this {
+    this.method ??= methodId;
+    return this;
+  }
+}
+
+/** Each reply code's own reason. */
+const REASON_OF_CODE: ReadonlyMap<number, ErrorReason> = new Map(
+  Object.entries(ReplyCode)
+    .filter(([, code]) => code >= 300)
+    .map(([name, code]) => [code, name.toLowerCase() as ErrorReason]),
+);
+
+/** The reason an error with this reply code has unless it says otherwise. */
+export function reasonOf(code: number): ErrorReason {
+  return REASON_OF_CODE.get(code) ?? "internal_error";
 }
 
 /** A shortstr holds 255 bytes; RabbitMQ cuts longer reply texts to 252 bytes plus "...". */
@@ -46,21 +129,30 @@ export function isHardError(code: number): boolean {
 
 /** A frame whose bytes do not parse as the spec says: 502 SYNTAX_ERROR on the connection. */
 export function syntaxError(text: string): AmqpError {
-  return new AmqpError(ReplyCode.SYNTAX_ERROR, text, true);
+  return new AmqpError({ code: ReplyCode.SYNTAX_ERROR, text, connection: true });
 }
 
-/** Shorthands for the reply codes the broker raises most, with RabbitMQ's text prefixes. */
+/** An error with RabbitMQ's "NAME - " prefix before the text. */
+function prefixed(code: number, prefix: string) {
+  return (text: string, reason?: ErrorReason) => new AmqpError({ code, text: `${prefix} - ${text}`, reason });
+}
+
+/**
+ * Shorthands for the reply codes the broker raises, with RabbitMQ's text prefixes, and an
+ * optional finer reason. The texts RabbitMQ gives each refusal are in refusals.ts.
+ */
 export const fail = {
-  notFound: (text: string) => new AmqpError(ReplyCode.NOT_FOUND, `NOT_FOUND - ${text}`),
-  accessRefused: (text: string) => new AmqpError(ReplyCode.ACCESS_REFUSED, `ACCESS_REFUSED - ${text}`),
-  resourceLocked: (text: string) => new AmqpError(ReplyCode.RESOURCE_LOCKED, `RESOURCE_LOCKED - ${text}`),
-  preconditionFailed: (text: string) => new AmqpError(ReplyCode.PRECONDITION_FAILED, `PRECONDITION_FAILED - ${text}`),
-  notAllowed: (text: string) => new AmqpError(ReplyCode.NOT_ALLOWED, `NOT_ALLOWED - ${text}`),
-  commandInvalid: (text: string) => new AmqpError(ReplyCode.COMMAND_INVALID, `COMMAND_INVALID - ${text}`),
-  channelError: (text: string) => new AmqpError(ReplyCode.CHANNEL_ERROR, `CHANNEL_ERROR - ${text}`),
-  unexpectedFrame: (text: string) => new AmqpError(ReplyCode.UNEXPECTED_FRAME, `UNEXPECTED_FRAME - ${text}`),
-  frameError: (text: string) => new AmqpError(ReplyCode.FRAME_ERROR, `FRAME_ERROR - ${text}`),
-  notImplemented: (text: string) => new AmqpError(ReplyCode.NOT_IMPLEMENTED, `NOT_IMPLEMENTED - ${text}`),
-  internalError: (text: string) => new AmqpError(ReplyCode.INTERNAL_ERROR, `INTERNAL_ERROR - ${text}`),
-  syntax: (text: string) => new AmqpError(ReplyCode.SYNTAX_ERROR, `SYNTAX_ERROR - ${text}`),
+  notFound: prefixed(ReplyCode.NOT_FOUND, "NOT_FOUND"),
+  accessRefused: prefixed(ReplyCode.ACCESS_REFUSED, "ACCESS_REFUSED"),
+  resourceLocked: prefixed(ReplyCode.RESOURCE_LOCKED, "RESOURCE_LOCKED"),
+  preconditionFailed: prefixed(ReplyCode.PRECONDITION_FAILED, "PRECONDITION_FAILED"),
+  notAllowed: prefixed(ReplyCode.NOT_ALLOWED, "NOT_ALLOWED"),
+  commandInvalid: prefixed(ReplyCode.COMMAND_INVALID, "COMMAND_INVALID"),
+  channelError: prefixed(ReplyCode.CHANNEL_ERROR, "CHANNEL_ERROR"),
+  unexpectedFrame: prefixed(ReplyCode.UNEXPECTED_FRAME, "UNEXPECTED_FRAME"),
+  frameError: prefixed(ReplyCode.FRAME_ERROR, "FRAME_ERROR"),
+  notImplemented: prefixed(ReplyCode.NOT_IMPLEMENTED, "NOT_IMPLEMENTED"),
+  internalError: prefixed(ReplyCode.INTERNAL_ERROR, "INTERNAL_ERROR"),
+  syntax: prefixed(ReplyCode.SYNTAX_ERROR, "SYNTAX_ERROR"),
+  connectionForced: prefixed(ReplyCode.CONNECTION_FORCED, "CONNECTION_FORCED"),
 };

@@ -1,4 +1,4 @@
-import { fail } from "../amqp/errors.js";
+import { refuse } from "../amqp/refusals.js";
 import { fieldTypeName, type FieldTable } from "../amqp/field-types.js";
 import type { Queue, QueueOptions } from "./queue.js";
 import { valuesEqual } from "./exchange/headers-match.js";
@@ -24,21 +24,18 @@ const COMPARED_ARGUMENTS = [
 /** Throws 406 (or 405 for exclusivity) when a redeclare does not match the existing queue. */
 export function checkQueueEquivalence(queue: Queue, options: QueueOptions, what: string): void {
   const current = queue.options;
-  const inequivalent = (arg: string, received: unknown, now: unknown) =>
-    fail.preconditionFailed(`inequivalent arg '${arg}' for ${what}: received '${received}' but current is '${now}'`);
+  const inequivalent = (arg: string, received: unknown, now: unknown) => refuse.inequivalentValue(what, arg, received, now);
   if (current.durable !== options.durable) throw inequivalent("durable", options.durable, current.durable);
   if (current.autoDelete !== options.autoDelete) throw inequivalent("auto_delete", options.autoDelete, current.autoDelete);
   if (queue.exclusiveOwner !== (options.exclusive ? options.owner : undefined)) {
-    throw fail.resourceLocked(
-      `cannot obtain exclusive access to locked ${what}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-    );
+    throw refuse.exclusiveLocked(what);
   }
   for (const key of COMPARED_ARGUMENTS) {
     const a = options.arguments[key];
     const b = current.arguments[key];
     if (a === undefined && b === undefined) continue;
     if (a === undefined || b === undefined || !valuesEqual(a, b)) {
-      throw fail.preconditionFailed(`inequivalent arg '${key}' for ${what}: ${inequivalence(options.arguments, current.arguments, key)}`);
+      throw refuse.inequivalentArg(what, key, inequivalence(options.arguments, current.arguments, key));
     }
   }
 }

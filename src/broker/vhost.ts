@@ -1,5 +1,6 @@
 import type { FieldTable } from "../amqp/field-types.js";
 import { fail } from "../amqp/errors.js";
+import { refuse, resourceName } from "../amqp/refusals.js";
 import { Binding, bindingKey, isQueue, type Destination } from "./binding.js";
 import { DefaultExchange } from "./exchange/default.js";
 import type { Exchange, ExchangeOptions } from "./exchange/exchange.js";
@@ -78,23 +79,23 @@ export class VHost {
   checkQueueLimit(name: string): void {
     const limit = limitOf(this.limitsValue, "max-queues");
     if (limit !== undefined && this.queues.size + 1 > limit) {
-      throw fail.preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${this.name}' (${limit}) is reached`);
+      throw refuse.queueLimit(name, this.name, limit);
     }
   }
 
   private describe(kind: "exchange" | "queue", name: string): string {
-    return `${kind} '${name}' in vhost '${this.name}'`;
+    return resourceName(kind, name, this.name);
   }
 
   getExchange(name: string): Exchange {
     const x = this.exchanges.get(name);
-    if (x === undefined) throw fail.notFound(`no ${this.describe("exchange", name)}`);
+    if (x === undefined) throw refuse.notFound("exchange", name, this.name);
     return x;
   }
 
   getQueue(name: string): Queue {
     const q = this.queues.get(name);
-    if (q === undefined) throw fail.notFound(`no ${this.describe("queue", name)}`);
+    if (q === undefined) throw refuse.notFound("queue", name, this.name);
     return q;
   }
 
@@ -103,8 +104,7 @@ export class VHost {
     const existing = this.exchanges.get(name);
     if (existing === undefined) return this.createExchange(name, type, options);
     const what = this.describe("exchange", name);
-    const inequivalent = (arg: string, received: unknown, current: unknown) =>
-      fail.preconditionFailed(`inequivalent arg '${arg}' for ${what}: received '${received}' but current is '${current}'`);
+    const inequivalent = (arg: string, received: unknown, current: unknown) => refuse.inequivalentValue(what, arg, received, current);
     if (existing.type !== type) throw inequivalent("type", type, existing.type);
     if (existing.options.durable !== options.durable) throw inequivalent("durable", options.durable, existing.options.durable);
     if (existing.options.autoDelete !== options.autoDelete) {
@@ -114,14 +114,14 @@ export class VHost {
     const ae = "alternate-exchange";
     const [a, b] = [options.arguments[ae], existing.options.arguments[ae]];
     if (!(a === undefined && b === undefined) && (a === undefined || b === undefined || !valuesEqual(a, b))) {
-      throw fail.preconditionFailed(`inequivalent arg '${ae}' for ${what}: ${inequivalence(options.arguments, existing.options.arguments, ae)}`);
+      throw refuse.inequivalentArg(what, ae, inequivalence(options.arguments, existing.options.arguments, ae));
     }
     return existing;
   }
 
   private createExchange(name: string, type: string, options: ExchangeOptions): Exchange {
     const Type = exchangeTypes.get(type);
-    if (Type === undefined) throw fail.commandInvalid(`unknown exchange type '${type}'`);
+    if (Type === undefined) throw refuse.unknownExchangeType(type);
     const exchange = new Type(name, this.name, options);
     this.journal?.exchangeDeclared(exchange); // first: a declare the log refuses is not made
     this.exchanges.set(name, exchange);
@@ -133,7 +133,7 @@ export class VHost {
     if (exchange === undefined) return; // delete is idempotent, as in RabbitMQ
     // In use means bound as a source; being only a destination does not count (RabbitMQ).
     if (ifUnused && exchange.bindings.size > 0) {
-      throw fail.preconditionFailed(`${this.describe("exchange", name)} in use`);
+      throw refuse.inUse("exchange", name, this.name);
     }
     this.removeExchange(exchange);
   }
@@ -168,10 +168,10 @@ export class VHost {
   deleteQueue(queue: Queue, conditions: { ifUnused?: boolean; ifEmpty?: boolean } = {}): number {
     if (queue.deleted) return 0;
     if (conditions.ifUnused && queue.consumerCount > 0) {
-      throw fail.preconditionFailed(`${this.describe("queue", queue.name)} in use`);
+      throw refuse.inUse("queue", queue.name, this.name);
     }
     if (conditions.ifEmpty && queue.messageCount > 0) {
-      throw fail.preconditionFailed(`${this.describe("queue", queue.name)} not empty`);
+      throw refuse.notEmpty(queue.name, this.name);
     }
     this.queues.delete(queue.name);
     for (const binding of [...queue.bindings]) this.removeBinding(binding);

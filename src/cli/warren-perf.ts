@@ -15,7 +15,7 @@ import { checkOptions, MODE_DEFAULTS, MODES, UsageError, type Mode, type PerfOpt
 import { renderPlot, type PlotPhase } from "../perf/plot.js";
 import { formatResult } from "../perf/report.js";
 import { cpus } from "node:os";
-import { warrenVersion } from "../warren.js";
+import { warrenVersion } from "../version.js";
 
 function int(min: number) {
   return (raw: string): number => {

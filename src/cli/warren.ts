@@ -2,7 +2,8 @@
 import { Command, Option } from "commander";
 import { loadOptions } from "../config/config-file.js";
 import { OptionError, settings, type Options } from "../config/options.js";
-import { Warren, warrenVersion } from "../warren.js";
+import { Warren } from "../warren.js";
+import { warrenVersion } from "../version.js";
 
 const program = new Command("warren").description("Warren: a RabbitMQ-compatible AMQP 0-9-1 message broker").version(warrenVersion());
 /** Commander's name for each flag's value (--config is "config"), and the setting it sets. */

@@ -4,7 +4,7 @@
  * running Warren over the control socket in its data folder (docs/cli.md).
  */
 import { readFileSync, readSync } from "node:fs";
-import { render, runWarrenctl } from "../ctl/cli.js";
+import { render, runWarrenctl } from "../ctl/cli/cli.js";
 
 /** One line of stdin, read a byte at a time so that nothing after it is consumed (and a terminal answers at Enter). */
 function readLine(): string | undefined {

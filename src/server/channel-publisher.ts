@@ -108,10 +108,7 @@ export class ChannelPublisher {
       message = withReplyAddress(message, this.channel.replyConsumer);
     } catch (err) {
       // The error belongs to basic.publish even though it surfaced at the last content frame.
-      if (err instanceof AmqpError && err.classId === 0) {
-        err.classId = amqp.CLASS_BASIC;
-        err.methodId = amqp.BASIC_PUBLISH & 0xffff;
-      }
+      if (err instanceof AmqpError) err.attachMethod(amqp.BASIC_PUBLISH);
       throw err;
     }
     const tx = this.channel.transaction;

@@ -97,10 +97,7 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
     try {
       this.dispatch(method);
     } catch (err) {
-      if (err instanceof AmqpError && err.classId === 0 && err.code !== amqp.ReplyCode.UNEXPECTED_FRAME) {
-        err.classId = method.id >>> 16;
-        err.methodId = method.id & 0xffff;
-      }
+      if (err instanceof AmqpError) err.attachMethod(method.id);
       throw err;
     }
   }
@@ -116,10 +113,7 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
     try {
       this.deliveries.ack(deliveryTag, multiple);
     } catch (err) {
-      if (err instanceof AmqpError && err.classId === 0) {
-        err.classId = amqp.BASIC_ACK >>> 16;
-        err.methodId = amqp.BASIC_ACK & 0xffff;
-      }
+      if (err instanceof AmqpError) err.attachMethod(amqp.BASIC_ACK);
       throw err;
     }
     return true;
@@ -183,7 +177,7 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
         return this.onTxRollback();
       default:
         // Methods only a server sends (deliver, consume-ok, flow-ok, ...), and connection methods.
-        throw new AmqpError(amqp.ReplyCode.COMMAND_INVALID, "COMMAND_INVALID - unimplemented method", true);
+        throw fail.commandInvalid("unimplemented method");
     }
   }
 

@@ -1,4 +1,4 @@
-import { fail } from "../amqp/errors.js";
+import { refuse } from "../amqp/refusals.js";
 import type { VHost } from "../broker/vhost.js";
 
 /**
@@ -19,11 +19,11 @@ export class ConnectionLimits {
    */
   checkOpen(vhost: VHost, user: string): void {
     if (this.total >= this.nodeMax) {
-      throw fail.notAllowed(`connection refused: node connection limit (${this.nodeMax}) is reached`);
+      throw refuse.nodeConnectionLimit(this.nodeMax);
     }
     const limit = vhost.connectionLimit;
     if (limit !== undefined && (this.byVhost.get(vhost.name) ?? 0) >= limit) {
-      throw fail.notAllowed(`access to vhost '${vhost.name}' refused for user '${user}': connection limit (${limit}) is reached`);
+      throw refuse.vhostConnectionLimit(vhost.name, user, limit);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { AmqpError, fail } from "../amqp/errors.js";
+import { refuse } from "../amqp/refusals.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import { FrameReader, type FrameSink } from "../amqp/frame-reader.js";
 import { FrameWriter } from "../amqp/frame-writer.js";
@@ -178,11 +179,11 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
         case amqp.FRAME_BODY:
           return this.onContentFrame(type, channel, buf, start, end);
         case amqp.FRAME_HEARTBEAT:
-          if (end > start) throw fail.frameError(`${describeFrame(type, buf.subarray(start, end))}: unknown_frame`);
+          if (end > start) throw unknownFrame(type, buf.subarray(start, end));
           if (channel !== 0) throw fail.unexpectedFrame(describeFrame(type, EMPTY));
           return;
         default:
-          throw fail.frameError(`${describeFrame(type, buf.subarray(start, end))}: unknown_frame`);
+          throw unknownFrame(type, buf.subarray(start, end));
       }
     } catch (err) {
       this.handleError(err, channel);
@@ -210,7 +211,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
       }
       return;
     }
-    if (end - start < 4) throw fail.frameError(`${describeFrame(amqp.FRAME_METHOD, buf.subarray(start, end))}: unknown_frame`);
+    if (end - start < 4) throw unknownFrame(amqp.FRAME_METHOD, buf.subarray(start, end));
     const id = buf.readUInt32BE(start);
     if (this.state !== "running") return this.onHandshakeMethod(channelId, id, buf, start, end);
     // basic.ack (ids, u64 tag, bits): read in place, the one method that comes per message.
@@ -221,7 +222,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     const method = this.decode(id, buf, start, end, channelId);
     if (channelId === 0) {
       if (method.id !== amqp.CONNECTION_CLOSE) {
-        throw new AmqpError(amqp.ReplyCode.CHANNEL_ERROR, "CHANNEL_ERROR - unexpected method in connection state running", true, id >>> 16, id & 0xffff);
+        throw fail.channelError("unexpected method in connection state running").attachMethod(id);
       }
       this.writer.method(0, amqp.encodeConnectionCloseOk, {});
       this.state = "closed";
@@ -232,15 +233,15 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     }
     const channel = this.channels.get(channelId);
     if (method.id === amqp.CHANNEL_OPEN) {
-      if (channel !== undefined) throw withIds(fail.channelError("second 'channel.open' seen"), id);
+      if (channel !== undefined) throw fail.channelError("second 'channel.open' seen").attachMethod(id);
       if (this.channels.size >= this.channelMax) {
-        throw fail.notAllowed(`number of channels opened (${this.channels.size}) has reached the negotiated channel_max (${this.channelMax})`);
+        throw refuse.channelLimit(this.channels.size, this.channelMax);
       }
       this.channels.set(channelId, new Channel(channelId, this));
       this.writer.method(channelId, amqp.encodeChannelOpenOk, {});
       return;
     }
-    if (channel === undefined) throw withIds(fail.channelError("expected 'channel.open'"), id);
+    if (channel === undefined) throw fail.channelError("expected 'channel.open'").attachMethod(id);
     channel.onMethod(method);
   }
 
@@ -257,15 +258,15 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
       if (method !== undefined && id !== amqp.BASIC_PUBLISH && this.methodReader.pos !== end) throw new Error("trailing bytes");
     } catch {
       if (id === amqp.CONNECTION_CLOSE && channelId === 0) {
-        throw new AmqpError(amqp.ReplyCode.INTERNAL_ERROR, "INTERNAL_ERROR", true);
+        throw new AmqpError({ code: amqp.ReplyCode.INTERNAL_ERROR, text: "INTERNAL_ERROR" });
       }
       const args = buf.subarray(start + 4, end);
-      throw new AmqpError(amqp.ReplyCode.FRAME_ERROR, `FRAME_ERROR - cannot decode ${erlangBinary(args)}`, true, id >>> 16, id & 0xffff);
+      throw fail.frameError(`cannot decode ${erlangBinary(args)}`).attachMethod(id);
     }
     if (method === undefined) throw new DropConnection(`unknown method id ${id >>> 16}/${id & 0xffff}`);
     // Names must be UTF-8 everywhere but in basic.publish, whose routing key RabbitMQ passes on as bytes.
     if (this.methodReader.malformedUtf8 && id !== amqp.BASIC_PUBLISH) {
-      throw new AmqpError(amqp.ReplyCode.FRAME_ERROR, "FRAME_ERROR - Malformed UTF-8 in shortstr", true);
+      throw fail.frameError("Malformed UTF-8 in shortstr");
     }
     return method;
   }
@@ -313,7 +314,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
         try {
           return this.onOpen(method);
         } catch (err) {
-          throw err instanceof AmqpError ? withIds(err, id) : err;
+          throw err instanceof AmqpError ? err.attachMethod(id) : err;
         }
     }
   }
@@ -350,11 +351,11 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     this.log.warn({ event: "connection.auth_failed", connection: this.name, user: username, reason }, "login refused");
     if (this.capabilities.authenticationFailureClose) {
       this.closeWithError(
-        new AmqpError(
-          amqp.ReplyCode.ACCESS_REFUSED,
-          `ACCESS_REFUSED - Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
-          true,
-        ),
+        new AmqpError({
+          code: amqp.ReplyCode.ACCESS_REFUSED,
+          text: `ACCESS_REFUSED - Login was refused using authentication mechanism ${mechanism}. For details see the broker logfile.`,
+          connection: true,
+        }),
       );
     } else {
       // Clients that do not announce authentication_failure_close expect the socket to just close.
@@ -389,7 +390,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     if (vhost === undefined) throw fail.notAllowed(`vhost ${m.virtualHost} not found`);
     this.ctx.connectionLimits.checkOpen(vhost, this.username);
     if (this.ctx.broker.permissions.get(this.username, vhost.name) === undefined) {
-      throw fail.notAllowed(`access to vhost '${vhost.name}' refused for user '${this.username}'`);
+      throw refuse.vhostAccess(vhost.name, this.username);
     }
     this.vhost = vhost;
     this.state = "running";
@@ -487,7 +488,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
       this.socket.destroy();
       return;
     }
-    this.startClose(new AmqpError(amqp.ReplyCode.CONNECTION_FORCED, `CONNECTION_FORCED - ${text}`, true));
+    this.startClose(fail.connectionForced(text));
   }
 
   /** Reply texts come only from AmqpError, which cuts them to what a shortstr holds. */
@@ -636,13 +637,9 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
 /** A protocol violation that RabbitMQ answers by closing the socket without a connection.close. */
 class DropConnection extends Error {}
 
-/** Name the method an error belongs to, unless it already names one. */
-function withIds(err: AmqpError, id: number): AmqpError {
-  if (err.classId === 0) {
-    err.classId = id >>> 16;
-    err.methodId = id & 0xffff;
-  }
-  return err;
+/** 501 for a frame RabbitMQ's parser does not take (an unknown type, a method frame too short for its id). */
+function unknownFrame(type: number, payload: Buffer): AmqpError {
+  return fail.frameError(`${describeFrame(type, payload)}: unknown_frame`);
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -1,4 +1,4 @@
-import { AmqpError } from "../amqp/errors.js";
+import { AmqpError, fail } from "../amqp/errors.js";
 import { BASIC_PUBLISH, CLASS_BASIC, ReplyCode } from "../amqp/generated.js";
 
 /**
@@ -36,7 +36,7 @@ export class ContentAssembler {
     if (classId !== CLASS_BASIC) {
       throw unexpectedFrame(`expected content header for class 60, got one for class ${classId} instead`, true);
     }
-    if (end - start < 14) throw new AmqpError(ReplyCode.FRAME_ERROR, "FRAME_ERROR - content header too short", true);
+    if (end - start < 14) throw fail.frameError("content header too short");
     const size = buf.readUInt32BE(start + 4) * 0x1_0000_0000 + buf.readUInt32BE(start + 8);
     this.rawProperties = buf.subarray(start + 12, end);
     this.bodySize = size;
@@ -44,14 +44,8 @@ export class ContentAssembler {
     this.body = undefined;
     this.expecting = size > 0 ? "body" : "method";
     if (size > maxSize) {
-      throw new AmqpError(
-        ReplyCode.PRECONDITION_FAILED,
-        // The exact 64-bit size: a double would print 2^63 as 9223372036854776000.
-        `PRECONDITION_FAILED - message size ${buf.readBigUInt64BE(start + 4)} is larger than configured max size ${maxSize}`,
-        false,
-        CLASS_BASIC,
-        BASIC_PUBLISH & 0xffff,
-      );
+      // The exact 64-bit size: a double would print 2^63 as 9223372036854776000.
+      throw fail.preconditionFailed(`message size ${buf.readBigUInt64BE(start + 4)} is larger than configured max size ${maxSize}`).attachMethod(BASIC_PUBLISH);
     }
     return size === 0;
   }
@@ -61,7 +55,7 @@ export class ContentAssembler {
     if (this.expecting !== "body") throw this.unexpected();
     const len = end - start;
     if (this.received + len > this.bodySize) {
-      throw new AmqpError(ReplyCode.FRAME_ERROR, "FRAME_ERROR - content body larger than its header declared", true);
+      throw fail.frameError("content body larger than its header declared");
     }
     if (this.received === 0 && len === this.bodySize) {
       this.body = buf.subarray(start, end);
@@ -100,15 +94,9 @@ export class ContentAssembler {
   }
 }
 
-/** 505 on the connection; during a publish it names basic.publish, as RabbitMQ does. */
+/** 505 on the connection; during a publish it names basic.publish, as RabbitMQ does, and otherwise no method. */
 function unexpectedFrame(text: string, duringPublish: boolean): AmqpError {
-  return new AmqpError(
-    ReplyCode.UNEXPECTED_FRAME,
-    `UNEXPECTED_FRAME - ${text}`,
-    true,
-    duringPublish ? CLASS_BASIC : 0,
-    duringPublish ? BASIC_PUBLISH & 0xffff : 0,
-  );
+  return new AmqpError({ code: ReplyCode.UNEXPECTED_FRAME, text: `UNEXPECTED_FRAME - ${text}`, method: duringPublish ? BASIC_PUBLISH : 0 });
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ChannelAccess } from "../access/channel-access.js";
 import { fail } from "../amqp/errors.js";
+import { refuse, resourceName } from "../amqp/refusals.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
@@ -90,9 +91,7 @@ export class TopologyMethods {
   private checkExclusive(queue: Queue): void {
     const owner = queue.exclusiveOwner;
     if (owner !== undefined && owner !== this.host) {
-      throw fail.resourceLocked(
-        `cannot obtain exclusive access to locked queue '${queue.name}' in vhost '${this.vhost.name}'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
-      );
+      throw refuse.exclusiveLocked(resourceName("queue", queue.name, this.vhost.name));
     }
   }
 
@@ -107,7 +106,7 @@ export class TopologyMethods {
       queue = this.queueFor(m.queue);
     } else {
       const name = m.queue === "" ? `amq.gen-${randomBytes(16).toString("base64url")}` : m.queue;
-      if (m.queue.startsWith("amq.")) throw fail.accessRefused(`queue name '${m.queue}' contains reserved prefix 'amq.*'`);
+      if (m.queue.startsWith("amq.")) throw refuse.reservedName("queue", m.queue);
       this.access.configure("queue", name);
       const existing = this.vhost.queues.get(name);
       if (existing !== undefined) {
@@ -149,7 +148,7 @@ export class TopologyMethods {
   /** Unbinding is idempotent: a missing binding, queue or exchange is not an error (RabbitMQ 3.10). */
   private onQueueUnbind(m: amqp.QueueUnbind): void {
     this.access.write("queue", m.queue);
-    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    if (m.exchange === "") throw refuse.defaultExchange();
     this.access.read("exchange", m.exchange);
     this.checkTopicBind(m.exchange, m.routingKey);
     const exchange = this.vhost.exchanges.get(m.exchange);
@@ -178,7 +177,7 @@ export class TopologyMethods {
 
   /** An exchange to bind from: the default exchange cannot take bindings (403). */
   private sourceExchange(name: string): Exchange {
-    if (name === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    if (name === "") throw refuse.defaultExchange();
     return this.vhost.getExchange(name);
   }
 
@@ -204,15 +203,15 @@ export class TopologyMethods {
   }
 
   private onExchangeDeclare(m: amqp.ExchangeDeclare): void {
-    if (!m.passive && !exchangeTypes.has(m.type)) throw fail.commandInvalid(`unknown exchange type '${m.type}'`);
-    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    if (!m.passive && !exchangeTypes.has(m.type)) throw refuse.unknownExchangeType(m.type);
+    if (m.exchange === "") throw refuse.defaultExchange();
     if (m.passive) {
       this.vhost.getExchange(m.exchange);
     } else {
       this.access.configure("exchange", m.exchange);
       // The reserved prefix only stops creating one: an equivalent redeclare of amq.direct is fine.
       if (!this.vhost.exchanges.has(m.exchange) && m.exchange.startsWith("amq.")) {
-        throw fail.accessRefused(`exchange name '${m.exchange}' contains reserved prefix 'amq.*'`);
+        throw refuse.reservedName("exchange", m.exchange);
       }
       if (!this.vhost.exchanges.has(m.exchange)) this.checkAlternateExchangeAccess(m.exchange, m.arguments);
       this.vhost.declareExchange(m.exchange, m.type, {
@@ -226,7 +225,7 @@ export class TopologyMethods {
   }
 
   private onExchangeDelete(m: amqp.ExchangeDelete): void {
-    if (m.exchange === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    if (m.exchange === "") throw refuse.defaultExchange();
     if (m.exchange.startsWith("amq.")) {
       throw fail.accessRefused(`deletion of system exchange '${m.exchange}' in vhost '${this.vhost.name}' not allowed`);
     }
@@ -237,7 +236,7 @@ export class TopologyMethods {
 
   private onExchangeBind(m: amqp.ExchangeBind | amqp.ExchangeUnbind, bind: boolean): void {
     this.access.write("exchange", m.destination);
-    if (m.destination === "" || m.source === "") throw fail.accessRefused("operation not permitted on the default exchange");
+    if (m.destination === "" || m.source === "") throw refuse.defaultExchange();
     this.access.read("exchange", m.source);
     this.checkTopicBind(m.source, m.routingKey);
     if (bind) {

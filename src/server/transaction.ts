@@ -1,4 +1,4 @@
-import { AmqpError } from "../amqp/errors.js";
+import { type AmqpError, fail } from "../amqp/errors.js";
 import * as amqp from "../amqp/generated.js";
 import type { Message } from "../broker/message.js";
 import type { Persister } from "../store/persister.js";
@@ -90,5 +90,5 @@ export class Transaction {
 
 /** RabbitMQ's answer to a tx.commit whose messages could not all be stored. */
 function partialTxCompletion(): AmqpError {
-  return new AmqpError(406, "PRECONDITION_FAILED - partial tx completion", false, amqp.CLASS_TX, amqp.TX_COMMIT & 0xffff);
+  return fail.preconditionFailed("partial tx completion").attachMethod(amqp.TX_COMMIT);
 }

@@ -14,7 +14,7 @@ import { after, before } from "node:test";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { render, runWarrenctl } from "../../src/ctl/cli.js";
+import { render, runWarrenctl } from "../../src/ctl/cli/cli.js";
 import { startBroker, type BrokerHandle } from "./broker.js";
 
 const here = dirname(fileURLToPath(import.meta.url));

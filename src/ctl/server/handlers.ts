@@ -4,22 +4,25 @@
  * does the printing). Failures are ControlErrors carrying RabbitMQ's error atom.
  */
 import { freemem, totalmem, type } from "node:os";
-import { AccessError } from "../access/errors.js";
-import { patternProblem } from "../access/pattern.js";
-import { AmqpError } from "../amqp/errors.js";
-import type { Broker } from "../broker/broker.js";
-import type { MemoryMonitor } from "../broker/memory-monitor.js";
-import type { DiskMonitor } from "../store/disk-monitor.js";
-import type { Options } from "../config/options.js";
-import type { Logger } from "../logger.js";
-import type { Connection } from "../server/connection.js";
-import { exportDefinitions, importDefinitions, RABBITMQ_COMPAT_VERSION } from "./definitions.js";
-import { INFO_KEYS, parseInfoKeys, type ListCommand } from "./info-keys.js";
+import { AccessError } from "../../access/errors.js";
+import { patternProblem } from "../../access/pattern.js";
+import { AmqpError } from "../../amqp/errors.js";
+import type { Broker } from "../../broker/broker.js";
+import type { MemoryMonitor } from "../../broker/memory-monitor.js";
+import type { DiskMonitor } from "../../store/disk-monitor.js";
+import type { Options } from "../../config/options.js";
+import type { Logger } from "../../logger.js";
+import type { Connection } from "../../server/connection.js";
+import { DefinitionsError } from "../../definitions/definitions-error.js";
+import { exportDefinitions, RABBITMQ_COMPAT_VERSION } from "../../definitions/export-definitions.js";
+import { importDefinitions } from "../../definitions/import-definitions.js";
+import { INFO_KEYS, parseInfoKeys, type ListCommand } from "../info-keys.js";
 import { bindingRows, channelRows, connectionRows, consumerRows, exchangeRows, queueRows, vhostRows, type InfoSource } from "./info.js";
-import type { InfoValue } from "./info-values.js";
+import type { InfoValue } from "../info-values.js";
 import { isPidSyntax, type NodeIdentity } from "./node-identity.js";
-import { formatVhostLimits, parseVhostLimits, VhostLimitsError } from "../broker/vhost-limits.js";
-import { ControlError, type ControlRequest } from "./protocol.js";
+import { formatVhostLimits, parseVhostLimits, VhostLimitsError } from "../../broker/vhost-limits.js";
+import type { ControlRequest, Listing } from "../protocol.js";
+import { ControlError } from "./control-error.js";
 
 /** What the handlers work on: the running Warren's parts. */
 export interface ControlContext {
@@ -38,12 +41,6 @@ export interface ControlContext {
   port(): number;
   /** Begin a clean shutdown (after the answer to `stop` is written). */
   requestStop(): void;
-}
-
-/** The rows of a list command: the column names and one value per column. */
-export interface Listing {
-  keys: string[];
-  rows: InfoValue[][];
 }
 
 type Args = Record<string, unknown>;
@@ -380,8 +377,8 @@ const handlers: Record<string, Handler> = {
     try {
       return { messages: vhost.deleteQueue(queue, { ifEmpty: args.ifEmpty === true, ifUnused: args.ifUnused === true }) };
     } catch (err) {
-      if (err instanceof AmqpError && err.message.endsWith(" in use")) throw new ControlError("in_use", "Queue is in use");
-      if (err instanceof AmqpError && err.message.endsWith(" not empty")) throw new ControlError("not_empty", "Queue is not empty");
+      if (err instanceof AmqpError && err.reason === "in_use") throw new ControlError("in_use", "Queue is in use");
+      if (err instanceof AmqpError && err.reason === "not_empty") throw new ControlError("not_empty", "Queue is not empty");
       throw err;
     }
   },
@@ -429,7 +426,7 @@ export function handleRequest(ctx: ControlContext, request: ControlRequest): unk
   try {
     return handler(ctx, request.args ?? {});
   } catch (err) {
-    if (err instanceof AccessError) throw new ControlError(err.reason, err.message, err.subject);
+    if (err instanceof AccessError || err instanceof DefinitionsError) throw new ControlError(err.reason, err.message, err.subject);
     throw err;
   }
 }

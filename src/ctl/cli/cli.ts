@@ -5,13 +5,14 @@
  */
 import { hostname } from "node:os";
 import { Command, CommanderError } from "commander";
-import { request, resolveSocketPath, UnreachableError } from "./client.js";
+import { request, RequestTimeoutError, resolveSocketPath, UnreachableError } from "./client.js";
 import { EXIT, type CliIo, type CommandSpec, type GlobalOptions, type Outcome } from "./command.js";
 import { accessCommands } from "./commands-access.js";
 import { limitCommands } from "./commands-limits.js";
 import { listCommands } from "./commands-lists.js";
 import { nodeCommands } from "./commands-node.js";
 import { allHelp, commandHelp, commandUsage, suggest } from "./help.js";
+import { warrenVersion } from "../../version.js";
 
 const helpCommand: CommandSpec = {
   name: "help",
@@ -32,8 +33,7 @@ const versionCommand: CommandSpec = {
   description: "Displays CLI tools version",
   usage: "",
   validate: () => undefined,
-  // Loaded only here: warren.js pulls in the whole broker, which warrenctl otherwise never needs.
-  run: async () => ({ exitCode: EXIT.ok, stdout: [(await import("../warren.js")).warrenVersion()] }),
+  run: async () => ({ exitCode: EXIT.ok, stdout: [warrenVersion()] }),
 };
 
 const COMMANDS: CommandSpec[] = [helpCommand, versionCommand, ...accessCommands, ...limitCommands, ...listCommands, ...nodeCommands];
@@ -120,7 +120,7 @@ async function execute(spec: CommandSpec, args: string[], opts: GlobalOptions, a
     return await spec.run(args, opts, (command, body) => request(socket, { command, args: body }, timeoutMs, command === "stop"), NODE, io);
   } catch (err) {
     if (err instanceof UnreachableError) return unreachable(err, spec, opts);
-    if (err instanceof Error && err.message.startsWith("timed out")) {
+    if (err instanceof RequestTimeoutError) {
       return { exitCode: EXIT.tempfail, stderr: `Error: operation ${spec.name} on node ${NODE} timed out. Timeout value used: ${timeoutMs}` };
     }
     throw err;

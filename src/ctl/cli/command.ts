@@ -4,8 +4,8 @@
  * exit code. Texts and exit codes are rabbitmqctl 3.10's (RabbitMQ.CLI.Core.ExitCodes).
  */
 import { listingLines } from "./format.js";
-import type { InfoValue } from "./info-values.js";
-import type { ControlResponse } from "./protocol.js";
+import type { InfoValue } from "../info-values.js";
+import type { ControlResponse } from "../protocol.js";
 
 export const EXIT = { ok: 0, usage: 64, dataerr: 65, nouser: 67, unavailable: 69, software: 70, tempfail: 75 } as const;
 

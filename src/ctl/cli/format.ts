@@ -3,8 +3,7 @@
  * (tab-separated, values as `format_info_item` shows them) and its JSON formatter (one object per
  * line between "[" and "]"). See RabbitMQ.CLI.Formatters.{Table,Json,FormatterHelpers}.
  */
-import type { InfoValue, TableEntry, TableValue } from "./info-values.js";
-import { pidJson } from "./node-identity.js";
+import type { InfoValue, TableEntry, TableValue } from "../info-values.js";
 
 // ---- Erlang terms ----
 
@@ -188,4 +187,10 @@ export function listingLines(keys: readonly string[], rows: readonly InfoValue[]
   if (rows.length === 0) return style.streamed ? [] : [""];
   const lines = rows.map((row) => row.map(tableCell).join("\t"));
   return style.headers ? [keys.join("\t"), ...lines] : lines;
+}
+
+/** The JSON form rabbitmqctl gives a pid: "#PID<a.b.c>". */
+function pidJson(pid: string): string {
+  const m = /\.(\d+)\.(\d+)\.(\d+)>$/.exec(pid);
+  return m === null ? pid : `#PID<${m[1]}.${m[2]}.${m[3]}>`;
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Broker } from "../broker/broker.js";
 import type { Logger } from "../logger.js";
-import { importDefinitions } from "./definitions.js";
-import { ControlError } from "./protocol.js";
+import { DefinitionsError } from "./definitions-error.js";
+import { importDefinitions } from "./import-definitions.js";
 
 /**
  * `load_definitions`: import a definitions file at startup, every startup, as RabbitMQ does. A file
@@ -19,7 +19,7 @@ export function loadDefinitionsFile(broker: Broker, path: string, log: Logger): 
     const summary = importDefinitions(broker, parsed);
     log.info({ event: "definitions.loaded", file: path, ...summary }, `loaded definitions from ${path}`);
   } catch (err) {
-    if (err instanceof ControlError) throw new Error(`load_definitions: ${path}: ${err.message}`);
+    if (err instanceof DefinitionsError) throw new Error(`load_definitions: ${path}: ${err.message}`);
     throw err;
   }
 }

@@ -1,7 +1,8 @@
 import { chmodSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { handleRequest, type ControlContext } from "./handlers.js";
-import { ControlError, controlSocketPath, MAX_REQUEST_BYTES, type ControlFailure, type ControlRequest, type ControlResponse } from "./protocol.js";
+import { controlSocketPath, MAX_REQUEST_BYTES, type ControlFailure, type ControlRequest, type ControlResponse } from "../protocol.js";
+import { ControlError } from "./control-error.js";
 import { RequestLineReader } from "./request-line.js";
 
 /** A client has this long (ms of silence) to finish sending its request line. */

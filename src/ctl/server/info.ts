@@ -4,16 +4,17 @@
  * not have (mirrors, quorum members, TLS on a plain listener) are empty, as RabbitMQ shows them
  * for a classic queue or a plain connection.
  */
-import type { Broker } from "../broker/broker.js";
-import { isQueue, type Binding } from "../broker/binding.js";
-import type { Consumer } from "../broker/consumer.js";
-import type { Queue } from "../broker/queue.js";
-import type { VHost } from "../broker/vhost.js";
-import type { Exchange } from "../broker/exchange/exchange.js";
-import { Channel } from "../server/channel.js";
-import type { Connection } from "../server/connection.js";
-import { tlsInfo } from "../server/tls-peer.js";
-import { tableInfo, type InfoValue } from "./info-values.js";
+import type { Broker } from "../../broker/broker.js";
+import { isQueue, type Binding } from "../../broker/binding.js";
+import type { Consumer } from "../../broker/consumer.js";
+import type { Queue } from "../../broker/queue.js";
+import type { VHost } from "../../broker/vhost.js";
+import type { Exchange } from "../../broker/exchange/exchange.js";
+import { Channel } from "../../server/channel.js";
+import type { Connection } from "../../server/connection.js";
+import { tlsInfo } from "../../server/tls-peer.js";
+import type { InfoValue } from "../info-values.js";
+import { tableInfo } from "./table-info.js";
 import type { NodeIdentity } from "./node-identity.js";
 
 /** What the list commands read. */

@@ -38,9 +38,3 @@ export class NodeIdentity {
 export function isPidSyntax(text: string): boolean {
   return /^<[^<>]*\.\d+\.\d+\.\d+>$/.test(text);
 }
-
-/** The JSON form rabbitmqctl gives a pid: "#PID<a.b.c>". */
-export function pidJson(pid: string): string {
-  const m = /\.(\d+)\.(\d+)\.(\d+)>$/.exec(pid);
-  return m === null ? pid : `#PID<${m[1]}.${m[2]}.${m[3]}>`;
-}

@@ -1,7 +1,7 @@
 /** warrenctl's list commands for the broker's contents: queues, exchanges, bindings, connections, channels, consumers. */
 import { listingLines } from "./format.js";
-import type { Listing } from "./handlers.js";
-import { INFO_KEYS, parseInfoKeys, type ListCommand } from "./info-keys.js";
+import { INFO_KEYS, parseInfoKeys, type ListCommand } from "../info-keys.js";
+import type { Listing } from "../protocol.js";
 import { errorOutcome, EXIT, type CommandSpec, type GlobalOptions, type HelpSection, type ValidationFailure } from "./command.js";
 
 /** Columns given on the command line, checked against the command's list. */

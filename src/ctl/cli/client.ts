@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { connect } from "node:net";
-import { controlSocketPath, type ControlRequest, type ControlResponse } from "./protocol.js";
+import { controlSocketPath, type ControlRequest, type ControlResponse } from "../protocol.js";
 
 /**
  * The control socket warrenctl talks to. `--node` / `-n` names a data folder or the socket itself;
@@ -22,6 +22,13 @@ export class UnreachableError extends Error {
   }
 }
 
+/** The broker did not answer within the timeout (warrenctl's --timeout). */
+export class RequestTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`timed out after ${timeoutMs / 1000} seconds waiting for the broker`);
+  }
+}
+
 /**
  * Send one request and read the answer. With `waitForClose` (stop), also wait until the broker
  * closes the socket, which it does by exiting.
@@ -34,7 +41,7 @@ export function request(socketPath: string, req: ControlRequest, timeoutMs: numb
     let response: ControlResponse | undefined;
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`timed out after ${timeoutMs / 1000} seconds waiting for the broker`));
+      reject(new RequestTimeoutError(timeoutMs));
     }, timeoutMs);
     socket.setEncoding("utf8");
     socket.on("connect", () => socket.write(JSON.stringify(req) + "\n"));

@@ -3,8 +3,8 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import { dirname, resolve } from "node:path";
 import { splitDefinitions } from "./definitions-split.js";
 import { toJson } from "./format.js";
-import { MAX_REQUEST_BYTES } from "./protocol.js";
-import { parseSize } from "../config/size.js";
+import { MAX_REQUEST_BYTES } from "../protocol.js";
+import { parseSize } from "../../config/size.js";
 import {
   arity,
   badArgument,

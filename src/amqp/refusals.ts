@@ -1,0 +1,79 @@
+/**
+ * RabbitMQ's refusals, one function per error text, so each text has one copy: clients and their
+ * test suites match these texts, and warrenctl and the tests tell them apart by `reason`.
+ *
+ * The words are RabbitMQ 3.10's (rabbit_channel, rabbit_amqqueue, rabbit_misc); the names in them
+ * are plain strings here, so this stays the wire layer's and knows no queue or vhost objects.
+ */
+import { fail, type AmqpError } from "./errors.js";
+
+/** A queue or an exchange, the resources RabbitMQ names as "queue 'q' in vhost '/'". */
+export type ResourceKind = "queue" | "exchange";
+
+/** How RabbitMQ names a queue or exchange in its texts: "queue 'q' in vhost '/'". */
+export function resourceName(kind: ResourceKind, name: string, vhost: string): string {
+  return `${kind} '${name}' in vhost '${vhost}'`;
+}
+
+export const refuse = {
+  /** 404: "no queue 'q' in vhost '/'". */
+  notFound: (kind: ResourceKind, name: string, vhost: string): AmqpError => fail.notFound(`no ${resourceName(kind, name, vhost)}`),
+
+  /** 406 in_use: delete if-unused of a queue with consumers or an exchange with bindings. */
+  inUse: (kind: ResourceKind, name: string, vhost: string): AmqpError => fail.preconditionFailed(`${resourceName(kind, name, vhost)} in use`, "in_use"),
+
+  /** 406 not_empty: delete if-empty of a queue with messages. */
+  notEmpty: (name: string, vhost: string): AmqpError => fail.preconditionFailed(`${resourceName("queue", name, vhost)} not empty`, "not_empty"),
+
+  /** 406 inequivalent_arg, `comparison` saying how ("received 'true' but current is 'false'"). */
+  inequivalentArg: (resource: string, arg: string, comparison: string): AmqpError =>
+    fail.preconditionFailed(`inequivalent arg '${arg}' for ${resource}: ${comparison}`, "inequivalent_arg"),
+
+  /** 406 inequivalent_arg for a flag or the type: "received 'true' but current is 'false'". */
+  inequivalentValue: (resource: string, arg: string, received: unknown, current: unknown): AmqpError =>
+    refuse.inequivalentArg(resource, arg, `received '${received}' but current is '${current}'`),
+
+  /** 405: a queue exclusive to another connection, or redeclared with another exclusive flag. */
+  exclusiveLocked: (resource: string): AmqpError =>
+    fail.resourceLocked(
+      `cannot obtain exclusive access to locked ${resource}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
+    ),
+
+  /** 403: declaring a queue or exchange whose name starts with "amq.". */
+  reservedName: (kind: ResourceKind, name: string): AmqpError => fail.accessRefused(`${kind} name '${name}' contains reserved prefix 'amq.*'`),
+
+  /** 503 (closes the connection): exchange.declare of a type the broker does not have. */
+  unknownExchangeType: (type: string): AmqpError => fail.commandInvalid(`unknown exchange type '${type}'`),
+
+  /** 403: declaring, deleting or binding the default exchange. */
+  defaultExchange: (): AmqpError => fail.accessRefused("operation not permitted on the default exchange"),
+
+  /** 403: a permission check that failed ("access to queue 'q' in vhost '/' refused for user 'u'"). */
+  resourceAccess: (kind: string, name: string, vhost: string, user: string): AmqpError =>
+    fail.accessRefused(`access to ${kind} '${name}' in vhost '${vhost}' refused for user '${user}'`),
+
+  /**
+   * 403: a topic permission check that failed. A routing key of up to 255 bytes can take the text
+   * past what a reply holds: AmqpError cuts it as RabbitMQ does (252 bytes, then "...").
+   */
+  topicAccess: (routingKey: string, exchange: string, vhost: string, user: string): AmqpError =>
+    fail.accessRefused(`access to topic '${routingKey}' in exchange '${exchange}' in vhost '${vhost}' refused for user '${user}'`),
+
+  /** 530 at connection.open: the user has no permissions in the vhost. */
+  vhostAccess: (vhost: string, user: string): AmqpError => fail.notAllowed(`access to vhost '${vhost}' refused for user '${user}'`),
+
+  /** 530 limit_reached at connection.open: the vhost's max-connections. */
+  vhostConnectionLimit: (vhost: string, user: string, limit: number): AmqpError =>
+    fail.notAllowed(`access to vhost '${vhost}' refused for user '${user}': connection limit (${limit}) is reached`, "limit_reached"),
+
+  /** 530 limit_reached at connection.open: the node's connection_max. */
+  nodeConnectionLimit: (limit: number): AmqpError => fail.notAllowed(`connection refused: node connection limit (${limit}) is reached`, "limit_reached"),
+
+  /** 530 limit_reached: channel.open past the negotiated channel_max. */
+  channelLimit: (open: number, max: number): AmqpError =>
+    fail.notAllowed(`number of channels opened (${open}) has reached the negotiated channel_max (${max})`, "limit_reached"),
+
+  /** 406 limit_reached: a new queue past the vhost's max-queues. */
+  queueLimit: (name: string, vhost: string, limit: number): AmqpError =>
+    fail.preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${vhost}' (${limit}) is reached`, "limit_reached"),
+};

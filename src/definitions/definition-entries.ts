@@ -1,0 +1,223 @@
+/**
+ * The entries of a definitions file, read and checked one by one: users, vhosts, limits,
+ * permissions, topic permissions, exchanges, queues and bindings. Each reader throws
+ * DefinitionsError("bad_definitions") naming the entry (`where`, "queues[3]") and the problem.
+ */
+import { patternProblem } from "../access/pattern.js";
+import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm, type HashingAlgorithm } from "../access/password.js";
+import type { FieldTable } from "../amqp/field-types.js";
+import { exchangeTypes } from "../broker/exchange/registry.js";
+import { validateVhostLimits, VhostLimitsError, type VhostLimits } from "../broker/vhost-limits.js";
+import { bad } from "./definitions-error.js";
+import { jsonToTable } from "./field-table-json.js";
+import { isObject } from "./json.js";
+
+export interface UserDef {
+  name: string;
+  passwordHash: string;
+  hashingAlgorithm: HashingAlgorithm;
+  tags: string[];
+}
+export interface VhostDef {
+  name: string;
+  description: string;
+  tags: string[];
+  limits?: VhostLimits;
+}
+/** A "vhost-limits" parameter (what set_vhost_limits sets). */
+export interface LimitsDef {
+  vhost: string;
+  limits: VhostLimits;
+}
+export interface PermissionDef {
+  user: string;
+  vhost: string;
+  configure: string;
+  write: string;
+  read: string;
+}
+export interface TopicPermissionDef {
+  user: string;
+  vhost: string;
+  exchange: string;
+  write: string;
+  read: string;
+}
+export interface ExchangeDef {
+  vhost: string;
+  name: string;
+  type: string;
+  durable: boolean;
+  autoDelete: boolean;
+  internal: boolean;
+  arguments: FieldTable;
+}
+export interface QueueDef {
+  vhost: string;
+  name: string;
+  durable: boolean;
+  autoDelete: boolean;
+  arguments: FieldTable;
+}
+export interface BindingDef {
+  vhost: string;
+  source: string;
+  destination: string;
+  destinationType: "queue" | "exchange";
+  routingKey: string;
+  arguments: FieldTable;
+}
+
+export function list(input: Record<string, unknown>, key: string): unknown[] {
+  const v = input[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw bad(`'${key}' must be a list`);
+  return v;
+}
+
+function str(o: Record<string, unknown>, key: string, where: string, fallback?: string): string {
+  const v = o[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (typeof v !== "string") throw bad(`${where}: '${key}' must be a string`);
+  return v;
+}
+
+function bool(o: Record<string, unknown>, key: string, where: string, fallback: boolean): boolean {
+  const v = o[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "boolean") throw bad(`${where}: '${key}' must be true or false`);
+  return v;
+}
+
+function object(v: unknown, where: string): Record<string, unknown> {
+  if (!isObject(v)) throw bad(`${where} must be an object`);
+  return v;
+}
+
+/** Tags as RabbitMQ accepts them: a list, or one comma-separated string (older exports). */
+function tags(v: unknown, where: string): string[] {
+  if (v === undefined || v === null || v === "") return [];
+  if (typeof v === "string")
+    return v
+      .split(",")
+      .map((t) => t.trim())
+      .filter((t) => t !== "");
+  if (Array.isArray(v) && v.every((t) => typeof t === "string")) return v as string[];
+  throw bad(`${where}: 'tags' must be a list of strings`);
+}
+
+export function userDef(v: unknown, where: string): UserDef {
+  const o = object(v, where);
+  const name = str(o, "name", where);
+  if (name === "") throw bad(`${where}: user name cannot be empty`);
+  const algorithm = str(o, "hashing_algorithm", where, DEFAULT_HASHING_ALGORITHM);
+  if (!isHashingAlgorithm(algorithm)) throw bad(`${where}: unknown hashing_algorithm '${algorithm}'`);
+  let passwordHash: string;
+  if (typeof o.password_hash === "string") passwordHash = o.password_hash;
+  else if (typeof o.password === "string") passwordHash = hashPassword(o.password, undefined, algorithm);
+  else throw bad(`${where}: a user needs 'password_hash' or 'password'`);
+  return { name, passwordHash, hashingAlgorithm: algorithm, tags: tags(o.tags, where) };
+}
+
+export function vhostDef(v: unknown, where: string): VhostDef {
+  const o = object(v, where);
+  const metadata = isObject(o.metadata) ? o.metadata : {};
+  const description = o.description ?? metadata.description ?? "";
+  if (typeof description !== "string") throw bad(`${where}: 'description' must be a string`);
+  const def: VhostDef = { name: str(o, "name", where), description, tags: tags(o.tags ?? metadata.tags, where) };
+  // [[key, value], ...] in 3.10 exports, {key: value} in later ones; empty means none.
+  const raw =
+    Array.isArray(o.limits) && o.limits.every((p) => Array.isArray(p) && p.length === 2) ? Object.fromEntries(o.limits as Array<[string, unknown]>) : o.limits;
+  if (raw !== undefined && raw !== null && !(isObject(raw) && Object.keys(raw).length === 0) && !(Array.isArray(raw) && raw.length === 0)) {
+    def.limits = checkedLimits(raw, `${where}: limits`);
+  }
+  return def;
+}
+
+/** The vhost limits in a parameters entry; other components yield nothing (they are skipped). */
+export function limitsDef(v: unknown, where: string): LimitsDef[] {
+  const o = object(v, where);
+  if (o.component !== "vhost-limits") return [];
+  return [{ vhost: str(o, "vhost", where), limits: checkedLimits(o.value, `${where}: value`) }];
+}
+
+function checkedLimits(v: unknown, where: string): VhostLimits {
+  try {
+    return validateVhostLimits(v);
+  } catch (err) {
+    if (err instanceof VhostLimitsError) throw bad(`${where}: ${err.message.replace(/^Validation failed\n\n/, "").trim()}`);
+    throw err;
+  }
+}
+
+export function permissionDef(v: unknown, where: string): PermissionDef {
+  const o = object(v, where);
+  const p = {
+    user: str(o, "user", where),
+    vhost: str(o, "vhost", where),
+    configure: str(o, "configure", where),
+    write: str(o, "write", where),
+    read: str(o, "read", where),
+  };
+  for (const pattern of [p.configure, p.write, p.read]) checkPattern(pattern, where);
+  return p;
+}
+
+export function topicPermissionDef(v: unknown, where: string): TopicPermissionDef {
+  const o = object(v, where);
+  const p = {
+    user: str(o, "user", where),
+    vhost: str(o, "vhost", where),
+    exchange: str(o, "exchange", where),
+    write: str(o, "write", where),
+    read: str(o, "read", where),
+  };
+  for (const pattern of [p.write, p.read]) checkPattern(pattern, where);
+  return p;
+}
+
+/** Refuse the file when a pattern cannot be taken (nothing has changed yet). */
+export function checkPattern(pattern: string, where: string): void {
+  const why = patternProblem(pattern);
+  if (why !== undefined) throw bad(`${where}: regular expression '${pattern}' is invalid: ${why}`);
+}
+
+export function exchangeDef(v: unknown, where: string): ExchangeDef {
+  const o = object(v, where);
+  const type = str(o, "type", where);
+  if (!exchangeTypes.has(type)) throw bad(`${where}: unknown exchange type '${type}'`);
+  return {
+    vhost: str(o, "vhost", where),
+    name: str(o, "name", where),
+    type,
+    durable: bool(o, "durable", where, true),
+    autoDelete: bool(o, "auto_delete", where, false),
+    internal: bool(o, "internal", where, false),
+    arguments: jsonToTable(o.arguments ?? {}, `${where}.arguments`),
+  };
+}
+
+export function queueDef(v: unknown, where: string): QueueDef {
+  const o = object(v, where);
+  return {
+    vhost: str(o, "vhost", where),
+    name: str(o, "name", where),
+    durable: bool(o, "durable", where, true),
+    autoDelete: bool(o, "auto_delete", where, false),
+    arguments: jsonToTable(o.arguments ?? {}, `${where}.arguments`),
+  };
+}
+
+export function bindingDef(v: unknown, where: string): BindingDef {
+  const o = object(v, where);
+  const destinationType = str(o, "destination_type", where);
+  if (destinationType !== "queue" && destinationType !== "exchange") throw bad(`${where}: 'destination_type' must be queue or exchange`);
+  return {
+    vhost: str(o, "vhost", where),
+    source: str(o, "source", where),
+    destination: str(o, "destination", where),
+    destinationType,
+    routingKey: str(o, "routing_key", where, ""),
+    arguments: jsonToTable(o.arguments ?? {}, `${where}.arguments`),
+  };
+}
