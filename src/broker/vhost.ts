@@ -13,6 +13,7 @@ import { valuesEqual } from "./exchange/headers-match.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./message-log.js";
 import { limitOf, type VhostLimits } from "./vhost-limits.js";
+import { RouteList } from "./route-list.js";
 
 /** The exchanges every vhost starts with, as RabbitMQ declares them. */
 const PREDECLARED: Array<[string, string, internal?: boolean]> = [
@@ -44,6 +45,9 @@ export class VHost {
   /** set_vhost_limits' value; undefined when none was set (or it was cleared). */
   private limitsValue: VhostLimits | undefined;
   private epoch = 0;
+  /** route()'s list of destinations still to walk, reused: routing runs once per publish. */
+  private readonly pendingScratch = new RouteList<Destination>();
+  private routing = false;
   private journal: DefinitionsJournal | undefined;
 
   constructor(
@@ -214,22 +218,36 @@ export class VHost {
   }
 
   /**
-   * The queues a message published to `exchange` reaches, each once, following
-   * exchange-to-exchange bindings (a loop is walked once).
+   * Put into `queues` (emptied first) the queues a message published to `exchange` reaches, each
+   * once, following exchange-to-exchange bindings (a loop is walked once). Callers pass a list
+   * they reuse: routing runs once per publish and must not allocate.
    */
-  route(exchange: Exchange, message: Message): Queue[] {
+  route(exchange: Exchange, message: Message, queues: RouteList<Queue>): void {
+    queues.clear();
+    if (this.routing) {
+      // A route() inside a route() (an exchange that publishes while routing) gets its own list.
+      this.walk(exchange, message, new RouteList<Destination>(), queues);
+      return;
+    }
+    this.routing = true;
+    try {
+      this.walk(exchange, message, this.pendingScratch, queues);
+    } finally {
+      this.pendingScratch.clear(); // holds no destination past the call
+      this.routing = false;
+    }
+  }
+
+  private walk(exchange: Exchange, message: Message, pending: RouteList<Destination>, queues: RouteList<Queue>): void {
     const epoch = ++this.epoch;
-    const pending: Destination[] = [];
-    const queues: Queue[] = [];
     exchange.routeEpoch = epoch;
     exchange.route(message, pending);
     for (let i = 0; i < pending.length; i++) {
-      const d = pending[i]!;
+      const d = pending.at(i);
       if (d.routeEpoch === epoch) continue;
       d.routeEpoch = epoch;
       if (isQueue(d)) queues.push(d);
       else d.route(message, pending);
     }
-    return queues;
   }
 }

@@ -12,6 +12,8 @@ import { Delivery, UnackedList } from "./unacked.js";
 
 /** A consumer's socket backlog above which it gets no more deliveries until the socket drains. */
 const DELIVERY_HIGH_WATER = 1024 * 1024;
+/** Settled deliveries a channel keeps for reuse: enough for a usual prefetch window. */
+const SPARE_DELIVERIES = 256;
 
 /** Where a channel is in its life: open, closing (channel.close sent, waiting for close-ok), closed. */
 export type ChannelState = "open" | "closing" | "closed";
@@ -46,6 +48,8 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
   private readonly access: ChannelAccess;
   private readonly topology: TopologyMethods;
   private readonly unacked = new UnackedList();
+  /** Settled deliveries, reused by track() (a Delivery keeps its last queue until reused). */
+  private readonly spare: Delivery[] = [];
   private nextDeliveryTag = 1;
   /** basic.qos global=false: the prefetch given to consumers started after it. */
   private consumerPrefetch = 0;
@@ -155,7 +159,12 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
         clock.watch(this);
       }
     }
-    this.unacked.push(new Delivery(tag, message.position, message.flags, message.bodySize, queue, consumer, deliveredAt));
+    const spare = this.spare.pop();
+    this.unacked.push(
+      spare !== undefined
+        ? spare.reuse(tag, message.position, message.flags, message.bodySize, queue, consumer, deliveredAt)
+        : new Delivery(tag, message.position, message.flags, message.bodySize, queue, consumer, deliveredAt),
+    );
   }
 
   /** A tick of the consumer-timeout clock (ConsumerTimeoutTarget): RabbitMQ's check of the oldest unacked delivery. */
@@ -227,6 +236,13 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     this.finishOne(one, requeue);
   }
 
+  /** Keep a settled delivery for the next one (up to SPARE_DELIVERIES), its references dropped. */
+  private recycle(d: Delivery): void {
+    if (this.spare.length >= SPARE_DELIVERIES) return;
+    d.consumer = undefined;
+    this.spare.push(d);
+  }
+
   /** finish() for a single delivery. */
   private finishOne(d: Delivery, requeue: boolean): void {
     const queue = d.queue;
@@ -234,6 +250,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     if (d.consumer !== undefined) d.consumer.unacked--;
     if (requeue) queue.requeue(d.position, d.flags, d.bodySize);
     else queue.settle(d.position, d.flags);
+    this.recycle(d);
     queue.dispatch();
     if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
   }
@@ -256,6 +273,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
       if (requeue) d.queue.requeue(d.position, d.flags, d.bodySize);
       else d.queue.settle(d.position, d.flags);
       queues.add(d.queue);
+      this.recycle(d);
     }
     for (const queue of queues) queue.dispatch();
     // A channel-wide limit frees room for every consumer of the channel.

@@ -4,6 +4,8 @@ import * as amqp from "../amqp/generated.js";
 import type { FastPublish } from "../amqp/publish-decoder.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { Message } from "../broker/message.js";
+import type { Queue } from "../broker/queue.js";
+import { RouteList } from "../broker/route-list.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
@@ -45,6 +47,8 @@ export class ChannelPublisher {
   private readonly access: ChannelAccess;
   private readonly content = new ContentAssembler();
   private pendingPublish: FastPublish | undefined;
+  /** The queues a publish reaches, reused (vhost.route fills it; emptied after each publish). */
+  private readonly routed = new RouteList<Queue>();
   /** Set by confirm.select. */
   private confirms: ConfirmTracker | undefined;
 
@@ -145,18 +149,22 @@ export class ChannelPublisher {
   publish(m: amqp.BasicPublish, message: Message): number {
     if (DirectReplyTo.isReplyAddress(m.exchange, m.routingKey)) return this.publishReply(m, message);
     const exchange = this.vhost.exchanges.get(m.exchange);
-    const queues = exchange === undefined ? [] : this.vhost.route(exchange, message);
+    const queues = this.routed;
+    if (exchange === undefined) queues.clear();
+    else this.vhost.route(exchange, message, queues);
     let durable = false;
     let refused = false;
     for (let i = 0; i < queues.length; i++) {
-      const queue = queues[i]!;
+      const queue = queues.at(i);
       const outcome = queue.enqueue(message);
       if (outcome === "durable") durable = true;
       else if (outcome === "refused") refused = true;
       // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
       if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.host.holdForQueue(queue);
     }
-    if (queues.length === 0 && m.mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, m, message);
+    const unroutable = queues.length === 0;
+    queues.clear(); // keeps no queue alive past the publish
+    if (unroutable && m.mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, m, message);
     const epoch = refused ? REFUSED_EPOCH : durable ? this.host.ctx.persister!.currentEpoch : 0;
     if (this.confirms) this.confirms.add(epoch);
     return epoch;

@@ -1,24 +1,40 @@
 import type { Consumer } from "../broker/consumer.js";
 import type { Queue } from "../broker/queue.js";
 
-/** A delivery the client has not acked yet. */
+/**
+ * A delivery the client has not acked yet. A channel recycles these once settled (reuse), so
+ * manual acks allocate nothing per message; nothing may keep one past its settlement.
+ */
 export class Delivery {
   /** Neighbours while this delivery is a straggler (see UnackedList); unused otherwise. */
   prev: Delivery | undefined = undefined;
   next: Delivery | undefined = undefined;
 
   constructor(
-    readonly tag: number,
+    public tag: number,
     /** Where the message is in its queue's log, its flag bits and body size (message-log.ts). */
-    readonly position: number,
-    readonly flags: number,
-    readonly bodySize: number,
-    readonly queue: Queue,
+    public position: number,
+    public flags: number,
+    public bodySize: number,
+    public queue: Queue,
     /** The consumer it went to; undefined for basic.get. */
-    readonly consumer: Consumer | undefined,
+    public consumer: Consumer | undefined,
     /** When it was delivered, in the coarse ticks of the consumer-timeout clock. */
-    readonly deliveredAt: number,
+    public deliveredAt: number,
   ) {}
+
+  /** Make a settled delivery a new one (the same fields as the constructor). */
+  reuse(tag: number, position: number, flags: number, bodySize: number, queue: Queue, consumer: Consumer | undefined, deliveredAt: number): this {
+    this.tag = tag;
+    this.position = position;
+    this.flags = flags;
+    this.bodySize = bodySize;
+    this.queue = queue;
+    this.consumer = consumer;
+    this.deliveredAt = deliveredAt;
+    this.prev = this.next = undefined;
+    return this;
+  }
 }
 
 /** A window this much larger than its live deliveries (plus a constant) moves its oldest out. */

@@ -11,6 +11,8 @@ import { normalisePattern, TopicTrie } from "../../src/broker/exchange/topic-tri
 import { Message } from "../../src/broker/message.js";
 import { VHost } from "../../src/broker/vhost.js";
 import { memoryStorage } from "../../src/store/memory-storage.js";
+import type { Queue } from "../../src/broker/queue.js";
+import { RouteList } from "../../src/broker/route-list.js";
 
 /** RabbitMQ's split_topic_key: "" has no words; every '.' separates two (possibly empty) words. */
 function words(key: string): string[] {
@@ -243,11 +245,11 @@ describe("the topic exchange's cache of routed keys", () => {
     const vhost = new VHost("/", memoryStorage());
     const x = vhost.declareExchange("t", "topic", { durable: false, autoDelete: false, internal: false, arguments: {} });
     const queue = (name: string) => vhost.declareQueue(name, { durable: false, exclusive: false, autoDelete: false, arguments: {} }).queue;
-    const route = (key: string) =>
-      vhost
-        .route(x, new Message("t", key, Buffer.alloc(2), Buffer.alloc(0)))
-        .map((q) => q.name)
-        .sort();
+    const route = (key: string) => {
+      const queues = new RouteList<Queue>();
+      vhost.route(x, new Message("t", key, Buffer.alloc(2), Buffer.alloc(0)), queues);
+      return Array.from({ length: queues.length }, (_, i) => queues.at(i).name).sort();
+    };
     return { vhost, x, queue, route };
   }
 

@@ -2,6 +2,7 @@ import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
 import type { Queue } from "../queue.js";
 import { Exchange } from "./exchange.js";
+import type { RouteList } from "../route-list.js";
 
 /**
  * The nameless default exchange: every queue is implicitly bound to it by its own name. It holds
@@ -17,7 +18,7 @@ export class DefaultExchange extends Exchange {
     super("", vhost, { durable: true, autoDelete: false, internal: false, arguments: {} });
   }
 
-  route(message: Message, out: Destination[]): void {
+  route(message: Message, out: RouteList<Destination>): void {
     const queue = this.queues.get(message.routingKey);
     if (queue !== undefined) out.push(queue);
   }

@@ -1,13 +1,14 @@
 import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
 import { Exchange } from "./exchange.js";
+import type { RouteList } from "../route-list.js";
 
 /** Routes to bindings whose key equals the routing key: one map lookup per message. */
 export class DirectExchange extends Exchange {
   readonly type = "direct";
   private readonly byKey = new Map<string, Destination[]>();
 
-  route(message: Message, out: Destination[]): void {
+  route(message: Message, out: RouteList<Destination>): void {
     const dests = this.byKey.get(message.routingKey);
     if (dests !== undefined) for (let i = 0; i < dests.length; i++) out.push(dests[i]!);
   }

@@ -1,6 +1,7 @@
 import type { FieldTable } from "../../amqp/field-types.js";
 import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
+import type { RouteList } from "../route-list.js";
 
 export interface ExchangeOptions {
   durable: boolean;
@@ -34,7 +35,7 @@ export abstract class Exchange {
   abstract readonly type: string;
 
   /** Push the destinations of a message onto `out` (duplicates are removed by the caller). */
-  abstract route(message: Message, out: Destination[]): void;
+  abstract route(message: Message, out: RouteList<Destination>): void;
 
   protected abstract indexAdd(binding: Binding): void;
   protected abstract indexRemove(binding: Binding): void;

@@ -1,13 +1,14 @@
 import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
 import { Exchange } from "./exchange.js";
+import type { RouteList } from "../route-list.js";
 
 /** Routes to every binding, whatever the routing key. */
 export class FanoutExchange extends Exchange {
   readonly type = "fanout";
   private readonly destinations: Destination[] = [];
 
-  route(_message: Message, out: Destination[]): void {
+  route(_message: Message, out: RouteList<Destination>): void {
     const dests = this.destinations;
     for (let i = 0; i < dests.length; i++) out.push(dests[i]!);
   }

@@ -2,13 +2,14 @@ import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
 import { Exchange } from "./exchange.js";
 import { compilePattern, headersMatch, type HeadersPattern } from "./headers-match.js";
+import type { RouteList } from "../route-list.js";
 
 /** Routes by comparing message headers with each binding's arguments (x-match all / any). */
 export class HeadersExchange extends Exchange {
   readonly type = "headers";
   private readonly patterns = new Map<Binding, HeadersPattern>();
 
-  route(message: Message, out: Destination[]): void {
+  route(message: Message, out: RouteList<Destination>): void {
     if (this.patterns.size === 0) return;
     const headers = message.properties.headers;
     for (const [binding, pattern] of this.patterns) {

@@ -2,6 +2,7 @@ import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
 import { Exchange } from "./exchange.js";
 import { TopicTrie } from "./topic-trie.js";
+import type { RouteList } from "../route-list.js";
 
 /** Cached routing keys per exchange; the cache is dropped whenever bindings change. */
 const CACHE_LIMIT = 4096;
@@ -12,7 +13,7 @@ export class TopicExchange extends Exchange {
   private readonly trie = new TopicTrie<Destination>();
   private readonly cache = new Map<string, Destination[]>();
 
-  route(message: Message, out: Destination[]): void {
+  route(message: Message, out: RouteList<Destination>): void {
     const key = message.routingKey;
     let dests = this.cache.get(key);
     if (dests === undefined) {
