@@ -5,7 +5,7 @@ import type { Logger } from "../logger.js";
 import { AppendFile } from "./append-file.js";
 import type { Persister } from "./persister.js";
 import type { SegmentCache } from "./segment-cache.js";
-import { SegmentFile } from "./segment-file.js";
+import { LENT_BODY_SIZE, SegmentFile } from "./segment-file.js";
 import {
   ACK_ENTRY_SIZE,
   bytesOf,
@@ -187,6 +187,7 @@ export class QueueStore implements MessageLog {
       return this.damaged(segment, offset);
     }
     locateRecord(buf, at, format, into);
+    if (into.bodyEnd - into.bodyStart >= LENT_BODY_SIZE) file.lent = true;
     return true;
   }
 

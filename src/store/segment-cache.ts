@@ -15,6 +15,9 @@ export interface CachedSegment {
 const EVICT_TO = 0.8;
 /** How soon a pass that had to keep segments in use looks again. */
 const RETRY_MS = 20;
+/** Buffers of deleted segments kept for new ones: a busy queue's segments come and go many times a second. */
+const SPARE_BUFFERS = 8;
+const SPARE_BYTES = 4 * 1024 * 1024;
 
 /**
  * How many bytes of segments queues keep in memory (--queue-memory-budget). Every queued message
@@ -30,6 +33,8 @@ export class SegmentCache {
   clock = 1;
   private readonly cached = new Set<CachedSegment>();
   private evictionScheduled = false;
+  private readonly spare: Buffer[] = [];
+  private spareBytes = 0;
   private retryScheduled = false;
   private evictFailures = 0;
 
@@ -71,6 +76,31 @@ export class SegmentCache {
     else this.cached.delete(segment);
     segment.lastUsed = this.clock;
     if (delta > 0 && this.exceeded) this.scheduleEviction();
+  }
+
+  /**
+   * Keep a buffer no one holds any more (a deleted or grown segment's, none of whose bytes were
+   * lent out by reference) for a new segment: without it every record's bytes cost a fresh
+   * allocation, and V8 collects the whole heap to account for the external memory.
+   */
+  giveSpare(buffer: Buffer): void {
+    if (this.spare.length >= SPARE_BUFFERS || this.spareBytes + buffer.length > SPARE_BYTES) return;
+    this.spare.push(buffer);
+    this.spareBytes += buffer.length;
+  }
+
+  /** A kept buffer of at least `minimum` bytes, or undefined. */
+  takeSpare(minimum: number): Buffer | undefined {
+    const spare = this.spare;
+    for (let i = spare.length - 1; i >= 0; i--) {
+      const buffer = spare[i]!;
+      if (buffer.length < minimum) continue;
+      spare[i] = spare[spare.length - 1]!;
+      spare.pop();
+      this.spareBytes -= buffer.length;
+      return buffer;
+    }
+    return undefined;
   }
 
   /** The segment is gone (settled, deleted): forget its bytes. */

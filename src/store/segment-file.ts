@@ -4,6 +4,12 @@ import type { StoreFs } from "./store-fs.js";
 
 /** A new segment's buffer starts this small and doubles: most queues hold few messages. */
 const INITIAL_CAPACITY = 16 * 1024;
+/**
+ * A delivered body this large may be sent by reference (src/amqp/frame-writer.ts: from 16 KiB, or
+ * past frame_max - 8, which is at least 4088): the socket then holds a view of the segment's
+ * buffer until it is written, so the buffer is never reused.
+ */
+export const LENT_BODY_SIZE = 4088;
 /** An evicted segment is read back this much at a time (more for a larger record). */
 const READ_WINDOW = 1024 * 1024;
 
@@ -45,6 +51,8 @@ export class SegmentFile implements PersistedFile, CachedSegment {
   lastUsed = 0;
   /** Whether the file exists yet (a new transient segment's is created when first evicted). */
   private created: boolean;
+  /** Set when a body was read that may be sent by reference: the buffer is then never reused. */
+  lent = false;
 
   /**
    * `contents`: the bytes already in the file (a segment recovered at startup), or undefined for
@@ -55,7 +63,8 @@ export class SegmentFile implements PersistedFile, CachedSegment {
     start: { header: Buffer } | { recovered: Buffer | undefined; size: number },
   ) {
     if ("header" in start) {
-      this.bytes = Buffer.allocUnsafe(Math.max(INITIAL_CAPACITY, start.header.length));
+      const minimum = Math.max(INITIAL_CAPACITY, start.header.length);
+      this.bytes = options.cache.takeSpare(minimum) ?? Buffer.allocUnsafe(minimum);
       start.header.copy(this.bytes, 0);
       this.size = start.header.length;
       this.writtenUpTo = 0;
@@ -105,10 +114,12 @@ export class SegmentFile implements PersistedFile, CachedSegment {
 
   private grow(needed: number): void {
     const old = this.bytes!;
-    const next = Buffer.allocUnsafe(Math.max(needed, Math.min(old.length * 2, this.options.maxCapacity)));
+    const length = Math.max(needed, Math.min(old.length * 2, this.options.maxCapacity));
+    const next = this.options.cache.takeSpare(length) ?? Buffer.allocUnsafe(length);
     old.copy(next, 0, 0, this.size);
     this.bytes = next;
     this.options.cache.charge(this, next.length - old.length);
+    if (!this.lent) this.options.cache.giveSpare(old);
   }
 
   /**
@@ -171,6 +182,7 @@ export class SegmentFile implements PersistedFile, CachedSegment {
     if (this.closed || this.cachedBytes === 0) return;
     this.writePending();
     const freed = this.cachedBytes;
+    if (this.bytes !== undefined && !this.lent) this.options.cache.giveSpare(this.bytes);
     this.bytes = undefined;
     this.window = undefined;
     this.options.cache.charge(this, -freed);
@@ -185,6 +197,7 @@ export class SegmentFile implements PersistedFile, CachedSegment {
     if (this.closed) return;
     this.closed = true;
     this.options.cache.release(this);
+    if (this.bytes !== undefined && !this.lent) this.options.cache.giveSpare(this.bytes);
     this.bytes = undefined;
     this.window = undefined;
     if (this.fd >= 0) this.options.fs.close(this.fd);
