@@ -107,6 +107,46 @@ describe("QueueStore (the segment engine)", () => {
     }
   });
 
+  it("a deleted segment's buffer is reused for a new one, unless a body in it may have been sent by reference", () => {
+    const small = setup({ durable: false, segmentSize: 16 * 1024 });
+    const large = setup({ durable: false, segmentSize: 16 * 1024 });
+    try {
+      // Small bodies: read (delivered by copy), settled, the segment deleted: its buffer is kept.
+      const view = new StoredMessage();
+      const positions = Array.from({ length: 200 }, (_, i) => small.store.append(message(i, 100), false));
+      for (const p of positions) {
+        assert.equal(small.store.read(p, view), true);
+        small.store.settle(p, false);
+      }
+      assert.ok(small.cache.takeSpare(1) !== undefined, "a buffer kept for the next segment");
+
+      // A body past LENT_BODY_SIZE may go to a socket by reference: a segment with one read from
+      // it keeps its buffer out of the spares. Two identical logs, one read before settling, one not.
+      const spares = (read: boolean): number => {
+        const log = read ? large : setup({ durable: false, segmentSize: 16 * 1024 });
+        try {
+          const big = Array.from({ length: 8 }, (_, i) => log.store.append(message(i, 5000), false));
+          for (const p of big) {
+            if (read) assert.equal(log.store.read(p, view), true);
+            log.store.settle(p, false);
+          }
+          log.store.append(message(99, 10), false); // rolls past the last full segment, which is deleted
+          let count = 0;
+          while (log.cache.takeSpare(1) !== undefined) count++;
+          return count;
+        } finally {
+          if (!read) rmSync(log.root, { recursive: true, force: true });
+        }
+      };
+      const unread = spares(false);
+      const read = spares(true);
+      assert.ok(read < unread, `segments whose large bodies were read keep their buffers out of the spares (${read} vs ${unread})`);
+    } finally {
+      rmSync(small.root, { recursive: true, force: true });
+      rmSync(large.root, { recursive: true, force: true });
+    }
+  });
+
   it("a durable log recovers its persistent, unsettled messages in order; delivered ones come back redelivered", () => {
     const first = setup({ durable: true, segmentSize: 8 * 1024 });
     try {
