@@ -113,9 +113,14 @@ export class ControlServer {
   /** A request that is not one: an error answer, and the connection closed. */
   private refuse(socket: Socket, message: string): void {
     this.ctx.log.warn({ event: "ctl.bad_request", reason: message }, "refused a malformed control request");
-    // Close once the answer is out: the client may still be sending (a line too long), unread.
     const response: ControlResponse = { ok: false, node: this.ctx.ids.node, error: { reason: "bad_request", message } };
-    socket.end(JSON.stringify(response) + "\n", () => socket.destroy());
+    // The client may still be sending (a line too long). Closing with its bytes unread makes the
+    // kernel reset the connection, and the client can lose the answer with it (seen in CI): so
+    // what it still sends is read and dropped until it closes, for REFUSE_LINGER_MS at most.
+    socket.on("data", discard);
+    socket.resume();
+    socket.end(JSON.stringify(response) + "\n");
+    setTimeout(() => socket.destroy(), REFUSE_LINGER_MS).unref();
   }
 
   private reply(socket: Socket, response: ControlResponse): void {
@@ -124,6 +129,11 @@ export class ControlServer {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** How long a refused client may go on sending before its connection is cut. */
+const REFUSE_LINGER_MS = 5_000;
+
+function discard(): void {}
 
 /** A request line as a ControlRequest, or what is wrong with it. */
 export function parseRequest(line: Buffer): ControlRequest | ControlFailure {
