@@ -10,8 +10,9 @@ import { FILE_MODE } from "./store-fs.js";
  * - the lock appears with its pid already in it (written to a private file, then hard-linked
  *   to warren.lock, which fails when the lock exists);
  * - a stale lock (its pid is gone) is replaced only by the process that creates
- *   `warren.lock.takeover-<stale pid>` (O_EXCL, so one process only), which checks that the lock
- *   still names that pid and then renames a fresh lock over it.
+ *   `warren.lock.takeover-<stale pid>` (hard-linked from a private file holding its pid, so one
+ *   process only, and never seen empty), which checks that the lock still names that pid and then
+ *   renames a fresh lock over it.
  */
 export class DataDirLock {
   private readonly path: string;
@@ -54,14 +55,22 @@ export class DataDirLock {
   /** Replace a stale lock naming `holder`; false when another process is doing it or did it. */
   private takeOver(holder: number | undefined): boolean {
     const takeover = `${this.path}.takeover-${holder ?? "unreadable"}`;
+    // Like the lock, the takeover file appears with its pid already in it: created empty and then
+    // written, another process could read it empty in between, take its owner for dead, delete
+    // it and take over too, and two Warrens held the folder (seen once under load).
+    const mine = `${takeover}.${process.pid}.new`;
+    rmSync(mine, { force: true });
+    writeExclusive(mine, `${process.pid}\n`);
     try {
-      writeExclusive(takeover, `${process.pid}\n`);
+      linkSync(mine, takeover);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       // Left by a process that died while taking over: clear it, and try again.
       const owner = readPid(takeover);
       if (owner === undefined || !isRunning(owner)) rmSync(takeover, { force: true });
       return false;
+    } finally {
+      rmSync(mine, { force: true });
     }
     try {
       if (this.holder() !== holder) return false; // taken over already: look again
