@@ -6,7 +6,7 @@ import type { StoredMessage } from "../broker/message-log.js";
 import type { Queue } from "../broker/queue.js";
 import type { ChannelHost, DrainWaiter } from "./channel-host.js";
 import type { ConsumerTimeoutClock, ConsumerTimeoutTarget } from "./consumer-timeout.js";
-import { writeBasicDeliver } from "./message-frames.js";
+import { writeBasicDeliver, writeBasicGetOk } from "./message-frames.js";
 import type { TopologyMethods } from "./topology-methods.js";
 import { Delivery, UnackedList } from "./unacked.js";
 
@@ -195,19 +195,9 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     }
     const tag = this.nextDeliveryTag++;
     if (!m.noAck) this.track(tag, message, queue, undefined);
-    // get-ok: delivery-tag, redelivered, exchange and routing key (as stored), message-count.
-    const w = this.writer;
-    const buf = message.buf;
-    w.begin(amqp.FRAME_METHOD, this.id);
-    w.u32(amqp.BASIC_GET_OK);
-    w.u64(tag);
-    w.u8(message.redelivered ? 1 : 0);
-    w.rawRange(buf, message.addressStart, message.addressEnd);
-    w.u32(queue.messageCount);
-    w.end();
-    w.contentFrom(this.id, amqp.CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
+    writeBasicGetOk(this.writer, this.id, tag, message, queue.messageCount);
     // A client that pipelines gets and reads nothing stops being read once its output backs up.
-    w.checkBacklog();
+    this.writer.checkBacklog();
   }
 
   onQos(m: amqp.BasicQos): void {

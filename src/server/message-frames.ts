@@ -1,5 +1,5 @@
 import type { FrameWriter } from "../amqp/frame-writer.js";
-import { BASIC_DELIVER, type BasicPublish, CLASS_BASIC, encodeBasicReturn, FRAME_METHOD } from "../amqp/generated.js";
+import { BASIC_DELIVER, BASIC_GET_OK, type BasicPublish, CLASS_BASIC, encodeBasicReturn, FRAME_METHOD } from "../amqp/generated.js";
 import { shortStrBytes } from "../amqp/name-bytes.js";
 import type { Message } from "../broker/message.js";
 import type { StoredMessage } from "../broker/message-log.js";
@@ -40,6 +40,19 @@ function writeDeliverMethod(
 export function writeBasicDeliver(w: FrameWriter, channel: number, tagBytes: Buffer, deliveryTag: number, message: StoredMessage): void {
   const buf = message.buf;
   writeDeliverMethod(w, channel, tagBytes, deliveryTag, message.redelivered, buf, message.addressStart, message.addressEnd);
+  w.contentFrom(channel, CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
+}
+
+/** basic.get-ok (exchange and routing key as stored, the queue's remaining count) and its content, copied from the segment. */
+export function writeBasicGetOk(w: FrameWriter, channel: number, deliveryTag: number, message: StoredMessage, messageCount: number): void {
+  const buf = message.buf;
+  w.begin(FRAME_METHOD, channel);
+  w.u32(BASIC_GET_OK);
+  w.u64(deliveryTag);
+  w.u8(message.redelivered ? 1 : 0);
+  w.rawRange(buf, message.addressStart, message.addressEnd);
+  w.u32(messageCount);
+  w.end();
   w.contentFrom(channel, CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
 }
 

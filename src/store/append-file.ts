@@ -56,10 +56,6 @@ export class AppendFile implements PersistedFile {
     return this.commit(bytes.length);
   }
 
-  get hasPending(): boolean {
-    return this.slabUsed > 0;
-  }
-
   /** Hand the slab to the kernel (no fsync). Throws on I/O errors (disk full). */
   writePending(): void {
     if (this.slabUsed === 0 || this.closed) return;
@@ -74,33 +70,6 @@ export class AppendFile implements PersistedFile {
 
   sync(callback: (err: NodeJS.ErrnoException | null) => void): void {
     this.fs.fdatasync(this.fd, callback);
-  }
-
-  /** Read bytes already appended (pending bytes are written first). */
-  read(buf: Buffer, length: number, position: number): number {
-    if (this.slabUsed > 0 && position + length > this.slabStart) {
-      try {
-        this.writePending();
-      } catch {
-        // The disk will not take the slab (the persister has logged why): serve it from memory,
-        // so paged messages still reach consumers.
-        return this.readAroundSlab(buf, length, position);
-      }
-    }
-    return this.fs.read(this.fd, buf, 0, length, position);
-  }
-
-  private readAroundSlab(buf: Buffer, length: number, position: number): number {
-    let n = 0;
-    if (position < this.slabStart) {
-      const onDisk = Math.min(length, this.slabStart - position);
-      n = this.fs.read(this.fd, buf, 0, onDisk, position);
-      if (n < onDisk) return n;
-    }
-    const from = position + n - this.slabStart;
-    const take = Math.min(this.slabUsed - from, length - n);
-    if (take > 0) this.slab.copy(buf, n, from, from + take);
-    return n + Math.max(0, take);
   }
 
   /** Cut the file at `size` (a torn tail found by recovery). */

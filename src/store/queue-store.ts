@@ -88,7 +88,7 @@ export class QueueStore implements MessageLog {
   private readonly segments = new Map<number, Segment>();
   private writeSegment: Segment | undefined;
   private nextSegmentId = 1;
-  /** The last segment read, so a run of reads from one segment skips the map. */
+  /** The segment used last, so a run of reads and acks in one segment skips the map. */
   private lastRead: Segment | undefined;
   /** Where the buffer of the last read starts in its segment (reused: no object per read). */
   private readonly base = { at: 0, fromDisk: false };
@@ -162,15 +162,20 @@ export class QueueStore implements MessageLog {
     return segment.id * SEGMENT_FACTOR + offset;
   }
 
-  read(position: LogPosition, into: StoredMessage): boolean {
+  /** The segment holding `position` (the last one used first: reads and acks come in runs). */
+  private segmentOf(position: LogPosition): Segment | undefined {
     const id = Math.floor(position / SEGMENT_FACTOR);
-    let segment = this.lastRead;
-    if (segment === undefined || segment.id !== id) {
-      segment = this.segments.get(id);
-      if (segment === undefined) throw new Error(`no segment ${id} in ${this.options.dir}`);
-      this.lastRead = segment;
-    }
-    const offset = position - id * SEGMENT_FACTOR;
+    const last = this.lastRead;
+    if (last !== undefined && last.id === id) return last;
+    const segment = this.segments.get(id);
+    if (segment !== undefined) this.lastRead = segment;
+    return segment;
+  }
+
+  read(position: LogPosition, into: StoredMessage): boolean {
+    const segment = this.segmentOf(position);
+    if (segment === undefined) throw new Error(`no segment for position ${position} in ${this.options.dir}`);
+    const offset = position - segment.id * SEGMENT_FACTOR;
     const file = segment.file;
     const format = segment.format;
     const base = this.base;
@@ -197,25 +202,22 @@ export class QueueStore implements MessageLog {
   }
 
   delivered(position: LogPosition): void {
-    this.mark(position, true);
+    const segment = this.segmentOf(position);
+    if (segment !== undefined && this.options.durable) this.mark(segment, position, true);
   }
 
   settle(position: LogPosition, persistent: boolean): void {
-    const id = Math.floor(position / SEGMENT_FACTOR);
-    const segment = this.segments.get(id);
+    const segment = this.segmentOf(position);
     if (segment === undefined) return;
     // Only persistent records come back after a restart, so only they need an ack marker.
-    if (persistent && this.options.durable) this.mark(position, false);
+    if (persistent && this.options.durable) this.mark(segment, position, false);
     segment.settled++;
     this.reclaim(segment);
   }
 
   /** Append an ack (or delivered) marker for a persistent record of a durable queue. */
-  private mark(position: LogPosition, delivered: boolean): void {
-    const id = Math.floor(position / SEGMENT_FACTOR);
-    const segment = this.segments.get(id);
-    if (segment === undefined || !this.options.durable) return;
-    const offset = position - id * SEGMENT_FACTOR;
+  private mark(segment: Segment, position: LogPosition, delivered: boolean): void {
+    const offset = position - segment.id * SEGMENT_FACTOR;
     try {
       const acks = (segment.acks ??= AppendFile.open(this.fs, segment.ackPath));
       const { buf, pos } = acks.reserve(ACK_ENTRY_SIZE);

@@ -159,10 +159,6 @@ export class SegmentFile implements PersistedFile, CachedSegment {
     return window;
   }
 
-  get hasPending(): boolean {
-    return this.writtenUpTo < this.size;
-  }
-
   /** Hand the bytes the file lacks to the kernel (no fsync). Throws on I/O errors (disk full). */
   writePending(): void {
     if (this.closed || this.writtenUpTo >= this.size) return;
