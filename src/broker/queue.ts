@@ -14,6 +14,15 @@ export interface QueueOptions {
   owner?: object;
 }
 
+/** Why a message left its queue without an ack: the reasons RabbitMQ writes in x-death. */
+export type DropReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
+
+/**
+ * Where a queue's dropped messages go (dead-lettering). Called before the message is settled;
+ * `message` is valid only during the call.
+ */
+export type DropHandler = (queue: Queue, message: StoredMessage, reason: DropReason) => void;
+
 /** What enqueue did with a message: kept, written durably (a confirm waits for the sync), or refused by the log. */
 export type Enqueued = "memory" | "durable" | "refused";
 
@@ -59,6 +68,8 @@ export class Queue {
   private log: MessageLog | undefined;
   /** The message being handed out (reused: see StoredMessage). */
   private readonly out = new StoredMessage();
+  /** Set when the queue dead-letters what it drops; undefined drops silently. */
+  dropHandler: DropHandler | undefined = undefined;
 
   constructor(
     readonly name: string,
@@ -151,6 +162,15 @@ export class Queue {
     this.ready.requeue(position, flags | REDELIVERED);
     this.readyBytes += bodySize;
     if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
+  }
+
+  /**
+   * Discard the message just taken into `out` (expired, over the length limit): hand it to the
+   * drop handler, then settle it. Not counted as a delivery.
+   */
+  private dropTaken(reason: DropReason): void {
+    this.dropHandler?.(this, this.out, reason);
+    this.settle(this.out.position, this.out.flags);
   }
 
   /** A handed-out message is finished with (acked, or rejected without requeue). */
