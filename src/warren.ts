@@ -132,14 +132,14 @@ export class Warren {
       this.tlsPort = await this.amqp.listenTls(this.options.host, this.options.tlsPort, tls);
       this.log.info(
         { event: "amqps.listening", host: this.options.host, port: this.tlsPort, verify: this.options.tlsVerify },
-        `AMQPS listening on ${this.options.host}:${this.tlsPort}`,
+        `AMQPS listening on ${listenAddress(this.options.host)}:${this.tlsPort}`,
       );
     }
     // amqp.listening comes last: tools (and the tests) take it to mean "ready".
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
       { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.dataDir },
-      `AMQP listening on ${this.options.host}:${this.port}`,
+      `AMQP listening on ${listenAddress(this.options.host)}:${this.port}`,
     );
   }
 
@@ -170,4 +170,10 @@ export class Warren {
     this.storage.close();
     this.log.info({ event: "broker.stopped" }, "stopped");
   }
+}
+
+/** How a listener's address reads in the log: an empty host means every address. */
+function listenAddress(host: string): string {
+  if (host === "") return "[::]";
+  return host.includes(":") ? `[${host}]` : host;
 }

@@ -86,7 +86,14 @@ export interface Setting {
 }
 
 export const settings: Setting[] = [
-  { key: "host", flag: "--host", env: "WARREN_HOST", kind: "string", default: "0.0.0.0", description: "address the AMQP listener binds to" },
+  {
+    key: "host",
+    flag: "--host",
+    env: "WARREN_HOST",
+    kind: "string",
+    default: "",
+    description: "address the AMQP listeners bind to (empty: every IPv6 and IPv4 address, as RabbitMQ)",
+  },
   { key: "port", flag: "--port", env: "WARREN_PORT", kind: "int", default: 5672, min: 0, max: 65535, description: "AMQP port (0 picks a free port)" },
   { key: "dataDir", flag: "--data-dir", env: "WARREN_DATA_DIR", kind: "string", default: "./data", description: "folder for durable state" },
   {

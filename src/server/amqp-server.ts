@@ -67,10 +67,15 @@ export class AmqpServer {
   }
 }
 
+/**
+ * Listen on `host`, or with an empty host on every address: Node then binds `::` (dual stack, so
+ * IPv4 clients get in too) where IPv6 exists, and `0.0.0.0` where it does not. RabbitMQ's default
+ * listener takes both families; clients that resolve `localhost` to `::1` first need it.
+ */
 function listenOn(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen(port, host === "" ? undefined : host, () => {
       server.off("error", reject);
       const address = server.address();
       resolve(typeof address === "object" && address !== null ? address.port : port);
