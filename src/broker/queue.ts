@@ -27,8 +27,8 @@ export type DropHandler = (queue: Queue, message: StoredMessage | Message, reaso
 
 /**
  * What enqueue did with a message: kept, written durably (a confirm waits for the sync), refused
- * by the log, or rejected by the queue's length limit (x-overflow reject-publish: the publisher
- * is nacked, a transaction still commits).
+ * by the log, or rejected by the queue's length limit (x-overflow reject-publish); the publisher
+ * of a message refused or rejected is nacked.
  */
 export type Enqueued = "memory" | "durable" | "refused" | "rejected";
 
@@ -192,6 +192,8 @@ export class Queue {
     this.ready.requeue(position, flags | REDELIVERED);
     this.readyBytes += bodySize;
     if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
+    // Back at the head, it can be what takes the queue past its limit (RabbitMQ drops on requeue too).
+    if (this.lengthLimit !== undefined && this.lengthLimit.overflow === "drop-head") this.dropOverLimit(this.lengthLimit);
   }
 
   /**

@@ -154,13 +154,13 @@ export class ChannelPublisher {
     else this.vhost.route(exchange, message, queues);
     let durable = false;
     let refused = false;
-    let rejected = false;
     for (let i = 0; i < queues.length; i++) {
       const queue = queues.at(i);
       const outcome = queue.enqueue(message);
       if (outcome === "durable") durable = true;
-      else if (outcome === "refused") refused = true;
-      else if (outcome === "rejected") rejected = true;
+      // Refused by a store, or by a queue over its limit (x-overflow reject-publish): the publisher
+      // is nacked, a transaction fails (RabbitMQ: "partial tx completion"); other queues keep it.
+      else if (outcome === "refused" || outcome === "rejected") refused = true;
       // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
       if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.host.holdForQueue(queue);
     }
@@ -168,9 +168,7 @@ export class ChannelPublisher {
     queues.clear(); // keeps no queue alive past the publish
     if (unroutable && m.mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, m, message);
     const epoch = refused ? REFUSED_EPOCH : durable ? this.host.ctx.persister!.currentEpoch : 0;
-    // A queue over its limit (x-overflow reject-publish) nacks a confirmed publish even when
-    // others took it (RabbitMQ), and is no failure for a transaction: the message is just dropped there.
-    if (this.confirms) this.confirms.add(rejected ? REFUSED_EPOCH : epoch);
+    if (this.confirms) this.confirms.add(epoch);
     return epoch;
   }
 
