@@ -33,6 +33,12 @@ export const refuse = {
   inequivalentValue: (resource: string, arg: string, received: unknown, current: unknown): AmqpError =>
     refuse.inequivalentArg(resource, arg, `received '${received}' but current is '${current}'`),
 
+  /** 406: a queue argument RabbitMQ refuses at declare, `detail` as it prints the reason ("{value_negative,-1}"). */
+  invalidArg: (arg: string, resource: string, detail: string): AmqpError => fail.preconditionFailed(`invalid arg '${arg}' for ${resource}: ${detail}`),
+
+  /** 406: x-dead-letter-exchange of another type than longstr (checked by RabbitMQ's channel, before the other arguments). */
+  invalidArgType: (type: string, arg: string, resource: string): AmqpError => fail.preconditionFailed(`invalid type '${type}' for arg '${arg}' in ${resource}`),
+
   /** 405: a queue exclusive to another connection, or redeclared with another exclusive flag. */
   exclusiveLocked: (resource: string): AmqpError =>
     fail.resourceLocked(

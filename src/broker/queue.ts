@@ -1,6 +1,7 @@
 import type { FieldTable } from "../amqp/field-types.js";
 import type { Binding } from "./binding.js";
 import type { Consumer } from "./consumer.js";
+import { lengthLimitOf, type LengthLimit } from "./length-limit.js";
 import type { Message } from "./message.js";
 import { PERSISTENT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
 import { ReadyIndex } from "./ready-index.js";
@@ -19,12 +20,17 @@ export type DropReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
 
 /**
  * Where a queue's dropped messages go (dead-lettering). Called before the message is settled;
- * `message` is valid only during the call.
+ * `message` is valid only during the call. A Message is one the queue refused
+ * (x-overflow reject-publish-dlx), never stored.
  */
-export type DropHandler = (queue: Queue, message: StoredMessage, reason: DropReason) => void;
+export type DropHandler = (queue: Queue, message: StoredMessage | Message, reason: DropReason) => void;
 
-/** What enqueue did with a message: kept, written durably (a confirm waits for the sync), or refused by the log. */
-export type Enqueued = "memory" | "durable" | "refused";
+/**
+ * What enqueue did with a message: kept, written durably (a confirm waits for the sync), refused
+ * by the log, or rejected by the queue's length limit (x-overflow reject-publish); the publisher
+ * of a message refused or rejected is nacked.
+ */
+export type Enqueued = "memory" | "durable" | "refused" | "rejected";
 
 /**
  * A queue: ready messages in order, and the consumers they go to, round robin.
@@ -70,6 +76,8 @@ export class Queue {
   private readonly out = new StoredMessage();
   /** Set when the queue dead-letters what it drops; undefined drops silently. */
   dropHandler: DropHandler | undefined = undefined;
+  /** x-max-length / x-max-length-bytes; undefined (the usual case) costs enqueue one check. */
+  readonly lengthLimit: LengthLimit | undefined;
 
   constructor(
     readonly name: string,
@@ -78,7 +86,9 @@ export class Queue {
     /** Called when an auto-delete queue loses its last consumer. */
     private readonly onUnused: (queue: Queue) => void,
     private readonly storage: QueueStorage,
-  ) {}
+  ) {
+    this.lengthLimit = lengthLimitOf(options.arguments);
+  }
 
   /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
   get isDurable(): boolean {
@@ -119,6 +129,11 @@ export class Queue {
    * not take it (the queue drops it and its publisher is nacked).
    */
   enqueue(message: Message): Enqueued {
+    const limit = this.lengthLimit;
+    if (limit !== undefined && limit.overflow !== "drop-head" && this.wouldOverflow(limit, message)) {
+      if (limit.overflow === "reject-publish-dlx") this.dropHandler?.(this, message, "maxlen");
+      return "rejected";
+    }
     const persistent = this.isDurable && message.persistent;
     let position: LogPosition;
     try {
@@ -131,7 +146,22 @@ export class Queue {
     this.readyBytes += message.body.length;
     if (persistent) this.readyPersistent++;
     if (this.consumers.length > 0) this.dispatch();
+    // What consumers took at once never counted (RabbitMQ delivers before it enqueues).
+    if (limit !== undefined) this.dropOverLimit(limit);
     return persistent ? "durable" : "memory";
+  }
+
+  /** reject-publish: one more message would take the ready ones past the limit (consumers or not, as RabbitMQ). */
+  private wouldOverflow(limit: LengthLimit, message: Message): boolean {
+    return this.ready.length + 1 > limit.maxLength || this.readyBytes + message.body.length > limit.maxBytes;
+  }
+
+  /** drop-head: drop (and dead-letter, reason maxlen) the oldest ready messages while past the limit. */
+  private dropOverLimit(limit: LengthLimit): void {
+    while (this.ready.length > limit.maxLength || this.readyBytes > limit.maxBytes) {
+      if (!this.takeReady()) return;
+      this.dropTaken("maxlen");
+    }
   }
 
   /** Take the next ready message into `this.out`; false when there is none. */
@@ -162,6 +192,8 @@ export class Queue {
     this.ready.requeue(position, flags | REDELIVERED);
     this.readyBytes += bodySize;
     if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
+    // Back at the head, it can be what takes the queue past its limit (RabbitMQ drops on requeue too).
+    if (this.lengthLimit !== undefined && this.lengthLimit.overflow === "drop-head") this.dropOverLimit(this.lengthLimit);
   }
 
   /**
@@ -169,8 +201,26 @@ export class Queue {
    * drop handler, then settle it. Not counted as a delivery.
    */
   private dropTaken(reason: DropReason): void {
+    // Read first: the handler may enqueue into this queue, which reuses `out`.
+    const { position, flags } = this.out;
     this.dropHandler?.(this, this.out, reason);
-    this.settle(this.out.position, this.out.flags);
+    this.settle(position, flags);
+  }
+
+  /**
+   * A handed-out message is rejected (basic.reject or basic.nack without requeue): dead-lettered
+   * (reason rejected) when the queue does that, then settled. `flags` as it had when handed out.
+   */
+  reject(position: LogPosition, flags: number): void {
+    const handler = this.dropHandler;
+    if (handler !== undefined && !this.deleted) {
+      const out = this.out;
+      out.position = position;
+      out.flags = flags;
+      // A message damaged on disk is lost (the log has said so): nothing to dead-letter.
+      if (this.log!.read(position, out)) handler(this, out, "rejected");
+    }
+    this.settle(position, flags);
   }
 
   /** A handed-out message is finished with (acked, or rejected without requeue). */

@@ -2,6 +2,7 @@ import type { FieldTable } from "../amqp/field-types.js";
 import { fail } from "../amqp/errors.js";
 import { refuse, resourceName } from "../amqp/refusals.js";
 import { Binding, bindingKey, isQueue, type Destination } from "./binding.js";
+import { DeadLetterer, deadLetters } from "./dead-letter.js";
 import { DefaultExchange } from "./exchange/default.js";
 import type { Exchange, ExchangeOptions } from "./exchange/exchange.js";
 import { parseMatchKind } from "./exchange/headers-match.js";
@@ -49,6 +50,8 @@ export class VHost {
   private readonly pendingScratch = new RouteList<Destination>();
   private routing = false;
   private journal: DefinitionsJournal | undefined;
+  /** Where the queues that have x-dead-letter-exchange send what they drop. */
+  private readonly deadLetterer = new DeadLetterer(this);
 
   constructor(
     readonly name: string,
@@ -163,6 +166,7 @@ export class VHost {
     }
     if (this.storage === undefined) throw new Error("a vhost without storage cannot hold queues");
     const queue = new Queue(name, this.name, options, (q) => this.deleteQueue(q), this.storage);
+    if (deadLetters(options.arguments)) queue.dropHandler = this.deadLetterer.handler;
     this.journal?.queueDeclared(queue); // first: a declare the log refuses is not made
     this.queues.set(name, queue);
     return { queue, created: true };

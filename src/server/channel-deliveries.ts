@@ -15,6 +15,12 @@ const DELIVERY_HIGH_WATER = 1024 * 1024;
 /** Settled deliveries a channel keeps for reuse: enough for a usual prefetch window. */
 const SPARE_DELIVERIES = 256;
 
+/** What becomes of settled deliveries: acked, put back in their queues, or rejected (dead-lettered where the queue does that). */
+type Outcome = typeof ACK | typeof REQUEUE | typeof REJECT;
+const ACK = 0;
+const REQUEUE = 1;
+const REJECT = 2;
+
 /** Where a channel is in its life: open, closing (channel.close sent, waiting for close-ok), closed. */
 export type ChannelState = "open" | "closing" | "closed";
 
@@ -123,7 +129,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
   /** The channel closed: requeue every unacked delivery, stop waiting for a drain and for the clock. */
   release(): void {
     // The channel no longer takes deliveries, so requeued messages go to other consumers.
-    this.finish(this.unacked.takeAll(), true);
+    this.finish(this.unacked.takeAll(), REQUEUE);
     this.host.stopWaitingForDrain(this);
     if (this.timeoutWatched) this.timeoutClock!.unwatch(this);
     this.timeoutWatched = false;
@@ -209,21 +215,26 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
   }
 
   ack(tag: number, multiple: boolean): void {
-    this.nack(tag, multiple, false);
+    this.settleTags(tag, multiple, ACK);
+  }
+
+  /** basic.nack and basic.reject: requeued, or rejected (dead-lettered where the queue does that). */
+  nack(tag: number, multiple: boolean, requeue: boolean): void {
+    this.settleTags(tag, multiple, requeue ? REQUEUE : REJECT);
   }
 
   /** Take deliveries off the unacked list (an unknown tag is 406 and closes the channel) and finish them. */
-  nack(tag: number, multiple: boolean, requeue: boolean): void {
+  private settleTags(tag: number, multiple: boolean, outcome: Outcome): void {
     if (multiple) {
       // RabbitMQ: the tag itself must be outstanding (0 means everything).
       if (tag !== 0 && !this.unacked.has(tag)) throw unknownTag(tag);
-      this.finish(this.unacked.takeUpTo(tag), requeue);
+      this.finish(this.unacked.takeUpTo(tag), outcome);
       return;
     }
     // One tag, the common case: no array.
     const one = this.unacked.take(tag);
     if (one === undefined) throw unknownTag(tag);
-    this.finishOne(one, requeue);
+    this.finishOne(one, outcome);
   }
 
   /** Keep a settled delivery for the next one (up to SPARE_DELIVERIES), its references dropped. */
@@ -234,12 +245,13 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
   }
 
   /** finish() for a single delivery. */
-  private finishOne(d: Delivery, requeue: boolean): void {
+  private finishOne(d: Delivery, outcome: Outcome): void {
     const queue = d.queue;
     queue.unacked--;
     if (d.consumer !== undefined) d.consumer.unacked--;
-    if (requeue) queue.requeue(d.position, d.flags, d.bodySize);
-    else queue.settle(d.position, d.flags);
+    if (outcome === ACK) queue.settle(d.position, d.flags);
+    else if (outcome === REQUEUE) queue.requeue(d.position, d.flags, d.bodySize);
+    else queue.reject(d.position, d.flags);
     this.recycle(d);
     queue.dispatch();
     if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
@@ -249,7 +261,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
    * Release the prefetch credit of settled deliveries, put them back in their queues when asked
    * (each at its original position), and let the queues dispatch again.
    */
-  private finish(done: Delivery[], requeue: boolean): void {
+  private finish(done: Delivery[], outcome: Outcome): void {
     if (done.length === 0) return;
     for (let i = 0; i < done.length; i++) {
       const d = done[i]!;
@@ -260,8 +272,9 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     const queues = new Set<Queue>();
     for (let i = 0; i < done.length; i++) {
       const d = done[i]!;
-      if (requeue) d.queue.requeue(d.position, d.flags, d.bodySize);
-      else d.queue.settle(d.position, d.flags);
+      if (outcome === ACK) d.queue.settle(d.position, d.flags);
+      else if (outcome === REQUEUE) d.queue.requeue(d.position, d.flags, d.bodySize);
+      else d.queue.reject(d.position, d.flags);
       queues.add(d.queue);
       this.recycle(d);
     }
@@ -272,7 +285,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
 
   onRecover(requeue: boolean, sendOk: boolean): void {
     if (!requeue) throw fail.notImplemented("requeue=false");
-    this.finish(this.unacked.takeAll(), true);
+    this.finish(this.unacked.takeAll(), REQUEUE);
     if (sendOk) this.writer.method(this.id, amqp.encodeBasicRecoverOk, {});
   }
 }

@@ -158,7 +158,9 @@ export class ChannelPublisher {
       const queue = queues.at(i);
       const outcome = queue.enqueue(message);
       if (outcome === "durable") durable = true;
-      else if (outcome === "refused") refused = true;
+      // Refused by a store, or by a queue over its limit (x-overflow reject-publish): the publisher
+      // is nacked, a transaction fails (RabbitMQ: "partial tx completion"); other queues keep it.
+      else if (outcome === "refused" || outcome === "rejected") refused = true;
       // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
       if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.host.holdForQueue(queue);
     }

@@ -4,7 +4,9 @@ import { fail } from "../amqp/errors.js";
 import { refuse, resourceName } from "../amqp/refusals.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
+import { checkDeadLetterExchangeType, checkDeadLetterRoutingKey } from "../broker/dead-letter.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
+import { checkLengthLimitArguments } from "../broker/length-limit.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
@@ -114,6 +116,7 @@ export class TopologyMethods {
       } else {
         this.vhost.checkQueueLimit(name);
         this.checkDeadLetterAccess(name, m.arguments);
+        this.checkQueueArguments(name, m.arguments);
       }
       const result = this.vhost.declareQueue(name, {
         durable: m.durable,
@@ -188,10 +191,18 @@ export class TopologyMethods {
 
   /** A new queue that dead-letters: read on the queue and write on the exchange (RabbitMQ). */
   private checkDeadLetterAccess(queue: string, args: FieldTable): void {
+    checkDeadLetterExchangeType(args, resourceName("queue", queue, this.vhost.name));
     const dlx = args["x-dead-letter-exchange"];
     if (typeof dlx !== "string") return;
     this.access.read("queue", queue);
     this.access.write("exchange", dlx);
+  }
+
+  /** The arguments of a new queue, refused (406) as RabbitMQ refuses them, in its order. */
+  private checkQueueArguments(queue: string, args: FieldTable): void {
+    const resource = resourceName("queue", queue, this.vhost.name);
+    checkDeadLetterRoutingKey(args, resource);
+    checkLengthLimitArguments(args, resource);
   }
 
   /** A new exchange with an alternate exchange: read on it and write on the alternate (RabbitMQ). */
