@@ -39,6 +39,9 @@ export const refuse = {
       `cannot obtain exclusive access to locked ${resource}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
     ),
 
+  /** 404: an empty queue name (the channel's last declared queue) on a channel that has declared none. */
+  noPreviousQueue: (): AmqpError => fail.notFound("no previously declared queue"),
+
   /** 403: declaring a queue or exchange whose name starts with "amq.". */
   reservedName: (kind: ResourceKind, name: string): AmqpError => fail.accessRefused(`${kind} name '${name}' contains reserved prefix 'amq.*'`),
 

@@ -45,6 +45,8 @@ export class TopologyMethods {
   private readonly host: ChannelHost;
   private readonly vhost: VHost;
   private readonly access: ChannelAccess;
+  /** The last queue declared on the channel, passive declares included (RabbitMQ's most_recently_declared_queue). */
+  private lastDeclaredQueue = "";
 
   constructor(options: TopologyOptions) {
     this.id = options.id;
@@ -63,13 +65,13 @@ export class TopologyMethods {
       case amqp.QUEUE_DECLARE:
         return this.onQueueDeclare(m);
       case amqp.QUEUE_BIND:
-        return this.onQueueBind(m);
+        return this.onQueueBind(this.withBindingShortcuts(m));
       case amqp.QUEUE_UNBIND:
-        return this.onQueueUnbind(m);
+        return this.onQueueUnbind(this.withBindingShortcuts(m));
       case amqp.QUEUE_PURGE:
-        return this.onQueuePurge(m);
+        return this.onQueuePurge(this.withQueueShortcut(m));
       case amqp.QUEUE_DELETE:
-        return this.onQueueDelete(m);
+        return this.onQueueDelete(this.withQueueShortcut(m));
       case amqp.EXCHANGE_DECLARE:
         return this.onExchangeDeclare(m);
       case amqp.EXCHANGE_DELETE:
@@ -79,6 +81,25 @@ export class TopologyMethods {
       case amqp.EXCHANGE_UNBIND:
         return this.onExchangeBind(m, false);
     }
+  }
+
+  /**
+   * The queue an empty queue name stands for in queue.bind, unbind, purge, delete, basic.consume
+   * and basic.get: the last queue declared on the channel (404 when none was). RabbitMQ expands
+   * the name before any other check, so the 404 comes first, and a passive declare of
+   * amq.rabbitmq.reply-to makes basic.consume with "" a direct reply-to consumer.
+   */
+  withQueueShortcut<T extends { queue: string }>(m: T): T {
+    if (m.queue !== "") return m;
+    if (this.lastDeclaredQueue === "") throw refuse.noPreviousQueue();
+    return { ...m, queue: this.lastDeclaredQueue };
+  }
+
+  /** queue.bind and unbind: an empty queue name with an empty routing key binds with the queue's name as the key too (RabbitMQ). */
+  private withBindingShortcuts<T extends { queue: string; routingKey: string }>(m: T): T {
+    if (m.queue !== "") return m;
+    const expanded = this.withQueueShortcut(m);
+    return m.routingKey === "" ? { ...expanded, routingKey: expanded.queue } : expanded;
   }
 
   /** A queue of this vhost that this connection may use: 404 if missing, 405 if another's exclusive queue. */
@@ -99,6 +120,7 @@ export class TopologyMethods {
     let queue: Queue;
     if (m.passive && m.queue === REPLY_QUEUE) {
       // The pseudo-queue "exists" for clients that check it before consuming (RabbitMQ).
+      this.lastDeclaredQueue = REPLY_QUEUE;
       if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueDeclareOk, { queue: REPLY_QUEUE, messageCount: 0, consumerCount: 0 });
       return;
     }
@@ -125,6 +147,7 @@ export class TopologyMethods {
       queue = result.queue;
       if (result.created && m.exclusive) this.host.ownExclusiveQueue(queue);
     }
+    this.lastDeclaredQueue = queue.name;
     if (!m.noWait) {
       this.writer.method(this.id, amqp.encodeQueueDeclareOk, {
         queue: queue.name,
