@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ChannelAccess } from "../access/channel-access.js";
 import { fail } from "../amqp/errors.js";
 import { refuse, resourceName } from "../amqp/refusals.js";
-import type { FieldTable } from "../amqp/field-types.js";
+import { fieldTypeName, type FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
@@ -217,10 +217,15 @@ export class TopologyMethods {
     this.access.write("exchange", dlx);
   }
 
-  /** A new exchange with an alternate exchange: read on it and write on the alternate (RabbitMQ). */
+  /**
+   * A new exchange with an alternate exchange: the argument must be a string (406), and the user
+   * needs read on the exchange and write on the alternate (RabbitMQ). Publishing later checks
+   * nothing on the alternate, and it need not exist.
+   */
   private checkAlternateExchangeAccess(exchange: string, args: FieldTable): void {
     const ae = args["alternate-exchange"];
-    if (typeof ae !== "string") return;
+    if (ae === undefined) return;
+    if (typeof ae !== "string") throw refuse.alternateExchangeType(fieldTypeName(args, "alternate-exchange"), exchange, this.vhost.name);
     this.access.read("exchange", exchange);
     this.access.write("exchange", ae);
   }
