@@ -49,6 +49,30 @@ describe("CC and BCC headers", () => {
     assert.equal(other.extraRoutingKeys, undefined);
   });
 
+  it("finds them after every value type and a content-encoding; a table it cannot walk is left alone", () => {
+    const all = [
+      entry("t", "t", Buffer.from([1])),
+      entry("B", "B", Buffer.from([1])),
+      entry("u", "u", Buffer.alloc(2)),
+      entry("i", "i", Buffer.alloc(4)),
+      entry("f", "f", Buffer.alloc(4)),
+      entry("D", "D", Buffer.alloc(5)),
+      entry("L", "L", Buffer.alloc(8)),
+      entry("d", "d", Buffer.alloc(8)),
+      entry("T", "T", Buffer.alloc(8)),
+      entry("V", "V", Buffer.alloc(0)),
+      entry("x", "x", longstr("CC")),
+      entry("F", "F", table(entry("CC", "S", longstr("nested, not a routing header")))),
+    ];
+    const flags = Buffer.alloc(2);
+    flags.writeUInt16BE(0x4000 | 0x2000);
+    const raw = Buffer.concat([flags, shortstr("gzip"), table(...all, cc)]);
+    assert.deepEqual(withSenderSelectedRoutes(message(raw)).extraRoutingKeys, ["c1", "c2"]);
+    const unwalkable = message(properties(table(entry("q", "Z", Buffer.alloc(1)), cc)));
+    assert.equal(withSenderSelectedRoutes(unwalkable), unwalkable);
+    assert.equal(unwalkable.extraRoutingKeys, undefined);
+  });
+
   it("CC: the same bytes, the longstr elements as keys", () => {
     const m = message(properties(table(before, cc, after)));
     const routed = withSenderSelectedRoutes(m);
