@@ -37,7 +37,7 @@ function definitions(): unknown {
       { user: U_EMPTY, vhost: V, configure: "", write: "", read: "" },
     ],
     queues: ["cfg-q", "cfg-del-q", "rd-q", "wr-q", "cfg-rd-q"].map(queue),
-    exchanges: ["cfg-x", "cfg-del-x", "rd-x", "wr-x"].map(exchange),
+    exchanges: [...["cfg-x", "cfg-del-x", "rd-x", "wr-x"].map(exchange), { ...exchange("wr-ae-x"), arguments: { "alternate-exchange": "rd-x" } }],
     bindings: [{ source: "rd-x", vhost: V, destination: "wr-q", destination_type: "queue", routing_key: "bound", arguments: {} }],
   };
 }
@@ -108,6 +108,7 @@ const MATRIX: Array<[string, Action, string]> = [
   ["exchange.unbind: no write on the destination", (ch) => ch.unbindExchange("rd-x", "rd-x", "k"), refused("exchange", "rd-x")],
   ["basic.publish: write granted", (ch) => publish(ch, "wr-x"), "ok"],
   ["basic.publish: write refused", (ch) => publish(ch, "rd-x"), refused("exchange", "rd-x")],
+  ["basic.publish: nothing is checked on the alternate exchange that takes it", (ch) => publish(ch, "wr-ae-x"), "ok"],
   ["basic.publish: the default exchange is 'amq.default'", (ch) => publish(ch, ""), refused("exchange", "amq.default")],
   ["basic.publish: checked before existence", (ch) => publish(ch, "cfg-missing-x"), refused("exchange", "cfg-missing-x")],
   ["basic.publish: a missing exchange, write granted", (ch) => publish(ch, "wr-missing-x"), `404 NOT_FOUND - no exchange 'wr-missing-x' in vhost '${V}'`],

@@ -639,4 +639,37 @@ describe("headers matching", () => {
     assert.deepEqual(await drain(ch, empty), ["bare"]);
     assert.deepEqual(await drain(ch, needsA), []);
   });
+
+  // RabbitMQ prints the value with Erlang's ~tp: integers, floats in their shortest form, binaries,
+  // void as undefined, decimals as {Scale,Value}, arrays and tables as lists of typed tuples.
+  const wrongXMatch: Array<[unknown, string]> = [
+    [1, "byte (value 1)"],
+    [true, "bool (value true)"],
+    [{ "!": "int64", value: -9007199254740991 }, "long (value -9007199254740991)"],
+    [{ "!": "double", value: 1 }, "double (value 1.0)"],
+    [{ "!": "double", value: 1e20 }, "double (value 1.0e20)"],
+    [{ "!": "double", value: 0.00012 }, "double (value 1.2e-4)"],
+    [{ "!": "float", value: 1.5 }, "float (value 1.5)"],
+    [{ "!": "timestamp", value: 1700000000 }, "timestamp (value 1700000000)"],
+    [{ "!": "decimal", value: { places: 2, digits: 12345 } }, "decimal (value {2,12345})"],
+    [Buffer.from([1, 2, 200]), "binary (value <<1,2,200>>)"],
+    [null, "void (value undefined)"],
+    [["all", 1], 'array (value [{longstr,<<"all">>},{byte,1}])'],
+    // Past Erlang's 80 columns a list breaks into one element a line, under the first; the whole
+    // text is cut at 255 bytes (252 and "...").
+    [{ a: "x", b: [true] }, `table (value [{<<"a">>,longstr,<<"x">>},\n${" ".repeat(41)}{<<"b">>,array,[{bool,true}]}])`],
+    [
+      ["a", 1, ["b"], { k: "v" }],
+      `array (value [{longstr,<<"a">>},\n${" ".repeat(41)}{byte,1},\n${" ".repeat(41)}{array,[{longstr,<<"b">>}]},\n${" ".repeat(41)}{table,[`,
+    ],
+  ];
+  for (const [value, described] of wrongXMatch) {
+    it(`an x-match of type ${described.split(" ")[0]} is 406 naming its type and value as RabbitMQ does`, async () => {
+      const x = await declareExchange("headers");
+      const q = await serverQueue();
+      const err = await expectChannelError(conn, Code.PRECONDITION_FAILED, (c) => c.bindQueue(q, x, "", { "x-match": value }));
+      const text = `PRECONDITION_FAILED - Invalid x-match field type ${described}; expected longstr`;
+      assert.equal(replyText(err), text.length > 255 ? `${text.slice(0, 252)}...` : text);
+    });
+  }
 });

@@ -121,7 +121,8 @@ export class AmqpReader {
     return values;
   }
 
-  private fieldValue(): FieldValue {
+  /** One field value: its type octet, then the value. */
+  fieldValue(): FieldValue {
     const type = this.u8();
     const b = this.buf;
     switch (type) {

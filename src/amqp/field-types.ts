@@ -76,6 +76,11 @@ const TYPE_NAMES: Record<string, string> = {
   V: "void",
 };
 
+/** RabbitMQ's name for a wire type letter ("S" is "longstr", "b" is "byte", ...). */
+export function fieldTypeNameOf(letter: string): string {
+  return TYPE_NAMES[letter] ?? letter;
+}
+
 /** RabbitMQ's name for the type of table[key] ("longstr", "byte", ...), guessed when not decoded. */
 export function fieldTypeName(table: FieldTable, key: string): string {
   const letter = tableTypes.get(table)?.[key];

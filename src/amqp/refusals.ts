@@ -45,6 +45,16 @@ export const refuse = {
       `cannot obtain exclusive access to locked ${resource}. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.`,
     ),
 
+  /** 404: an empty queue name (the channel's last declared queue) on a channel that has declared none. */
+  noPreviousQueue: (): AmqpError => fail.notFound("no previously declared queue"),
+
+  /** 406: a CC or BCC header that is not an array (RabbitMQ's rabbit_basic:header_routes). */
+  routingHeaderType: (header: string, type: string): AmqpError => fail.preconditionFailed(`invalid message: {unacceptable_type_in_header,"${header}",${type}}`),
+
+  /** 406: an alternate-exchange argument that is not a string, on a new exchange. */
+  alternateExchangeType: (type: string, exchange: string, vhost: string): AmqpError =>
+    fail.preconditionFailed(`invalid type '${type}' for arg 'alternate-exchange' in ${resourceName("exchange", exchange, vhost)}`),
+
   /** 403: declaring a queue or exchange whose name starts with "amq.". */
   reservedName: (kind: ResourceKind, name: string): AmqpError => fail.accessRefused(`${kind} name '${name}' contains reserved prefix 'amq.*'`),
 

@@ -147,19 +147,19 @@ export class DeadLetterer {
     return { exchange, message, routingKeys, deaths: reason === "rejected" ? undefined : headers["x-death"] };
   }
 
-  /** Route a dead-lettered message with each of its keys and enqueue it once in each queue reached. */
+  /**
+   * Route a dead-lettered message with all its keys in one pass (its CC and BCC keys as extra
+   * keys, as a publish routes them: an alternate exchange only when no key routed) and enqueue it
+   * once in each queue reached.
+   */
   private publish(letter: DeadLetter): void {
     const { exchange, message, routingKeys } = letter;
     if (exchange.deleted) return;
+    if (routingKeys.length > 1) message.extraRoutingKeys = routingKeys.slice(1);
+    this.vhost.route(exchange, message, this.routed);
     const targets = new Set<Queue>();
-    for (let k = 0; k < routingKeys.length; k++) {
-      const key = routingKeys[k]!;
-      if (k > 0 && routingKeys.indexOf(key) < k) continue;
-      const keyed = k === 0 ? message : new Message(message.exchange, key, message.rawProperties, message.body);
-      this.vhost.route(exchange, keyed, this.routed);
-      for (let i = 0; i < this.routed.length; i++) targets.add(this.routed.at(i));
-      this.routed.clear();
-    }
+    for (let i = 0; i < this.routed.length; i++) targets.add(this.routed.at(i));
+    this.routed.clear();
     const deaths = letter.deaths;
     for (const target of targets) {
       if (deaths !== undefined && isAutomaticCycle(deaths, target.name)) continue; // dropped: RabbitMQ logs the cycle

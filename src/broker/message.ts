@@ -10,6 +10,11 @@ const reader = new AmqpReader();
  */
 export class Message {
   private decoded: BasicProperties | undefined;
+  /**
+   * The keys of its CC and BCC headers (sender-selected distribution, src/broker/sender-selected.ts):
+   * routed on the same exchange besides `routingKey`. Undefined for almost every message.
+   */
+  extraRoutingKeys: readonly string[] | undefined = undefined;
 
   constructor(
     readonly exchange: string,

@@ -245,13 +245,33 @@ export class VHost {
   private walk(exchange: Exchange, message: Message, pending: RouteList<Destination>, queues: RouteList<Queue>): void {
     const epoch = ++this.epoch;
     exchange.routeEpoch = epoch;
-    exchange.route(message, pending);
+    this.routeThrough(exchange, message, pending);
     for (let i = 0; i < pending.length; i++) {
       const d = pending.at(i);
       if (d.routeEpoch === epoch) continue;
       d.routeEpoch = epoch;
       if (isQueue(d)) queues.push(d);
-      else d.route(message, pending);
+      else this.routeThrough(d, message, pending);
     }
+  }
+
+  /**
+   * One exchange's step of a routing pass: its destinations for the routing key and for the
+   * message's CC and BCC keys; when it has none, its alternate exchange, if that exists (each
+   * exchange is walked once per pass, so alternates that point at each other end). As RabbitMQ's
+   * rabbit_exchange:route1, an exchange reached through a binding uses its own alternate too.
+   */
+  private routeThrough(exchange: Exchange, message: Message, pending: RouteList<Destination>): void {
+    const before = pending.length;
+    exchange.route(message, message.routingKey, pending);
+    const extraKeys = message.extraRoutingKeys;
+    if (extraKeys !== undefined && exchange.routesByKey) {
+      for (let i = 0; i < extraKeys.length; i++) exchange.route(message, extraKeys[i]!, pending);
+    }
+    if (pending.length !== before || exchange.alternate === undefined) return;
+    const alternate = this.exchanges.get(exchange.alternate);
+    // RabbitMQ 3.10 routes by queue name only for messages published to the default exchange
+    // itself: as an alternate exchange it has no bindings and routes nowhere.
+    if (alternate !== undefined && alternate !== this.defaultExchange) pending.push(alternate);
   }
 }

@@ -6,6 +6,7 @@ import type { Exchange } from "../broker/exchange/exchange.js";
 import { Message } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 import { RouteList } from "../broker/route-list.js";
+import { withSenderSelectedRoutes } from "../broker/sender-selected.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
@@ -110,6 +111,7 @@ export class ChannelPublisher {
     try {
       this.validatePublish(m, message);
       message = withReplyAddress(message, this.channel.replyConsumer);
+      message = withSenderSelectedRoutes(message);
     } catch (err) {
       // The error belongs to basic.publish even though it surfaced at the last content frame.
       if (err instanceof AmqpError) err.attachMethod(amqp.BASIC_PUBLISH);

@@ -140,11 +140,11 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
       case amqp.BASIC_REJECT:
         return this.tx ? this.tx.holdAck(m) : this.deliveries.nack(m.deliveryTag, false, m.requeue);
       case amqp.BASIC_CONSUME:
-        return this.consumers.consume(m, this.deliveries.prefetchCount);
+        return this.consumers.consume(this.topology.withQueueShortcut(m), this.deliveries.prefetchCount);
       case amqp.BASIC_CANCEL:
         return this.consumers.cancel(m);
       case amqp.BASIC_GET:
-        return this.deliveries.onGet(m);
+        return this.deliveries.onGet(this.topology.withQueueShortcut(m));
       case amqp.BASIC_QOS:
         return this.deliveries.onQos(m);
       case amqp.BASIC_RECOVER:

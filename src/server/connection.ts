@@ -221,6 +221,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     }
     const method = this.decode(id, buf, start, end, channelId);
     if (channelId === 0) {
+      if (method.id === amqp.CONNECTION_UPDATE_SECRET) return this.onUpdateSecret(method);
       if (method.id !== amqp.CONNECTION_CLOSE) {
         throw fail.channelError("unexpected method in connection state running").attachMethod(id);
       }
@@ -404,6 +405,18 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
       { event: "connection.opened", connection: this.name, user: this.username, vhost: vhost.name, client: clientName(this.clientProperties) },
       "connection opened",
     );
+  }
+
+  /**
+   * connection.update-secret (a client refreshing an expiring token). RabbitMQ hands the secret to
+   * each authorisation backend whose credentials can expire (OAuth 2) and refuses with 530 only
+   * when one of those does; its internal user database cannot expire, so there the secret is not
+   * checked at all: RabbitMQ 3.10 answers update-secret-ok to a wrong password too, and the
+   * connection keeps its user and permissions. Warren's users are such a database: the same.
+   */
+  private onUpdateSecret(m: amqp.ConnectionUpdateSecret): void {
+    this.log.info({ event: "connection.secret_updated", connection: this.name, user: this.username, reason: m.reason }, "user updated secret");
+    this.writer.method(0, amqp.encodeConnectionUpdateSecretOk, {});
   }
 
   /**

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ChannelAccess } from "../access/channel-access.js";
 import { fail } from "../amqp/errors.js";
 import { refuse, resourceName } from "../amqp/refusals.js";
-import type { FieldTable } from "../amqp/field-types.js";
+import { fieldTypeName, type FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
 import { checkDeadLetterExchangeType, checkDeadLetterRoutingKey } from "../broker/dead-letter.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
@@ -47,6 +47,8 @@ export class TopologyMethods {
   private readonly host: ChannelHost;
   private readonly vhost: VHost;
   private readonly access: ChannelAccess;
+  /** The last queue declared on the channel, passive declares included (RabbitMQ's most_recently_declared_queue). */
+  private lastDeclaredQueue = "";
 
   constructor(options: TopologyOptions) {
     this.id = options.id;
@@ -65,13 +67,13 @@ export class TopologyMethods {
       case amqp.QUEUE_DECLARE:
         return this.onQueueDeclare(m);
       case amqp.QUEUE_BIND:
-        return this.onQueueBind(m);
+        return this.onQueueBind(this.withBindingShortcuts(m));
       case amqp.QUEUE_UNBIND:
-        return this.onQueueUnbind(m);
+        return this.onQueueUnbind(this.withBindingShortcuts(m));
       case amqp.QUEUE_PURGE:
-        return this.onQueuePurge(m);
+        return this.onQueuePurge(this.withQueueShortcut(m));
       case amqp.QUEUE_DELETE:
-        return this.onQueueDelete(m);
+        return this.onQueueDelete(this.withQueueShortcut(m));
       case amqp.EXCHANGE_DECLARE:
         return this.onExchangeDeclare(m);
       case amqp.EXCHANGE_DELETE:
@@ -81,6 +83,25 @@ export class TopologyMethods {
       case amqp.EXCHANGE_UNBIND:
         return this.onExchangeBind(m, false);
     }
+  }
+
+  /**
+   * The queue an empty queue name stands for in queue.bind, unbind, purge, delete, basic.consume
+   * and basic.get: the last queue declared on the channel (404 when none was). RabbitMQ expands
+   * the name before any other check, so the 404 comes first, and a passive declare of
+   * amq.rabbitmq.reply-to makes basic.consume with "" a direct reply-to consumer.
+   */
+  withQueueShortcut<T extends { queue: string }>(m: T): T {
+    if (m.queue !== "") return m;
+    if (this.lastDeclaredQueue === "") throw refuse.noPreviousQueue();
+    return { ...m, queue: this.lastDeclaredQueue };
+  }
+
+  /** queue.bind and unbind: an empty queue name with an empty routing key binds with the queue's name as the key too (RabbitMQ). */
+  private withBindingShortcuts<T extends { queue: string; routingKey: string }>(m: T): T {
+    if (m.queue !== "") return m;
+    const expanded = this.withQueueShortcut(m);
+    return m.routingKey === "" ? { ...expanded, routingKey: expanded.queue } : expanded;
   }
 
   /** A queue of this vhost that this connection may use: 404 if missing, 405 if another's exclusive queue. */
@@ -101,6 +122,7 @@ export class TopologyMethods {
     let queue: Queue;
     if (m.passive && m.queue === REPLY_QUEUE) {
       // The pseudo-queue "exists" for clients that check it before consuming (RabbitMQ).
+      this.lastDeclaredQueue = REPLY_QUEUE;
       if (!m.noWait) this.writer.method(this.id, amqp.encodeQueueDeclareOk, { queue: REPLY_QUEUE, messageCount: 0, consumerCount: 0 });
       return;
     }
@@ -128,6 +150,7 @@ export class TopologyMethods {
       queue = result.queue;
       if (result.created && m.exclusive) this.host.ownExclusiveQueue(queue);
     }
+    this.lastDeclaredQueue = queue.name;
     if (!m.noWait) {
       this.writer.method(this.id, amqp.encodeQueueDeclareOk, {
         queue: queue.name,
@@ -205,10 +228,15 @@ export class TopologyMethods {
     checkLengthLimitArguments(args, resource);
   }
 
-  /** A new exchange with an alternate exchange: read on it and write on the alternate (RabbitMQ). */
+  /**
+   * A new exchange with an alternate exchange: the argument must be a string (406), and the user
+   * needs read on the exchange and write on the alternate (RabbitMQ). Publishing later checks
+   * nothing on the alternate, and it need not exist.
+   */
   private checkAlternateExchangeAccess(exchange: string, args: FieldTable): void {
     const ae = args["alternate-exchange"];
-    if (typeof ae !== "string") return;
+    if (ae === undefined) return;
+    if (typeof ae !== "string") throw refuse.alternateExchangeType(fieldTypeName(args, "alternate-exchange"), exchange, this.vhost.name);
     this.access.read("exchange", exchange);
     this.access.write("exchange", ae);
   }

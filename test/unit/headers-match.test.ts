@@ -155,7 +155,7 @@ describe("x-match values", () => {
     assert.deepEqual(parseMatchKind(decode({ "x-match": v.str("some") })), {
       error: 'Invalid x-match field value <<"some">>; expected all, any, all-with-x, or any-with-x',
     });
-    assert.deepEqual(parseMatchKind(decode({ "x-match": v.int(1) })), { error: "Invalid x-match field type; expected longstr" });
+    assert.deepEqual(parseMatchKind(decode({ "x-match": v.int(1) })), { error: "Invalid x-match field type signedint (value 1); expected longstr" });
   });
 
   it("a compiled pattern keeps the keys it compares, with void as presence", () => {

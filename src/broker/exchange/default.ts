@@ -18,8 +18,8 @@ export class DefaultExchange extends Exchange {
     super("", vhost, { durable: true, autoDelete: false, internal: false, arguments: {} });
   }
 
-  route(message: Message, out: RouteList<Destination>): void {
-    const queue = this.queues.get(message.routingKey);
+  route(_message: Message, routingKey: string, out: RouteList<Destination>): void {
+    const queue = this.queues.get(routingKey);
     if (queue !== undefined) out.push(queue);
   }
 

@@ -8,8 +8,8 @@ export class DirectExchange extends Exchange {
   readonly type = "direct";
   private readonly byKey = new Map<string, Destination[]>();
 
-  route(message: Message, out: RouteList<Destination>): void {
-    const dests = this.byKey.get(message.routingKey);
+  route(_message: Message, routingKey: string, out: RouteList<Destination>): void {
+    const dests = this.byKey.get(routingKey);
     if (dests !== undefined) for (let i = 0; i < dests.length; i++) out.push(dests[i]!);
   }
 

@@ -25,17 +25,27 @@ export abstract class Exchange {
   /** Marks the routing pass that last visited this exchange (loops in e2e bindings). */
   routeEpoch = 0;
   deleted = false;
+  /** Where messages this exchange routes nowhere go instead: its `alternate-exchange` argument. */
+  readonly alternate: string | undefined;
+  /** Whether the routing key picks the destinations (so CC and BCC keys route too): not for fanout and headers. */
+  readonly routesByKey: boolean = true;
 
   constructor(
     readonly name: string,
     readonly vhost: string,
     readonly options: ExchangeOptions,
-  ) {}
+  ) {
+    const ae = options.arguments["alternate-exchange"];
+    this.alternate = typeof ae === "string" ? ae : undefined;
+  }
 
   abstract readonly type: string;
 
-  /** Push the destinations of a message onto `out` (duplicates are removed by the caller). */
-  abstract route(message: Message, out: RouteList<Destination>): void;
+  /**
+   * Push the destinations of a message routed with `routingKey` onto `out` (duplicates are removed
+   * by the caller). The key is the message's own, or one of its CC or BCC keys.
+   */
+  abstract route(message: Message, routingKey: string, out: RouteList<Destination>): void;
 
   protected abstract indexAdd(binding: Binding): void;
   protected abstract indexRemove(binding: Binding): void;

@@ -6,9 +6,10 @@ import type { RouteList } from "../route-list.js";
 /** Routes to every binding, whatever the routing key. */
 export class FanoutExchange extends Exchange {
   readonly type = "fanout";
+  override readonly routesByKey = false;
   private readonly destinations: Destination[] = [];
 
-  route(_message: Message, out: RouteList<Destination>): void {
+  route(_message: Message, _routingKey: string, out: RouteList<Destination>): void {
     const dests = this.destinations;
     for (let i = 0; i < dests.length; i++) out.push(dests[i]!);
   }

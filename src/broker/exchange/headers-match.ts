@@ -1,4 +1,14 @@
-import { arrayTypes, Decimal, tableTypes, writtenTypeLetter, type FieldArray, type FieldTable, type FieldValue } from "../../amqp/field-types.js";
+import { erlangTerm } from "../../amqp/erlang-term.js";
+import {
+  arrayTypes,
+  Decimal,
+  fieldTypeNameOf,
+  tableTypes,
+  writtenTypeLetter,
+  type FieldArray,
+  type FieldTable,
+  type FieldValue,
+} from "../../amqp/field-types.js";
 import { encodeName } from "../../amqp/name-bytes.js";
 
 export type MatchKind = "all" | "any" | "all-with-x" | "any-with-x";
@@ -14,7 +24,11 @@ export interface HeadersPattern {
 export function parseMatchKind(args: FieldTable): MatchKind | { error: string } {
   const v = args["x-match"];
   if (v === undefined) return "all";
-  if (typeof v !== "string") return { error: `Invalid x-match field type; expected longstr` };
+  if (typeof v !== "string") {
+    const letter = tableTypes.get(args)?.["x-match"] ?? writtenTypeLetter(v);
+    const before = `Invalid x-match field type ${fieldTypeNameOf(letter)} (value `;
+    return { error: `${before}${erlangTerm(v, letter, before.length)}); expected longstr` };
+  }
   if (v === "all" || v === "any" || v === "all-with-x" || v === "any-with-x") return v;
   return { error: `Invalid x-match field value <<"${v}">>; expected all, any, all-with-x, or any-with-x` };
 }

@@ -7,9 +7,10 @@ import type { RouteList } from "../route-list.js";
 /** Routes by comparing message headers with each binding's arguments (x-match all / any). */
 export class HeadersExchange extends Exchange {
   readonly type = "headers";
+  override readonly routesByKey = false;
   private readonly patterns = new Map<Binding, HeadersPattern>();
 
-  route(message: Message, out: RouteList<Destination>): void {
+  route(message: Message, _routingKey: string, out: RouteList<Destination>): void {
     if (this.patterns.size === 0) return;
     const headers = message.properties.headers;
     for (const [binding, pattern] of this.patterns) {

@@ -13,8 +13,7 @@ export class TopicExchange extends Exchange {
   private readonly trie = new TopicTrie<Destination>();
   private readonly cache = new Map<string, Destination[]>();
 
-  route(message: Message, out: RouteList<Destination>): void {
-    const key = message.routingKey;
+  route(_message: Message, key: string, out: RouteList<Destination>): void {
     let dests = this.cache.get(key);
     if (dests === undefined) {
       dests = this.trie.match(key);
