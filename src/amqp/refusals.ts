@@ -29,6 +29,9 @@ export const refuse = {
   inequivalentArg: (resource: string, arg: string, comparison: string): AmqpError =>
     fail.preconditionFailed(`inequivalent arg '${arg}' for ${resource}: ${comparison}`, "inequivalent_arg"),
 
+  /** 406 for a queue argument RabbitMQ refuses at declare: "invalid arg 'x-max-priority' for queue 'q' in vhost '/': {value_negative,-1}". */
+  invalidArg: (resource: string, arg: string, detail: string): AmqpError => fail.preconditionFailed(`invalid arg '${arg}' for ${resource}: ${detail}`),
+
   /** 406 inequivalent_arg for a flag or the type: "received 'true' but current is 'false'". */
   inequivalentValue: (resource: string, arg: string, received: unknown, current: unknown): AmqpError =>
     refuse.inequivalentArg(resource, arg, `received '${received}' but current is '${current}'`),

@@ -6,6 +6,7 @@ import type { FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
+import { checkQueueArguments } from "../broker/queue-arguments.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
@@ -114,6 +115,7 @@ export class TopologyMethods {
       } else {
         this.vhost.checkQueueLimit(name);
         this.checkDeadLetterAccess(name, m.arguments);
+        checkQueueArguments(m.arguments, resourceName("queue", name, this.vhost.name));
       }
       const result = this.vhost.declareQueue(name, {
         durable: m.durable,

@@ -1,0 +1,73 @@
+import type { FieldTable, FieldValue } from "../amqp/field-types.js";
+import { fieldTypeName } from "../amqp/field-types.js";
+import { refuse } from "../amqp/refusals.js";
+
+/** The highest x-max-priority RabbitMQ accepts (?MAX_SUPPORTED_PRIORITY). */
+export const MAX_SUPPORTED_PRIORITY = 255;
+
+/** The field types RabbitMQ takes as integers in queue arguments. */
+const INTEGER_TYPES = new Set(["byte", "short", "signedint", "long", "unsignedbyte", "unsignedshort", "unsignedint"]);
+
+/**
+ * One argument's check: undefined when the value is acceptable, else what RabbitMQ prints after
+ * the colon of its 406 text (an Erlang term, such as `{value_negative,-1}`).
+ */
+type ArgumentCheck = (value: FieldValue, type: string) => string | undefined;
+
+function isInteger(value: FieldValue, type: string): value is number | bigint {
+  return INTEGER_TYPES.has(type) && (typeof value === "number" || typeof value === "bigint");
+}
+
+/** An integer, 0 or more (RabbitMQ's check_non_neg_int_arg). */
+function nonNegativeInteger(value: FieldValue, type: string): string | undefined {
+  if (!isInteger(value, type)) return `"expected integer, got ${type}"`;
+  return value < 0 ? `{value_negative,${value}}` : undefined;
+}
+
+function maxPriority(value: FieldValue, type: string): string | undefined {
+  const refused = nonNegativeInteger(value, type);
+  if (refused !== undefined) return refused;
+  return (value as number | bigint) > MAX_SUPPORTED_PRIORITY ? `{max_value_exceeded,${value as number | bigint}}` : undefined;
+}
+
+function boolean(value: FieldValue, type: string): string | undefined {
+  return typeof value === "boolean" ? undefined : `{unacceptable_type,${type}}`;
+}
+
+/**
+ * The arguments checked when a queue is created, in RabbitMQ 3.10's order (rabbit_amqqueue's
+ * declare_args): when several are wrong, the first one in this list is the one reported.
+ */
+const CHECKED: ReadonlyArray<[string, ArgumentCheck]> = [
+  ["x-max-priority", maxPriority],
+  ["x-single-active-consumer", boolean],
+];
+
+/**
+ * Throw RabbitMQ's 406 for the first argument of a new queue it would refuse. `resource` names the
+ * queue as the text does ("queue 'q' in vhost '/'"). A redeclare is compared instead (queue-equivalence.ts).
+ */
+export function checkQueueArguments(args: FieldTable, resource: string): void {
+  for (const [key, check] of CHECKED) {
+    const value = args[key];
+    if (value === undefined) continue;
+    const refused = check(value, fieldTypeName(args, key));
+    if (refused !== undefined) throw refuse.invalidArg(resource, key, refused);
+  }
+}
+
+/**
+ * The queue's highest priority level; 0 for a queue without priorities. As RabbitMQ: an
+ * x-max-priority that is not an integer makes no priority queue, one above 255 counts as 255
+ * (declares refuse both; a queue recovered or imported with them still comes up).
+ */
+export function maxPriorityOf(args: FieldTable): number {
+  const value = args["x-max-priority"];
+  if (value === undefined || !isInteger(value, fieldTypeName(args, "x-max-priority"))) return 0;
+  return value <= 0 ? 0 : Number(value > MAX_SUPPORTED_PRIORITY ? MAX_SUPPORTED_PRIORITY : value);
+}
+
+/** x-single-active-consumer: only one consumer of the queue receives messages at a time. */
+export function isSingleActiveConsumer(args: FieldTable): boolean {
+  return args["x-single-active-consumer"] === true;
+}
