@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Channel, ChannelModel, ConfirmChannel, GetMessage, Options } from "amqplib";
@@ -90,6 +90,31 @@ describe("x-max-priority validation", () => {
     const err = await expectChannelError(conn, Code.PRECONDITION_FAILED, (c) => c.assertQueue(queue, { exclusive: true, arguments: { "x-max-priority": 6 } }));
     assert.equal(replyText(err), `PRECONDITION_FAILED - inequivalent arg 'x-max-priority' for queue '${queue}' in vhost '/': received '6' but current is '5'`);
     await closeQuietly(ch);
+  });
+});
+
+describe("x-max-priority in imported definitions (Warren)", () => {
+  it("an import with a queue RabbitMQ would refuse fails as rabbitmqctl's does, and imports nothing", async (t) => {
+    if (broker.external) return t.skip("warrenctl is Warren's");
+    const file = join(broker.dataDir!, "priority-definitions.json");
+    const queue = uniq("imp-prio-bad");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        queues: [
+          { name: uniq("imp-prio-good"), vhost: "/", durable: true, auto_delete: false, arguments: { "x-max-priority": 10 } },
+          { name: queue, vhost: "/", durable: true, auto_delete: false, arguments: { "x-max-priority": 300 } },
+        ],
+      }),
+    );
+    const r = await warrenctl(broker.dataDir!, ["import_definitions", file]);
+    // rabbitmqctl 3.10.8's exit code and words for the same file.
+    assert.equal(r.code, 69);
+    assert.equal(
+      r.stderr,
+      `Error:\n{:amqp_error, :precondition_failed, 'invalid arg \\'x-max-priority\\' for queue \\'${queue}\\' in vhost \\'/\\': {max_value_exceeded,300}', :none}\n`,
+    );
+    assert.doesNotMatch((await warrenctl(broker.dataDir!, ["list_queues", "name"])).stdout, /imp-prio/);
   });
 });
 

@@ -48,12 +48,19 @@ const CHECKED: ReadonlyArray<[string, ArgumentCheck]> = [
  * queue as the text does ("queue 'q' in vhost '/'"). A redeclare is compared instead (queue-equivalence.ts).
  */
 export function checkQueueArguments(args: FieldTable, resource: string): void {
+  const problem = queueArgumentProblem(args);
+  if (problem !== undefined) throw refuse.invalidArg(resource, problem.key, problem.detail);
+}
+
+/** The first argument a new queue would be refused for, and the Erlang term RabbitMQ's text ends with; undefined when none. */
+export function queueArgumentProblem(args: FieldTable): { key: string; detail: string } | undefined {
   for (const [key, check] of CHECKED) {
     const value = args[key];
     if (value === undefined) continue;
-    const refused = check(value, fieldTypeName(args, key));
-    if (refused !== undefined) throw refuse.invalidArg(resource, key, refused);
+    const detail = check(value, fieldTypeName(args, key));
+    if (detail !== undefined) return { key, detail };
   }
+  return undefined;
 }
 
 /**
