@@ -60,6 +60,10 @@ async function populate(target: Target): Promise<ChannelModel[]> {
   const consumer = await openChannel(conn);
   await consumer.prefetch(5);
   await consumer.consume("q-transient", () => {}, { consumerTag: "ctag-1", arguments: { "x-priority": 3 } });
+  // A single-active-consumer queue: ctag-3 receives, ctag-4 waits (list_consumers' active, activity_status).
+  await ch.assertQueue("q-sac", { durable: false, arguments: { "x-single-active-consumer": true } });
+  await consumer.consume("q-sac", () => {}, { consumerTag: "ctag-3" });
+  await consumer.consume("q-sac", () => {}, { consumerTag: "ctag-4", arguments: { "x-priority": 2 } });
   const unacked = await openChannel(conn);
   let got = 0;
   const all = new Promise<void>((resolve) => {
@@ -170,6 +174,7 @@ describe("warrenctl prints what rabbitmqctl prints", () => {
       ["list_bindings", "-p", V, "--formatter", "json"],
       ["list_consumers", "-p", V, "--no-table-headers"],
       ["list_consumers", "-p", V, "--formatter", "json"],
+      ["list_consumers", "-p", V, "-q", "queue_name", "consumer_tag", "active", "activity_status", "prefetch_count"],
       ["list_permissions", "-p", V, "--formatter", "json"],
       ["list_user_permissions", "-s", U],
       [["list_vhosts", "name", "tracing", "default_queue_type"], mine],

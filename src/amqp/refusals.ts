@@ -29,12 +29,12 @@ export const refuse = {
   inequivalentArg: (resource: string, arg: string, comparison: string): AmqpError =>
     fail.preconditionFailed(`inequivalent arg '${arg}' for ${resource}: ${comparison}`, "inequivalent_arg"),
 
+  /** 406 for a queue argument RabbitMQ refuses at declare: "invalid arg 'x-max-priority' for queue 'q' in vhost '/': {value_negative,-1}". */
+  invalidArg: (resource: string, arg: string, detail: string): AmqpError => fail.preconditionFailed(`invalid arg '${arg}' for ${resource}: ${detail}`),
+
   /** 406 inequivalent_arg for a flag or the type: "received 'true' but current is 'false'". */
   inequivalentValue: (resource: string, arg: string, received: unknown, current: unknown): AmqpError =>
     refuse.inequivalentArg(resource, arg, `received '${received}' but current is '${current}'`),
-
-  /** 406: a queue argument RabbitMQ refuses at declare, `detail` as it prints the reason ("{value_negative,-1}"). */
-  invalidArg: (arg: string, resource: string, detail: string): AmqpError => fail.preconditionFailed(`invalid arg '${arg}' for ${resource}: ${detail}`),
 
   /** 406: x-dead-letter-exchange of another type than longstr (checked by RabbitMQ's channel, before the other arguments). */
   invalidArgType: (type: string, arg: string, resource: string): AmqpError => fail.preconditionFailed(`invalid type '${type}' for arg '${arg}' in ${resource}`),

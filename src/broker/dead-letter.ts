@@ -29,14 +29,6 @@ export function checkDeadLetterExchangeType(args: FieldTable, resource: string):
   if (type !== "longstr") throw refuse.invalidArgType(type, DLX, resource);
 }
 
-/** 406 for a routing key that is not a longstr, or one without an exchange (RabbitMQ 3.10's texts). */
-export function checkDeadLetterRoutingKey(args: FieldTable, resource: string): void {
-  if (args[DLRK] === undefined) return;
-  const type = fieldTypeName(args, DLRK);
-  if (type !== "longstr") throw refuse.invalidArg(DLRK, resource, `{unacceptable_type,${type}}`);
-  if (args[DLX] === undefined) throw refuse.invalidArg(DLRK, resource, "routing_key_but_no_dlx_defined");
-}
-
 /** What dead-lettering needs of its vhost. */
 export interface DeadLetterRouting {
   readonly exchanges: ReadonlyMap<string, Exchange>;

@@ -1,14 +1,9 @@
 import type { FieldTable } from "../amqp/field-types.js";
-import { fieldTypeName } from "../amqp/field-types.js";
-import { refuse } from "../amqp/refusals.js";
 
 /** What a queue does with a publish that would take it past its limit (x-overflow). */
 export type Overflow = "drop-head" | "reject-publish" | "reject-publish-dlx";
 
-const OVERFLOWS: readonly string[] = ["drop-head", "reject-publish", "reject-publish-dlx"];
-
-/** RabbitMQ's names of the integer field types: the types x-max-length and x-max-length-bytes accept. */
-const INTEGER_TYPES = new Set(["byte", "unsignedbyte", "short", "unsignedshort", "signedint", "unsignedint", "long", "unsignedlong"]);
+export const OVERFLOWS: readonly string[] = ["drop-head", "reject-publish", "reject-publish-dlx"];
 
 /**
  * A queue's length limit (x-max-length, x-max-length-bytes, x-overflow), as RabbitMQ 3.10's
@@ -27,8 +22,8 @@ export interface LengthLimit {
 
 /**
  * The limit a queue's arguments set, or undefined when they set none. Lenient (a value that
- * checkLengthLimitArguments would refuse is ignored): queues recovered from disk or imported from
- * definitions are not refused here.
+ * a declare would refuse is ignored: queue-arguments.ts): queues recovered from disk are not
+ * refused here.
  */
 export function lengthLimitOf(args: FieldTable): LengthLimit | undefined {
   const maxLength = limitValue(args["x-max-length"]);
@@ -45,23 +40,4 @@ export function lengthLimitOf(args: FieldTable): LengthLimit | undefined {
 function limitValue(v: unknown): number {
   if (typeof v === "bigint") return v >= 0n ? Number(v) : Infinity;
   return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : Infinity;
-}
-
-/**
- * 406 for length-limit arguments RabbitMQ 3.10 refuses when a queue is declared, with its texts:
- * "invalid arg 'x-max-length' for queue 'q' in vhost '/': {value_negative,-1}".
- */
-export function checkLengthLimitArguments(args: FieldTable, resource: string): void {
-  for (const key of ["x-max-length", "x-max-length-bytes"]) {
-    const v = args[key];
-    if (v === undefined) continue;
-    const type = fieldTypeName(args, key);
-    if (!INTEGER_TYPES.has(type)) throw refuse.invalidArg(key, resource, `"expected integer, got ${type}"`);
-    if ((typeof v === "number" || typeof v === "bigint") && v < 0) throw refuse.invalidArg(key, resource, `{value_negative,${v}}`);
-  }
-  const overflow = args["x-overflow"];
-  if (overflow === undefined) return;
-  const type = fieldTypeName(args, "x-overflow");
-  if (type !== "longstr") throw refuse.invalidArg("x-overflow", resource, `{unacceptable_type,${type}}`);
-  if (!OVERFLOWS.includes(String(overflow))) throw refuse.invalidArg("x-overflow", resource, "invalid_overflow");
 }

@@ -10,6 +10,12 @@ export type LogPosition = number;
 export const REDELIVERED = 1;
 /** A persistent message of a durable queue: its delivery and settlement are recorded on disk. */
 export const PERSISTENT = 2;
+/**
+ * A priority queue's message keeps its priority level (0-255) in the flag bits from this one up,
+ * so the level travels with the message through unacked tracking and comes back on requeue.
+ * Always 0 in queues without priorities. Whoever holds flags must keep at least 16 bits of them.
+ */
+export const PRIORITY_SHIFT = 8;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -21,7 +27,7 @@ const EMPTY = Buffer.alloc(0);
  */
 export class StoredMessage {
   position: LogPosition = 0;
-  /** REDELIVERED and PERSISTENT bits. */
+  /** REDELIVERED and PERSISTENT bits, and a priority queue's level from PRIORITY_SHIFT up. */
   flags = 0;
   buf: Buffer = EMPTY;
   /** The exchange and routing key, two shortstrs as published (deliver and get-ok carry them so). */
@@ -77,8 +83,8 @@ export interface MessageLog {
   delivered(position: LogPosition): void;
   /** A message is done with (acked, dropped, purged); `persistent` as given to append. */
   settle(position: LogPosition, persistent: boolean): void;
-  /** The messages a previous run left (durable queues), in order. */
-  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean) => void): void;
+  /** The messages a previous run left (durable queues), in order, each with its priority property (0 when none). */
+  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean, priority: number) => void): void;
   /** Drop everything (the queue is deleted). */
   destroy(): void;
 }

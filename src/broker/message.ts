@@ -1,6 +1,7 @@
 import { AmqpReader } from "../amqp/field-reader.js";
 import { decodeBasicProperties, type BasicProperties } from "../amqp/generated.js";
 import { shortStrBytes } from "../amqp/name-bytes.js";
+import { priorityIn } from "../amqp/raw-priority.js";
 
 const reader = new AmqpReader();
 
@@ -45,6 +46,11 @@ export class Message {
       this.decoded = decodeBasicProperties(reader.reset(this.rawProperties, 0, this.rawProperties.length));
     }
     return this.decoded;
+  }
+
+  /** The priority property (0 when absent), read from the raw properties: priority queues ask it of every message. */
+  get priority(): number {
+    return priorityIn(this.rawProperties, 0, this.rawProperties.length);
   }
 
   /** delivery_mode 2. Read straight from the raw properties: this is asked of every message. */

@@ -3,8 +3,10 @@ import type { Binding } from "./binding.js";
 import type { Consumer } from "./consumer.js";
 import { lengthLimitOf, type LengthLimit } from "./length-limit.js";
 import type { Message } from "./message.js";
-import { PERSISTENT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
-import { ReadyIndex } from "./ready-index.js";
+import { PERSISTENT, PRIORITY_SHIFT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
+import { PriorityReadyIndex } from "./priority-ready-index.js";
+import { isSingleActiveConsumer, maxPriorityOf } from "./queue-arguments.js";
+import { ReadyIndex, type ReadyMessages } from "./ready-index.js";
 
 export interface QueueOptions {
   durable: boolean;
@@ -41,10 +43,15 @@ export type Enqueued = "memory" | "durable" | "refused" | "rejected";
  *
  * Dispatch is synchronous: an enqueue, an ack that frees prefetch, or a consumer that drains calls
  * `dispatch`, which hands ready messages to consumers with room until one side runs out.
+ *
+ * A priority queue (x-max-priority) holds its ready messages by level (priority-ready-index.ts);
+ * a single-active-consumer queue (x-single-active-consumer) delivers to one consumer at a time.
  */
 export class Queue {
   readonly kind = "queue";
-  private readonly ready = new ReadyIndex();
+  /** The highest priority level (x-max-priority); 0 for a queue without priorities. */
+  readonly maxPriority: number;
+  private readonly ready: ReadyMessages;
   readonly consumers: Consumer[] = [];
   /** Bindings that route into this queue, so deleting it can remove them. */
   readonly bindings = new Set<Binding>();
@@ -78,6 +85,14 @@ export class Queue {
   dropHandler: DropHandler | undefined = undefined;
   /** x-max-length / x-max-length-bytes; undefined (the usual case) costs enqueue one check. */
   readonly lengthLimit: LengthLimit | undefined;
+  /** x-single-active-consumer: only `activeConsumer` receives. */
+  readonly singleActiveConsumer: boolean;
+  /**
+   * The one consumer that receives, in a single-active-consumer queue that has consumers: the
+   * first to subscribe, then, when it leaves, the highest-priority one of those waiting (the
+   * earliest among equals), as RabbitMQ 3.10. Always undefined in other queues.
+   */
+  activeConsumer: Consumer | undefined = undefined;
 
   constructor(
     readonly name: string,
@@ -88,6 +103,9 @@ export class Queue {
     private readonly storage: QueueStorage,
   ) {
     this.lengthLimit = lengthLimitOf(options.arguments);
+    this.maxPriority = maxPriorityOf(options.arguments);
+    this.ready = this.maxPriority === 0 ? new ReadyIndex() : new PriorityReadyIndex(this.maxPriority);
+    this.singleActiveConsumer = isSingleActiveConsumer(options.arguments);
   }
 
   /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
@@ -114,8 +132,9 @@ export class Queue {
   /** Messages a previous run left in the log become the queue's backlog. Returns how many. */
   recover(): number {
     let count = 0;
-    this.openLog().recover((position, bodySize, redelivered) => {
-      this.ready.push(position, redelivered ? PERSISTENT | REDELIVERED : PERSISTENT);
+    this.openLog().recover((position, bodySize, redelivered, priority) => {
+      const level = Math.min(priority, this.maxPriority) << PRIORITY_SHIFT;
+      this.ready.push(position, level | (redelivered ? PERSISTENT | REDELIVERED : PERSISTENT));
       this.readyBytes += bodySize;
       this.readyPersistent++;
       count++;
@@ -142,7 +161,9 @@ export class Queue {
       this.storage.refused(this, err as Error);
       return "refused";
     }
-    this.ready.push(position, persistent ? PERSISTENT : 0);
+    let flags = persistent ? PERSISTENT : 0;
+    if (this.maxPriority !== 0) flags |= Math.min(message.priority, this.maxPriority) << PRIORITY_SHIFT;
+    this.ready.push(position, flags);
     this.readyBytes += message.body.length;
     if (persistent) this.readyPersistent++;
     if (this.consumers.length > 0) this.dispatch();
@@ -247,14 +268,20 @@ export class Queue {
   addConsumer(consumer: Consumer): void {
     this.consumers.push(consumer);
     this.hadConsumer = true;
+    if (this.singleActiveConsumer && this.activeConsumer === undefined) this.activeConsumer = consumer;
     this.dispatch();
   }
 
+  /**
+   * A consumer leaves. In a single-active-consumer queue the next one takes over; the caller
+   * dispatches once the leaving consumer's unacked messages are back (they go first, as in RabbitMQ).
+   */
   removeConsumer(consumer: Consumer): void {
     const i = this.consumers.indexOf(consumer);
     if (i < 0) return;
     this.consumers.splice(i, 1);
     if (this.roundRobin > i) this.roundRobin--;
+    if (consumer === this.activeConsumer) this.activeConsumer = this.nextActiveConsumer();
     if (this.consumers.length === 0 && this.options.autoDelete && this.hadConsumer && !this.deleted) {
       this.onUnused(this);
     }
@@ -296,6 +323,8 @@ export class Queue {
 
   /** The next consumer in turn that can take a message, among those of the highest priority that can. */
   private nextConsumer(): Consumer | undefined {
+    const active = this.activeConsumer;
+    if (active !== undefined) return active.owner.canDeliver(active) ? active : undefined;
     const consumers = this.consumers;
     const n = consumers.length;
     let best: Consumer | undefined;
@@ -312,6 +341,13 @@ export class Queue {
     }
     if (best !== undefined) this.roundRobin = (bestIndex + 1) % n;
     return best;
+  }
+
+  /** The waiting consumer of the highest priority, the earliest subscribed among equals. */
+  private nextActiveConsumer(): Consumer | undefined {
+    let next: Consumer | undefined;
+    for (const c of this.consumers) if (next === undefined || c.options.priority > next.options.priority) next = c;
+    return next;
   }
 
   /** Forget messages and consumers (the vhost has already unbound the queue); delete its log. */

@@ -3,6 +3,26 @@ import type { LogPosition } from "./message-log.js";
 const MIN_CAPACITY = 16;
 
 /**
+ * A queue's ready messages, as the queue uses them: ReadyIndex for ordinary queues, and
+ * PriorityReadyIndex (priority-ready-index.ts) for queues with x-max-priority.
+ */
+export interface ReadyMessages {
+  readonly length: number;
+  /** Set by shift(): the flag bits of the message it returned. */
+  readonly shiftedFlags: number;
+  /** A new message, newer than every message in the index. */
+  push(position: LogPosition, flags: number): void;
+  /** A handed-out message coming back, to be served in its original place. */
+  requeue(position: LogPosition, flags: number): void;
+  /** Remove the next message to serve and return its position (its flags in shiftedFlags); -1 when empty. */
+  shift(): LogPosition;
+  /** Call `visit` with every message, then empty the index. */
+  drain(visit: (position: LogPosition, flags: number) => void): void;
+  /** Empty the index without visiting. */
+  clear(): void;
+}
+
+/**
  * A queue's ready messages as positions in its log, served in position (append) order.
  *
  * Nine bytes a message and no object: fresh messages sit in a ring of two typed arrays (position,
@@ -11,7 +31,7 @@ const MIN_CAPACITY = 16;
  * ones go to a binary min-heap by position, served before the ring. Requeues in any order (one nack
  * at a time, a whole channel closing) cost O(log n) each, never a shift of the backlog.
  */
-export class ReadyIndex {
+export class ReadyIndex implements ReadyMessages {
   private positions = new Float64Array(MIN_CAPACITY);
   private flagBits = new Uint8Array(MIN_CAPACITY);
   private head = 0;

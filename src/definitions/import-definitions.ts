@@ -13,6 +13,7 @@ import { expandVariables } from "../access/topic-permissions.js";
 import type { Broker } from "../broker/broker.js";
 import { VHost } from "../broker/vhost.js";
 import { limitOf } from "../broker/vhost-limits.js";
+import { queueArgumentProblem } from "../broker/queue-arguments.js";
 import {
   bindingDef,
   checkPattern,
@@ -86,6 +87,7 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   queues.forEach((q) => needVhost(q.vhost));
   limitDefs.forEach((l) => needVhost(l.vhost));
   checkQueueLimits(broker, queues);
+  checkQueueArgumentsOf(broker, queues);
   const defined = new Set([...exchanges.map((x) => `exchange\u0000${x.vhost}\u0000${x.name}`), ...queues.map((q) => `queue\u0000${q.vhost}\u0000${q.name}`)]);
   const exists = (kind: "queue" | "exchange", vhost: string, name: string) => {
     const v = broker.vhosts.get(vhost);
@@ -149,6 +151,20 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
 }
 
 /** RabbitMQ refuses an import that would take a vhost past its max-queues (checked before any change). */
+/**
+ * The arguments of the queues the file adds, checked as a declare checks them; RabbitMQ's import
+ * fails with the declare's error, which rabbitmqctl prints as an Elixir tuple.
+ */
+function checkQueueArgumentsOf(broker: Broker, queues: QueueDef[]): void {
+  for (const q of queues) {
+    if (broker.vhosts.get(q.vhost)?.queues.has(q.name)) continue;
+    const problem = queueArgumentProblem(q.arguments);
+    if (problem === undefined) continue;
+    const text = `invalid arg '${problem.key}' for queue '${q.name}' in vhost '${q.vhost}': ${problem.detail}`;
+    throw bad(`{:amqp_error, :precondition_failed, '${text.replace(/'/g, "\\'")}', :none}`);
+  }
+}
+
 function checkQueueLimits(broker: Broker, queues: QueueDef[]): void {
   const added = new Map<string, Set<string>>();
   for (const q of queues) {

@@ -3,6 +3,7 @@ import type { ChannelAccess } from "../access/channel-access.js";
 import { fail } from "../amqp/errors.js";
 import * as amqp from "../amqp/generated.js";
 import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
+import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import { REPLY_QUEUE } from "./direct-reply-to.js";
 import { consumerTagBytes } from "./message-frames.js";
@@ -61,7 +62,8 @@ export class ChannelConsumers {
     }
     this.access.read("queue", m.queue);
     const queue = this.topology.queueFor(m.queue);
-    if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && queue.consumerCount > 0)) {
+    // A single-active-consumer queue takes no exclusive consumer, even with no consumers (RabbitMQ 3.10).
+    if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && (queue.consumerCount > 0 || queue.singleActiveConsumer))) {
       throw fail.accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
     }
     const priority = m.arguments["x-priority"];
@@ -87,6 +89,8 @@ export class ChannelConsumers {
     if (consumer !== undefined) {
       this.byTag.delete(m.consumerTag);
       consumer.queue.removeConsumer(consumer);
+      // A single active consumer's successor starts on the backlog (its unacked stay with this channel).
+      consumer.queue.dispatch();
     }
     if (!m.noWait) this.channel.host.writer.method(this.channel.id, amqp.encodeBasicCancelOk, { consumerTag: m.consumerTag });
   }
@@ -101,11 +105,20 @@ export class ChannelConsumers {
     for (const consumer of this.byTag.values()) consumer.queue.dispatch();
   }
 
-  /** The channel is closing: every consumer leaves its queue. */
-  cancelAll(): void {
+  /**
+   * The channel is closing: every consumer leaves its queue. Returns the queues they left, to
+   * dispatch once the channel's unacked messages are back in them (a single-active-consumer
+   * queue's next consumer gets those first, as in RabbitMQ).
+   */
+  cancelAll(): Set<Queue> {
     this.cancelReply();
-    for (const consumer of this.byTag.values()) consumer.queue.removeConsumer(consumer);
+    const left = new Set<Queue>();
+    for (const consumer of this.byTag.values()) {
+      consumer.queue.removeConsumer(consumer);
+      left.add(consumer.queue);
+    }
     this.byTag.clear();
+    return left;
   }
 
   private cancelReply(): void {

@@ -285,8 +285,9 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
     this.lifecycle = this.state === "open" ? "closed" : this.state;
     this.publisher.close();
     this.tx?.discard();
-    this.consumers.cancelAll();
+    const left = this.consumers.cancelAll();
     this.deliveries.release();
+    for (const queue of left) queue.dispatch();
   }
 }
 

@@ -4,10 +4,10 @@ import { fail } from "../amqp/errors.js";
 import { refuse, resourceName } from "../amqp/refusals.js";
 import { fieldTypeName, type FieldTable } from "../amqp/field-types.js";
 import * as amqp from "../amqp/generated.js";
-import { checkDeadLetterExchangeType, checkDeadLetterRoutingKey } from "../broker/dead-letter.js";
+import { checkDeadLetterExchangeType } from "../broker/dead-letter.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
-import { checkLengthLimitArguments } from "../broker/length-limit.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
+import { checkQueueArguments } from "../broker/queue-arguments.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
@@ -138,7 +138,7 @@ export class TopologyMethods {
       } else {
         this.vhost.checkQueueLimit(name);
         this.checkDeadLetterAccess(name, m.arguments);
-        this.checkQueueArguments(name, m.arguments);
+        checkQueueArguments(m.arguments, resourceName("queue", name, this.vhost.name));
       }
       const result = this.vhost.declareQueue(name, {
         durable: m.durable,
@@ -219,13 +219,6 @@ export class TopologyMethods {
     if (typeof dlx !== "string") return;
     this.access.read("queue", queue);
     this.access.write("exchange", dlx);
-  }
-
-  /** The arguments of a new queue, refused (406) as RabbitMQ refuses them, in its order. */
-  private checkQueueArguments(queue: string, args: FieldTable): void {
-    const resource = resourceName("queue", queue, this.vhost.name);
-    checkDeadLetterRoutingKey(args, resource);
-    checkLengthLimitArguments(args, resource);
   }
 
   /**

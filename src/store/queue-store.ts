@@ -92,7 +92,7 @@ export class QueueStore implements MessageLog {
   private lastRead: Segment | undefined;
   /** Where the buffer of the last read starts in its segment (reused: no object per read). */
   private readonly base = { at: 0, fromDisk: false };
-  private readonly scanned = { flags: 0, bodySize: 0 };
+  private readonly scanned = { flags: 0, bodySize: 0, priority: 0 };
   private readonly fields: RecordFields = { flags: 0, publishedAt: 0, address: EMPTY, properties: EMPTY, body: EMPTY };
   /** A transient queue's folder exists once a segment of it has been written out. */
   private folderReady: boolean;
@@ -338,7 +338,7 @@ export class QueueStore implements MessageLog {
    * skipped, torn tails cut) and report them in order. Segments are kept in the cache while it
    * has room; the rest are read back when a consumer reaches them.
    */
-  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean) => void): void {
+  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean, priority: number) => void): void {
     if (!this.options.durable) return;
     const names = this.fs.list(this.options.dir);
     const ids = names
@@ -352,7 +352,7 @@ export class QueueStore implements MessageLog {
     }
   }
 
-  private recoverSegment(id: number, found: (position: LogPosition, bodySize: number, redelivered: boolean) => void): void {
+  private recoverSegment(id: number, found: (position: LogPosition, bodySize: number, redelivered: boolean, priority: number) => void): void {
     const names = this.segmentNames(id);
     const data = this.fs.readFile(names.path) ?? Buffer.alloc(0);
     const format = this.recoverHeader(id, names, data);
@@ -361,13 +361,17 @@ export class QueueStore implements MessageLog {
     // Two arrays of numbers, not an object per record: a segment holds up to ~500,000 records.
     const offsets: number[] = [];
     const bodySizes: number[] = [];
+    // A third, only once a record has a priority: most queues' messages have none.
+    let priorities: number[] | undefined;
     let records = 0;
-    const size = this.recoverRecords(names.path, data, format, (offset, persistent, bodySize) => {
+    const size = this.recoverRecords(names.path, data, format, (offset, persistent, bodySize, priority) => {
       records++;
       // Transient messages do not survive a restart.
       if (persistent && !acked.has(offset)) {
+        if (priority !== 0) priorities ??= new Array<number>(offsets.length).fill(0);
         offsets.push(offset);
         bodySizes.push(bodySize);
+        priorities?.push(priority);
       }
     });
     if (offsets.length === 0) {
@@ -390,7 +394,7 @@ export class QueueStore implements MessageLog {
     this.segments.set(id, { id, ...names, format, file, acks: undefined, records, settled: records - offsets.length, verified: this.options.uncleanRecovery });
     const base = id * SEGMENT_FACTOR;
     for (let i = 0; i < offsets.length; i++) {
-      found(base + offsets[i]!, bodySizes[i]!, this.options.uncleanRecovery || delivered.has(offsets[i]!));
+      found(base + offsets[i]!, bodySizes[i]!, this.options.uncleanRecovery || delivered.has(offsets[i]!), priorities?.[i] ?? 0);
     }
   }
 
@@ -463,7 +467,12 @@ export class QueueStore implements MessageLog {
    * segment's size after any cut. Checksums are verified here only after a crash (when torn and
    * half-written records are expected); after a clean stop each record is verified when read.
    */
-  private recoverRecords(path: string, data: Buffer, format: SegmentFormat, record: (offset: number, persistent: boolean, bodySize: number) => void): number {
+  private recoverRecords(
+    path: string,
+    data: Buffer,
+    format: SegmentFormat,
+    record: (offset: number, persistent: boolean, bodySize: number, priority: number) => void,
+  ): number {
     const bytes = bytesOf(data);
     const verify = this.options.uncleanRecovery;
     const scanned = this.scanned;
@@ -484,7 +493,7 @@ export class QueueStore implements MessageLog {
         p = next;
         continue;
       }
-      record(p, (scanned.flags & FLAG_PERSISTENT) !== 0, scanned.bodySize);
+      record(p, (scanned.flags & FLAG_PERSISTENT) !== 0, scanned.bodySize, scanned.priority);
       p += size;
     }
   }

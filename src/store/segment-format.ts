@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { decodeName } from "../amqp/name-bytes.js";
+import { priorityIn } from "../amqp/raw-priority.js";
 
 /**
  * The on-disk format of message segments and their ack files (docs/storage.md).
@@ -167,6 +168,8 @@ export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: S
 export interface ScannedRecord {
   flags: number;
   bodySize: number;
+  /** The message's priority property (0 when none): a priority queue recovers by it. */
+  priority: number;
 }
 
 /** scanRecord's answers besides a record's size. */
@@ -177,7 +180,7 @@ export const SCAN_BAD = -2;
 /**
  * Walk over the record at buf[pos] without building anything (recovery of large backlogs): its
  * size, or SCAN_END, SCAN_SHORT, SCAN_BAD as readRecord's "end", "short", "bad"; its flags and body
- * size into `out`. The sync bytes, the length and the structure are always checked; the checksum
+ * size and priority into `out`. The sync bytes, the length and the structure are always checked; the checksum
  * only when `verify` (after a clean stop it is checked when the record is read instead).
  */
 export function scanRecord(buf: Buffer, pos: number, end: number, format: SegmentFormat, verify: boolean, out: ScannedRecord): number {
@@ -206,6 +209,7 @@ export function scanRecord(buf: Buffer, pos: number, end: number, format: Segmen
   if (propertiesEnd > stop) return SCAN_BAD;
   out.flags = buf[start]!;
   out.bodySize = stop - propertiesEnd;
+  out.priority = priorityIn(buf, p + 4, propertiesEnd);
   return headerSize + length;
 }
 

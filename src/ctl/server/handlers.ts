@@ -358,7 +358,9 @@ const handlers: Record<string, Handler> = {
   },
 
   list_consumers(ctx, args): Listing {
-    const keys = keysFor("list_consumers", args);
+    // rabbitmqctl shows list_consumers' columns in its own order, whatever order they were asked in.
+    const asked = keysFor("list_consumers", args);
+    const keys = INFO_KEYS.list_consumers.all.filter((k) => asked.includes(k));
     return { keys, rows: consumerRows(source(ctx), ctx.broker.vhosts.get(str(args, "vhost")), keys) };
   },
 

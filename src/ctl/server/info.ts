@@ -325,9 +325,11 @@ export function consumerRows(src: InfoSource, vhost: VHost | undefined, keys: re
       case "prefetch_count":
         return consumer.options.prefetch;
       case "active":
-        return true;
+        return !consumer.queue.singleActiveConsumer || consumer.queue.activeConsumer === consumer;
       case "activity_status":
-        return "up";
+        // rabbitmqctl's words: "up" in ordinary queues, "single_active" or "waiting" with x-single-active-consumer.
+        if (!consumer.queue.singleActiveConsumer) return "up";
+        return consumer.queue.activeConsumer === consumer ? "single_active" : "waiting";
       case "arguments":
         return tableInfo(consumer.options.arguments);
       default:

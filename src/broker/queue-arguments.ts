@@ -1,0 +1,97 @@
+import type { FieldTable, FieldValue } from "../amqp/field-types.js";
+import { fieldTypeName } from "../amqp/field-types.js";
+import { refuse } from "../amqp/refusals.js";
+import { OVERFLOWS } from "./length-limit.js";
+
+/** The highest x-max-priority RabbitMQ accepts (?MAX_SUPPORTED_PRIORITY). */
+export const MAX_SUPPORTED_PRIORITY = 255;
+
+/** The field types RabbitMQ takes as integers in queue arguments. */
+const INTEGER_TYPES = new Set(["byte", "short", "signedint", "long", "unsignedbyte", "unsignedshort", "unsignedint", "unsignedlong"]);
+
+/**
+ * One argument's check: undefined when the value is acceptable, else what RabbitMQ prints after
+ * the colon of its 406 text (an Erlang term, such as `{value_negative,-1}`).
+ */
+type ArgumentCheck = (value: FieldValue, type: string, args: FieldTable) => string | undefined;
+
+function isInteger(value: FieldValue, type: string): value is number | bigint {
+  return INTEGER_TYPES.has(type) && (typeof value === "number" || typeof value === "bigint");
+}
+
+/** An integer, 0 or more (RabbitMQ's check_non_neg_int_arg). */
+function nonNegativeInteger(value: FieldValue, type: string): string | undefined {
+  if (!isInteger(value, type)) return `"expected integer, got ${type}"`;
+  return value < 0 ? `{value_negative,${value}}` : undefined;
+}
+
+function maxPriority(value: FieldValue, type: string): string | undefined {
+  const refused = nonNegativeInteger(value, type);
+  if (refused !== undefined) return refused;
+  return (value as number | bigint) > MAX_SUPPORTED_PRIORITY ? `{max_value_exceeded,${value as number | bigint}}` : undefined;
+}
+
+/** A string, and only beside x-dead-letter-exchange. */
+function deadLetterRoutingKey(_value: FieldValue, type: string, args: FieldTable): string | undefined {
+  if (type !== "longstr") return `{unacceptable_type,${type}}`;
+  return args["x-dead-letter-exchange"] === undefined ? "routing_key_but_no_dlx_defined" : undefined;
+}
+
+/** One of the x-overflow behaviours (length-limit.ts). */
+function overflow(value: FieldValue, type: string): string | undefined {
+  if (type !== "longstr") return `{unacceptable_type,${type}}`;
+  return OVERFLOWS.includes(String(value)) ? undefined : "invalid_overflow";
+}
+
+function boolean(value: FieldValue, type: string): string | undefined {
+  return typeof value === "boolean" ? undefined : `{unacceptable_type,${type}}`;
+}
+
+/**
+ * The arguments checked when a queue is created, in RabbitMQ 3.10's order (rabbit_amqqueue's
+ * declare_args): when several are wrong, the first one in this list is the one reported.
+ */
+const CHECKED: ReadonlyArray<[string, ArgumentCheck]> = [
+  ["x-dead-letter-routing-key", deadLetterRoutingKey],
+  ["x-max-length", nonNegativeInteger],
+  ["x-max-length-bytes", nonNegativeInteger],
+  ["x-max-priority", maxPriority],
+  ["x-overflow", overflow],
+  ["x-single-active-consumer", boolean],
+];
+
+/**
+ * Throw RabbitMQ's 406 for the first argument of a new queue it would refuse. `resource` names the
+ * queue as the text does ("queue 'q' in vhost '/'"). A redeclare is compared instead (queue-equivalence.ts).
+ */
+export function checkQueueArguments(args: FieldTable, resource: string): void {
+  const problem = queueArgumentProblem(args);
+  if (problem !== undefined) throw refuse.invalidArg(resource, problem.key, problem.detail);
+}
+
+/** The first argument a new queue would be refused for, and the Erlang term RabbitMQ's text ends with; undefined when none. */
+export function queueArgumentProblem(args: FieldTable): { key: string; detail: string } | undefined {
+  for (const [key, check] of CHECKED) {
+    const value = args[key];
+    if (value === undefined) continue;
+    const detail = check(value, fieldTypeName(args, key), args);
+    if (detail !== undefined) return { key, detail };
+  }
+  return undefined;
+}
+
+/**
+ * The queue's highest priority level; 0 for a queue without priorities. As RabbitMQ: an
+ * x-max-priority that is not an integer makes no priority queue, one above 255 counts as 255
+ * (declares refuse both; a queue recovered or imported with them still comes up).
+ */
+export function maxPriorityOf(args: FieldTable): number {
+  const value = args["x-max-priority"];
+  if (value === undefined || !isInteger(value, fieldTypeName(args, "x-max-priority"))) return 0;
+  return value <= 0 ? 0 : Number(value > MAX_SUPPORTED_PRIORITY ? MAX_SUPPORTED_PRIORITY : value);
+}
+
+/** x-single-active-consumer: only one consumer of the queue receives messages at a time. */
+export function isSingleActiveConsumer(args: FieldTable): boolean {
+  return args["x-single-active-consumer"] === true;
+}
