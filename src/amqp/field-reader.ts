@@ -101,7 +101,8 @@ export class AmqpReader {
         table[key] = value;
       }
     }
-    tableTypes.set(table, types);
+    // An empty table has no types to remember (most queue and consume arguments): no entry for it.
+    if (len > 0) tableTypes.set(table, types);
     if (this.pos !== end) throw syntaxError("SYNTAX_ERROR - field table overruns its length");
     return table;
   }

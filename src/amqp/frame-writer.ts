@@ -1,11 +1,14 @@
 import type { Socket } from "node:net";
 import { AmqpWriter } from "./field-writer.js";
 import { FRAME_BODY, FRAME_END, FRAME_HEADER, FRAME_HEARTBEAT, FRAME_METHOD } from "./generated.js";
+import { watchGrownSlab, type SlabHolder } from "./idle-slabs.js";
 
 /** Bodies at least this large are written by reference (frame by frame) instead of copied into the slab. */
 const ZERO_COPY_BODY = 16 * 1024;
 const SLAB_SIZE = 64 * 1024;
 const INITIAL_SLAB_SIZE = 2 * 1024;
+/** The slab of a writer with nothing to write: none (the next frame takes a small one). */
+const NO_SLAB = Buffer.alloc(0);
 
 /**
  * The one writer of a connection's socket.
@@ -13,13 +16,19 @@ const INITIAL_SLAB_SIZE = 2 * 1024;
  * Frames are encoded into a slab; everything written during one event-loop turn goes out in a
  * single flush (one socket write, or one writev when large bodies are passed by reference).
  * Flushed bytes are never overwritten: the next frames go after them, and a full slab is replaced.
+ *
+ * An idle connection holds no slab: a small one (taken from Node's shared buffer pool) is let go
+ * after a flush the socket took whole, and a grown one after a sweep interval without output
+ * (idle-slabs.ts), so a connection's memory does not stay at what it once needed.
  */
-export class FrameWriter extends AmqpWriter {
+export class FrameWriter extends AmqpWriter implements SlabHolder {
   /** Start of the bytes not yet handed to the socket. */
   private flushedUpTo = 0;
   private flushScheduled = false;
   private frameStart = 0;
   private closed = false;
+  /** Set by each flush; cleared by the idle-slab sweep, which takes a grown slab back when it finds it clear. */
+  private flushedSinceSweep = false;
   /** Payload limit per frame; the negotiated frame_max minus the 8 bytes of framing. */
   maxPayload: number;
   /** Called when a scheduled flush throws: the owner closes the connection, not the process. */
@@ -50,12 +59,22 @@ export class FrameWriter extends AmqpWriter {
     return this.socket.writableLength + (this.pos - this.flushedUpTo);
   }
 
+  /** The output slab's size (tests: a writer gives a grown slab back when idle). */
+  get slabSize(): number {
+    return this.buf.length;
+  }
+
   protected override grow(n: number): void {
+    if (this.buf === NO_SLAB) {
+      this.takeSlab(Math.max(INITIAL_SLAB_SIZE, n * 2));
+      return;
+    }
     // Keep positions stable (frames patch their size field after writing): copy the unflushed
     // region to the same offsets of a larger buffer.
     const next = Buffer.allocUnsafe(Math.max(SLAB_SIZE, (this.pos + n) * 2));
     this.buf.copy(next, this.flushedUpTo, this.flushedUpTo, this.pos);
     this.buf = next;
+    watchGrownSlab(this);
   }
 
   /** Start a frame: type, channel, and room for its size. Rotates to a fresh slab when this one is nearly full. */
@@ -202,13 +221,39 @@ export class FrameWriter extends AmqpWriter {
       this.corked = false;
       this.socket.uncork();
     }
+    this.flushedSinceSweep = true;
+    // A small slab whose bytes the socket took is let go: the socket keeps what it still needs.
+    if (this.buf.length <= INITIAL_SLAB_SIZE && this.socket.writableLength === 0) this.dropSlab();
     this.onFlushed?.();
   }
 
   /** Drop anything unflushed and refuse later writes (the socket is gone). */
   close(): void {
     this.closed = true;
-    this.flushedUpTo = this.pos;
+    this.dropSlab();
+  }
+
+  releaseIfIdle(): boolean {
+    if (this.closed || this.buf.length <= INITIAL_SLAB_SIZE) return true;
+    if (this.flushedSinceSweep || this.flushScheduled || this.pos !== this.flushedUpTo) {
+      this.flushedSinceSweep = false;
+      return false;
+    }
+    this.dropSlab();
+    return true;
+  }
+
+  /** Hold no slab (nothing is unflushed, or it is being dropped): the next frame takes a small one. */
+  private dropSlab(): void {
+    this.buf = NO_SLAB;
+    this.pos = 0;
+    this.flushedUpTo = 0;
+  }
+
+  private takeSlab(size: number): void {
+    this.buf = Buffer.allocUnsafe(size);
+    this.pos = 0;
+    this.flushedUpTo = 0;
   }
 
   private corked = false;
@@ -227,13 +272,18 @@ export class FrameWriter extends AmqpWriter {
   }
 
   private rotate(): void {
+    if (this.buf === NO_SLAB) {
+      this.takeSlab(INITIAL_SLAB_SIZE);
+      return;
+    }
     const unflushed = this.pos - this.flushedUpTo;
-    // Slabs double up to SLAB_SIZE, so an idle connection keeps a small one.
+    // Slabs double up to SLAB_SIZE, so a connection that writes little keeps a small one.
     const next = Buffer.allocUnsafe(Math.max(Math.min(this.buf.length * 2, SLAB_SIZE), unflushed * 2 + 1024));
     this.buf.copy(next, 0, this.flushedUpTo, this.pos);
     this.buf = next;
     this.flushedUpTo = 0;
     this.pos = unflushed;
+    if (next.length > INITIAL_SLAB_SIZE) watchGrownSlab(this);
   }
 
   private scheduleFlush(): void {

@@ -12,13 +12,16 @@ export interface FastPublish extends BasicPublish {
   address: Buffer;
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 /**
  * A shortstr decoder that remembers the last value it decoded: publishers repeat the same
  * exchange and routing key, and handing back the same string object skips both the UTF-8 decode
  * and the re-hashing when the string is used as a map key.
  */
 class RepeatingShortStr {
-  private readonly last = Buffer.alloc(256);
+  /** Taken at the first publish: most connections never publish (consumers, RPC servers). */
+  private last = NO_BYTES;
   private lastLength = -1;
   private value = "";
 
@@ -29,7 +32,8 @@ class RepeatingShortStr {
       while (i < len && buf[pos + i] === last[i]) i++;
       if (i === len) return this.value;
     }
-    buf.copy(last, 0, pos, pos + len);
+    if (last === NO_BYTES) this.last = Buffer.alloc(256);
+    buf.copy(this.last, 0, pos, pos + len);
     this.lastLength = len;
     this.value = decodeName(buf, pos, pos + len); // lossless, so `address` and the strings agree
     return this.value;

@@ -27,6 +27,11 @@ export type DropReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
  */
 export type DropHandler = (queue: Queue, message: StoredMessage | Message, reason: DropReason) => void;
 
+/** Queue.out before the queue's first message: never written (takeReady replaces it first). */
+const NO_MESSAGE_YET = new StoredMessage();
+
+const NO_BINDINGS: ReadonlySet<Binding> = new Set();
+
 /**
  * What enqueue did with a message: kept, written durably (a confirm waits for the sync), refused
  * by the log, or rejected by the queue's length limit (x-overflow reject-publish); the publisher
@@ -53,8 +58,8 @@ export class Queue {
   readonly maxPriority: number;
   private readonly ready: ReadyMessages;
   readonly consumers: Consumer[] = [];
-  /** Bindings that route into this queue, so deleting it can remove them. */
-  readonly bindings = new Set<Binding>();
+  /** Bindings that route into this queue, so deleting it can remove them (created with the first). */
+  private bindingSet: Set<Binding> | undefined = undefined;
   private roundRobin = 0;
   /** Delivered to a consumer or basic.get and not yet acked. */
   unacked = 0;
@@ -79,8 +84,8 @@ export class Queue {
   hasPriorities = false;
   /** Opened on first use: a queue that never holds a message costs its log nothing. */
   private log: MessageLog | undefined;
-  /** The message being handed out (reused: see StoredMessage). */
-  private readonly out = new StoredMessage();
+  /** The message being handed out (reused: see StoredMessage); a queue's own from its first message on. */
+  private out = NO_MESSAGE_YET;
   /** Set when the queue dead-letters what it drops; undefined drops silently. */
   dropHandler: DropHandler | undefined = undefined;
   /** x-max-length / x-max-length-bytes; undefined (the usual case) costs enqueue one check. */
@@ -111,6 +116,20 @@ export class Queue {
   /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
   get isDurable(): boolean {
     return this.options.durable && !this.options.exclusive;
+  }
+
+  /** Bindings that route into this queue (the default exchange's implicit one is not among them). */
+  get bindings(): ReadonlySet<Binding> {
+    return this.bindingSet ?? NO_BINDINGS;
+  }
+
+  addBinding(binding: Binding): void {
+    (this.bindingSet ??= new Set()).add(binding);
+  }
+
+  removeBinding(binding: Binding): void {
+    const set = this.bindingSet;
+    if (set !== undefined && set.delete(binding) && set.size === 0) this.bindingSet = undefined;
   }
 
   get messageCount(): number {
@@ -187,10 +206,11 @@ export class Queue {
 
   /** Take the next ready message into `this.out`; false when there is none. */
   private takeReady(): boolean {
-    const out = this.out;
+    let out = this.out;
     for (;;) {
       const position = this.ready.shift();
       if (position < 0) return false;
+      if (out === NO_MESSAGE_YET) this.out = out = new StoredMessage();
       out.position = position;
       out.flags = this.ready.shiftedFlags;
       if (this.log!.read(position, out)) break;

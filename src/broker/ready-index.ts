@@ -1,6 +1,11 @@
 import type { LogPosition } from "./message-log.js";
 
 const MIN_CAPACITY = 16;
+/** Stands for an empty requeue heap; never written (requeue() replaces it with arrays of the index's own). */
+const NO_REQUEUES: number[] = [];
+/** The ring of an index that holds nothing: a queue that never held a message allocates no arrays. */
+const NO_POSITIONS = new Float64Array(0);
+const NO_FLAGS = new Uint8Array(0);
 
 /**
  * A queue's ready messages, as the queue uses them: ReadyIndex for ordinary queues, and
@@ -30,15 +35,18 @@ export interface ReadyMessages {
  * handed out while it was the oldest ready one, so it is older than every fresh message: requeued
  * ones go to a binary min-heap by position, served before the ring. Requeues in any order (one nack
  * at a time, a whole channel closing) cost O(log n) each, never a shift of the backlog.
+ *
+ * The ring and the heap are allocated on first use and dropped when emptied by drain() or clear(),
+ * so the thousands of queues that hold nothing most of the time cost a few dozen bytes each.
  */
 export class ReadyIndex implements ReadyMessages {
-  private positions = new Float64Array(MIN_CAPACITY);
-  private flagBits = new Uint8Array(MIN_CAPACITY);
+  private positions = NO_POSITIONS;
+  private flagBits = NO_FLAGS;
   private head = 0;
   private count = 0;
-  /** Min-heap by position: heapPositions[0] is the oldest requeued message. */
-  private heapPositions: number[] = [];
-  private heapFlags: number[] = [];
+  /** Min-heap by position: heapPositions[0] is the oldest requeued message (the arrays are shared and empty until a requeue). */
+  private heapPositions: number[] = NO_REQUEUES;
+  private heapFlags: number[] = NO_REQUEUES;
   /** Set by shift(): the flag bits of the message it returned. */
   shiftedFlags = 0;
 
@@ -48,7 +56,7 @@ export class ReadyIndex implements ReadyMessages {
 
   /** A new message, newer than every message in the index. */
   push(position: LogPosition, flags: number): void {
-    if (this.count === this.positions.length) this.resize(this.positions.length * 2);
+    if (this.count === this.positions.length) this.resize(Math.max(MIN_CAPACITY, this.positions.length * 2));
     const i = (this.head + this.count) & (this.positions.length - 1);
     this.positions[i] = position;
     this.flagBits[i] = flags;
@@ -57,6 +65,10 @@ export class ReadyIndex implements ReadyMessages {
 
   /** A handed-out message coming back, to be served in its original place. */
   requeue(position: LogPosition, flags: number): void {
+    if (this.heapPositions === NO_REQUEUES) {
+      this.heapPositions = [];
+      this.heapFlags = [];
+    }
     const pos = this.heapPositions;
     const fl = this.heapFlags;
     let i = pos.length;
@@ -91,8 +103,8 @@ export class ReadyIndex implements ReadyMessages {
   drain(visit: (position: LogPosition, flags: number) => void): void {
     const pos = this.heapPositions;
     const fl = this.heapFlags;
-    this.heapPositions = [];
-    this.heapFlags = [];
+    this.heapPositions = NO_REQUEUES;
+    this.heapFlags = NO_REQUEUES;
     for (let i = 0; i < pos.length; i++) visit(pos[i]!, fl[i]!);
     const mask = this.positions.length - 1;
     const positions = this.positions;
@@ -108,14 +120,14 @@ export class ReadyIndex implements ReadyMessages {
 
   /** Empty the index without visiting. */
   clear(): void {
-    this.heapPositions = [];
-    this.heapFlags = [];
+    this.heapPositions = NO_REQUEUES;
+    this.heapFlags = NO_REQUEUES;
     this.clearRing();
   }
 
   private clearRing(): void {
-    this.positions = new Float64Array(MIN_CAPACITY);
-    this.flagBits = new Uint8Array(MIN_CAPACITY);
+    this.positions = NO_POSITIONS;
+    this.flagBits = NO_FLAGS;
     this.head = 0;
     this.count = 0;
   }
@@ -142,7 +154,12 @@ export class ReadyIndex implements ReadyMessages {
     const last = pos.pop()!;
     const lastFlags = fl.pop()!;
     const n = pos.length;
-    if (n === 0) return top;
+    if (n === 0) {
+      // The last requeued message: let the arrays go (they may have grown with a whole channel's unacked).
+      this.heapPositions = NO_REQUEUES;
+      this.heapFlags = NO_REQUEUES;
+      return top;
+    }
     // Sift the last element down from the root.
     let i = 0;
     for (;;) {

@@ -52,6 +52,10 @@ export class VHost {
   private journal: DefinitionsJournal | undefined;
   /** Where the queues that have x-dead-letter-exchange send what they drop. */
   private readonly deadLetterer = new DeadLetterer(this);
+  /** Every queue's onUnused (an auto-delete queue lost its last consumer): one function, not one per queue. */
+  private readonly deleteUnusedQueue = (queue: Queue): void => {
+    this.deleteQueue(queue);
+  };
 
   constructor(
     readonly name: string,
@@ -165,7 +169,7 @@ export class VHost {
       return { queue: existing, created: false };
     }
     if (this.storage === undefined) throw new Error("a vhost without storage cannot hold queues");
-    const queue = new Queue(name, this.name, options, (q) => this.deleteQueue(q), this.storage);
+    const queue = new Queue(name, this.name, options, this.deleteUnusedQueue, this.storage);
     if (deadLetters(options.arguments)) queue.dropHandler = this.deadLetterer.handler;
     this.journal?.queueDeclared(queue); // first: a declare the log refuses is not made
     this.queues.set(name, queue);
@@ -200,7 +204,7 @@ export class VHost {
     }
     const binding = new Binding(source, destination, routingKey, args);
     if (!source.addBinding(binding)) return;
-    if (isQueue(destination)) destination.bindings.add(binding);
+    if (isQueue(destination)) destination.addBinding(binding);
     else destination.incoming.add(binding);
     this.journal?.bindingAdded(binding);
   }
@@ -214,7 +218,7 @@ export class VHost {
   private removeBinding(binding: Binding): void {
     const { source, destination } = binding;
     source.removeBinding(binding.key);
-    if (isQueue(destination)) destination.bindings.delete(binding);
+    if (isQueue(destination)) destination.removeBinding(binding);
     else destination.incoming.delete(binding);
     this.journal?.bindingRemoved(binding);
     // An auto-delete exchange goes with its last binding as a source.

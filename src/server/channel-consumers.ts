@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { ChannelAccess } from "../access/channel-access.js";
 import { fail } from "../amqp/errors.js";
 import * as amqp from "../amqp/generated.js";
@@ -9,6 +8,7 @@ import { REPLY_QUEUE } from "./direct-reply-to.js";
 import { consumerTagBytes } from "./message-frames.js";
 import { type ReplyChannel, ReplyConsumer } from "./reply-consumer.js";
 import type { TopologyMethods } from "./topology-methods.js";
+import { randomName } from "./random-names.js";
 
 /** What a channel's consumers work with. */
 export interface ChannelConsumersOptions {
@@ -53,7 +53,7 @@ export class ChannelConsumers {
   /** basic.consume; `prefetch` is the basic.qos prefetch_count (global=false) in force. */
   consume(m: amqp.BasicConsume, prefetch: number): void {
     // RabbitMQ's order: a reused tag (530), then read permission (403), then the queue (404).
-    const tag = m.consumerTag === "" ? `amq.ctag-${randomBytes(16).toString("base64url")}` : m.consumerTag;
+    const tag = m.consumerTag === "" ? `amq.ctag-${randomName()}` : m.consumerTag;
     if (this.byTag.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
     const tagBytes = consumerTagBytes(tag);
     if (m.queue === REPLY_QUEUE) {

@@ -398,6 +398,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     this.ctx.connectionLimits.opened(vhost.name);
     this.countedOpen = true;
     clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined; // the cleared timer and its closure would stay for the connection's life
     this.ctx.broker.alarms.subscribe(this.onAlarm);
     this.startHeartbeats();
     this.writer.method(0, amqp.encodeConnectionOpenOk, {});

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { ChannelAccess } from "../access/channel-access.js";
 import { fail } from "../amqp/errors.js";
 import { refuse, resourceName } from "../amqp/refusals.js";
@@ -12,6 +11,7 @@ import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
 import { REPLY_QUEUE } from "./direct-reply-to.js";
+import { randomName } from "./random-names.js";
 
 /** The methods of the exchange and queue classes a client sends. */
 export type TopologyMethod =
@@ -129,7 +129,7 @@ export class TopologyMethods {
     if (m.passive) {
       queue = this.queueFor(m.queue);
     } else {
-      const name = m.queue === "" ? `amq.gen-${randomBytes(16).toString("base64url")}` : m.queue;
+      const name = m.queue === "" ? `amq.gen-${randomName()}` : m.queue;
       if (m.queue.startsWith("amq.")) throw refuse.reservedName("queue", m.queue);
       this.access.configure("queue", name);
       const existing = this.vhost.queues.get(name);
