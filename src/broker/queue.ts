@@ -128,7 +128,7 @@ export class Queue {
       return "refused";
     }
     this.ready.push(position, persistent ? PERSISTENT : 0);
-    this.readyBytes += message.body.length;
+    this.readyBytes += message.bodySize;
     if (persistent) this.readyPersistent++;
     if (this.consumers.length > 0) this.dispatch();
     return persistent ? "durable" : "memory";

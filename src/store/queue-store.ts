@@ -93,7 +93,19 @@ export class QueueStore implements MessageLog {
   /** Where the buffer of the last read starts in its segment (reused: no object per read). */
   private readonly base = { at: 0, fromDisk: false };
   private readonly scanned = { flags: 0, bodySize: 0 };
-  private readonly fields: RecordFields = { flags: 0, publishedAt: 0, address: EMPTY, properties: EMPTY, body: EMPTY };
+  private readonly fields: RecordFields = {
+    flags: 0,
+    publishedAt: 0,
+    address: EMPTY,
+    properties: EMPTY,
+    body: EMPTY,
+    addressStart: 0,
+    addressEnd: 0,
+    propertiesStart: 0,
+    propertiesEnd: 0,
+    bodyStart: 0,
+    bodyEnd: 0,
+  };
   /** A transient queue's folder exists once a segment of it has been written out. */
   private folderReady: boolean;
 
@@ -137,9 +149,16 @@ export class QueueStore implements MessageLog {
     const fields = this.fields;
     fields.flags = persistent ? FLAG_PERSISTENT : 0;
     fields.publishedAt = Date.now();
-    fields.address = message.address;
-    fields.properties = message.rawProperties;
-    fields.body = message.body;
+    // The message's byte ranges, not views of them: an append allocates nothing.
+    fields.address = message.addressBuf;
+    fields.addressStart = message.addressStart;
+    fields.addressEnd = message.addressEnd;
+    fields.properties = message.propertiesBuf;
+    fields.propertiesStart = message.propertiesStart;
+    fields.propertiesEnd = message.propertiesEnd;
+    fields.body = message.bodyBuf;
+    fields.bodyStart = message.bodyStart;
+    fields.bodyEnd = message.bodyEnd;
     let segment: Segment;
     let offset: number;
     try {
@@ -151,6 +170,7 @@ export class QueueStore implements MessageLog {
       offset = file.commit(size);
       // Let go of the message's buffers (views of a socket chunk): the record holds a copy.
       fields.address = fields.properties = fields.body = EMPTY;
+      fields.addressStart = fields.addressEnd = fields.propertiesStart = fields.propertiesEnd = fields.bodyStart = fields.bodyEnd = 0;
     } catch (err) {
       if (err instanceof RecordRefused) throw err;
       // An I/O error (the segment cannot be created).

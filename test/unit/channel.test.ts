@@ -316,6 +316,46 @@ describe("Channel against a fake host", () => {
     });
   });
 
+  it("publishes interleaved on two channels keep their own exchange and routing key (the connection's decoder reuses one object)", () => {
+    const { broker, host, channel: first } = setup();
+    const second = new Channel(2, host);
+    declareQueue(first, "one");
+    declareQueue(first, "two");
+    host.takeFrames();
+    // Frames of different channels may interleave: both methods, then both contents.
+    const decoder = new PublishDecoder();
+    const method = (routingKey: string) => {
+      const w = new AmqpWriter(256);
+      amqp.encodeBasicPublish(w, { exchange: "", routingKey, mandatory: false, immediate: false });
+      return decoder.decode(w.buf, 4, w.pos);
+    };
+    const content = (channel: Channel, body: string) => {
+      const header = new AmqpWriter(256);
+      header.u16(amqp.CLASS_BASIC);
+      header.u16(0);
+      header.u64(body.length);
+      amqp.encodeBasicProperties(header, {});
+      channel.onContentHeader(header.buf, 0, header.pos);
+      channel.onContentBody(Buffer.from(body), 0, body.length);
+    };
+    first.onMethod(method("one"));
+    second.onMethod(method("two"));
+    content(first, "for one");
+    content(second, "for two");
+    const queues = broker.vhosts.get("/")!.queues;
+    for (const [queue, body] of [
+      ["one", "for one"],
+      ["two", "for two"],
+    ] as const) {
+      assert.equal(queues.get(queue)!.messageCount, 1, queue);
+      first.onMethod({ id: amqp.BASIC_GET, queue, noAck: true });
+      const frames = host.takeFrames();
+      assert.equal(frames[0]!.method!.id, amqp.BASIC_GET_OK);
+      assert.equal((frames[0]!.method as amqp.BasicGetOk).routingKey, queue);
+      assert.equal(frames[2]!.payload.toString(), body);
+    }
+  });
+
   it("an exclusive queue is handed to the host to delete when the connection closes, and taken back when deleted", () => {
     const { host, channel } = setup();
     declareQueue(channel, "mine", { exclusive: true });
