@@ -241,7 +241,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     if (requeue) queue.requeue(d.position, d.flags, d.bodySize);
     else queue.settle(d.position, d.flags);
     this.recycle(d);
-    queue.dispatch();
+    this.host.dispatchAfterAcks(queue);
     if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
   }
 
@@ -265,7 +265,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
       queues.add(d.queue);
       this.recycle(d);
     }
-    for (const queue of queues) queue.dispatch();
+    for (const queue of queues) this.host.dispatchAfterAcks(queue);
     // A channel-wide limit frees room for every consumer of the channel.
     if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
   }

@@ -72,6 +72,17 @@ class FakeHost implements ChannelHost {
   holdForQueue(queue: Queue): void {
     this.calls.push(`holdForQueue ${queue.name}`);
   }
+  /** Set: dispatches after acks wait for dispatchHeld(), as the connection holds them until a chunk's frames are handled. */
+  holdDispatches = false;
+  readonly heldDispatches: Queue[] = [];
+  dispatchAfterAcks(queue: Queue): void {
+    this.calls.push(`dispatchAfterAcks ${queue.name}`);
+    if (this.holdDispatches) this.heldDispatches.push(queue);
+    else queue.dispatch();
+  }
+  dispatchHeld(): void {
+    for (const queue of this.heldDispatches.splice(0)) queue.dispatch();
+  }
   waitForDrain(waiter: DrainWaiter): void {
     this.drainWaiters.add(waiter);
   }
@@ -234,6 +245,27 @@ describe("Channel against a fake host", () => {
       classId: amqp.CLASS_BASIC,
       methodId: amqp.BASIC_ACK & 0xffff,
     });
+  });
+
+  it("acks leave the dispatch to the host: the acks of one chunk free prefetch room, then the queue dispatches once", () => {
+    const { broker, host, channel } = setup();
+    declareQueue(channel, "batched");
+    channel.onMethod({ id: amqp.BASIC_QOS, prefetchSize: 0, prefetchCount: 2, global: false });
+    consume(channel, "batched", "c");
+    for (const body of ["1", "2", "3", "4"]) publish(channel, { exchange: "", routingKey: "batched", body });
+    const delivered = () => host.takeMethods().flatMap((m) => (m.id === amqp.BASIC_DELIVER ? [m.deliveryTag] : []));
+    assert.deepEqual(delivered(), [1, 2], "prefetch 2");
+    host.calls.length = 0;
+
+    // As the connection does while it reads a chunk: two acks, no delivery until the chunk is done.
+    host.holdDispatches = true;
+    channel.onAck(1, false);
+    channel.onAck(2, false);
+    assert.deepEqual(delivered(), [], "no dispatch per ack");
+    assert.deepEqual(host.calls, ["dispatchAfterAcks batched", "dispatchAfterAcks batched"]);
+    host.dispatchHeld();
+    assert.deepEqual(delivered(), [3, 4], "one dispatch fills the room both acks freed");
+    assert.equal(broker.vhosts.get("/")!.queues.get("batched")!.unacked, 2);
   });
 
   it("a socket that does not take its output stops deliveries; the channel waits on its host for the drain", () => {
