@@ -138,14 +138,13 @@ export class Queue {
   private takeReady(): boolean {
     const out = this.out;
     for (;;) {
-      const position = this.ready.shift();
-      if (position < 0) return false;
-      out.position = position;
+      if (!this.ready.take()) return false;
+      out.position = this.ready.shiftedPosition;
       out.flags = this.ready.shiftedFlags;
-      if (this.log!.read(position, out)) break;
+      if (this.log!.read(out.position, out)) break;
       // Damaged on disk (the log has said so): lost, and nothing to wait for.
       if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;
-      this.log!.settle(position, (out.flags & PERSISTENT) !== 0);
+      this.log!.settle(out.position, (out.flags & PERSISTENT) !== 0);
     }
     this.readyBytes -= out.bodySize;
     if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;

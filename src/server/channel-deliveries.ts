@@ -162,7 +162,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     const spare = this.spare.pop();
     this.unacked.push(
       spare !== undefined
-        ? spare.reuse(tag, message.position, message.flags, message.bodySize, queue, consumer, deliveredAt)
+        ? spare.reuse(tag, message, queue, consumer, deliveredAt)
         : new Delivery(tag, message.position, message.flags, message.bodySize, queue, consumer, deliveredAt),
     );
   }

@@ -1,4 +1,5 @@
 import type { Consumer } from "../broker/consumer.js";
+import type { StoredMessage } from "../broker/message-log.js";
 import type { Queue } from "../broker/queue.js";
 
 /**
@@ -23,12 +24,15 @@ export class Delivery {
     public deliveredAt: number,
   ) {}
 
-  /** Make a settled delivery a new one (the same fields as the constructor). */
-  reuse(tag: number, position: number, flags: number, bodySize: number, queue: Queue, consumer: Consumer | undefined, deliveredAt: number): this {
+  /**
+   * Make a settled delivery a new one, of `message` (read from its fields here: a position is a
+   * double, and a double passed to a call that is not inlined is boxed).
+   */
+  reuse(tag: number, message: StoredMessage, queue: Queue, consumer: Consumer | undefined, deliveredAt: number): this {
     this.tag = tag;
-    this.position = position;
-    this.flags = flags;
-    this.bodySize = bodySize;
+    this.position = message.position;
+    this.flags = message.flags;
+    this.bodySize = message.bodyEnd - message.bodyStart;
     this.queue = queue;
     this.consumer = consumer;
     this.deliveredAt = deliveredAt;

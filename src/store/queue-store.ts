@@ -27,6 +27,7 @@ import {
   type SegmentFormat,
 } from "./segment-format.js";
 import { writeWholeFile, type StoreFs } from "./store-fs.js";
+import { turnTime } from "./turn-clock.js";
 
 const SEGMENT_FACTOR = 0x1_0000_0000;
 const EMPTY = Buffer.alloc(0);
@@ -148,7 +149,7 @@ export class QueueStore implements MessageLog {
     // One reused object: an append allocates nothing.
     const fields = this.fields;
     fields.flags = persistent ? FLAG_PERSISTENT : 0;
-    fields.publishedAt = Date.now();
+    fields.publishedAt = turnTime();
     // The message's byte ranges, not views of them: an append allocates nothing.
     fields.address = message.addressBuf;
     fields.addressStart = message.addressStart;
@@ -253,6 +254,14 @@ export class QueueStore implements MessageLog {
   private segmentForWrite(): Segment {
     const current = this.writeSegment;
     if (current !== undefined && current.file.bytes !== undefined && !this.shouldRoll(current)) return current;
+    return this.startWriteSegment(current);
+  }
+
+  /**
+   * A new segment to append to, after `current`. Apart from segmentForWrite, which runs for every
+   * append: a function that creates a closure allocates its context on every call, early return or not.
+   */
+  private startWriteSegment(current: Segment | undefined): Segment {
     if (current !== undefined) {
       this.writeSegment = undefined;
       this.reclaim(current);
