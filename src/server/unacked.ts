@@ -7,22 +7,34 @@ import type { Queue } from "../broker/queue.js";
  * manual acks allocate nothing per message; nothing may keep one past its settlement.
  */
 export class Delivery {
+  tag = 0;
+  /**
+   * Where the message is in its queue's log (message-log.ts). Declared with a number, not as a
+   * constructor parameter property (which ES2022 output defines as undefined first): a field V8
+   * has seen undefined in holds any value, and then every double stored in it is a new heap number.
+   */
+  position = 0;
+  /** Its flag bits and body size. */
+  flags = 0;
+  bodySize = 0;
+  queue: Queue;
+  /** The consumer it went to; undefined for basic.get. */
+  consumer: Consumer | undefined;
+  /** When it was delivered, in the coarse ticks of the consumer-timeout clock. */
+  deliveredAt = 0;
   /** Neighbours while this delivery is a straggler (see UnackedList); unused otherwise. */
   prev: Delivery | undefined = undefined;
   next: Delivery | undefined = undefined;
 
-  constructor(
-    public tag: number,
-    /** Where the message is in its queue's log, its flag bits and body size (message-log.ts). */
-    public position: number,
-    public flags: number,
-    public bodySize: number,
-    public queue: Queue,
-    /** The consumer it went to; undefined for basic.get. */
-    public consumer: Consumer | undefined,
-    /** When it was delivered, in the coarse ticks of the consumer-timeout clock. */
-    public deliveredAt: number,
-  ) {}
+  constructor(tag: number, position: number, flags: number, bodySize: number, queue: Queue, consumer: Consumer | undefined, deliveredAt: number) {
+    this.tag = tag;
+    this.position = position;
+    this.flags = flags;
+    this.bodySize = bodySize;
+    this.queue = queue;
+    this.consumer = consumer;
+    this.deliveredAt = deliveredAt;
+  }
 
   /**
    * Make a settled delivery a new one, of `message` (read from its fields here: a position is a
