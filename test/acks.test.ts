@@ -122,6 +122,42 @@ describe("single acks", () => {
   });
 });
 
+describe("acks in batches", () => {
+  it("the acks of one write free prefetch room and the next deliveries follow, round after round (raw client)", async () => {
+    const q = await namedQueue();
+    const prefetch = 5;
+    const rounds = 4;
+    await publishConfirmed(pub, "", q, numbered("b", prefetch * rounds));
+    const raw = await RawClient.connect(broker.port, broker.host);
+    try {
+      await raw.handshake();
+      await raw.openChannel(1);
+      raw.sendMethod(1, M.basicQos, new ArgWriter().long(0).short(prefetch).bits(false));
+      await raw.expectMethod(M.basicQosOk, { channel: 1 });
+      raw.sendMethod(1, M.basicConsume, new ArgWriter().short(0).shortstr(q).shortstr("batched").bits(false, false, false, false).table({}));
+      await raw.expectMethod(M.basicConsumeOk, { channel: 1 });
+      const bodiesSeen: string[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const tags: bigint[] = [];
+        while (tags.length < prefetch) {
+          const f = await raw.expectMethod(M.basicDeliver, { channel: 1, timeoutMs: 5_000 });
+          f.args.shortstr();
+          tags.push(f.args.longlong());
+          bodiesSeen.push((await raw.readContent(1)).body.toString());
+        }
+        // The whole window acked in one write: its acks are read as one chunk.
+        const ack = (tag: bigint) => new ArgWriter().longlong(tag).bits(false).build();
+        raw.write(Buffer.concat(tags.map((tag) => encodeFrame(FRAME_METHOD, 1, methodPayload(...M.basicAck, ack(tag))))));
+      }
+      assert.deepEqual(bodiesSeen, numbered("b", prefetch * rounds), "every message, in order, prefetch at a time");
+      const ok = await raw.declareQueue(1, q, { passive: true });
+      assert.equal(ok.messageCount, 0);
+    } finally {
+      raw.destroy();
+    }
+  });
+});
+
 describe("multiple acks", () => {
   it("a multiple ack over single-acked holes takes exactly the rest up to its tag", async () => {
     const q = await namedQueue();

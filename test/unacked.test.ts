@@ -115,9 +115,26 @@ describe("UnackedList", () => {
     }
     assert.equal(list.size, 1);
     assert.equal(list.oldest?.tag, 1);
-    // The window array is private: look at it only to prove it did not keep 200,000 slots.
-    const items = (list as unknown as { items: unknown[] }).items;
-    assert.ok(items.length < 1_000, `window holds ${items.length} slots for 1 live delivery`);
+    // The window's ring is private: look at it only to prove it did not keep 200,000 slots.
+    const ring = (list as unknown as { ring: unknown[] }).ring;
+    assert.ok(ring.length < 1_000, `window holds ${ring.length} slots for 1 live delivery`);
+  });
+
+  it("a window grown for a burst of 100,000 unacked shrinks back as they are acked, while deliveries go on", () => {
+    const list = new UnackedList();
+    let next = 1;
+    for (; next <= 100_000; next++) list.push(delivery(next));
+    const ringSize = () => (list as unknown as { ring: unknown[] }).ring.length;
+    assert.ok(ringSize() >= 100_000);
+    // Acked in order, with a new delivery now and then: the window never empties.
+    for (let t = 1; t <= 100_000; t++) {
+      assert.equal(list.take(t)?.tag, t);
+      if (t % 1_000 === 0) list.push(delivery(next++));
+    }
+    assert.equal(list.size, 100);
+    assert.equal(list.oldest?.tag, 100_001);
+    assert.ok(ringSize() <= 4_096, `the ring keeps ${ringSize()} slots for 100 live deliveries`);
+    assert.equal(list.takeAll().length, 100);
   });
 
   it("multiple acks and takeAll cost the same per tag however many single acks left holes", () => {

@@ -2,14 +2,22 @@ import { syntaxError } from "./errors.js";
 import { BASIC_PUBLISH, type BasicPublish } from "./generated.js";
 import { decodeName } from "./name-bytes.js";
 
-/** basic.publish as the hot path reads it: the generated fields plus the raw address bytes. */
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * basic.publish as the hot path reads it: the generated fields plus where the raw address bytes
+ * are. One object per connection, refilled by every decode: valid until the next publish is
+ * decoded, so whoever needs it longer copies the fields (the channel's publisher does).
+ */
 export interface FastPublish extends BasicPublish {
   /**
-   * The exchange and routing-key shortstrs exactly as they sit in the frame. basic.deliver,
-   * get-ok and return carry the same two fields back to back, so deliveries copy these bytes
-   * instead of encoding two strings per message.
+   * The exchange and routing-key shortstrs exactly as they sit in the frame: bytes
+   * [addressStart, addressEnd) of addressBuf. basic.deliver, get-ok and return carry the same two
+   * fields back to back, so deliveries copy these bytes instead of encoding two strings per message.
    */
-  address: Buffer;
+  addressBuf: Buffer;
+  addressStart: number;
+  addressEnd: number;
 }
 
 const NO_BYTES = Buffer.alloc(0);
@@ -40,10 +48,24 @@ class RepeatingShortStr {
   }
 }
 
-/** Decodes basic.publish arguments (after class and method id) for one connection. */
+/**
+ * Decodes basic.publish arguments (after class and method id) for one connection, into one
+ * reused FastPublish.
+ */
 export class PublishDecoder {
   private readonly exchange = new RepeatingShortStr();
   private readonly routingKey = new RepeatingShortStr();
+  /** Reused for every publish: a publish costs no object. */
+  private readonly out: FastPublish = {
+    id: BASIC_PUBLISH,
+    exchange: "",
+    routingKey: "",
+    mandatory: false,
+    immediate: false,
+    addressBuf: EMPTY,
+    addressStart: 0,
+    addressEnd: 0,
+  };
 
   decode(buf: Buffer, start: number, end: number): FastPublish {
     let p = start + 2; // reserved-1 (ticket)
@@ -60,13 +82,14 @@ export class PublishDecoder {
     const bits = buf[p]!;
     // RabbitMQ matches the whole argument binary: a byte past the bits cannot be decoded.
     if (p + 1 !== end) throw syntaxError("SYNTAX_ERROR - basic.publish has bytes after its arguments");
-    return {
-      id: BASIC_PUBLISH,
-      exchange,
-      routingKey,
-      mandatory: (bits & 1) !== 0,
-      immediate: (bits & 2) !== 0,
-      address: buf.subarray(addressStart, p),
-    };
+    const out = this.out;
+    out.exchange = exchange;
+    out.routingKey = routingKey;
+    out.mandatory = (bits & 1) !== 0;
+    out.immediate = (bits & 2) !== 0;
+    out.addressBuf = buf;
+    out.addressStart = addressStart;
+    out.addressEnd = p;
+    return out;
   }
 }

@@ -15,6 +15,7 @@ export class PriorityReadyIndex implements ReadyMessages {
   private top = -1;
   private count = 0;
   shiftedFlags = 0;
+  shiftedPosition: LogPosition = -1;
 
   constructor(maxPriority: number) {
     this.levels = new Array<ReadyIndex | undefined>(maxPriority + 1).fill(undefined);
@@ -33,18 +34,23 @@ export class PriorityReadyIndex implements ReadyMessages {
   }
 
   shift(): LogPosition {
+    return this.take() ? this.shiftedPosition : -1;
+  }
+
+  take(): boolean {
     const levels = this.levels;
     for (let level = this.top; level >= 0; level--) {
       const index = levels[level];
       if (index === undefined || index.length === 0) continue;
       this.top = level;
       this.count--;
-      const position = index.shift();
+      index.take();
+      this.shiftedPosition = index.shiftedPosition;
       this.shiftedFlags = index.shiftedFlags | (level << PRIORITY_SHIFT);
-      return position;
+      return true;
     }
     this.top = -1;
-    return -1;
+    return false;
   }
 
   /** Visits level by level, highest first; the flags visited carry the level. */

@@ -183,7 +183,7 @@ export class Queue {
     let flags = persistent ? PERSISTENT : 0;
     if (this.maxPriority !== 0) flags |= Math.min(message.priority, this.maxPriority) << PRIORITY_SHIFT;
     this.ready.push(position, flags);
-    this.readyBytes += message.body.length;
+    this.readyBytes += message.bodySize;
     if (persistent) this.readyPersistent++;
     if (this.consumers.length > 0) this.dispatch();
     // What consumers took at once never counted (RabbitMQ delivers before it enqueues).
@@ -193,7 +193,7 @@ export class Queue {
 
   /** reject-publish: one more message would take the ready ones past the limit (consumers or not, as RabbitMQ). */
   private wouldOverflow(limit: LengthLimit, message: Message): boolean {
-    return this.ready.length + 1 > limit.maxLength || this.readyBytes + message.body.length > limit.maxBytes;
+    return this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
   }
 
   /** drop-head: drop (and dead-letter, reason maxlen) the oldest ready messages while past the limit. */
@@ -208,15 +208,14 @@ export class Queue {
   private takeReady(): boolean {
     let out = this.out;
     for (;;) {
-      const position = this.ready.shift();
-      if (position < 0) return false;
+      if (!this.ready.take()) return false;
       if (out === NO_MESSAGE_YET) this.out = out = new StoredMessage();
-      out.position = position;
+      out.position = this.ready.shiftedPosition;
       out.flags = this.ready.shiftedFlags;
-      if (this.log!.read(position, out)) break;
+      if (this.log!.read(out.position, out)) break;
       // Damaged on disk (the log has said so): lost, and nothing to wait for.
       if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;
-      this.log!.settle(position, (out.flags & PERSISTENT) !== 0);
+      this.log!.settle(out.position, (out.flags & PERSISTENT) !== 0);
     }
     this.readyBytes -= out.bodySize;
     if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;

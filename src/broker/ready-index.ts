@@ -21,6 +21,13 @@ export interface ReadyMessages {
   requeue(position: LogPosition, flags: number): void;
   /** Remove the next message to serve and return its position (its flags in shiftedFlags); -1 when empty. */
   shift(): LogPosition;
+  /** Set by take(): the position of the message it took. */
+  readonly shiftedPosition: LogPosition;
+  /**
+   * shift() without returning the position (a double returned from a call V8 does not inline is
+   * boxed): false when empty, else it is in shiftedPosition and its flags in shiftedFlags.
+   */
+  take(): boolean;
   /** Call `visit` with every message, then empty the index. */
   drain(visit: (position: LogPosition, flags: number) => void): void;
   /** Empty the index without visiting. */
@@ -49,6 +56,11 @@ export class ReadyIndex implements ReadyMessages {
   private heapFlags: number[] = NO_REQUEUES;
   /** Set by shift(): the flag bits of the message it returned. */
   shiftedFlags = 0;
+  /**
+   * Set by shift(): the position it returned. Positions are doubles (segment × 2^32 + offset), and
+   * a double returned from a call that is not inlined is boxed; read from here, it is not.
+   */
+  shiftedPosition: LogPosition = -1;
 
   get length(): number {
     return this.count + this.heapPositions.length;
@@ -88,15 +100,23 @@ export class ReadyIndex implements ReadyMessages {
 
   /** Remove the oldest message and return its position (its flags in shiftedFlags); -1 when empty. */
   shift(): LogPosition {
-    if (this.heapPositions.length > 0) return this.popRequeued();
-    if (this.count === 0) return -1;
+    return this.take() ? this.shiftedPosition : -1;
+  }
+
+  /** shift() without returning the position: false when empty, else it is in shiftedPosition (and its flags in shiftedFlags). */
+  take(): boolean {
+    if (this.heapPositions.length > 0) {
+      this.popRequeued();
+      return true;
+    }
+    if (this.count === 0) return false;
     const i = this.head;
-    const position = this.positions[i]!;
+    this.shiftedPosition = this.positions[i]!;
     this.shiftedFlags = this.flagBits[i]!;
     this.head = (i + 1) & (this.positions.length - 1);
     this.count--;
     if (this.count < this.positions.length >>> 2 && this.positions.length > MIN_CAPACITY * 4) this.resize(this.positions.length >>> 1);
-    return position;
+    return true;
   }
 
   /** Call `visit` with every message (requeued ones first, not in order among themselves), then empty the index. */
@@ -146,10 +166,11 @@ export class ReadyIndex implements ReadyMessages {
     this.head = 0;
   }
 
-  private popRequeued(): LogPosition {
+  /** Take the oldest requeued message into shiftedPosition and shiftedFlags. */
+  private popRequeued(): void {
     const pos = this.heapPositions;
     const fl = this.heapFlags;
-    const top = pos[0]!;
+    this.shiftedPosition = pos[0]!;
     this.shiftedFlags = fl[0]!;
     const last = pos.pop()!;
     const lastFlags = fl.pop()!;
@@ -158,7 +179,7 @@ export class ReadyIndex implements ReadyMessages {
       // The last requeued message: let the arrays go (they may have grown with a whole channel's unacked).
       this.heapPositions = NO_REQUEUES;
       this.heapFlags = NO_REQUEUES;
-      return top;
+      return;
     }
     // Sift the last element down from the root.
     let i = 0;
@@ -174,6 +195,5 @@ export class ReadyIndex implements ReadyMessages {
     }
     pos[i] = last;
     fl[i] = lastFlags;
-    return top;
   }
 }

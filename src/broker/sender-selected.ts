@@ -35,8 +35,11 @@ interface RoutingHeader {
  * PRECONDITION_FAILED, as RabbitMQ refuses it; array elements other than longstrs are ignored.
  */
 export function withSenderSelectedRoutes(message: Message): Message {
-  const raw = message.rawProperties;
-  if (raw.length < 2 || (raw[0]! & HEADERS_FLAG) === 0 || !hasRoutingHeader(raw)) return message;
+  // The message's own byte range: `rawProperties` would allocate a view per publish.
+  const raw = message.propertiesBuf;
+  const start = message.propertiesStart;
+  const end = message.propertiesEnd;
+  if (end - start < 2 || (raw[start]! & HEADERS_FLAG) === 0 || !hasRoutingHeader(raw, start, end)) return message;
   return applyRoutingHeaders(message);
 }
 
@@ -44,16 +47,16 @@ export function withSenderSelectedRoutes(message: Message): Message {
  * Whether the headers table has a CC or BCC key, looked up in place: keys compared as bytes,
  * values skipped by their size, nothing allocated (this runs for every message with headers).
  * A table it cannot walk (an unknown type, a length past the end) is left to whoever decodes it.
+ * `length` is where the property section ends in `raw` (it starts at `start`).
  */
-function hasRoutingHeader(raw: Buffer): boolean {
-  const length = raw.length;
+function hasRoutingHeader(raw: Buffer, start: number, length: number): boolean {
   // Property flags continue in further words while the lowest bit is set.
-  let p = 2;
+  let p = start + 2;
   while ((raw[p - 1]! & 1) !== 0) {
     p += 2;
     if (p > length) return false;
   }
-  const first = raw[0]!;
+  const first = raw[start]!;
   if ((first & 0x80) !== 0) p += 1 + (raw[p] ?? 0); // content-type
   if ((first & 0x40) !== 0) p += 1 + (raw[p] ?? 0); // content-encoding
   if (p + 4 > length) return false;

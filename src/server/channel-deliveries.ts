@@ -168,7 +168,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     const spare = this.spare.pop();
     this.unacked.push(
       spare !== undefined
-        ? spare.reuse(tag, message.position, message.flags, message.bodySize, queue, consumer, deliveredAt)
+        ? spare.reuse(tag, message, queue, consumer, deliveredAt)
         : new Delivery(tag, message.position, message.flags, message.bodySize, queue, consumer, deliveredAt),
     );
   }
@@ -253,7 +253,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     else if (outcome === REQUEUE) queue.requeue(d.position, d.flags, d.bodySize);
     else queue.reject(d.position, d.flags);
     this.recycle(d);
-    queue.dispatch();
+    this.host.dispatchAfterAcks(queue);
     if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
   }
 
@@ -278,7 +278,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
       queues.add(d.queue);
       this.recycle(d);
     }
-    for (const queue of queues) queue.dispatch();
+    for (const queue of queues) this.host.dispatchAfterAcks(queue);
     // A channel-wide limit frees room for every consumer of the channel.
     if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
   }

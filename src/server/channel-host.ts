@@ -50,6 +50,12 @@ export interface ChannelHost {
   blockIfAlarmed(): void;
   /** A publish of this connection reached `queue`, which is not keeping up: flow control may hold the connection. */
   holdForQueue(queue: Queue): void;
+  /**
+   * Acks freed room for `queue`'s consumers: let it dispatch. The connection does it once the
+   * frames of the chunk being read are handled, so the acks of one chunk cost one dispatch per
+   * queue, not one per ack; outside a chunk it dispatches at once.
+   */
+  dispatchAfterAcks(queue: Queue): void;
   /** Call `waiter.resumeDeliveries()` once the socket drains. */
   waitForDrain(waiter: DrainWaiter): void;
   /** The waiter closed: no call after all. */

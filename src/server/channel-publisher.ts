@@ -3,7 +3,7 @@ import { AmqpError, fail } from "../amqp/errors.js";
 import * as amqp from "../amqp/generated.js";
 import type { FastPublish } from "../amqp/publish-decoder.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
-import { Message } from "../broker/message.js";
+import { Message, PROPERTY_USER_ID } from "../broker/message.js";
 import type { Queue } from "../broker/queue.js";
 import { RouteList } from "../broker/route-list.js";
 import { withSenderSelectedRoutes } from "../broker/sender-selected.js";
@@ -47,7 +47,13 @@ export class ChannelPublisher {
   private readonly vhost: VHost;
   private readonly access: ChannelAccess;
   private readonly content = new ContentAssembler();
-  private pendingPublish: FastPublish | undefined;
+  /**
+   * The publish being received, reused for every publish of the channel (see Message): its
+   * basic.publish fields are copied here when it arrives, since the connection's decoder reuses
+   * its own object for the next publish, of any channel.
+   */
+  private readonly message = new Message();
+  private mandatory = false;
   /** The queues a publish reaches, reused (vhost.route fills it; emptied after each publish). */
   private readonly routed = new RouteList<Queue>();
   /** Set by confirm.select. */
@@ -85,7 +91,8 @@ export class ChannelPublisher {
 
   onPublish(m: FastPublish): void {
     if (m.immediate) throw fail.notImplemented("immediate=true");
-    this.pendingPublish = m;
+    this.message.setAddress(m.exchange, m.routingKey, m.addressBuf, m.addressStart, m.addressEnd);
+    this.mandatory = m.mandatory;
     this.content.start();
   }
 
@@ -101,41 +108,47 @@ export class ChannelPublisher {
   private completePublish(): void {
     // RabbitMQ takes the publish in hand and then stops reading the connection.
     this.host.blockIfAlarmed();
-    const m = this.pendingPublish!;
-    this.pendingPublish = undefined;
+    const content = this.content;
     if (!this.channel.isOpen) {
-      this.content.takeBody(); // published after the channel failed: dropped
+      // Published after the channel failed: dropped.
+      content.release();
+      this.message.release();
       return;
     }
-    let message = new Message(m.exchange, m.routingKey, this.content.rawProperties, this.content.takeBody(), m.address);
+    let message = this.message;
+    message.setProperties(content.propertiesBuf, content.propertiesStart, content.propertiesEnd);
+    message.setBody(content.bodyBuf, content.bodyStart, content.bodyEnd);
+    content.release();
     try {
-      this.validatePublish(m, message);
-      message = withReplyAddress(message, this.channel.replyConsumer);
-      message = withSenderSelectedRoutes(message);
-    } catch (err) {
-      // The error belongs to basic.publish even though it surfaced at the last content frame.
-      if (err instanceof AmqpError) err.attachMethod(amqp.BASIC_PUBLISH);
-      throw err;
+      try {
+        this.validatePublish(message);
+        message = withReplyAddress(message, this.channel.replyConsumer);
+        message = withSenderSelectedRoutes(message);
+      } catch (err) {
+        // The error belongs to basic.publish even though it surfaced at the last content frame.
+        if (err instanceof AmqpError) err.attachMethod(amqp.BASIC_PUBLISH);
+        throw err;
+      }
+      const tx = this.channel.transaction;
+      // A transaction keeps the message until its commit: a copy that owns its bytes.
+      if (tx) tx.holdPublish(message.copy(), this.mandatory);
+      else this.publish(message, this.mandatory);
+    } finally {
+      this.message.release();
     }
-    const tx = this.channel.transaction;
-    if (tx) {
-      tx.holdPublish(m, message);
-      return;
-    }
-    this.publish(m, message);
   }
 
   /** Checks made when a publish arrives (inside a transaction too), as RabbitMQ makes them. */
-  private validatePublish(m: amqp.BasicPublish, message: Message): Exchange {
-    this.access.publish(m.exchange);
-    const exchange = this.vhost.getExchange(m.exchange);
+  private validatePublish(message: Message): Exchange {
+    const { exchange: name, routingKey } = message;
+    this.access.publish(name);
+    const exchange = this.vhost.getExchange(name);
     if (exchange.options.internal) {
-      throw fail.accessRefused(`cannot publish to internal exchange '${m.exchange}' in vhost '${this.vhost.name}'`);
+      throw fail.accessRefused(`cannot publish to internal exchange '${name}' in vhost '${this.vhost.name}'`);
     }
-    if (exchange.type === "topic") this.access.publishTopic(m.exchange, m.routingKey);
-    // user-id is the 12th property (flag bit 4 of the second flags byte): checked only when present.
-    const raw = message.rawProperties;
-    if (raw.length > 1 && (raw[1]! & 0x10) !== 0) {
+    if (exchange.type === "topic") this.access.publishTopic(name, routingKey);
+    // user-id is the 12th property: checked only when present.
+    if ((message.propertyFlags & PROPERTY_USER_ID) !== 0) {
       const userId = message.properties.userId;
       if (userId !== undefined && userId !== this.host.username) {
         throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.host.username}'`);
@@ -148,9 +161,9 @@ export class ChannelPublisher {
    * Route and enqueue; returns the epoch the publish's durability waits for: 0 when nothing was
    * written durably, REFUSED_EPOCH when a queue's store refused it (the publisher gets a nack).
    */
-  publish(m: amqp.BasicPublish, message: Message): number {
-    if (DirectReplyTo.isReplyAddress(m.exchange, m.routingKey)) return this.publishReply(m, message);
-    const exchange = this.vhost.exchanges.get(m.exchange);
+  publish(message: Message, mandatory: boolean): number {
+    if (DirectReplyTo.isReplyAddress(message.exchange, message.routingKey)) return this.publishReply(message, mandatory);
+    const exchange = this.vhost.exchanges.get(message.exchange);
     const queues = this.routed;
     if (exchange === undefined) queues.clear();
     else this.vhost.route(exchange, message, queues);
@@ -168,16 +181,16 @@ export class ChannelPublisher {
     }
     const unroutable = queues.length === 0;
     queues.clear(); // keeps no queue alive past the publish
-    if (unroutable && m.mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, m, message);
+    if (unroutable && mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, message);
     const epoch = refused ? REFUSED_EPOCH : durable ? this.host.ctx.persister!.currentEpoch : 0;
     if (this.confirms) this.confirms.add(epoch);
     return epoch;
   }
 
   /** A reply to a direct reply-to consumer: straight to its channel, through no queue. */
-  private publishReply(m: amqp.BasicPublish, message: Message): number {
-    const delivered = this.host.ctx.directReplies.deliver(m.routingKey, message);
-    if (!delivered && m.mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, m, message);
+  private publishReply(message: Message, mandatory: boolean): number {
+    const delivered = this.host.ctx.directReplies.deliver(message.routingKey, message);
+    if (!delivered && mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, message);
     if (this.confirms) this.confirms.add(0);
     return 0;
   }

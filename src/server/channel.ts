@@ -225,7 +225,7 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
     if (this.publisher.confirming) throw fail.preconditionFailed("cannot switch from confirm to tx mode");
     this.tx ??= new Transaction({
       persister: this.host.ctx.persister,
-      publish: (m, message) => this.publisher.publish(m, message),
+      publish: (message, mandatory) => this.publisher.publish(message, mandatory),
       settle: (m) => {
         if (m.id === amqp.BASIC_ACK) this.deliveries.ack(m.deliveryTag, m.multiple);
         else if (m.id === amqp.BASIC_NACK) this.deliveries.nack(m.deliveryTag, m.multiple, m.requeue);

@@ -82,6 +82,10 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
   readonly gate: ReadGate;
   /** Bytes read per event-loop iteration, bounded so that one connection cannot hold the loop. */
   private readonly readBudget: ReadBudget;
+  /** Set while the frames of a chunk are handled: acks then leave their queues' dispatch for afterwards. */
+  private readingChunk = false;
+  /** Queues whose consumers got room from the acks of the chunk being read (dispatchAfterAcks). */
+  private readonly dispatchPending = new Set<Queue>();
   private readonly onAlarm = (blocked: boolean) => {
     if (!blocked) this.guarded("unblocking", () => this.unblock());
   };
@@ -110,7 +114,16 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     this.gate = new ReadGate({
       pause: () => this.socket.pause(),
       resume: () => {
-        this.reader.resume();
+        // The held bytes are read as a chunk is (acks in batches), also when the gate opens
+        // while a chunk is being read.
+        const outer = this.readingChunk;
+        this.readingChunk = true;
+        try {
+          this.reader.resume();
+        } finally {
+          this.readingChunk = outer;
+          if (!outer) this.dispatchAfterChunk();
+        }
         if (!this.gate.isClosed()) this.socket.resume();
       },
     });
@@ -120,7 +133,13 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     socket.on("data", (chunk: Buffer) => {
       try {
         memory?.noteInput(chunk.length);
-        this.reader.push(chunk);
+        this.readingChunk = true;
+        try {
+          this.reader.push(chunk);
+        } finally {
+          this.readingChunk = false;
+          this.dispatchAfterChunk();
+        }
         this.readBudget.spend(chunk.length);
       } catch (err) {
         this.failInternally(err, "reading");
@@ -572,6 +591,22 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
   /** Channel finished closing (close-ok exchanged): forget it. */
   removeChannel(id: number): void {
     this.channels.delete(id);
+  }
+
+  dispatchAfterAcks(queue: Queue): void {
+    if (this.readingChunk) this.dispatchPending.add(queue);
+    else queue.dispatch();
+  }
+
+  /** The chunk's frames are handled: each queue its acks gave room to dispatches once. */
+  private dispatchAfterChunk(): void {
+    const pending = this.dispatchPending;
+    if (pending.size === 0) return;
+    try {
+      for (const queue of pending) queue.dispatch();
+    } finally {
+      pending.clear();
+    }
   }
 
   waitForDrain(waiter: DrainWaiter): void {

@@ -4,13 +4,21 @@ import { BASIC_PUBLISH, CLASS_BASIC, ReplyCode } from "../amqp/generated.js";
 /**
  * Collects a content header and its body frames after basic.publish.
  *
- * A body that arrives in one frame is kept as a view of the frame (no copy); a body spread over
- * several frames is copied once into a buffer of its declared size. Frames out of place get
- * RabbitMQ's 505 UNEXPECTED_FRAME texts.
+ * The property section and a body that arrives in one frame are kept as byte ranges of their
+ * frames (no copy, no view); a body spread over several frames is copied once into a buffer of
+ * its declared size. Frames out of place get RabbitMQ's 505 UNEXPECTED_FRAME texts.
  */
 export class ContentAssembler {
-  rawProperties: Buffer = EMPTY;
+  /** The property section: bytes [propertiesStart, propertiesEnd) of propertiesBuf. */
+  propertiesBuf: Buffer = EMPTY;
+  propertiesStart = 0;
+  propertiesEnd = 0;
   bodySize = 0;
+  /** The body once complete: bytes [bodyStart, bodyEnd) of bodyBuf. */
+  bodyBuf: Buffer = EMPTY;
+  bodyStart = 0;
+  bodyEnd = 0;
+  /** A body spread over several frames, being gathered. */
   private body: Buffer | undefined;
   private received = 0;
   private expecting: "method" | "header" | "body" = "method";
@@ -38,10 +46,14 @@ export class ContentAssembler {
     }
     if (end - start < 14) throw fail.frameError("content header too short");
     const size = buf.readUInt32BE(start + 4) * 0x1_0000_0000 + buf.readUInt32BE(start + 8);
-    this.rawProperties = buf.subarray(start + 12, end);
+    this.propertiesBuf = buf;
+    this.propertiesStart = start + 12;
+    this.propertiesEnd = end;
     this.bodySize = size;
     this.received = 0;
     this.body = undefined;
+    this.bodyBuf = EMPTY;
+    this.bodyStart = this.bodyEnd = 0;
     this.expecting = size > 0 ? "body" : "method";
     if (size > maxSize) {
       // The exact 64-bit size: a double would print 2^63 as 9223372036854776000.
@@ -58,7 +70,9 @@ export class ContentAssembler {
       throw fail.frameError("content body larger than its header declared");
     }
     if (this.received === 0 && len === this.bodySize) {
-      this.body = buf.subarray(start, end);
+      this.bodyBuf = buf;
+      this.bodyStart = start;
+      this.bodyEnd = end;
     } else {
       this.body ??= Buffer.allocUnsafe(this.bodySize);
       buf.copy(this.body, this.received, start, end);
@@ -66,14 +80,27 @@ export class ContentAssembler {
     this.received += len;
     if (this.received < this.bodySize) return false;
     this.expecting = "method";
+    if (this.body !== undefined) {
+      this.bodyBuf = this.body;
+      this.bodyStart = 0;
+      this.bodyEnd = this.body.length;
+      this.body = undefined;
+    }
     return true;
   }
 
-  /** The completed body; the assembler is ready for the next publish. */
+  /** The completed body as a Buffer (a view: not for the hot path). */
   takeBody(): Buffer {
-    const body = this.body ?? EMPTY;
-    this.body = undefined;
+    const body = this.bodyBuf.subarray(this.bodyStart, this.bodyEnd);
+    this.release();
     return body;
+  }
+
+  /** The completed content has been used: let go of its buffers (socket chunks). */
+  release(): void {
+    this.propertiesBuf = this.bodyBuf = EMPTY;
+    this.propertiesStart = this.propertiesEnd = this.bodyStart = this.bodyEnd = 0;
+    this.body = undefined;
   }
 
   /** The error for a frame that is not the one expected now. */
@@ -90,7 +117,7 @@ export class ContentAssembler {
 
   reset(): void {
     this.expecting = "method";
-    this.body = undefined;
+    this.release();
   }
 }
 

@@ -52,16 +52,25 @@ export class FlowControl {
     let hold = this.held.get(queue);
     if (hold === undefined) {
       if (this.stalled.get(queue) === queue.deliveries) return;
-      hold = { targets: new Set(), deliveriesAtCheck: queue.deliveries };
-      this.held.set(queue, hold);
-      queue.flowResumeAt = FLOW_RESUME_AT;
-      queue.onDrained = () => this.release(queue);
-      this.timer ??= setInterval(checkProgress, PROGRESS_CHECK_MS, this);
-      this.timer.unref();
+      hold = this.startHolding(queue);
     }
     if (hold.targets.has(target)) return;
     hold.targets.add(target);
     target.holdForFlow();
+  }
+
+  /**
+   * The queue's first hold. Apart from hold(), which runs for every publish into a long queue: a
+   * function that creates a closure allocates its context on every call, early return or not.
+   */
+  private startHolding(queue: Queue): Hold {
+    const hold: Hold = { targets: new Set(), deliveriesAtCheck: queue.deliveries };
+    this.held.set(queue, hold);
+    queue.flowResumeAt = FLOW_RESUME_AT;
+    queue.onDrained = () => this.release(queue);
+    this.timer ??= setInterval(checkProgress, PROGRESS_CHECK_MS, this);
+    this.timer.unref();
+    return hold;
   }
 
   /** A connection is closing: forget it (its holds are not released: it is not read again). */

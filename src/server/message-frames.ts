@@ -1,5 +1,5 @@
 import type { FrameWriter } from "../amqp/frame-writer.js";
-import { BASIC_DELIVER, BASIC_GET_OK, type BasicPublish, CLASS_BASIC, encodeBasicReturn, FRAME_METHOD } from "../amqp/generated.js";
+import { BASIC_DELIVER, BASIC_GET_OK, CLASS_BASIC, encodeBasicReturn, FRAME_METHOD } from "../amqp/generated.js";
 import { shortStrBytes } from "../amqp/name-bytes.js";
 import type { Message } from "../broker/message.js";
 import type { StoredMessage } from "../broker/message-log.js";
@@ -64,12 +64,12 @@ export function writeReplyDeliver(w: FrameWriter, channel: number, tagBytes: Buf
 }
 
 /** basic.return 312 NO_ROUTE and its content: a mandatory message that reached nothing, back to its publisher. */
-export function writeUnroutableReturn(w: FrameWriter, channel: number, publish: BasicPublish, message: Message): void {
+export function writeUnroutableReturn(w: FrameWriter, channel: number, message: Message): void {
   w.method(channel, encodeBasicReturn, {
     replyCode: 312,
     replyText: "NO_ROUTE",
-    exchange: publish.exchange,
-    routingKey: publish.routingKey,
+    exchange: message.exchange,
+    routingKey: message.routingKey,
   });
   w.content(channel, CLASS_BASIC, message.rawProperties, message.body);
 }

@@ -1,7 +1,7 @@
 import { fail } from "../amqp/errors.js";
 import { AmqpWriter } from "../amqp/field-writer.js";
 import * as amqp from "../amqp/generated.js";
-import { Message } from "../broker/message.js";
+import { Message, PROPERTY_REPLY_TO } from "../broker/message.js";
 import type { ChannelHost } from "./channel-host.js";
 import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
 import { writeReplyDeliver } from "./message-frames.js";
@@ -94,10 +94,9 @@ export class ReplyConsumer implements ReplyTarget {
  * looked into.
  */
 export function withReplyAddress(message: Message, consumer: ReplyConsumer | undefined): Message {
-  const raw = message.rawProperties;
-  if (raw.length < 2 || (raw[0]! & 0x02) === 0 || message.properties.replyTo !== REPLY_QUEUE) return message;
+  if ((message.propertyFlags & PROPERTY_REPLY_TO) === 0 || message.properties.replyTo !== REPLY_QUEUE) return message;
   if (consumer === undefined) throw fail.preconditionFailed("fast reply consumer does not exist");
-  const w = new AmqpWriter(raw.length + 64);
+  const w = new AmqpWriter(message.propertiesEnd - message.propertiesStart + 64);
   amqp.encodeBasicProperties(w, { ...message.properties, replyTo: DirectReplyTo.replyTo(consumer.key) });
   return new Message(message.exchange, message.routingKey, Buffer.from(w.buf.subarray(0, w.pos)), message.body, message.address);
 }

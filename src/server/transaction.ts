@@ -8,14 +8,14 @@ import { REFUSED_EPOCH } from "./confirm-tracker.js";
 export type HeldAck = amqp.BasicAck | amqp.BasicNack | amqp.BasicReject;
 
 /** A publish or an ack held by a transaction until tx.commit. */
-type TxAction = { kind: "publish"; method: amqp.BasicPublish; message: Message } | { kind: "ack"; method: HeldAck };
+type TxAction = { kind: "publish"; message: Message; mandatory: boolean } | { kind: "ack"; method: HeldAck };
 
 /** What a transaction applies its actions to: its channel. */
 export interface TransactionOptions {
   /** The store's group commit: commit-ok waits for the sync that covers the committed publishes. */
   persister: Persister | undefined;
   /** Route and enqueue a publish now; returns the epoch its durability waits for (0: none; REFUSED_EPOCH: refused). */
-  publish(method: amqp.BasicPublish, message: Message): number;
+  publish(message: Message, mandatory: boolean): number;
   /** Apply an ack, nack or reject now. */
   settle(method: HeldAck): void;
   /** Throw 406 "unknown delivery tag" unless the tag is outstanding. */
@@ -46,8 +46,9 @@ export class Transaction {
     return this.actions.length - this.messagesUncommitted;
   }
 
-  holdPublish(method: amqp.BasicPublish, message: Message): void {
-    this.actions.push({ kind: "publish", method, message });
+  /** Hold a publish until the commit; `message` must own its bytes (Message.copy). */
+  holdPublish(message: Message, mandatory: boolean): void {
+    this.actions.push({ kind: "publish", message, mandatory });
   }
 
   holdAck(m: HeldAck): void {
@@ -64,7 +65,7 @@ export class Transaction {
     let refused = false;
     for (const action of actions) {
       if (action.kind === "publish") {
-        const epoch = this.options.publish(action.method, action.message);
+        const epoch = this.options.publish(action.message, action.mandatory);
         if (epoch === REFUSED_EPOCH) refused = true;
         else if (epoch !== 0) durable = true;
       } else {

@@ -1,4 +1,5 @@
 import type { Consumer } from "../broker/consumer.js";
+import type { StoredMessage } from "../broker/message-log.js";
 import type { Queue } from "../broker/queue.js";
 
 /**
@@ -6,29 +7,44 @@ import type { Queue } from "../broker/queue.js";
  * manual acks allocate nothing per message; nothing may keep one past its settlement.
  */
 export class Delivery {
+  tag = 0;
+  /**
+   * Where the message is in its queue's log (message-log.ts). Declared with a number, not as a
+   * constructor parameter property (which ES2022 output defines as undefined first): a field V8
+   * has seen undefined in holds any value, and then every double stored in it is a new heap number.
+   */
+  position = 0;
+  /** Its flag bits and body size. */
+  flags = 0;
+  bodySize = 0;
+  queue: Queue;
+  /** The consumer it went to; undefined for basic.get. */
+  consumer: Consumer | undefined;
+  /** When it was delivered, in the coarse ticks of the consumer-timeout clock. */
+  deliveredAt = 0;
   /** Neighbours while this delivery is a straggler (see UnackedList); unused otherwise. */
   prev: Delivery | undefined = undefined;
   next: Delivery | undefined = undefined;
 
-  constructor(
-    public tag: number,
-    /** Where the message is in its queue's log, its flag bits and body size (message-log.ts). */
-    public position: number,
-    public flags: number,
-    public bodySize: number,
-    public queue: Queue,
-    /** The consumer it went to; undefined for basic.get. */
-    public consumer: Consumer | undefined,
-    /** When it was delivered, in the coarse ticks of the consumer-timeout clock. */
-    public deliveredAt: number,
-  ) {}
-
-  /** Make a settled delivery a new one (the same fields as the constructor). */
-  reuse(tag: number, position: number, flags: number, bodySize: number, queue: Queue, consumer: Consumer | undefined, deliveredAt: number): this {
+  constructor(tag: number, position: number, flags: number, bodySize: number, queue: Queue, consumer: Consumer | undefined, deliveredAt: number) {
     this.tag = tag;
     this.position = position;
     this.flags = flags;
     this.bodySize = bodySize;
+    this.queue = queue;
+    this.consumer = consumer;
+    this.deliveredAt = deliveredAt;
+  }
+
+  /**
+   * Make a settled delivery a new one, of `message` (read from its fields here: a position is a
+   * double, and a double passed to a call that is not inlined is boxed).
+   */
+  reuse(tag: number, message: StoredMessage, queue: Queue, consumer: Consumer | undefined, deliveredAt: number): this {
+    this.tag = tag;
+    this.position = message.position;
+    this.flags = message.flags;
+    this.bodySize = message.bodyEnd - message.bodyStart;
     this.queue = queue;
     this.consumer = consumer;
     this.deliveredAt = deliveredAt;
@@ -40,27 +56,31 @@ export class Delivery {
 /** A window this much larger than its live deliveries (plus a constant) moves its oldest out. */
 const SPARSE_FACTOR = 3;
 const SPARSE_SLACK = 64;
+/** The window's ring starts this large (a power of two) and goes back to it once empty. */
+const MIN_RING = 256;
 
 /**
  * A channel's unacked deliveries, in delivery-tag order. Every operation costs O(1), amortised
  * per delivery tag, whatever order the client acks in and however long it holds some deliveries.
  *
- * Most deliveries live in a window: an array indexed by `tag - baseTag`, so finding a tag is one
- * subtraction. Settled slots become holes; holes at the front are skipped as the front moves on.
- * Tags delivered without an ack (no-ack consumers share the tag sequence) are holes from the start.
- * A delivery held while many after it are acked would keep the window's front in place and grow
- * it without bound; so when the window is mostly holes, its front part is cut off and the live
- * deliveries in it move to the stragglers: a Map by tag for lookups, linked in tag order (all
- * older than the window) for multiple acks and for the consumer timeout, which looks at the oldest.
- * Each slot is passed over a bounded number of times before it is dropped, and each delivery
- * moves to the stragglers at most once.
+ * Most deliveries live in a window: tags [frontTag, endTag), each in the slot `tag & mask` of a
+ * ring, so finding a tag is one mask and a delivery costs no array growth or copy (the ring grows
+ * only when the window outgrows it). Settled slots become holes; holes at the front are skipped as
+ * the front moves on. Tags delivered without an ack (no-ack consumers share the tag sequence) are
+ * holes from the start. A delivery held while many after it are acked would keep the window's
+ * front in place and grow it without bound; so when the window is mostly holes, its front part is
+ * cut off and the live deliveries in it move to the stragglers: a Map by tag for lookups, linked
+ * in tag order (all older than the window) for multiple acks and for the consumer timeout, which
+ * looks at the oldest. Each slot is passed over a bounded number of times before the front moves
+ * past it, and each delivery moves to the stragglers at most once.
  */
 export class UnackedList {
-  private items: Array<Delivery | undefined> = [];
-  /** Tag of items[0]. */
-  private baseTag = 0;
-  /** Index of the first live item (items.length when the window is empty). */
-  private head = 0;
+  /** Slots outside [frontTag, endTag) are always empty. */
+  private ring: Array<Delivery | undefined> = emptyRing(MIN_RING);
+  private mask = MIN_RING - 1;
+  /** The window's first tag (a live delivery's, unless the window is empty) and one past its last. */
+  private frontTag = 0;
+  private endTag = 0;
   private windowLive = 0;
   private readonly stragglers = new Map<number, Delivery>();
   private firstStraggler: Delivery | undefined = undefined;
@@ -72,52 +92,48 @@ export class UnackedList {
 
   /** The delivery with the lowest tag (the longest unacked), if any. */
   get oldest(): Delivery | undefined {
-    return this.firstStraggler ?? this.items[this.head];
+    return this.firstStraggler ?? (this.windowLive > 0 ? this.ring[this.frontTag & this.mask] : undefined);
   }
 
   /** Add a delivery; its tag is higher than any tag pushed before. */
   push(delivery: Delivery): void {
+    const tag = delivery.tag;
     if (this.windowLive === 0) {
-      this.restartAt(delivery.tag);
-    } else {
-      const index = delivery.tag - this.baseTag;
-      if (index > this.items.length && index - this.head > SPARSE_FACTOR * (this.windowLive + 1) + SPARSE_SLACK) {
-        // Far past the window (many no-ack deliveries in between): the window moves out whole.
-        this.shedFront(this.items.length);
-        this.restartAt(delivery.tag);
-      } else {
-        // Tags that went to no-ack consumers in between are holes.
-        while (this.items.length < index) this.items.push(undefined);
-      }
+      this.restartAt(tag);
+    } else if (tag > this.endTag && tag - this.frontTag > SPARSE_FACTOR * (this.windowLive + 1) + SPARSE_SLACK) {
+      // Far past the window (many no-ack deliveries in between): the window moves out whole.
+      this.shedFront(this.endTag);
+      this.restartAt(tag);
     }
-    this.items.push(delivery);
+    // Tags that went to no-ack consumers in between are holes (empty slots) already.
+    if (tag - this.frontTag >= this.ring.length) this.grow(tag - this.frontTag + 1);
+    this.ring[tag & this.mask] = delivery;
+    this.endTag = tag + 1;
     this.windowLive++;
-    if (this.items.length - this.head > SPARSE_FACTOR * this.windowLive + SPARSE_SLACK) {
+    if (this.endTag - this.frontTag > SPARSE_FACTOR * this.windowLive + SPARSE_SLACK) {
       // Keep the newest slots, where the deliveries still in flight usually are.
-      this.shedFront(this.items.length - this.windowLive);
+      this.shedFront(this.endTag - this.windowLive);
     }
   }
 
   /** Remove and return one delivery, or undefined when the tag is not outstanding. */
   take(tag: number): Delivery | undefined {
-    const items = this.items;
-    const i = tag - this.baseTag;
-    if (i >= this.head && i < items.length) {
-      const d = items[i];
+    if (tag >= this.frontTag && tag < this.endTag) {
+      const slot = tag & this.mask;
+      const d = this.ring[slot];
       if (d === undefined) return undefined;
-      items[i] = undefined;
+      this.ring[slot] = undefined;
       this.windowLive--;
-      if (i === this.head) this.skipHoles();
+      if (tag === this.frontTag) this.skipHoles();
       return d;
     }
-    return i < this.head ? this.takeStraggler(tag) : undefined;
+    return tag < this.frontTag ? this.takeStraggler(tag) : undefined;
   }
 
   /** Is this tag outstanding? */
   has(tag: number): boolean {
-    const i = tag - this.baseTag;
-    if (i >= this.head && i < this.items.length) return this.items[i] !== undefined;
-    return i < this.head && this.stragglers.has(tag);
+    if (tag >= this.frontTag && tag < this.endTag) return this.ring[tag & this.mask] !== undefined;
+    return tag < this.frontTag && this.stragglers.has(tag);
   }
 
   /** Remove and return every delivery with a tag up to and including `tag` (all when tag is 0), in tag order. */
@@ -136,19 +152,19 @@ export class UnackedList {
     if (s === undefined) this.lastStraggler = undefined;
     else s.prev = undefined;
 
-    const items = this.items;
-    const end = all ? items.length : Math.min(items.length, tag - this.baseTag + 1);
-    const fromStragglers = out.length;
-    let i = this.head;
-    for (; i < end; i++) {
-      const d = items[i];
+    const ring = this.ring;
+    const mask = this.mask;
+    const end = all ? this.endTag : Math.min(this.endTag, tag + 1);
+    let t = this.frontTag;
+    for (; t < end; t++) {
+      const d = ring[t & mask];
       if (d === undefined) continue;
-      items[i] = undefined;
+      ring[t & mask] = undefined;
       out.push(d);
+      this.windowLive--;
     }
-    if (i > this.head) {
-      this.windowLive -= out.length - fromStragglers;
-      this.head = i;
+    if (t > this.frontTag) {
+      this.frontTag = t;
       this.skipHoles();
     }
     return out;
@@ -158,43 +174,62 @@ export class UnackedList {
     return this.takeUpTo(0);
   }
 
+  /** An empty window starting at `tag`; a ring grown for a burst goes back to its first size. */
   private restartAt(tag: number): void {
-    this.items.length = 0;
-    this.baseTag = tag;
-    this.head = 0;
+    if (this.ring.length > MIN_RING) {
+      this.ring = emptyRing(MIN_RING);
+      this.mask = MIN_RING - 1;
+    }
+    this.frontTag = this.endTag = tag;
   }
 
-  /** Move the front past holes; release the array once it is empty or mostly behind the front. */
+  /** A ring of at least `span` slots (doubling), the window's deliveries in their new slots. */
+  private grow(span: number): void {
+    let capacity = this.ring.length * 2;
+    while (capacity < span) capacity *= 2;
+    this.resize(capacity);
+  }
+
+  private resize(capacity: number): void {
+    const next = emptyRing(capacity);
+    const nextMask = capacity - 1;
+    for (let t = this.frontTag; t < this.endTag; t++) next[t & nextMask] = this.ring[t & this.mask];
+    this.ring = next;
+    this.mask = nextMask;
+  }
+
+  /** Move the front past holes; an empty window restarts at its end. */
   private skipHoles(): void {
-    const items = this.items;
-    let h = this.head;
-    while (h < items.length && items[h] === undefined) h++;
+    const ring = this.ring;
+    const mask = this.mask;
+    let t = this.frontTag;
+    const end = this.endTag;
+    while (t < end && ring[t & mask] === undefined) t++;
     if (this.windowLive === 0) {
-      this.restartAt(this.baseTag + h);
-    } else if (h > 1024 && h * 2 > items.length) {
-      this.items = items.slice(h);
-      this.baseTag += h;
-      this.head = 0;
-    } else {
-      this.head = h;
+      this.restartAt(end);
+      return;
     }
+    this.frontTag = t;
+    // A ring grown for a burst shrinks once the window is far smaller (its copy is paid for by the growth).
+    const span = end - t;
+    if (ring.length > MIN_RING && span * 8 < ring.length) this.resize(Math.max(MIN_RING, ring.length >>> 2));
   }
 
   /**
-   * Cut the window at index `cut`: the live deliveries before it move to the stragglers. Called
+   * Cut the window before tag `cut`: the live deliveries before it move to the stragglers. Called
    * when the window is mostly holes, so the slots scanned are mostly holes dropped for good.
    */
   private shedFront(cut: number): void {
-    const items = this.items;
-    for (let i = this.head; i < cut; i++) {
-      const d = items[i];
+    const ring = this.ring;
+    const mask = this.mask;
+    for (let t = this.frontTag; t < cut; t++) {
+      const d = ring[t & mask];
       if (d === undefined) continue;
+      ring[t & mask] = undefined;
       this.addStraggler(d);
       this.windowLive--;
     }
-    this.items = items.slice(cut);
-    this.baseTag += cut;
-    this.head = 0;
+    this.frontTag = cut;
     this.skipHoles();
   }
 
@@ -220,4 +255,8 @@ export class UnackedList {
     d.prev = d.next = undefined;
     return d;
   }
+}
+
+function emptyRing(capacity: number): Array<Delivery | undefined> {
+  return new Array<Delivery | undefined>(capacity).fill(undefined);
 }

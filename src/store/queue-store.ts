@@ -27,6 +27,7 @@ import {
   type SegmentFormat,
 } from "./segment-format.js";
 import { writeWholeFile, type StoreFs } from "./store-fs.js";
+import { turnTime } from "./turn-clock.js";
 
 const SEGMENT_FACTOR = 0x1_0000_0000;
 const EMPTY = Buffer.alloc(0);
@@ -93,7 +94,19 @@ export class QueueStore implements MessageLog {
   /** Where the buffer of the last read starts in its segment (reused: no object per read). */
   private readonly base = { at: 0, fromDisk: false };
   private readonly scanned = { flags: 0, bodySize: 0, priority: 0 };
-  private readonly fields: RecordFields = { flags: 0, publishedAt: 0, address: EMPTY, properties: EMPTY, body: EMPTY };
+  private readonly fields: RecordFields = {
+    flags: 0,
+    publishedAt: 0,
+    address: EMPTY,
+    properties: EMPTY,
+    body: EMPTY,
+    addressStart: 0,
+    addressEnd: 0,
+    propertiesStart: 0,
+    propertiesEnd: 0,
+    bodyStart: 0,
+    bodyEnd: 0,
+  };
   /** A transient queue's folder exists once a segment of it has been written out. */
   private folderReady: boolean;
 
@@ -136,10 +149,17 @@ export class QueueStore implements MessageLog {
     // One reused object: an append allocates nothing.
     const fields = this.fields;
     fields.flags = persistent ? FLAG_PERSISTENT : 0;
-    fields.publishedAt = Date.now();
-    fields.address = message.address;
-    fields.properties = message.rawProperties;
-    fields.body = message.body;
+    fields.publishedAt = turnTime();
+    // The message's byte ranges, not views of them: an append allocates nothing.
+    fields.address = message.addressBuf;
+    fields.addressStart = message.addressStart;
+    fields.addressEnd = message.addressEnd;
+    fields.properties = message.propertiesBuf;
+    fields.propertiesStart = message.propertiesStart;
+    fields.propertiesEnd = message.propertiesEnd;
+    fields.body = message.bodyBuf;
+    fields.bodyStart = message.bodyStart;
+    fields.bodyEnd = message.bodyEnd;
     let segment: Segment;
     let offset: number;
     try {
@@ -151,6 +171,7 @@ export class QueueStore implements MessageLog {
       offset = file.commit(size);
       // Let go of the message's buffers (views of a socket chunk): the record holds a copy.
       fields.address = fields.properties = fields.body = EMPTY;
+      fields.addressStart = fields.addressEnd = fields.propertiesStart = fields.propertiesEnd = fields.bodyStart = fields.bodyEnd = 0;
     } catch (err) {
       if (err instanceof RecordRefused) throw err;
       // An I/O error (the segment cannot be created).
@@ -233,6 +254,14 @@ export class QueueStore implements MessageLog {
   private segmentForWrite(): Segment {
     const current = this.writeSegment;
     if (current !== undefined && current.file.bytes !== undefined && !this.shouldRoll(current)) return current;
+    return this.startWriteSegment(current);
+  }
+
+  /**
+   * A new segment to append to, after `current`. Apart from segmentForWrite, which runs for every
+   * append: a function that creates a closure allocates its context on every call, early return or not.
+   */
+  private startWriteSegment(current: Segment | undefined): Segment {
     if (current !== undefined) {
       this.writeSegment = undefined;
       this.reclaim(current);

@@ -62,7 +62,10 @@ export interface SegmentFormat {
   queueTag?: number;
 }
 
-/** What is written for a message. */
+/**
+ * What is written for a message. Each part is its whole buffer unless the range fields say
+ * otherwise: the store's append passes ranges of the buffers a publish arrived in, no views.
+ */
 export interface RecordFields {
   flags: number;
   publishedAt: number;
@@ -70,6 +73,12 @@ export interface RecordFields {
   address: Buffer;
   properties: Buffer;
   body: Buffer;
+  addressStart?: number;
+  addressEnd?: number;
+  propertiesStart?: number;
+  propertiesEnd?: number;
+  bodyStart?: number;
+  bodyEnd?: number;
 }
 
 /** A record read back: the written fields, and the names decoded (losslessly). */
@@ -131,10 +140,14 @@ export function parseSegmentHeader(buf: Buffer): SegmentFormat | undefined {
  */
 export function recordSize(r: RecordFields, format: SegmentFormat): number {
   const a = r.address;
-  if (a.length < 2 || a[0]! + 2 > a.length || a[0]! + 2 + a[a[0]! + 1]! !== a.length) {
+  const at = r.addressStart ?? 0;
+  const addressLength = (r.addressEnd ?? a.length) - at;
+  if (addressLength < 2 || a[at]! + 2 > addressLength || a[at]! + 2 + a[at + a[at]! + 1]! !== addressLength) {
     throw new RecordRefused("exchange and routing key are not two shortstrs");
   }
-  const size = format.recordHeaderSize + 1 + 8 + a.length + 4 + r.properties.length + r.body.length;
+  const propertiesLength = (r.propertiesEnd ?? r.properties.length) - (r.propertiesStart ?? 0);
+  const bodyLength = (r.bodyEnd ?? r.body.length) - (r.bodyStart ?? 0);
+  const size = format.recordHeaderSize + 1 + 8 + addressLength + 4 + propertiesLength + bodyLength;
   if (size > MAX_RECORD_SIZE) throw new RecordRefused(`record of ${size} bytes is too large for a segment`);
   return size;
 }
@@ -153,11 +166,13 @@ export function writeRecord(buf: Buffer, pos: number, r: RecordFields, format: S
   buf.writeUInt32BE(Math.floor(r.publishedAt / 0x1_0000_0000), p);
   buf.writeUInt32BE(r.publishedAt >>> 0, p + 4);
   p += 8;
-  p = copyInto(buf, p, r.address);
-  buf.writeUInt32BE(r.properties.length, p);
+  p = copyInto(buf, p, r.address, r.addressStart ?? 0, r.addressEnd ?? r.address.length);
+  const propertiesStart = r.propertiesStart ?? 0;
+  const propertiesEnd = r.propertiesEnd ?? r.properties.length;
+  buf.writeUInt32BE(propertiesEnd - propertiesStart, p);
   p += 4;
-  p = copyInto(buf, p, r.properties);
-  p = copyInto(buf, p, r.body);
+  p = copyInto(buf, p, r.properties, propertiesStart, propertiesEnd);
+  p = copyInto(buf, p, r.body, r.bodyStart ?? 0, r.bodyEnd ?? r.body.length);
   buf.writeUInt32BE(p - start, lengthAt);
   // The length field sits right before the payload, so one pass covers both.
   buf.writeUInt32BE(checksum ? crc32(buf.subarray(lengthAt, p)) : 0, pos + format.crcAt);
@@ -214,10 +229,10 @@ export function scanRecord(buf: Buffer, pos: number, end: number, format: Segmen
 }
 
 /** Copy `src` to buf[pos]; returns the position after it. Short runs copy faster in JS than through Buffer#copy's native call. */
-function copyInto(buf: Buffer, pos: number, src: Buffer): number {
-  const n = src.length;
-  if (n > 32) return pos + src.copy(buf, pos);
-  for (let i = 0; i < n; i++) buf[pos + i] = src[i]!;
+function copyInto(buf: Buffer, pos: number, src: Buffer, start: number, end: number): number {
+  const n = end - start;
+  if (n > 32) return pos + src.copy(buf, pos, start, end);
+  for (let i = 0; i < n; i++) buf[pos + i] = src[start + i]!;
   return pos + n;
 }
 

@@ -72,6 +72,17 @@ class FakeHost implements ChannelHost {
   holdForQueue(queue: Queue): void {
     this.calls.push(`holdForQueue ${queue.name}`);
   }
+  /** Set: dispatches after acks wait for dispatchHeld(), as the connection holds them until a chunk's frames are handled. */
+  holdDispatches = false;
+  readonly heldDispatches: Queue[] = [];
+  dispatchAfterAcks(queue: Queue): void {
+    this.calls.push(`dispatchAfterAcks ${queue.name}`);
+    if (this.holdDispatches) this.heldDispatches.push(queue);
+    else queue.dispatch();
+  }
+  dispatchHeld(): void {
+    for (const queue of this.heldDispatches.splice(0)) queue.dispatch();
+  }
   waitForDrain(waiter: DrainWaiter): void {
     this.drainWaiters.add(waiter);
   }
@@ -236,6 +247,27 @@ describe("Channel against a fake host", () => {
     });
   });
 
+  it("acks leave the dispatch to the host: the acks of one chunk free prefetch room, then the queue dispatches once", () => {
+    const { broker, host, channel } = setup();
+    declareQueue(channel, "batched");
+    channel.onMethod({ id: amqp.BASIC_QOS, prefetchSize: 0, prefetchCount: 2, global: false });
+    consume(channel, "batched", "c");
+    for (const body of ["1", "2", "3", "4"]) publish(channel, { exchange: "", routingKey: "batched", body });
+    const delivered = () => host.takeMethods().flatMap((m) => (m.id === amqp.BASIC_DELIVER ? [m.deliveryTag] : []));
+    assert.deepEqual(delivered(), [1, 2], "prefetch 2");
+    host.calls.length = 0;
+
+    // As the connection does while it reads a chunk: two acks, no delivery until the chunk is done.
+    host.holdDispatches = true;
+    channel.onAck(1, false);
+    channel.onAck(2, false);
+    assert.deepEqual(delivered(), [], "no dispatch per ack");
+    assert.deepEqual(host.calls, ["dispatchAfterAcks batched", "dispatchAfterAcks batched"]);
+    host.dispatchHeld();
+    assert.deepEqual(delivered(), [3, 4], "one dispatch fills the room both acks freed");
+    assert.equal(broker.vhosts.get("/")!.queues.get("batched")!.unacked, 2);
+  });
+
   it("a socket that does not take its output stops deliveries; the channel waits on its host for the drain", () => {
     const { broker, host, channel } = setup();
     declareQueue(channel, "slow");
@@ -314,6 +346,46 @@ describe("Channel against a fake host", () => {
       code: 406,
       message: "PRECONDITION_FAILED - cannot switch from tx to confirm mode",
     });
+  });
+
+  it("publishes interleaved on two channels keep their own exchange and routing key (the connection's decoder reuses one object)", () => {
+    const { broker, host, channel: first } = setup();
+    const second = new Channel(2, host);
+    declareQueue(first, "one");
+    declareQueue(first, "two");
+    host.takeFrames();
+    // Frames of different channels may interleave: both methods, then both contents.
+    const decoder = new PublishDecoder();
+    const method = (routingKey: string) => {
+      const w = new AmqpWriter(256);
+      amqp.encodeBasicPublish(w, { exchange: "", routingKey, mandatory: false, immediate: false });
+      return decoder.decode(w.buf, 4, w.pos);
+    };
+    const content = (channel: Channel, body: string) => {
+      const header = new AmqpWriter(256);
+      header.u16(amqp.CLASS_BASIC);
+      header.u16(0);
+      header.u64(body.length);
+      amqp.encodeBasicProperties(header, {});
+      channel.onContentHeader(header.buf, 0, header.pos);
+      channel.onContentBody(Buffer.from(body), 0, body.length);
+    };
+    first.onMethod(method("one"));
+    second.onMethod(method("two"));
+    content(first, "for one");
+    content(second, "for two");
+    const queues = broker.vhosts.get("/")!.queues;
+    for (const [queue, body] of [
+      ["one", "for one"],
+      ["two", "for two"],
+    ] as const) {
+      assert.equal(queues.get(queue)!.messageCount, 1, queue);
+      first.onMethod({ id: amqp.BASIC_GET, queue, noAck: true });
+      const frames = host.takeFrames();
+      assert.equal(frames[0]!.method!.id, amqp.BASIC_GET_OK);
+      assert.equal((frames[0]!.method as amqp.BasicGetOk).routingKey, queue);
+      assert.equal(frames[2]!.payload.toString(), body);
+    }
   });
 
   it("an exclusive queue is handed to the host to delete when the connection closes, and taken back when deleted", () => {
