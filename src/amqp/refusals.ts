@@ -73,6 +73,12 @@ export const refuse = {
   channelLimit: (open: number, max: number): AmqpError =>
     fail.notAllowed(`number of channels opened (${open}) has reached the negotiated channel_max (${max})`, "limit_reached"),
 
+  /** 406: a queue argument RabbitMQ does not accept, `reason` as Erlang prints it ("{value_negative,-1}"). */
+  invalidArg: (arg: string, resource: string, reason: string): AmqpError => fail.preconditionFailed(`invalid arg '${arg}' for ${resource}: ${reason}`),
+
+  /** 406 at basic.publish: an expiration property that is not a TTL (expiration.ts words the explanation). */
+  invalidExpiration: (explanation: string): AmqpError => fail.preconditionFailed(explanation),
+
   /** 406 limit_reached: a new queue past the vhost's max-queues. */
   queueLimit: (name: string, vhost: string, limit: number): AmqpError =>
     fail.preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${vhost}' (${limit}) is reached`, "limit_reached"),

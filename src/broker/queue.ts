@@ -2,7 +2,11 @@ import type { FieldTable } from "../amqp/field-types.js";
 import type { Binding } from "./binding.js";
 import type { Consumer } from "./consumer.js";
 import type { Message } from "./message.js";
-import { PERSISTENT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
+import { expirationMs, hasExpiration } from "../amqp/expiration.js";
+import { coarseNow } from "./clock.js";
+import { DeadlineTimer } from "./deadline-timer.js";
+import { EXPIRES, PERSISTENT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
+import { QueueLease } from "./queue-lease.js";
 import { ReadyIndex } from "./ready-index.js";
 
 export interface QueueOptions {
@@ -35,6 +39,11 @@ export type Enqueued = "memory" | "durable" | "refused";
  *
  * Dispatch is synchronous: an enqueue, an ack that frees prefetch, or a consumer that drains calls
  * `dispatch`, which hands ready messages to consumers with room until one side runs out.
+ *
+ * Expiry (x-message-ttl, the expiration property) is RabbitMQ's: a message's TTL counts from when
+ * it was appended (the time in its log record, so requeues and restarts keep it), and only the
+ * head is looked at, when it is taken and when it becomes the head; one timer waits for the
+ * head's expiry. Messages that may expire carry the EXPIRES bit, so other queues pay nothing.
  */
 export class Queue {
   readonly kind = "queue";
@@ -70,15 +79,32 @@ export class Queue {
   private readonly out = new StoredMessage();
   /** Set when the queue dead-letters what it drops; undefined drops silently. */
   dropHandler: DropHandler | undefined = undefined;
+  /** x-message-ttl in ms; -1 when the queue has none. */
+  private readonly messageTtl: number;
+  /** The head is read into this one to see when it expires (`out` may be in a caller's hands). */
+  private readonly peeked = new StoredMessage();
+  /** Set when the head may have changed since it was last looked at for expiry. */
+  private headChanged = false;
+  private settlingHead = false;
+  /** Waits for the head's expiry; made when a message that may expire first reaches the head. */
+  private expiryTimer: DeadlineTimer | undefined;
+  /** x-expires; undefined when the queue has none. */
+  private readonly lease: QueueLease | undefined;
 
   constructor(
     readonly name: string,
     readonly vhost: string,
     readonly options: QueueOptions,
-    /** Called when an auto-delete queue loses its last consumer. */
+    /** Called when the queue should go: an auto-delete queue lost its last consumer, or its x-expires lease ran out. */
     private readonly onUnused: (queue: Queue) => void,
     private readonly storage: QueueStorage,
-  ) {}
+  ) {
+    // Checked at declare (queue-arguments.ts); anything else (an unchecked import) counts as none.
+    const ttl = options.arguments["x-message-ttl"];
+    this.messageTtl = typeof ttl === "number" && ttl >= 0 ? ttl : -1;
+    const expires = options.arguments["x-expires"];
+    if (typeof expires === "number" && expires > 0) this.lease = new QueueLease(expires, this, () => this.onUnused(this));
+  }
 
   /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
   get isDurable(): boolean {
@@ -104,12 +130,15 @@ export class Queue {
   /** Messages a previous run left in the log become the queue's backlog. Returns how many. */
   recover(): number {
     let count = 0;
+    // Any recovered message may have an expiration: each is looked at when it reaches the head.
     this.openLog().recover((position, bodySize, redelivered) => {
-      this.ready.push(position, redelivered ? PERSISTENT | REDELIVERED : PERSISTENT);
+      this.ready.push(position, redelivered ? PERSISTENT | REDELIVERED | EXPIRES : PERSISTENT | EXPIRES);
       this.readyBytes += bodySize;
       this.readyPersistent++;
       count++;
     });
+    // What expired while the broker was down goes when the timer fires, once startup is done.
+    if (count > 0) this.settleHead(false);
     return count;
   }
 
@@ -127,30 +156,104 @@ export class Queue {
       this.storage.refused(this, err as Error);
       return "refused";
     }
-    this.ready.push(position, persistent ? PERSISTENT : 0);
+    const expires = this.messageTtl >= 0 || hasExpiration(message.rawProperties);
+    if (this.ready.length === 0) this.headChanged = true;
+    this.ready.push(position, persistent ? (expires ? PERSISTENT | EXPIRES : PERSISTENT) : expires ? EXPIRES : 0);
     this.readyBytes += message.body.length;
     if (persistent) this.readyPersistent++;
+    // Offered to consumers before its TTL is looked at: a TTL of 0 means "now, or dropped".
     if (this.consumers.length > 0) this.dispatch();
+    else if (this.headChanged) this.settleHead(true);
     return persistent ? "durable" : "memory";
   }
 
-  /** Take the next ready message into `this.out`; false when there is none. */
+  /**
+   * Take the next ready message into `this.out`; false when there is none. Messages whose expiry
+   * has passed are dropped on the way (one due this very millisecond is still handed out).
+   */
   private takeReady(): boolean {
     const out = this.out;
     for (;;) {
       const position = this.ready.shift();
       if (position < 0) return false;
+      this.headChanged = true;
       out.position = position;
       out.flags = this.ready.shiftedFlags;
-      if (this.log!.read(position, out)) break;
-      // Damaged on disk (the log has said so): lost, and nothing to wait for.
-      if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;
-      this.log!.settle(position, (out.flags & PERSISTENT) !== 0);
+      if (!this.log!.read(position, out)) {
+        this.lost(position, out.flags);
+        continue;
+      }
+      this.leftReady(out);
+      if ((out.flags & EXPIRES) !== 0 && this.expiryOf(out) < coarseNow()) {
+        this.dropTaken("expired");
+        continue;
+      }
+      return true;
     }
-    this.readyBytes -= out.bodySize;
-    if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;
+  }
+
+  /** A message whose bytes are damaged on disk (the log has said so): lost, and nothing to wait for. */
+  private lost(position: LogPosition, flags: number): void {
+    if ((flags & PERSISTENT) !== 0) this.readyPersistent--;
+    this.log!.settle(position, (flags & PERSISTENT) !== 0);
+  }
+
+  /** Counters for a message read and taken off the ready list. */
+  private leftReady(message: StoredMessage): void {
+    this.readyBytes -= message.bodySize;
+    if ((message.flags & PERSISTENT) !== 0) this.readyPersistent--;
     if (this.onDrained !== undefined && this.ready.length <= this.flowResumeAt) this.onDrained();
-    return true;
+  }
+
+  /** When the message expires (ms since the epoch): the lower of the queue's TTL and its expiration; Infinity for never. */
+  private expiryOf(message: StoredMessage): number {
+    let ttl = this.messageTtl;
+    const expiration = expirationMs(message.buf, message.propertiesStart, message.propertiesEnd);
+    if (expiration >= 0 && (ttl < 0 || expiration < ttl)) ttl = expiration;
+    return ttl < 0 ? Number.POSITIVE_INFINITY : message.enqueuedAt + ttl;
+  }
+
+  /**
+   * Look at the head, which may have changed: drop it while it has expired (`dropNow`; else the
+   * timer drops it at once, for callers that hold `out`), then have the timer wait for its expiry.
+   * RabbitMQ looks at the head only: a long-lived head holds back shorter-lived messages behind it.
+   */
+  private settleHead(dropNow: boolean): void {
+    this.headChanged = false;
+    // A drop handler that publishes back into this queue comes here again: the outer pass goes on.
+    if (this.settlingHead || this.deleted) return;
+    this.settlingHead = true;
+    try {
+      const head = this.peeked;
+      for (;;) {
+        const position = this.ready.peek();
+        if (position < 0 || (this.ready.peekedFlags & EXPIRES) === 0) return;
+        const flags = this.ready.peekedFlags;
+        if (!this.log!.read(position, head)) {
+          this.ready.shift();
+          this.lost(position, flags);
+          continue;
+        }
+        const at = this.expiryOf(head);
+        if (at === Number.POSITIVE_INFINITY) return;
+        const now = coarseNow();
+        if (at > now || !dropNow) {
+          (this.expiryTimer ??= new DeadlineTimer(() => this.onExpiryDue())).schedule(at, now);
+          return;
+        }
+        this.ready.shift();
+        head.position = position;
+        head.flags = flags;
+        this.leftReady(head);
+        this.dropTaken("expired", head);
+      }
+    } finally {
+      this.settlingHead = false;
+    }
+  }
+
+  private onExpiryDue(): void {
+    if (!this.deleted) this.settleHead(true);
   }
 
   /**
@@ -159,18 +262,23 @@ export class Queue {
    */
   requeue(position: LogPosition, flags: number, bodySize: number): void {
     if (this.deleted) return;
+    // It keeps its expiry (counted from its first enqueue): dispatch looks at it as the new head.
+    if ((flags & EXPIRES) !== 0) this.headChanged = true;
     this.ready.requeue(position, flags | REDELIVERED);
     this.readyBytes += bodySize;
     if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
   }
 
   /**
-   * Discard the message just taken into `out` (expired, over the length limit): hand it to the
-   * drop handler, then settle it. Not counted as a delivery.
+   * Discard the message just taken into `out` (or `message`) (expired, over the length limit):
+   * hand it to the drop handler, then settle it. Not counted as a delivery.
    */
-  private dropTaken(reason: DropReason): void {
-    this.dropHandler?.(this, this.out, reason);
-    this.settle(this.out.position, this.out.flags);
+  private dropTaken(reason: DropReason, message: StoredMessage = this.out): void {
+    // Read first: the handler may publish, and a publish may reuse `message`.
+    const position = message.position;
+    const flags = message.flags;
+    this.dropHandler?.(this, message, reason);
+    this.settle(position, flags);
   }
 
   /** A handed-out message is finished with (acked, or rejected without requeue). */
@@ -180,9 +288,19 @@ export class Queue {
 
   /** basic.get: the next ready message, or undefined. Counted as unacked unless noAck. */
   get(noAck: boolean): StoredMessage | undefined {
+    this.lease?.used();
+    // RabbitMQ drops what has expired before it fetches, so a message due now is not got.
+    this.settleHead(true);
     if (!this.takeReady()) return undefined;
     this.handOut(noAck);
+    // `out` is the caller's until it returns: an expired new head waits for the timer.
+    if (this.headChanged) this.settleHead(false);
     return this.out;
+  }
+
+  /** A client declared the queue (passive or not): its x-expires lease starts over. */
+  declared(): void {
+    this.lease?.used();
   }
 
   purge(): number {
@@ -208,6 +326,7 @@ export class Queue {
     if (this.consumers.length === 0 && this.options.autoDelete && this.hadConsumer && !this.deleted) {
       this.onUnused(this);
     }
+    if (this.consumers.length === 0 && !this.deleted) this.lease?.resume();
   }
 
   /** Hand ready messages to consumers that have room, round robin, highest priority first. */
@@ -219,8 +338,8 @@ export class Queue {
       const consumers = this.consumers;
       while (this.ready.length > 0 && consumers.length > 0) {
         const consumer = this.nextConsumer();
-        if (consumer === undefined) return;
-        if (!this.takeReady()) return;
+        if (consumer === undefined) break;
+        if (!this.takeReady()) break;
         const noAck = consumer.options.noAck;
         this.handOut(noAck);
         if (!noAck) consumer.unacked++;
@@ -229,6 +348,7 @@ export class Queue {
     } finally {
       this.dispatching = false;
     }
+    if (this.headChanged) this.settleHead(true);
   }
 
   /** Bookkeeping for the message in `out` leaving the ready list towards a client. */
@@ -267,6 +387,7 @@ export class Queue {
   /** Forget messages and consumers (the vhost has already unbound the queue); delete its log. */
   markDeleted(): number {
     this.deleted = true;
+    this.stopTimers();
     const count = this.ready.length;
     this.ready.clear();
     this.readyBytes = 0;
@@ -274,5 +395,11 @@ export class Queue {
     this.log?.destroy();
     this.log = undefined;
     return count;
+  }
+
+  /** Stop the expiry and x-expires timers (the queue is deleted, or the broker stops). */
+  stopTimers(): void {
+    this.expiryTimer?.cancel();
+    this.lease?.stop();
   }
 }

@@ -21,6 +21,8 @@ export class ReadyIndex {
   private heapFlags: number[] = [];
   /** Set by shift(): the flag bits of the message it returned. */
   shiftedFlags = 0;
+  /** Set by peek(): the flag bits of the message it named. */
+  peekedFlags = 0;
 
   get length(): number {
     return this.count + this.heapPositions.length;
@@ -52,6 +54,17 @@ export class ReadyIndex {
     }
     pos[i] = position;
     fl[i] = flags;
+  }
+
+  /** The oldest message's position, left in place (its flags in peekedFlags); -1 when empty. */
+  peek(): LogPosition {
+    if (this.heapPositions.length > 0) {
+      this.peekedFlags = this.heapFlags[0]!;
+      return this.heapPositions[0]!;
+    }
+    if (this.count === 0) return -1;
+    this.peekedFlags = this.flagBits[this.head]!;
+    return this.positions[this.head]!;
   }
 
   /** Remove the oldest message and return its position (its flags in shiftedFlags); -1 when empty. */

@@ -1,6 +1,8 @@
 import type { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
+import { expirationAt, expirationRefusal, hasExpiration } from "../amqp/expiration.js";
 import * as amqp from "../amqp/generated.js";
+import { refuse } from "../amqp/refusals.js";
 import type { FastPublish } from "../amqp/publish-decoder.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { Message } from "../broker/message.js";
@@ -15,6 +17,14 @@ import { FLOW_HOLD_AT } from "./flow-control.js";
 import { writeUnroutableReturn } from "./message-frames.js";
 import { type ReplyConsumer, withReplyAddress } from "./reply-consumer.js";
 import type { Transaction } from "./transaction.js";
+
+/** 406 when a publish's expiration property is not a TTL RabbitMQ takes (as it checks, after user-id). */
+function checkExpiration(raw: Buffer): void {
+  const at = expirationAt(raw, 0, raw.length);
+  if (at < 0) return;
+  const refusal = expirationRefusal(raw.subarray(at, at + raw[at - 1]!));
+  if (refusal !== undefined) throw refuse.invalidExpiration(refusal);
+}
 
 /** What the publishing side needs of its channel. */
 export interface PublishingChannel {
@@ -139,6 +149,7 @@ export class ChannelPublisher {
         throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.host.username}'`);
       }
     }
+    if (hasExpiration(raw)) checkExpiration(raw);
     return exchange;
   }
 

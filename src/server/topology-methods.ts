@@ -7,6 +7,7 @@ import * as amqp from "../amqp/generated.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
 import type { Queue } from "../broker/queue.js";
+import { checkQueueArguments } from "../broker/queue-arguments.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
 import { REPLY_QUEUE } from "./direct-reply-to.js";
@@ -114,6 +115,7 @@ export class TopologyMethods {
       } else {
         this.vhost.checkQueueLimit(name);
         this.checkDeadLetterAccess(name, m.arguments);
+        checkQueueArguments(m.arguments, resourceName("queue", name, this.vhost.name));
       }
       const result = this.vhost.declareQueue(name, {
         durable: m.durable,
@@ -125,6 +127,7 @@ export class TopologyMethods {
       queue = result.queue;
       if (result.created && m.exclusive) this.host.ownExclusiveQueue(queue);
     }
+    queue.declared();
     if (!m.noWait) {
       this.writer.method(this.id, amqp.encodeQueueDeclareOk, {
         queue: queue.name,

@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import { coarseNow } from "../broker/clock.js";
 import type { Message } from "../broker/message.js";
 import type { LogPosition, MessageLog, StoredMessage } from "../broker/message-log.js";
 import type { Logger } from "../logger.js";
@@ -136,7 +137,8 @@ export class QueueStore implements MessageLog {
     // One reused object: an append allocates nothing.
     const fields = this.fields;
     fields.flags = persistent ? FLAG_PERSISTENT : 0;
-    fields.publishedAt = Date.now();
+    // The task's time, the one TTL checks compare with (clock.ts).
+    fields.publishedAt = coarseNow();
     fields.address = message.address;
     fields.properties = message.rawProperties;
     fields.body = message.body;
