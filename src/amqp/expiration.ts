@@ -65,7 +65,7 @@ function parseDecimal(buf: Buffer, start: number, end: number): number | NotANum
   while (p < end && buf[p]! >= 0x30 && buf[p]! <= 0x39) value = value * 10 + (buf[p++]! - 0x30);
   if (p === digitsStart) return NO_INTEGER;
   if (p < end) return { leftoverAt: p };
-  return negative ? -value : value;
+  return negative && value !== 0 ? -value : value;
 }
 
 /**
