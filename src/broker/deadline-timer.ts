@@ -16,6 +16,11 @@ export class DeadlineTimer {
 
   constructor(private readonly onDue: () => void) {}
 
+  /** A callback is due. */
+  get armed(): boolean {
+    return this.timer !== undefined;
+  }
+
   /** Call back at `at` (ms since the epoch; `now` is the current time) or earlier. */
   schedule(at: number, now: number): void {
     if (this.timer !== undefined) {

@@ -88,6 +88,11 @@ export class Queue {
   private settlingHead = false;
   /** Waits for the head's expiry; made when a message that may expire first reaches the head. */
   private expiryTimer: DeadlineTimer | undefined;
+  /**
+   * Every ready message expires no earlier than the one before it (only the queue's TTL applies,
+   * nothing was requeued): the timer armed for an earlier head is soon enough for the next one.
+   */
+  private expiryOrdered = true;
   /** x-expires; undefined when the queue has none. */
   private readonly lease: QueueLease | undefined;
 
@@ -138,6 +143,7 @@ export class Queue {
       count++;
     });
     // What expired while the broker was down goes when the timer fires, once startup is done.
+    this.expiryOrdered = false;
     if (count > 0) this.settleHead(false);
     return count;
   }
@@ -156,7 +162,9 @@ export class Queue {
       this.storage.refused(this, err as Error);
       return "refused";
     }
-    const expires = this.messageTtl >= 0 || hasExpiration(message.rawProperties);
+    const withExpiration = hasExpiration(message.rawProperties);
+    if (withExpiration) this.expiryOrdered = false;
+    const expires = withExpiration || this.messageTtl >= 0;
     if (this.ready.length === 0) this.headChanged = true;
     this.ready.push(position, persistent ? (expires ? PERSISTENT | EXPIRES : PERSISTENT) : expires ? EXPIRES : 0);
     this.readyBytes += message.body.length;
@@ -169,9 +177,10 @@ export class Queue {
 
   /**
    * Take the next ready message into `this.out`; false when there is none. Messages whose expiry
-   * has passed are dropped on the way (one due this very millisecond is still handed out).
+   * has passed are dropped on the way; one due this very millisecond too when `dueNow` (basic.get),
+   * not for a consumer (RabbitMQ offers a new message to consumers before it looks at its TTL).
    */
-  private takeReady(): boolean {
+  private takeReady(dueNow: boolean): boolean {
     const out = this.out;
     for (;;) {
       const position = this.ready.shift();
@@ -184,7 +193,7 @@ export class Queue {
         continue;
       }
       this.leftReady(out);
-      if ((out.flags & EXPIRES) !== 0 && this.expiryOf(out) < coarseNow()) {
+      if ((out.flags & EXPIRES) !== 0 && this.expiryOf(out) < (dueNow ? coarseNow() + 1 : coarseNow())) {
         this.dropTaken("expired");
         continue;
       }
@@ -220,6 +229,12 @@ export class Queue {
    */
   private settleHead(dropNow: boolean): void {
     this.headChanged = false;
+    // Most heads cannot expire: one look at their flag bits.
+    if (this.ready.peek() < 0) {
+      this.expiryOrdered = true;
+      return;
+    }
+    if ((this.ready.peekedFlags & EXPIRES) === 0) return;
     // A drop handler that publishes back into this queue comes here again: the outer pass goes on.
     if (this.settlingHead || this.deleted) return;
     this.settlingHead = true;
@@ -264,6 +279,7 @@ export class Queue {
     if (this.deleted) return;
     // It keeps its expiry (counted from its first enqueue): dispatch looks at it as the new head.
     if ((flags & EXPIRES) !== 0) this.headChanged = true;
+    this.expiryOrdered = false;
     this.ready.requeue(position, flags | REDELIVERED);
     this.readyBytes += bodySize;
     if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
@@ -290,11 +306,11 @@ export class Queue {
   get(noAck: boolean): StoredMessage | undefined {
     this.lease?.used();
     // RabbitMQ drops what has expired before it fetches, so a message due now is not got.
-    this.settleHead(true);
-    if (!this.takeReady()) return undefined;
+    if (!this.takeReady(true)) return undefined;
     this.handOut(noAck);
-    // `out` is the caller's until it returns: an expired new head waits for the timer.
-    if (this.headChanged) this.settleHead(false);
+    // `out` is the caller's until it returns: an expired new head waits for the timer (and when
+    // expiries come in order, the timer armed for an earlier head is soon enough).
+    if (this.headChanged && !(this.expiryOrdered && this.expiryTimer?.armed === true)) this.settleHead(false);
     return this.out;
   }
 
@@ -339,7 +355,7 @@ export class Queue {
       while (this.ready.length > 0 && consumers.length > 0) {
         const consumer = this.nextConsumer();
         if (consumer === undefined) break;
-        if (!this.takeReady()) break;
+        if (!this.takeReady(false)) break;
         const noAck = consumer.options.noAck;
         this.handOut(noAck);
         if (!noAck) consumer.unacked++;
