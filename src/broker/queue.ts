@@ -143,8 +143,10 @@ export class Queue {
       count++;
     });
     // What expired while the broker was down goes when the timer fires, once startup is done.
-    this.expiryOrdered = false;
-    if (count > 0) this.settleHead(false);
+    if (count > 0) {
+      this.expiryOrdered = false;
+      this.settleHead(false);
+    }
     return count;
   }
 
