@@ -18,6 +18,9 @@ export interface QueueOptions {
   owner?: object;
 }
 
+/** Expired messages dropped in one pass at most: a backlog that expired at once (after a restart) goes in slices, the event loop served between them. */
+const EXPIRED_PER_PASS = 10_000;
+
 /** Why a message left its queue without an ack: the reasons RabbitMQ writes in x-death. */
 export type DropReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
 
@@ -242,7 +245,7 @@ export class Queue {
     this.settlingHead = true;
     try {
       const head = this.peeked;
-      for (;;) {
+      for (let dropped = 0; ; dropped++) {
         const position = this.ready.peek();
         if (position < 0 || (this.ready.peekedFlags & EXPIRES) === 0) return;
         const flags = this.ready.peekedFlags;
@@ -254,7 +257,7 @@ export class Queue {
         const at = this.expiryOf(head);
         if (at === Number.POSITIVE_INFINITY) return;
         const now = coarseNow();
-        if (at > now || !dropNow) {
+        if (at > now || !dropNow || dropped === EXPIRED_PER_PASS) {
           (this.expiryTimer ??= new DeadlineTimer(() => this.onExpiryDue())).schedule(at, now);
           return;
         }

@@ -92,6 +92,20 @@ describe("queue expiry", () => {
     );
   });
 
+  it("drops a backlog that expired at once in slices, serving the event loop between them", async () => {
+    const q = queue({ "x-message-ttl": 1 });
+    let drops = 0;
+    let dropsWhenTheLoopRan = -1;
+    q.dropHandler = () => {
+      drops++;
+      if (drops === 10_000) setImmediate(() => (dropsWhenTheLoopRan = drops));
+    };
+    for (let i = 0; i < 25_000; i++) q.enqueue(message(`m${i}`));
+    while (q.messageCount > 0) await sleep(10);
+    assert.equal(drops, 25_000);
+    assert.equal(dropsWhenTheLoopRan, 10_000);
+  });
+
   it("a basic.get never returns an expired message, and counts stay right", async () => {
     const q = queue({});
     q.enqueue(message("short", { expiration: "20" }));
