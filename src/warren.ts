@@ -167,6 +167,7 @@ export class Warren {
     await this.amqp.shutdown();
     this.consumerTimeouts?.stop();
     this.flow.stop();
+    this.broker.stopTimers();
     this.storage.close();
     this.log.info({ event: "broker.stopped" }, "stopped");
   }

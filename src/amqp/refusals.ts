@@ -89,6 +89,9 @@ export const refuse = {
   channelLimit: (open: number, max: number): AmqpError =>
     fail.notAllowed(`number of channels opened (${open}) has reached the negotiated channel_max (${max})`, "limit_reached"),
 
+  /** 406 at basic.publish: an expiration property that is not a TTL (expiration.ts words the explanation). */
+  invalidExpiration: (explanation: string): AmqpError => fail.preconditionFailed(explanation),
+
   /** 406 limit_reached: a new queue past the vhost's max-queues. */
   queueLimit: (name: string, vhost: string, limit: number): AmqpError =>
     fail.preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${vhost}' (${limit}) is reached`, "limit_reached"),

@@ -33,6 +33,11 @@ export class Broker {
     return vhost;
   }
 
+  /** Stop every queue's timers (message expiry, x-expires): the broker is stopping. */
+  stopTimers(): void {
+    for (const vhost of this.vhosts.values()) for (const queue of vhost.queues.values()) queue.stopTimers();
+  }
+
   /**
    * Delete a vhost and everything in it: queues (with their stored messages), exchanges,
    * bindings, and the permissions granted on it. The one vhost.delete record stands for all of it

@@ -10,6 +10,8 @@ export type LogPosition = number;
 export const REDELIVERED = 1;
 /** A persistent message of a durable queue: its delivery and settlement are recorded on disk. */
 export const PERSISTENT = 2;
+/** A message that may expire (its queue has a TTL, or it has an expiration): the queue looks at it when it reaches the head. */
+export const EXPIRES = 4;
 /**
  * A priority queue's message keeps its priority level (0-255) in the flag bits from this one up,
  * so the level travels with the message through unacked tracking and comes back on requeue.
@@ -27,9 +29,11 @@ const EMPTY = Buffer.alloc(0);
  */
 export class StoredMessage {
   position: LogPosition = 0;
-  /** REDELIVERED and PERSISTENT bits, and a priority queue's level from PRIORITY_SHIFT up. */
+  /** REDELIVERED, PERSISTENT and EXPIRES bits, and a priority queue's level from PRIORITY_SHIFT up. */
   flags = 0;
   buf: Buffer = EMPTY;
+  /** Where the time the message was appended sits in buf: 8 bytes, ms since the epoch, big-endian. */
+  timeAt = 0;
   /** The exchange and routing key, two shortstrs as published (deliver and get-ok carry them so). */
   addressStart = 0;
   addressEnd = 0;
@@ -45,6 +49,11 @@ export class StoredMessage {
 
   get bodySize(): number {
     return this.bodyEnd - this.bodyStart;
+  }
+
+  /** When the message was appended to its log (ms since the epoch): what its TTL counts from. */
+  get enqueuedAt(): number {
+    return this.buf.readUInt32BE(this.timeAt) * 0x1_0000_0000 + this.buf.readUInt32BE(this.timeAt + 4);
   }
 
   /** Views for the paths that want Buffers (basic.get-ok, returns): allocate, so not for deliveries. */

@@ -16,6 +16,7 @@ export class PriorityReadyIndex implements ReadyMessages {
   private count = 0;
   shiftedFlags = 0;
   shiftedPosition: LogPosition = -1;
+  peekedFlags = 0;
 
   constructor(maxPriority: number) {
     this.levels = new Array<ReadyIndex | undefined>(maxPriority + 1).fill(undefined);
@@ -31,6 +32,18 @@ export class PriorityReadyIndex implements ReadyMessages {
 
   requeue(position: LogPosition, flags: number): void {
     this.levelOf(flags).requeue(position, flags);
+  }
+
+  peek(): LogPosition {
+    const levels = this.levels;
+    for (let level = this.top; level >= 0; level--) {
+      const index = levels[level];
+      if (index === undefined || index.length === 0) continue;
+      const position = index.peek();
+      this.peekedFlags = index.peekedFlags | (level << PRIORITY_SHIFT);
+      return position;
+    }
+    return -1;
   }
 
   shift(): LogPosition {

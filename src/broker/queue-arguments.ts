@@ -1,5 +1,6 @@
 import type { FieldTable, FieldValue } from "../amqp/field-types.js";
 import { fieldTypeName } from "../amqp/field-types.js";
+import { MAX_EXPIRY_MS } from "../amqp/expiration.js";
 import { refuse } from "../amqp/refusals.js";
 import { OVERFLOWS } from "./length-limit.js";
 
@@ -7,7 +8,7 @@ import { OVERFLOWS } from "./length-limit.js";
 export const MAX_SUPPORTED_PRIORITY = 255;
 
 /** The field types RabbitMQ takes as integers in queue arguments. */
-const INTEGER_TYPES = new Set(["byte", "short", "signedint", "long", "unsignedbyte", "unsignedshort", "unsignedint", "unsignedlong"]);
+const INTEGER_TYPES = new Set(["byte", "short", "signedint", "long", "unsignedbyte", "unsignedshort", "unsignedint"]);
 
 /**
  * One argument's check: undefined when the value is acceptable, else what RabbitMQ prints after
@@ -31,6 +32,17 @@ function maxPriority(value: FieldValue, type: string): string | undefined {
   return (value as number | bigint) > MAX_SUPPORTED_PRIORITY ? `{max_value_exceeded,${value as number | bigint}}` : undefined;
 }
 
+/** A whole number of ms no longer than ten years (rabbit_misc:check_expiry); zero refused too for x-expires. */
+function expiry(refuseZero: boolean): ArgumentCheck {
+  return (value, type) => {
+    if (!isInteger(value, type)) return `"expected integer, got ${type}"`;
+    if (refuseZero && Number(value) === 0) return `{value_zero,${value}}`;
+    if (value > MAX_EXPIRY_MS) return `{value_too_large,${value}}`;
+    if (value < 0) return `{value_negative,${value}}`;
+    return undefined;
+  };
+}
+
 /** A string, and only beside x-dead-letter-exchange. */
 function deadLetterRoutingKey(_value: FieldValue, type: string, args: FieldTable): string | undefined {
   if (type !== "longstr") return `{unacceptable_type,${type}}`;
@@ -52,6 +64,8 @@ function boolean(value: FieldValue, type: string): string | undefined {
  * declare_args): when several are wrong, the first one in this list is the one reported.
  */
 const CHECKED: ReadonlyArray<[string, ArgumentCheck]> = [
+  ["x-expires", expiry(true)],
+  ["x-message-ttl", expiry(false)],
   ["x-dead-letter-routing-key", deadLetterRoutingKey],
   ["x-max-length", nonNegativeInteger],
   ["x-max-length-bytes", nonNegativeInteger],

@@ -3,9 +3,13 @@ import type { Binding } from "./binding.js";
 import type { Consumer } from "./consumer.js";
 import { lengthLimitOf, type LengthLimit } from "./length-limit.js";
 import type { Message } from "./message.js";
-import { PERSISTENT, PRIORITY_SHIFT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
+import { expirationMs, hasExpiration } from "../amqp/expiration.js";
+import { coarseNow } from "./clock.js";
+import { DeadlineTimer } from "./deadline-timer.js";
+import { EXPIRES, PERSISTENT, PRIORITY_SHIFT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
 import { PriorityReadyIndex } from "./priority-ready-index.js";
 import { isSingleActiveConsumer, maxPriorityOf } from "./queue-arguments.js";
+import { QueueLease } from "./queue-lease.js";
 import { ReadyIndex, type ReadyMessages } from "./ready-index.js";
 
 export interface QueueOptions {
@@ -16,6 +20,9 @@ export interface QueueOptions {
   /** The connection that owns an exclusive queue (opaque to the broker model). */
   owner?: object;
 }
+
+/** Expired messages dropped in one pass at most: a backlog that expired at once (after a restart) goes in slices, the event loop served between them. */
+const EXPIRED_PER_PASS = 10_000;
 
 /** Why a message left its queue without an ack: the reasons RabbitMQ writes in x-death. */
 export type DropReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
@@ -51,6 +58,11 @@ export type Enqueued = "memory" | "durable" | "refused" | "rejected";
  *
  * A priority queue (x-max-priority) holds its ready messages by level (priority-ready-index.ts);
  * a single-active-consumer queue (x-single-active-consumer) delivers to one consumer at a time.
+ *
+ * Expiry (x-message-ttl, the expiration property) is RabbitMQ's: a message's TTL counts from when
+ * it was appended (the time in its log record, so requeues and restarts keep it), and only the
+ * head is looked at, when it is taken and when it becomes the head; one timer waits for the
+ * head's expiry. Messages that may expire carry the EXPIRES bit, so other queues pay nothing.
  */
 export class Queue {
   readonly kind = "queue";
@@ -98,12 +110,28 @@ export class Queue {
    * earliest among equals), as RabbitMQ 3.10. Always undefined in other queues.
    */
   activeConsumer: Consumer | undefined = undefined;
+  /** x-message-ttl in ms; -1 when the queue has none. */
+  private readonly messageTtl: number;
+  /** The head is read into this one to see when it expires (`out` may be in a caller's hands). */
+  private readonly peeked = new StoredMessage();
+  /** Set when the head may have changed since it was last looked at for expiry. */
+  private headChanged = false;
+  private settlingHead = false;
+  /** Waits for the head's expiry; made when a message that may expire first reaches the head. */
+  private expiryTimer: DeadlineTimer | undefined;
+  /**
+   * Every ready message expires no earlier than the one before it (only the queue's TTL applies,
+   * nothing was requeued): the timer armed for an earlier head is soon enough for the next one.
+   */
+  private expiryOrdered = true;
+  /** x-expires; undefined when the queue has none. */
+  private readonly lease: QueueLease | undefined;
 
   constructor(
     readonly name: string,
     readonly vhost: string,
     readonly options: QueueOptions,
-    /** Called when an auto-delete queue loses its last consumer. */
+    /** Called when the queue should go: an auto-delete queue lost its last consumer, or its x-expires lease ran out. */
     private readonly onUnused: (queue: Queue) => void,
     private readonly storage: QueueStorage,
   ) {
@@ -111,6 +139,11 @@ export class Queue {
     this.maxPriority = maxPriorityOf(options.arguments);
     this.ready = this.maxPriority === 0 ? new ReadyIndex() : new PriorityReadyIndex(this.maxPriority);
     this.singleActiveConsumer = isSingleActiveConsumer(options.arguments);
+    // Checked at declare (queue-arguments.ts); anything else (an unchecked import) counts as none.
+    const ttl = options.arguments["x-message-ttl"];
+    this.messageTtl = typeof ttl === "number" && ttl >= 0 ? ttl : -1;
+    const expires = options.arguments["x-expires"];
+    if (typeof expires === "number" && expires > 0) this.lease = new QueueLease(expires, this, () => this.onUnused(this));
   }
 
   /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
@@ -151,13 +184,19 @@ export class Queue {
   /** Messages a previous run left in the log become the queue's backlog. Returns how many. */
   recover(): number {
     let count = 0;
+    // Any recovered message may have an expiration: each is looked at when it reaches the head.
     this.openLog().recover((position, bodySize, redelivered, priority) => {
       const level = Math.min(priority, this.maxPriority) << PRIORITY_SHIFT;
-      this.ready.push(position, level | (redelivered ? PERSISTENT | REDELIVERED : PERSISTENT));
+      this.ready.push(position, level | (redelivered ? PERSISTENT | REDELIVERED | EXPIRES : PERSISTENT | EXPIRES));
       this.readyBytes += bodySize;
       this.readyPersistent++;
       count++;
     });
+    // What expired while the broker was down goes when the timer fires, once startup is done.
+    if (count > 0) {
+      this.expiryOrdered = false;
+      this.settleHead(false);
+    }
     return count;
   }
 
@@ -182,10 +221,16 @@ export class Queue {
     }
     let flags = persistent ? PERSISTENT : 0;
     if (this.maxPriority !== 0) flags |= Math.min(message.priority, this.maxPriority) << PRIORITY_SHIFT;
+    const withExpiration = hasExpiration(message.propertiesBuf, message.propertiesStart, message.propertiesEnd);
+    if (withExpiration) this.expiryOrdered = false;
+    if (withExpiration || this.messageTtl >= 0) flags |= EXPIRES;
+    if (this.ready.length === 0) this.headChanged = true;
     this.ready.push(position, flags);
     this.readyBytes += message.bodySize;
     if (persistent) this.readyPersistent++;
+    // Offered to consumers before its TTL is looked at: a TTL of 0 means "now, or dropped".
     if (this.consumers.length > 0) this.dispatch();
+    else if (this.headChanged) this.settleHead(true);
     // What consumers took at once never counted (RabbitMQ delivers before it enqueues).
     if (limit !== undefined) this.dropOverLimit(limit);
     return persistent ? "durable" : "memory";
@@ -199,28 +244,106 @@ export class Queue {
   /** drop-head: drop (and dead-letter, reason maxlen) the oldest ready messages while past the limit. */
   private dropOverLimit(limit: LengthLimit): void {
     while (this.ready.length > limit.maxLength || this.readyBytes > limit.maxBytes) {
-      if (!this.takeReady()) return;
+      if (!this.takeReady(false)) return;
       this.dropTaken("maxlen");
     }
   }
 
-  /** Take the next ready message into `this.out`; false when there is none. */
-  private takeReady(): boolean {
+  /**
+   * Take the next ready message into `this.out`; false when there is none. Messages whose expiry
+   * has passed are dropped on the way; one due this very millisecond too when `dueNow` (basic.get),
+   * not for a consumer (RabbitMQ offers a new message to consumers before it looks at its TTL).
+   */
+  private takeReady(dueNow: boolean): boolean {
     let out = this.out;
     for (;;) {
       if (!this.ready.take()) return false;
+      const position = this.ready.shiftedPosition;
       if (out === NO_MESSAGE_YET) this.out = out = new StoredMessage();
-      out.position = this.ready.shiftedPosition;
+      this.headChanged = true;
+      out.position = position;
       out.flags = this.ready.shiftedFlags;
-      if (this.log!.read(out.position, out)) break;
-      // Damaged on disk (the log has said so): lost, and nothing to wait for.
-      if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;
-      this.log!.settle(out.position, (out.flags & PERSISTENT) !== 0);
+      if (!this.log!.read(position, out)) {
+        this.lost(position, out.flags);
+        continue;
+      }
+      this.leftReady(out);
+      if ((out.flags & EXPIRES) !== 0 && this.expiryOf(out) < (dueNow ? coarseNow() + 1 : coarseNow())) {
+        this.dropTaken("expired");
+        continue;
+      }
+      return true;
     }
-    this.readyBytes -= out.bodySize;
-    if ((out.flags & PERSISTENT) !== 0) this.readyPersistent--;
+  }
+
+  /** A message whose bytes are damaged on disk (the log has said so): lost, and nothing to wait for. */
+  private lost(position: LogPosition, flags: number): void {
+    if ((flags & PERSISTENT) !== 0) this.readyPersistent--;
+    this.log!.settle(position, (flags & PERSISTENT) !== 0);
+  }
+
+  /** Counters for a message read and taken off the ready list. */
+  private leftReady(message: StoredMessage): void {
+    this.readyBytes -= message.bodySize;
+    if ((message.flags & PERSISTENT) !== 0) this.readyPersistent--;
     if (this.onDrained !== undefined && this.ready.length <= this.flowResumeAt) this.onDrained();
-    return true;
+  }
+
+  /** When the message expires (ms since the epoch): the lower of the queue's TTL and its expiration; Infinity for never. */
+  private expiryOf(message: StoredMessage): number {
+    let ttl = this.messageTtl;
+    const expiration = expirationMs(message.buf, message.propertiesStart, message.propertiesEnd);
+    if (expiration >= 0 && (ttl < 0 || expiration < ttl)) ttl = expiration;
+    return ttl < 0 ? Number.POSITIVE_INFINITY : message.enqueuedAt + ttl;
+  }
+
+  /**
+   * Look at the head, which may have changed: drop it while it has expired (`dropNow`; else the
+   * timer drops it at once, for callers that hold `out`), then have the timer wait for its expiry.
+   * RabbitMQ looks at the head only: a long-lived head holds back shorter-lived messages behind it.
+   */
+  private settleHead(dropNow: boolean): void {
+    this.headChanged = false;
+    // Most heads cannot expire: one look at their flag bits.
+    if (this.ready.peek() < 0) {
+      this.expiryOrdered = true;
+      return;
+    }
+    if ((this.ready.peekedFlags & EXPIRES) === 0) return;
+    // A drop handler that publishes back into this queue comes here again: the outer pass goes on.
+    if (this.settlingHead || this.deleted) return;
+    this.settlingHead = true;
+    try {
+      const head = this.peeked;
+      for (let dropped = 0; ; dropped++) {
+        const position = this.ready.peek();
+        if (position < 0 || (this.ready.peekedFlags & EXPIRES) === 0) return;
+        const flags = this.ready.peekedFlags;
+        if (!this.log!.read(position, head)) {
+          this.ready.shift();
+          this.lost(position, flags);
+          continue;
+        }
+        const at = this.expiryOf(head);
+        if (at === Number.POSITIVE_INFINITY) return;
+        const now = coarseNow();
+        if (at > now || !dropNow || dropped === EXPIRED_PER_PASS) {
+          (this.expiryTimer ??= new DeadlineTimer(() => this.onExpiryDue())).schedule(at, now);
+          return;
+        }
+        this.ready.shift();
+        head.position = position;
+        head.flags = flags;
+        this.leftReady(head);
+        this.dropTaken("expired", head);
+      }
+    } finally {
+      this.settlingHead = false;
+    }
+  }
+
+  private onExpiryDue(): void {
+    if (!this.deleted) this.settleHead(true);
   }
 
   /**
@@ -232,18 +355,22 @@ export class Queue {
     this.ready.requeue(position, flags | REDELIVERED);
     this.readyBytes += bodySize;
     if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
+    // It keeps its expiry (counted from its first enqueue): dispatch looks at it as the new head.
+    if ((flags & EXPIRES) !== 0) this.headChanged = true;
+    this.expiryOrdered = false;
     // Back at the head, it can be what takes the queue past its limit (RabbitMQ drops on requeue too).
     if (this.lengthLimit !== undefined && this.lengthLimit.overflow === "drop-head") this.dropOverLimit(this.lengthLimit);
   }
 
   /**
-   * Discard the message just taken into `out` (expired, over the length limit): hand it to the
-   * drop handler, then settle it. Not counted as a delivery.
+   * Discard the message just taken into `out` (or `message`) (expired, over the length limit):
+   * hand it to the drop handler, then settle it. Not counted as a delivery.
    */
-  private dropTaken(reason: DropReason): void {
-    // Read first: the handler may enqueue into this queue, which reuses `out`.
-    const { position, flags } = this.out;
-    this.dropHandler?.(this, this.out, reason);
+  private dropTaken(reason: DropReason, message: StoredMessage = this.out): void {
+    // Read first: the handler may publish, and a publish may reuse `message`.
+    const position = message.position;
+    const flags = message.flags;
+    this.dropHandler?.(this, message, reason);
     this.settle(position, flags);
   }
 
@@ -270,9 +397,19 @@ export class Queue {
 
   /** basic.get: the next ready message, or undefined. Counted as unacked unless noAck. */
   get(noAck: boolean): StoredMessage | undefined {
-    if (!this.takeReady()) return undefined;
+    this.lease?.used();
+    // RabbitMQ drops what has expired before it fetches, so a message due now is not got.
+    if (!this.takeReady(true)) return undefined;
     this.handOut(noAck);
+    // `out` is the caller's until it returns: an expired new head waits for the timer (and when
+    // expiries come in order, the timer armed for an earlier head is soon enough).
+    if (this.headChanged && !(this.expiryOrdered && this.expiryTimer?.armed === true)) this.settleHead(false);
     return this.out;
+  }
+
+  /** A client declared the queue (passive or not): its x-expires lease starts over. */
+  declared(): void {
+    this.lease?.used();
   }
 
   purge(): number {
@@ -304,6 +441,7 @@ export class Queue {
     if (this.consumers.length === 0 && this.options.autoDelete && this.hadConsumer && !this.deleted) {
       this.onUnused(this);
     }
+    if (this.consumers.length === 0 && !this.deleted) this.lease?.resume();
   }
 
   /** Hand ready messages to consumers that have room, round robin, highest priority first. */
@@ -315,8 +453,8 @@ export class Queue {
       const consumers = this.consumers;
       while (this.ready.length > 0 && consumers.length > 0) {
         const consumer = this.nextConsumer();
-        if (consumer === undefined) return;
-        if (!this.takeReady()) return;
+        if (consumer === undefined) break;
+        if (!this.takeReady(false)) break;
         const noAck = consumer.options.noAck;
         this.handOut(noAck);
         if (!noAck) consumer.unacked++;
@@ -325,6 +463,7 @@ export class Queue {
     } finally {
       this.dispatching = false;
     }
+    if (this.headChanged) this.settleHead(true);
   }
 
   /** Bookkeeping for the message in `out` leaving the ready list towards a client. */
@@ -372,6 +511,7 @@ export class Queue {
   /** Forget messages and consumers (the vhost has already unbound the queue); delete its log. */
   markDeleted(): number {
     this.deleted = true;
+    this.stopTimers();
     const count = this.ready.length;
     this.ready.clear();
     this.readyBytes = 0;
@@ -379,5 +519,11 @@ export class Queue {
     this.log?.destroy();
     this.log = undefined;
     return count;
+  }
+
+  /** Stop the expiry and x-expires timers (the queue is deleted, or the broker stops). */
+  stopTimers(): void {
+    this.expiryTimer?.cancel();
+    this.lease?.stop();
   }
 }

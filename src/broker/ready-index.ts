@@ -21,6 +21,10 @@ export interface ReadyMessages {
   requeue(position: LogPosition, flags: number): void;
   /** Remove the next message to serve and return its position (its flags in shiftedFlags); -1 when empty. */
   shift(): LogPosition;
+  /** The next message to serve, left in place (its flags in peekedFlags); -1 when empty. */
+  peek(): LogPosition;
+  /** Set by peek(): the flag bits of the message it named. */
+  readonly peekedFlags: number;
   /** Set by take(): the position of the message it took. */
   readonly shiftedPosition: LogPosition;
   /**
@@ -61,6 +65,8 @@ export class ReadyIndex implements ReadyMessages {
    * a double returned from a call that is not inlined is boxed; read from here, it is not.
    */
   shiftedPosition: LogPosition = -1;
+  /** Set by peek(): the flag bits of the message it named. */
+  peekedFlags = 0;
 
   get length(): number {
     return this.count + this.heapPositions.length;
@@ -96,6 +102,17 @@ export class ReadyIndex implements ReadyMessages {
     }
     pos[i] = position;
     fl[i] = flags;
+  }
+
+  /** The oldest message's position, left in place (its flags in peekedFlags); -1 when empty. */
+  peek(): LogPosition {
+    if (this.heapPositions.length > 0) {
+      this.peekedFlags = this.heapFlags[0]!;
+      return this.heapPositions[0]!;
+    }
+    if (this.count === 0) return -1;
+    this.peekedFlags = this.flagBits[this.head]!;
+    return this.positions[this.head]!;
   }
 
   /** Remove the oldest message and return its position (its flags in shiftedFlags); -1 when empty. */

@@ -1,6 +1,8 @@
 import type { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
+import { expirationAt, expirationRefusal, hasExpiration } from "../amqp/expiration.js";
 import * as amqp from "../amqp/generated.js";
+import { refuse } from "../amqp/refusals.js";
 import type { FastPublish } from "../amqp/publish-decoder.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { Message, PROPERTY_USER_ID } from "../broker/message.js";
@@ -16,6 +18,15 @@ import { FLOW_HOLD_AT } from "./flow-control.js";
 import { writeUnroutableReturn } from "./message-frames.js";
 import { type ReplyConsumer, withReplyAddress } from "./reply-consumer.js";
 import type { Transaction } from "./transaction.js";
+
+/** 406 when a publish's expiration property is not a TTL RabbitMQ takes (as it checks, after user-id). */
+function checkExpiration(message: Message): void {
+  const raw = message.propertiesBuf;
+  const at = expirationAt(raw, message.propertiesStart, message.propertiesEnd);
+  if (at < 0) return;
+  const refusal = expirationRefusal(raw.subarray(at, at + raw[at - 1]!));
+  if (refusal !== undefined) throw refuse.invalidExpiration(refusal);
+}
 
 /** What the publishing side needs of its channel. */
 export interface PublishingChannel {
@@ -154,6 +165,7 @@ export class ChannelPublisher {
         throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.host.username}'`);
       }
     }
+    if (hasExpiration(message.propertiesBuf, message.propertiesStart, message.propertiesEnd)) checkExpiration(message);
     return exchange;
   }
 

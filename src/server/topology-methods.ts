@@ -151,6 +151,7 @@ export class TopologyMethods {
       if (result.created && m.exclusive) this.host.ownExclusiveQueue(queue);
     }
     this.lastDeclaredQueue = queue.name;
+    queue.declared();
     if (!m.noWait) {
       this.writer.method(this.id, amqp.encodeQueueDeclareOk, {
         queue: queue.name,

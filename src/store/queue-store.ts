@@ -1,4 +1,5 @@
 import { dirname, join } from "node:path";
+import { coarseNow } from "../broker/clock.js";
 import type { Message } from "../broker/message.js";
 import type { LogPosition, MessageLog, StoredMessage } from "../broker/message-log.js";
 import type { Logger } from "../logger.js";
@@ -27,7 +28,6 @@ import {
   type SegmentFormat,
 } from "./segment-format.js";
 import { writeWholeFile, type StoreFs } from "./store-fs.js";
-import { turnTime } from "./turn-clock.js";
 
 const SEGMENT_FACTOR = 0x1_0000_0000;
 const EMPTY = Buffer.alloc(0);
@@ -149,7 +149,8 @@ export class QueueStore implements MessageLog {
     // One reused object: an append allocates nothing.
     const fields = this.fields;
     fields.flags = persistent ? FLAG_PERSISTENT : 0;
-    fields.publishedAt = turnTime();
+    // The task's time, the one TTL checks compare with (broker/clock.ts).
+    fields.publishedAt = coarseNow();
     // The message's byte ranges, not views of them: an append allocates nothing.
     fields.address = message.addressBuf;
     fields.addressStart = message.addressStart;

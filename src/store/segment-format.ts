@@ -239,6 +239,8 @@ function copyInto(buf: Buffer, pos: number, src: Buffer, start: number, end: num
 /** Where a record's parts lie in its buffer (see locateRecord). */
 export interface RecordLayout {
   buf: Buffer;
+  /** The published-at field (8 bytes). */
+  timeAt: number;
   addressStart: number;
   addressEnd: number;
   propertiesStart: number;
@@ -260,6 +262,7 @@ export function locateRecord(buf: Buffer, pos: number, format: SegmentFormat, in
   const propertiesStart = addressEnd + 4;
   const propertiesEnd = propertiesStart + buf.readUInt32BE(addressEnd);
   into.buf = buf;
+  into.timeAt = start + 1;
   into.addressStart = addressStart;
   into.addressEnd = addressEnd;
   into.propertiesStart = propertiesStart;
