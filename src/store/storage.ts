@@ -51,7 +51,7 @@ export class Storage implements QueueStorage {
   constructor(private readonly options: StorageOptions) {
     this.fs = options.fs ?? nodeFs;
     this.persister = new Persister(options.log, this.fs);
-    this.budget = new SegmentCache(options.memoryBudget, options.log);
+    this.budget = new SegmentCache(options.memoryBudget, options.log, options.segmentSize);
     this.definitions = new DefinitionsStore(join(options.dataDir, "definitions.log"), this.persister, this.fs, options.log, this.counters);
     this.lock = new DataDirLock(options.dataDir);
   }
