@@ -425,15 +425,43 @@ export class QueueStore implements MessageLog {
       .map((f) => Number(f.slice(0, 8)))
       .sort((a, b) => a - b);
     this.removeOrphanAcks(names, new Set(ids));
+    // One buffer for reading every segment of the queue: nothing recovered keeps a view of it, and
+    // a fresh 8 MiB buffer per segment cost a large backlog's recovery a fifth of its time in allocation and GC.
+    const scratch = { buffer: EMPTY };
     for (const id of ids) {
       this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
-      this.recoverSegment(id, found);
+      this.recoverSegment(id, scratch, found);
     }
   }
 
-  private recoverSegment(id: number, found: (position: LogPosition, bodySize: number, redelivered: boolean) => void): void {
+  /** A segment's whole file, read into `scratch` (grown when too small); empty when there is none. */
+  private readSegment(path: string, scratch: { buffer: Buffer }): Buffer {
+    let fd: number;
+    try {
+      fd = this.fs.open(path, "r");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return EMPTY;
+      throw err;
+    }
+    try {
+      const size = this.fs.size(fd);
+      if (scratch.buffer.length < size) scratch.buffer = Buffer.allocUnsafe(Math.max(size, this.options.segmentSize));
+      const buf = scratch.buffer;
+      let got = 0;
+      while (got < size) {
+        const n = this.fs.read(fd, buf, got, size - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      return buf.subarray(0, got);
+    } finally {
+      this.fs.close(fd);
+    }
+  }
+
+  private recoverSegment(id: number, scratch: { buffer: Buffer }, found: (position: LogPosition, bodySize: number, redelivered: boolean) => void): void {
     const names = this.segmentNames(id);
-    const data = this.fs.readFile(names.path) ?? Buffer.alloc(0);
+    const data = this.readSegment(names.path, scratch);
     const format = this.recoverHeader(id, names, data);
     if (format === undefined) return;
     const { acked, delivered, sealedLength } = this.recoverAcks(names.ackPath, format);
