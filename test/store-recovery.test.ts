@@ -122,7 +122,7 @@ describe("torn ack file tail", () => {
       const [segment] = filesOf(queueDir, ".seg");
       const acksPath = join(queueDir, segment!.replace(".seg", ".acks"));
       const intact = statSync(acksPath).size;
-      assert.equal(intact, 4 * 8, "delivered and settled markers for the two acked messages");
+      assert.equal(intact, 4 * 8 + 16, "delivered and settled markers for the two acked messages, then the seal of the clean stop");
       // A torn entry: the settled marker of a message nobody acked (acks-3), whose complement
       // never reached the disk (zeros). Trusted, it would drop a live message.
       const offsets = recordOffsets(readFileSync(join(queueDir, segment!)));

@@ -12,6 +12,23 @@ export interface PersistedFile {
   close(): void;
 }
 
+/**
+ * Group commits running at once. With one at a time, a publisher with a window of unconfirmed
+ * messages (confirms with 100 outstanding) waits about two fsyncs per message: its next messages
+ * arrive while a sync runs, wait for it to end, then wait for their own. A second commit starts
+ * for them at once, so a message waits about one. fdatasync makes durable every byte written
+ * before it was called, so commits may overlap; they complete in order (an epoch counts once its
+ * own sync and every earlier one have finished: an earlier one may cover files the later does not).
+ */
+const MAX_COMMITS = 2;
+
+/** One group commit in flight: the files it syncs, and whether it has finished. */
+interface RunningCommit {
+  epoch: number;
+  files: PersistedFile[];
+  done: boolean;
+}
+
 /** Told when a group commit completes. */
 export interface SyncListener {
   /** Everything appended with an epoch up to and including `epoch` is on disk. */
@@ -22,11 +39,13 @@ export interface SyncListener {
 
 /**
  * Group commit. Appends made during an event-loop turn are written at its end in one write per
- * file; then one fdatasync per dirty file covers all of them. While a sync runs, new appends
- * gather for the next one, so under load each fsync covers many publishes.
+ * file; then one fdatasync per dirty file covers all of them. Up to MAX_COMMITS group commits run
+ * at once: appends made while they all run gather for the next one, so under load each fsync
+ * covers many publishes.
  *
- * Each append is tagged with `currentEpoch`; when the sync that covers it finishes, `syncedEpoch`
- * reaches that value and listeners (channels waiting to confirm) are told.
+ * Each append is tagged with `currentEpoch`; when the sync that covers it finishes, and every
+ * earlier one has too, `syncedEpoch` reaches that value and listeners (channels waiting to
+ * confirm) are told.
  */
 export class Persister {
   /** The epoch the next sync will cover; appends made now belong to it. */
@@ -38,7 +57,8 @@ export class Persister {
   private readonly unsyncedFolders = new Set<string>();
   /** Files written since Warren started whose every byte must be on disk after a clean stop. */
   private readonly syncAtClose = new Set<PersistedFile>();
-  private syncing: PersistedFile[] | undefined;
+  /** Group commits in flight, oldest first. */
+  private readonly running: RunningCommit[] = [];
   private readonly retired = new Set<PersistedFile>();
   private flushScheduled = false;
   private readonly listeners = new Set<SyncListener>();
@@ -171,12 +191,12 @@ export class Persister {
     this.unwritten.delete(file);
     this.unsynced.delete(file);
     this.syncAtClose.delete(file);
-    if (this.syncing?.includes(file)) this.retired.add(file);
+    if (this.running.some((commit) => commit.files.includes(file))) this.retired.add(file);
     else file.close();
   }
 
   private startSync(): void {
-    if (this.syncing !== undefined || (this.unsynced.size === 0 && this.unsyncedFolders.size === 0)) return;
+    if (this.running.length >= MAX_COMMITS || (this.unsynced.size === 0 && this.unsyncedFolders.size === 0)) return;
     // The bytes of every append of this epoch must reach the kernel before its fdatasync starts.
     // This runs from the previous sync's callback too, which can come before the flush that
     // would have written them (found by the power-loss campaign: confirms of unsynced messages).
@@ -185,18 +205,13 @@ export class Persister {
     const folders = [...this.unsyncedFolders];
     this.unsynced.clear();
     this.unsyncedFolders.clear();
-    const epoch = this.currentEpoch++;
-    this.syncing = files;
+    const commit: RunningCommit = { epoch: this.currentEpoch++, files, done: false };
+    this.running.push(commit);
     let remaining = files.length + folders.length;
     const finished = () => {
       if (--remaining > 0) return;
-      this.syncing = undefined;
-      for (const f of this.retired) f.close();
-      this.retired.clear();
-      if (this.failure === undefined) {
-        this.syncedEpoch = epoch;
-        for (const listener of this.listeners) listener.onSynced(epoch);
-      }
+      commit.done = true;
+      this.completeCommits();
       this.startSync();
     };
     for (const file of files) {
@@ -206,6 +221,23 @@ export class Persister {
       });
     }
     for (const folder of folders) this.syncFolder(folder, finished);
+  }
+
+  /** Count the finished commits at the head of the line: an epoch is synced once all before it are. */
+  private completeCommits(): void {
+    let synced = 0;
+    while (this.running.length > 0 && this.running[0]!.done) synced = this.running.shift()!.epoch;
+    if (synced === 0) return;
+    for (const file of this.retired) {
+      if (!this.running.some((commit) => commit.files.includes(file))) {
+        file.close();
+        this.retired.delete(file);
+      }
+    }
+    if (this.failure === undefined) {
+      this.syncedEpoch = synced;
+      for (const listener of this.listeners) listener.onSynced(synced);
+    }
   }
 
   /** fsync a folder's entries off the event loop, as part of the running group commit. */

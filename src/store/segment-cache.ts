@@ -17,6 +17,7 @@ const EVICT_TO = 0.8;
 const RETRY_MS = 20;
 /** Buffers of deleted segments kept for new ones: a busy queue's segments come and go many times a second. */
 const SPARE_BUFFERS = 8;
+/** At least this many bytes of spare buffers may be kept (more when segments are larger: see the constructor). */
 const SPARE_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -38,12 +39,22 @@ export class SegmentCache {
   private retryScheduled = false;
   private evictFailures = 0;
 
-  /** `limit`: bytes; lowered below the configured budget when the memory watermark is low (see Warren). */
+  /** Bytes of spare buffers kept at most. */
+  private readonly spareLimit: number;
+
+  /**
+   * `limit`: bytes; lowered below the configured budget when the memory watermark is low (see Warren).
+   * `segmentSize`: the largest buffer a segment grows to. Two of them may be kept spare, so that a
+   * busy durable queue's next full-size segment reuses its predecessor's buffer instead of growing
+   * a fresh one from 16 KiB (copying it at each doubling and faulting in every new page).
+   */
   constructor(
     limit: number,
     private readonly log: Logger,
+    segmentSize = 0,
   ) {
     this.cap = limit;
+    this.spareLimit = Math.max(SPARE_BYTES, 2 * segmentSize);
   }
 
   get limit(): number {
@@ -84,7 +95,7 @@ export class SegmentCache {
    * allocation, and V8 collects the whole heap to account for the external memory.
    */
   giveSpare(buffer: Buffer): void {
-    if (this.spare.length >= SPARE_BUFFERS || this.spareBytes + buffer.length > SPARE_BYTES) return;
+    if (this.spare.length >= SPARE_BUFFERS || this.spareBytes + buffer.length > this.spareLimit) return;
     this.spare.push(buffer);
     this.spareBytes += buffer.length;
   }

@@ -29,6 +29,13 @@ import { priorityIn } from "../amqp/raw-priority.js";
  * complement XOR the segment's salt (its first 4 sync bytes; 0 before version 3). The check tells a
  * real entry from a torn or zero-filled tail, and, salted, from a stale block of another
  * segment's ack file (whose entries would otherwise settle this segment's records).
+ *
+ * A seal is two entries: marker 0 (no record starts at offset 0: every header is longer), then
+ * the segment's length as a marker. It is written once every byte of the segment is on disk (the
+ * segment was full and its last fsync finished, or Warren stopped cleanly), and says that the
+ * segment holds no torn record: recovery after a crash then walks it by its record headers and
+ * checks each record's CRC when it is first read, as after a clean stop. A Warren without seals
+ * reads the two entries as acks of offsets where no record starts.
  */
 export const SEGMENT_MAGIC = 0x57524e53; // "WRNS"
 export const SEGMENT_VERSION = 3;
@@ -366,6 +373,17 @@ function verifiesAt(src: SegmentBytes, pos: number, format: SegmentFormat): bool
 /** A segment held in memory (recovery reads each file whole). */
 export function bytesOf(buf: Buffer): SegmentBytes {
   return { size: buf.length, read: (position, length) => buf.subarray(position, Math.min(buf.length, position + length)) };
+}
+
+/** The first entry of a seal (see above); the second is the sealed length. */
+export const SEAL_MARKER = 0;
+/** A seal's size in an ack file. */
+export const SEAL_SIZE = 2 * ACK_ENTRY_SIZE;
+
+/** Write a seal of a segment `length` bytes long at buf[pos] (SEAL_SIZE bytes). */
+export function writeSeal(buf: Buffer, pos: number, length: number, salt: number): void {
+  writeAckEntry(buf, pos, SEAL_MARKER, salt);
+  writeAckEntry(buf, pos + ACK_ENTRY_SIZE, length, salt);
 }
 
 /** Write an ack file entry for `marker`, checked with the segment's salt. */

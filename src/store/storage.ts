@@ -47,11 +47,13 @@ export class Storage implements QueueStorage {
   private uncleanStart = false;
   /** Folder ids (under queues/) of the durable queues opened since startup. */
   private readonly durableQueueIds = new Set<string>();
+  /** The logs of durable queues that exist: sealed at a clean stop. */
+  private readonly durableStores = new Set<QueueStore>();
 
   constructor(private readonly options: StorageOptions) {
     this.fs = options.fs ?? nodeFs;
     this.persister = new Persister(options.log, this.fs);
-    this.budget = new SegmentCache(options.memoryBudget, options.log);
+    this.budget = new SegmentCache(options.memoryBudget, options.log, options.segmentSize);
     this.definitions = new DefinitionsStore(join(options.dataDir, "definitions.log"), this.persister, this.fs, options.log, this.counters);
     this.lock = new DataDirLock(options.dataDir);
   }
@@ -82,7 +84,7 @@ export class Storage implements QueueStorage {
     const id = createHash("sha1").update(`${queue.vhost}\u0000${queue.name}`).digest("hex");
     if (durable) this.durableQueueIds.add(id);
     const dir = durable ? join(this.options.dataDir, "queues", id) : join(this.options.dataDir, "transient", `${id}-${randomBytes(4).toString("hex")}`);
-    return new QueueStore({
+    const store = new QueueStore({
       dir,
       durable,
       segmentSize: this.options.segmentSize,
@@ -94,7 +96,10 @@ export class Storage implements QueueStorage {
       uncleanRecovery: this.uncleanStart,
       tag: Number.parseInt(id.slice(0, 8), 16),
       meta: { vhost: queue.vhost, name: queue.name },
+      onDestroy: (destroyed) => this.durableStores.delete(destroyed),
     });
+    if (durable) this.durableStores.add(store);
+    return store;
   }
 
   /**
@@ -137,6 +142,9 @@ export class Storage implements QueueStorage {
    */
   close(): void {
     if (this.persister.syncEverything()) {
+      // Every segment's bytes are on disk now: seal the ones that are not (the segments being
+      // written, and recovered ones), so that a crash in the next run walks none of them with CRCs.
+      for (const store of this.durableStores) store.sealForStop();
       const marker = join(this.options.dataDir, CLEAN_STOP_FILE);
       try {
         writeWholeFile(this.fs, marker, JSON.stringify({ pid: process.pid, stoppedAt: new Date().toISOString() }) + "\n");

@@ -7,7 +7,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -31,6 +31,7 @@ function setup(options: { durable: boolean; budget?: number; segmentSize?: numbe
   const root = options.dir ?? mkdtempSync(join(tmpdir(), "warren-unit-store-"));
   const cache = new SegmentCache(options.budget ?? 1 << 30, log);
   const persister = new Persister(log, nodeFs);
+  const counters = { corruptRecords: 0 };
   const store = new QueueStore({
     dir: join(root, "q"),
     durable: options.durable,
@@ -39,12 +40,12 @@ function setup(options: { durable: boolean; budget?: number; segmentSize?: numbe
     cache,
     fs: nodeFs,
     log,
-    counters: { corruptRecords: 0 },
+    counters,
     uncleanRecovery: options.uncleanRecovery ?? false,
     tag: 0x1234,
     meta: { vhost: "/", name: "q" },
   });
-  return { root, cache, persister, store };
+  return { root, cache, persister, store, counters };
 }
 
 function expectMessage(store: QueueStore, position: number, i: number, size = 100): void {
@@ -170,6 +171,56 @@ describe("QueueStore (the segment engine)", () => {
         [positions[3]],
       );
       for (const f of found) expectMessage(second.store, f.position, positions.indexOf(f.position), 200);
+    } finally {
+      rmSync(first.root, { recursive: true, force: true });
+    }
+  });
+  it("a full segment is sealed once synced; after a crash a sealed one is checked when read, one with a torn seal at recovery", async () => {
+    const first = setup({ durable: true, segmentSize: 8 * 1024 });
+    try {
+      const positions = Array.from({ length: 100 }, (_, i) => first.store.append(message(i, 200), true));
+      // Seals are appended once the commit covering each full segment has finished.
+      await new Promise<void>((resolve, reject) => first.persister.whenSynced(first.persister.currentEpoch, (err) => (err ? reject(err) : resolve())));
+      await new Promise((resolve) => setImmediate(resolve));
+      first.persister.syncEverything();
+      const dir = join(first.root, "q");
+      const segmentOf = (i: number) => Math.floor(positions[i]! / 0x1_0000_0000);
+      const path = (id: number, ext: string) => join(dir, `${String(id).padStart(8, "0")}.${ext}`);
+      const last = segmentOf(99);
+      assert.ok(last >= 3, "several segments");
+      for (let id = 1; id < last; id++) {
+        const acks = readFileSync(path(id, "acks"));
+        const salt = readFileSync(path(id, "seg")).readUInt32BE(8);
+        assert.equal(acks.length, 16, `segment ${id}: a seal and nothing else`);
+        assert.equal(acks.readUInt32BE(0), 0);
+        assert.equal(acks.readUInt32BE(8), readFileSync(path(id, "seg")).length, `segment ${id}: the seal names its length`);
+        assert.equal(acks.readUInt32BE(12), (~acks.readUInt32BE(8) ^ salt) >>> 0);
+      }
+      assert.equal(existsSync(path(last, "acks")), false, "the segment being written is not sealed");
+      // Damage a record in segment 1 (sealed) and in segment 2, whose seal is torn after its first entry.
+      const damage = (i: number) => {
+        const file = path(segmentOf(i), "seg");
+        const data = readFileSync(file);
+        data[(positions[i]! % 0x1_0000_0000) + 100]! ^= 0x5a;
+        writeFileSync(file, data);
+      };
+      const inSecond = positions.findIndex((_, i) => segmentOf(i) === 2) + 1;
+      damage(1);
+      damage(inSecond);
+      truncateSync(path(2, "acks"), 8);
+      const second = setup({ durable: true, segmentSize: 8 * 1024, dir: first.root, uncleanRecovery: true });
+      const found: number[] = [];
+      second.store.recover((position) => found.push(position));
+      assert.equal(second.counters.corruptRecords, 1, "the record of the torn-sealed segment is caught at recovery");
+      assert.deepEqual(
+        found,
+        positions.filter((_, i) => i !== inSecond),
+        "the sealed segment's records are all found by their headers",
+      );
+      assert.equal(second.store.read(positions[1]!, new StoredMessage()), false, "the damaged record is caught when read");
+      assert.equal(second.counters.corruptRecords, 2);
+      expectMessage(second.store, positions[0]!, 0, 200);
+      expectMessage(second.store, positions[2]!, 2, 200);
     } finally {
       rmSync(first.root, { recursive: true, force: true });
     }
