@@ -65,9 +65,12 @@ export class DataDirLock {
       linkSync(mine, takeover);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      // Left by a process that died while taking over: clear it, and try again.
+      // Left by a process that died while taking over: clear it, and try again. Only when it names
+      // a dead process: unreadable means its owner has just removed it, and another process may
+      // already have created the next one, which deleting would let a third create too (two
+      // Warrens held the folder under load).
       const owner = readPid(takeover);
-      if (owner === undefined || !isRunning(owner)) rmSync(takeover, { force: true });
+      if (owner !== undefined && !isRunning(owner)) rmSync(takeover, { force: true });
       return false;
     } finally {
       rmSync(mine, { force: true });
