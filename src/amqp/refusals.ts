@@ -29,8 +29,14 @@ export const refuse = {
   inequivalentArg: (resource: string, arg: string, comparison: string): AmqpError =>
     fail.preconditionFailed(`inequivalent arg '${arg}' for ${resource}: ${comparison}`, "inequivalent_arg"),
 
-  /** 406 for a queue argument RabbitMQ refuses at declare: "invalid arg 'x-max-priority' for queue 'q' in vhost '/': {value_negative,-1}". */
-  invalidArg: (resource: string, arg: string, detail: string): AmqpError => fail.preconditionFailed(`invalid arg '${arg}' for ${resource}: ${detail}`),
+  /** 406 for a queue argument RabbitMQ refuses at declare: "invalid arg 'x-max-priority' for queue 'q' in vhost '/': {value_negative,-1}" (`tail` from ": "). */
+  invalidArg: (resource: string, arg: string, tail: string): AmqpError => fail.preconditionFailed(`invalid arg '${arg}' for ${resource}${tail}`),
+
+  /** 406: a quorum or stream queue declared exclusive, auto-delete or non-durable ("invalid property 'auto-delete' for queue 'q' in vhost '/'"). */
+  invalidQueueProperty: (property: string, resource: string): AmqpError => fail.preconditionFailed(`invalid property '${property}' for ${resource}`),
+
+  /** 406: a quorum or stream queue with an empty name (the server names only classic queues). */
+  serverNamedQueueType: (typeModule: string): AmqpError => fail.preconditionFailed(`Cannot declare a server-named queue for type ${typeModule}`),
 
   /** 406 inequivalent_arg for a flag or the type: "received 'true' but current is 'false'". */
   inequivalentValue: (resource: string, arg: string, received: unknown, current: unknown): AmqpError =>

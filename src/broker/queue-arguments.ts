@@ -75,21 +75,103 @@ const CHECKED: ReadonlyArray<[string, ArgumentCheck]> = [
 ];
 
 /**
+ * The arguments each queue type takes (RabbitMQ 3.10's `queue_arguments` capabilities). An
+ * argument that another type takes and this one does not is refused ("... of queue type ..."):
+ * `x-max-priority` on a quorum queue, `x-delivery-limit` on a classic one. Others pass untouched.
+ */
+const TYPE_ARGUMENTS: Readonly<Record<QueueType, readonly string[]>> = {
+  classic: [
+    "x-expires",
+    "x-message-ttl",
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-max-priority",
+    "x-overflow",
+    "x-queue-mode",
+    "x-single-active-consumer",
+    "x-queue-type",
+    "x-queue-master-locator",
+    "x-queue-version",
+  ],
+  quorum: [
+    "x-dead-letter-exchange",
+    "x-dead-letter-routing-key",
+    "x-dead-letter-strategy",
+    "x-expires",
+    "x-max-length",
+    "x-max-length-bytes",
+    "x-max-in-memory-length",
+    "x-max-in-memory-bytes",
+    "x-overflow",
+    "x-single-active-consumer",
+    "x-queue-type",
+    "x-quorum-initial-group-size",
+    "x-delivery-limit",
+    "x-message-ttl",
+    "x-queue-leader-locator",
+  ],
+  stream: ["x-max-length-bytes", "x-queue-type", "x-max-age", "x-stream-max-segment-size-bytes", "x-initial-cluster-size", "x-queue-leader-locator"],
+};
+
+const KNOWN_ARGUMENTS = new Set(Object.values(TYPE_ARGUMENTS).flat());
+
+/** The queue types RabbitMQ 3.10 has (x-queue-type). */
+export type QueueType = "classic" | "quorum" | "stream";
+
+/** RabbitMQ's module for each type, as its 406 texts name them. */
+export const QUEUE_TYPE_MODULE: Readonly<Record<QueueType, string>> = {
+  classic: "rabbit_classic_queue",
+  quorum: "rabbit_quorum_queue",
+  stream: "rabbit_stream_queue",
+};
+
+/** The queue's type (x-queue-type; classic when absent or not one RabbitMQ has). */
+export function queueTypeOf(args: FieldTable): QueueType {
+  const type = args["x-queue-type"];
+  return type === "quorum" || type === "stream" ? type : "classic";
+}
+
+/** One argument a new queue is refused for, and the end of RabbitMQ's text after "invalid arg 'K' for queue 'q' in vhost 'v'". */
+export interface ArgumentProblem {
+  key: string;
+  /** ": {value_negative,-1}", or " of queue type rabbit_quorum_queue". */
+  tail: string;
+}
+
+/**
  * Throw RabbitMQ's 406 for the first argument of a new queue it would refuse. `resource` names the
  * queue as the text does ("queue 'q' in vhost '/'"). A redeclare is compared instead (queue-equivalence.ts).
  */
 export function checkQueueArguments(args: FieldTable, resource: string): void {
   const problem = queueArgumentProblem(args);
-  if (problem !== undefined) throw refuse.invalidArg(resource, problem.key, problem.detail);
+  if (problem !== undefined) throw refuse.invalidArg(resource, problem.key, problem.tail);
 }
 
-/** The first argument a new queue would be refused for, and the Erlang term RabbitMQ's text ends with; undefined when none. */
-export function queueArgumentProblem(args: FieldTable): { key: string; detail: string } | undefined {
+/**
+ * The first argument a new queue would be refused for; undefined when none. RabbitMQ 3.10's order:
+ * x-queue-type itself, then the values of the arguments its type takes, then arguments of other types.
+ */
+export function queueArgumentProblem(args: FieldTable): ArgumentProblem | undefined {
+  const typeValue = args["x-queue-type"];
+  if (typeValue !== undefined) {
+    const typeName = fieldTypeName(args, "x-queue-type");
+    if (typeName !== "longstr") return { key: "x-queue-type", tail: `: {unacceptable_type,${typeName}}` };
+    if (typeValue !== "classic" && typeValue !== "quorum" && typeValue !== "stream") {
+      return { key: "x-queue-type", tail: `: "unsupported queue type '${String(typeValue)}'"` };
+    }
+  }
+  const type = queueTypeOf(args);
+  const taken = TYPE_ARGUMENTS[type];
   for (const [key, check] of CHECKED) {
     const value = args[key];
-    if (value === undefined) continue;
+    if (value === undefined || !taken.includes(key)) continue;
     const detail = check(value, fieldTypeName(args, key), args);
-    if (detail !== undefined) return { key, detail };
+    if (detail !== undefined) return { key, tail: `: ${detail}` };
+  }
+  for (const key of Object.keys(args)) {
+    if (KNOWN_ARGUMENTS.has(key) && !taken.includes(key)) return { key, tail: ` of queue type ${QUEUE_TYPE_MODULE[type]}` };
   }
   return undefined;
 }

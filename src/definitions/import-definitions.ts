@@ -160,7 +160,7 @@ function checkQueueArgumentsOf(broker: Broker, queues: QueueDef[]): void {
     if (broker.vhosts.get(q.vhost)?.queues.has(q.name)) continue;
     const problem = queueArgumentProblem(q.arguments);
     if (problem === undefined) continue;
-    const text = `invalid arg '${problem.key}' for queue '${q.name}' in vhost '${q.vhost}': ${problem.detail}`;
+    const text = `invalid arg '${problem.key}' for queue '${q.name}' in vhost '${q.vhost}'${problem.tail}`;
     throw bad(`{:amqp_error, :precondition_failed, '${text.replace(/'/g, "\\'")}', :none}`);
   }
 }

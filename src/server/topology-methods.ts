@@ -6,7 +6,7 @@ import * as amqp from "../amqp/generated.js";
 import { checkDeadLetterExchangeType } from "../broker/dead-letter.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
-import { checkQueueArguments } from "../broker/queue-arguments.js";
+import { checkQueueArguments, QUEUE_TYPE_MODULE, queueTypeOf } from "../broker/queue-arguments.js";
 import type { Queue } from "../broker/queue.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
@@ -129,6 +129,9 @@ export class TopologyMethods {
     if (m.passive) {
       queue = this.queueFor(m.queue);
     } else {
+      const type = queueTypeOf(m.arguments);
+      // RabbitMQ names only classic queues itself (its channel refuses before anything else).
+      if (m.queue === "" && type !== "classic") throw refuse.serverNamedQueueType(QUEUE_TYPE_MODULE[type]);
       const name = m.queue === "" ? `amq.gen-${randomName()}` : m.queue;
       if (m.queue.startsWith("amq.")) throw refuse.reservedName("queue", m.queue);
       this.access.configure("queue", name);
@@ -138,7 +141,9 @@ export class TopologyMethods {
       } else {
         this.vhost.checkQueueLimit(name);
         this.checkDeadLetterAccess(name, m.arguments);
-        checkQueueArguments(m.arguments, resourceName("queue", name, this.vhost.name));
+        const resource = resourceName("queue", name, this.vhost.name);
+        checkQueueArguments(m.arguments, resource);
+        if (type !== "classic") checkReplicatedQueueProperties(m, resource);
       }
       const result = this.vhost.declareQueue(name, {
         durable: m.durable,
@@ -284,4 +289,14 @@ export class TopologyMethods {
       if (!m.noWait) this.writer.method(this.id, amqp.encodeExchangeUnbindOk, {});
     }
   }
+}
+
+/**
+ * Quorum and stream queues are durable, shared and long-lived: RabbitMQ 3.10 refuses them
+ * auto-delete, exclusive or non-durable, in that order, after their arguments.
+ */
+function checkReplicatedQueueProperties(m: amqp.QueueDeclare, resource: string): void {
+  if (m.autoDelete) throw refuse.invalidQueueProperty("auto-delete", resource);
+  if (m.exclusive) throw refuse.invalidQueueProperty("exclusive-owner", resource);
+  if (!m.durable) throw refuse.invalidQueueProperty("non-durable", resource);
 }
