@@ -39,7 +39,7 @@ describe("memory per queue", () => {
     assert.ok(perQueue < 1000, `${perQueue.toFixed(0)} bytes per empty queue`);
   });
 
-  it("a ready index emptied by a purge or a delete gives its ring and requeue heap back", () => {
+  it("a ready index emptied by a purge or a delete gives its ring and requeue heap back", async () => {
     const N = 2000;
     const indexes = Array.from({ length: N }, () => new ReadyIndex());
     const empty = heapUsed();
@@ -49,7 +49,14 @@ describe("memory per queue", () => {
     }
     const full = heapUsed();
     indexes.forEach((ready, i) => (i % 2 === 0 ? ready.clear() : ready.drain(() => {})));
-    const left = (heapUsed() - empty) / N;
+    // Typed-array backing stores are freed after the GC that finds them dead, off the main thread:
+    // `arrayBuffers` can lag a reading or two (CI saw 78-127 B "left" once in five runs).
+    let least = Number.POSITIVE_INFINITY;
+    for (let reading = 0; reading < 10 && least / N >= 50; reading++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      least = Math.min(least, heapUsed() - empty);
+    }
+    const left = least / N;
     assert.ok((full - empty) / N > 3000, "the filled indexes were measured");
     assert.ok(left < 50, `${left.toFixed(0)} bytes per index left after emptying`);
   });
