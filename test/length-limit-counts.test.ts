@@ -38,6 +38,19 @@ async function populate(target: Target): Promise<ChannelModel> {
     assert.ok(Date.now() < deadline, "four messages dead-lettered");
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  // Two of three messages held unacked by a consumer: message_bytes counts them too.
+  await ch.assertQueue(`${P}-unacked`, { durable: false });
+  for (const body of ["abc", "defg", "hi"]) ch.sendToQueue(`${P}-unacked`, Buffer.from(body));
+  await within(ch.waitForConfirms(), "confirms");
+  const consumer = await conn.createChannel();
+  await consumer.prefetch(2);
+  let received = 0;
+  await consumer.consume(`${P}-unacked`, () => void received++, { noAck: false });
+  const held = Date.now() + 10_000;
+  while (received < 2) {
+    assert.ok(Date.now() < held, "two messages delivered");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   return conn;
 }
 
@@ -58,12 +71,12 @@ describe("list_queues counts with length limits and dead-lettering", () => {
   after(async () => {
     for (const c of connections) await closeQuietly(c);
     if (rabbit !== undefined) {
-      for (const q of ["dlq", "drop-head", "reject", "rejected-from"]) await rabbit.ctl(["delete_queue", `${P}-${q}`]);
+      for (const q of ["dlq", "drop-head", "reject", "rejected-from", "unacked"]) await rabbit.ctl(["delete_queue", `${P}-${q}`]);
     }
     await broker?.stop();
   });
 
-  it("messages, messages_ready, messages_unacknowledged, message_bytes, message_bytes_ready", async (t) => {
+  it("messages, messages_ready, messages_unacknowledged, message_bytes, message_bytes_ready, message_bytes_unacknowledged", async (t) => {
     if (rabbit === undefined) return t.skip(NO_ORACLE);
     const args = [
       "list_queues",
@@ -75,6 +88,7 @@ describe("list_queues counts with length limits and dead-lettering", () => {
       "messages_unacknowledged",
       "message_bytes",
       "message_bytes_ready",
+      "message_bytes_unacknowledged",
     ];
     const [w, r] = await Promise.all([warren.ctl(args), rabbit.ctl(args)]);
     const mine = (out: string) =>
@@ -84,10 +98,11 @@ describe("list_queues counts with length limits and dead-lettering", () => {
         .sort();
     assert.deepEqual(mine(w.stdout), mine(r.stdout));
     assert.deepEqual(mine(w.stdout), [
-      `${P}-dlq\t4\t4\t0\t16\t16`,
-      `${P}-drop-head\t2\t2\t0\t10\t10`,
-      `${P}-reject\t2\t2\t0\t8\t8`,
-      `${P}-rejected-from\t1\t1\t0\t2\t2`,
+      `${P}-dlq\t4\t4\t0\t16\t16\t0`,
+      `${P}-drop-head\t2\t2\t0\t10\t10\t0`,
+      `${P}-reject\t2\t2\t0\t8\t8\t0`,
+      `${P}-rejected-from\t1\t1\t0\t2\t2\t0`,
+      `${P}-unacked\t3\t1\t2\t9\t2\t7`,
     ]);
   });
 });

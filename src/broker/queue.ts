@@ -75,6 +75,8 @@ export class Queue {
   private roundRobin = 0;
   /** Delivered to a consumer or basic.get and not yet acked. */
   unacked = 0;
+  /** Body bytes of the unacked ones (list_queues message_bytes counts them, as RabbitMQ). */
+  unackedBytes = 0;
   /** Body bytes and persistent messages among the ready ones (warrenctl list_queues). */
   readyBytes = 0;
   readyPersistent = 0;
@@ -475,6 +477,7 @@ export class Queue {
       this.settle(out.position, out.flags);
     } else {
       this.unacked++;
+      this.unackedBytes += out.bodySize;
       if ((out.flags & PERSISTENT) !== 0) this.log!.delivered(out.position);
     }
   }

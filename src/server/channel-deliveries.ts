@@ -248,6 +248,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
   private finishOne(d: Delivery, outcome: Outcome): void {
     const queue = d.queue;
     queue.unacked--;
+    queue.unackedBytes -= d.bodySize;
     if (d.consumer !== undefined) d.consumer.unacked--;
     if (outcome === ACK) queue.settle(d.position, d.flags);
     else if (outcome === REQUEUE) queue.requeue(d.position, d.flags, d.bodySize);
@@ -266,6 +267,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     for (let i = 0; i < done.length; i++) {
       const d = done[i]!;
       d.queue.unacked--;
+      d.queue.unackedBytes -= d.bodySize;
       if (d.consumer !== undefined) d.consumer.unacked--;
     }
     // Settle (or requeue) all first, then let each queue dispatch once.

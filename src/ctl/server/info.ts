@@ -79,11 +79,12 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
       case "messages_persistent":
         return q.readyPersistent;
       case "message_bytes":
+        return q.readyBytes + q.unackedBytes;
       case "message_bytes_ready":
       case "message_bytes_ram":
         return q.readyBytes;
       case "message_bytes_unacknowledged":
-        return 0;
+        return q.unackedBytes;
       case "message_bytes_persistent":
         return 0;
       case "consumers":
