@@ -3,16 +3,14 @@
  * from a content header's raw property section (no decoding of the other properties), and the
  * check RabbitMQ 3.10 makes of it at basic.publish, with its words.
  */
+import { EXPIRATION, propertyAt } from "./raw-properties.js";
 
 /** The longest TTL RabbitMQ accepts, in ms (ten years): its MAX_EXPIRY_TIMER. */
 export const MAX_EXPIRY_MS = 315_360_000_000;
 
-/** The expiration bit of the first property-flags word (the 8th property). */
-const EXPIRATION_BIT = 0x0100;
-
 /** True when a raw property section carries an expiration: one byte test, for every publish. */
 export function hasExpiration(raw: Buffer, start: number, end: number): boolean {
-  return end > start + 1 && (raw[start]! & (EXPIRATION_BIT >>> 8)) !== 0;
+  return end > start + 1 && (raw[start]! & (EXPIRATION >>> 8)) !== 0;
 }
 
 /**
@@ -20,20 +18,8 @@ export function hasExpiration(raw: Buffer, start: number, end: number): boolean 
  * length byte before them; -1 when there is none or the section is too short to hold it.
  */
 export function expirationAt(buf: Buffer, start: number, end: number): number {
-  if (end - start < 2) return -1;
-  const flags = buf.readUInt16BE(start);
-  if ((flags & EXPIRATION_BIT) === 0) return -1;
-  let p = start + 2;
-  // Further flag words (bit 0 set) come before the values; basic's 14 properties never need one.
-  for (let more = flags & 1; more !== 0 && p + 2 <= end; p += 2) more = buf[p + 1]! & 1;
-  if (flags & 0x8000) p += 1 + (buf[p] ?? 0); // content-type
-  if (flags & 0x4000) p += 1 + (buf[p] ?? 0); // content-encoding
-  if (flags & 0x2000) p += p + 4 <= end ? 4 + buf.readUInt32BE(p) : end; // headers
-  if (flags & 0x1000) p += 1; // delivery-mode
-  if (flags & 0x0800) p += 1; // priority
-  if (flags & 0x0400) p += 1 + (buf[p] ?? 0); // correlation-id
-  if (flags & 0x0200) p += 1 + (buf[p] ?? 0); // reply-to
-  if (p >= end || p + 1 + buf[p]! > end) return -1;
+  const p = propertyAt(buf, start, end, EXPIRATION);
+  if (p < 0 || p + 1 + buf[p]! > end) return -1;
   return p + 1;
 }
 

@@ -1,15 +1,10 @@
 import { AmqpReader } from "../amqp/field-reader.js";
 import { decodeBasicProperties, type BasicProperties } from "../amqp/generated.js";
 import { shortStrBytes } from "../amqp/name-bytes.js";
-import { priorityIn } from "../amqp/raw-priority.js";
+import { isPersistent, priorityIn } from "../amqp/raw-properties.js";
 
 const reader = new AmqpReader();
 const EMPTY = Buffer.alloc(0);
-
-/** Property flag bits (the first two bytes of the property section), as masks of the 16-bit word. */
-export const PROPERTY_DELIVERY_MODE = 0x1000;
-export const PROPERTY_REPLY_TO = 0x0200;
-export const PROPERTY_USER_ID = 0x0010;
 
 /**
  * A published message on its way through routing: its exchange and routing key, and where its
@@ -113,7 +108,7 @@ export class Message {
     return range(this.bodyBuf, this.bodyStart, this.bodyEnd);
   }
 
-  /** The property flags (PROPERTY_* masks); 0 when the section is too short to hold them. */
+  /** The property flags (the masks of amqp/raw-properties.ts); 0 when the section is too short to hold them. */
   get propertyFlags(): number {
     const start = this.propertiesStart;
     if (this.propertiesEnd - start < 2) return 0;
@@ -136,21 +131,7 @@ export class Message {
 
   /** delivery_mode 2. Read straight from the raw properties: this is asked of every message. */
   get persistent(): boolean {
-    const raw = this.propertiesBuf;
-    const start = this.propertiesStart;
-    const end = this.propertiesEnd;
-    if (end - start < 3) return false;
-    const flags = (raw[start]! << 8) | raw[start + 1]!;
-    if ((flags & PROPERTY_DELIVERY_MODE) === 0) return false;
-    // Skip content-type and content-encoding (shortstr) and headers (table) when present.
-    let p = start + 2;
-    if (flags & 0x8000) p += 1 + raw[p]!;
-    if (flags & 0x4000) p += 1 + raw[p]!;
-    if (flags & 0x2000) {
-      if (p + 4 > end) return false; // malformed: not ours to judge here
-      p += 4 + raw.readUInt32BE(p);
-    }
-    return p < end && raw[p] === 2;
+    return isPersistent(this.propertiesBuf, this.propertiesStart, this.propertiesEnd);
   }
 }
 

@@ -1,5 +1,6 @@
 import { AmqpReader } from "../amqp/field-reader.js";
 import { arrayTypes, fieldTypeNameOf, type FieldArray, type FieldValue } from "../amqp/field-types.js";
+import { HEADERS, propertyAt } from "../amqp/raw-properties.js";
 import { refuse } from "../amqp/refusals.js";
 import { Message } from "./message.js";
 
@@ -13,8 +14,6 @@ import { Message } from "./message.js";
  * property bytes, so the rest stays byte for byte as published; other messages keep their bytes.
  */
 
-/** The headers property's bit in the first octet of the property flags. */
-const HEADERS_FLAG = 0x20;
 const C = 0x43;
 const B = 0x42;
 
@@ -39,7 +38,7 @@ export function withSenderSelectedRoutes(message: Message): Message {
   const raw = message.propertiesBuf;
   const start = message.propertiesStart;
   const end = message.propertiesEnd;
-  if (end - start < 2 || (raw[start]! & HEADERS_FLAG) === 0 || !hasRoutingHeader(raw, start, end)) return message;
+  if (end - start < 2 || (raw[start]! & (HEADERS >>> 8)) === 0 || !hasRoutingHeader(raw, start, end)) return message;
   return applyRoutingHeaders(message);
 }
 
@@ -50,16 +49,8 @@ export function withSenderSelectedRoutes(message: Message): Message {
  * `length` is where the property section ends in `raw` (it starts at `start`).
  */
 function hasRoutingHeader(raw: Buffer, start: number, length: number): boolean {
-  // Property flags continue in further words while the lowest bit is set.
-  let p = start + 2;
-  while ((raw[p - 1]! & 1) !== 0) {
-    p += 2;
-    if (p > length) return false;
-  }
-  const first = raw[start]!;
-  if ((first & 0x80) !== 0) p += 1 + (raw[p] ?? 0); // content-type
-  if ((first & 0x40) !== 0) p += 1 + (raw[p] ?? 0); // content-encoding
-  if (p + 4 > length) return false;
+  let p = propertyAt(raw, start, length, HEADERS);
+  if (p < 0 || p + 4 > length) return false;
   const end = p + 4 + u32(raw, p);
   if (end > length) return false;
   p += 4;

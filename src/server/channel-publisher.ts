@@ -5,7 +5,8 @@ import * as amqp from "../amqp/generated.js";
 import { refuse } from "../amqp/refusals.js";
 import type { FastPublish } from "../amqp/publish-decoder.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
-import { Message, PROPERTY_USER_ID } from "../broker/message.js";
+import { Message } from "../broker/message.js";
+import { USER_ID } from "../amqp/raw-properties.js";
 import type { Queue } from "../broker/queue.js";
 import { RouteList } from "../broker/route-list.js";
 import { withSenderSelectedRoutes } from "../broker/sender-selected.js";
@@ -159,7 +160,7 @@ export class ChannelPublisher {
     }
     if (exchange.type === "topic") this.access.publishTopic(name, routingKey);
     // user-id is the 12th property: checked only when present.
-    if ((message.propertyFlags & PROPERTY_USER_ID) !== 0) {
+    if ((message.propertyFlags & USER_ID) !== 0) {
       const userId = message.properties.userId;
       if (userId !== undefined && userId !== this.host.username) {
         throw fail.preconditionFailed(`user_id property set to '${userId}' but authenticated user was '${this.host.username}'`);

@@ -1,7 +1,8 @@
 import { fail } from "../amqp/errors.js";
 import { AmqpWriter } from "../amqp/field-writer.js";
 import * as amqp from "../amqp/generated.js";
-import { Message, PROPERTY_REPLY_TO } from "../broker/message.js";
+import { Message } from "../broker/message.js";
+import { REPLY_TO } from "../amqp/raw-properties.js";
 import type { ChannelHost } from "./channel-host.js";
 import { DirectReplyTo, REPLY_QUEUE, type ReplyTarget } from "./direct-reply-to.js";
 import { writeReplyDeliver } from "./message-frames.js";
@@ -94,7 +95,7 @@ export class ReplyConsumer implements ReplyTarget {
  * looked into.
  */
 export function withReplyAddress(message: Message, consumer: ReplyConsumer | undefined): Message {
-  if ((message.propertyFlags & PROPERTY_REPLY_TO) === 0 || message.properties.replyTo !== REPLY_QUEUE) return message;
+  if ((message.propertyFlags & REPLY_TO) === 0 || message.properties.replyTo !== REPLY_QUEUE) return message;
   if (consumer === undefined) throw fail.preconditionFailed("fast reply consumer does not exist");
   const w = new AmqpWriter(message.propertiesEnd - message.propertiesStart + 64);
   amqp.encodeBasicProperties(w, { ...message.properties, replyTo: DirectReplyTo.replyTo(consumer.key) });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { decodeName } from "../amqp/name-bytes.js";
-import { priorityIn } from "../amqp/raw-priority.js";
+import { priorityIn } from "../amqp/raw-properties.js";
 
 /**
  * The on-disk format of message segments and their ack files (docs/storage.md).

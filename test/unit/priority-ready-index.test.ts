@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { AmqpWriter } from "../../src/amqp/field-writer.js";
 import { encodeBasicProperties, type BasicProperties } from "../../src/amqp/generated.js";
-import { priorityIn } from "../../src/amqp/raw-priority.js";
+import { priorityIn } from "../../src/amqp/raw-properties.js";
 import { PRIORITY_SHIFT } from "../../src/broker/message-log.js";
 import { PriorityReadyIndex } from "../../src/broker/priority-ready-index.js";
 import { seededRandom as random } from "../helpers/seeded-random.js";
