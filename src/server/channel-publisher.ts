@@ -192,6 +192,13 @@ export class ChannelPublisher {
       // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
       if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.host.holdForQueue(queue);
     }
+    // Held by a delayed-message exchange: stored, not routed (a mandatory publish still comes back, as with the plugin).
+    const held = message.held;
+    if (held !== undefined) {
+      if (held === "durable") durable = true;
+      else if (held === "refused") refused = true;
+      message.held = undefined;
+    }
     const unroutable = queues.length === 0;
     queues.clear(); // keeps no queue alive past the publish
     if (unroutable && mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, message);
