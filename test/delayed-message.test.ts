@@ -308,6 +308,28 @@ describe("publishing with x-delay", () => {
   });
 });
 
+describe("sender-selected distribution", () => {
+  it("a held message is routed with its CC and BCC keys when due, BCC cut out of what queues get", async () => {
+    const ch = await openChannel(conn);
+    const exchange = uniq("delayed");
+    await ch.assertExchange(exchange, "x-delayed-message", { durable: false, arguments: { "x-delayed-type": "direct" } });
+    const byCc = (await ch.assertQueue("", { exclusive: true })).queue;
+    const byBcc = (await ch.assertQueue("", { exclusive: true })).queue;
+    await ch.bindQueue(byCc, exchange, "cc-key");
+    await ch.bindQueue(byBcc, exchange, "bcc-key");
+    const cc = await consume(ch, byCc, { noAck: true });
+    const bcc = await consume(ch, byBcc, { noAck: true });
+    ch.publish(exchange, "nowhere", Buffer.from("selected"), { headers: { "x-delay": 150 }, CC: ["cc-key"], BCC: ["bcc-key"] });
+    const [viaCc, viaBcc] = [await cc.inbox.next(), await bcc.inbox.next()];
+    for (const m of [viaCc, viaBcc]) {
+      assert.equal(m.content.toString(), "selected");
+      assert.deepEqual(m.properties.headers, { CC: ["cc-key"], "x-delay": -150 });
+      assert.equal(m.fields.routingKey, "nowhere");
+    }
+    await ch.close();
+  });
+});
+
 describe("deleting the exchange", () => {
   it("drops the messages it holds", async () => {
     const ch = await openChannel(conn);

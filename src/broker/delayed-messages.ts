@@ -1,4 +1,5 @@
 import { AmqpReader } from "../amqp/field-reader.js";
+import { arrayTypes, tableTypes, type FieldTable } from "../amqp/field-types.js";
 import { AmqpWriter } from "../amqp/field-writer.js";
 import { decodeBasicProperties, encodeBasicProperties } from "../amqp/generated.js";
 import { decodeName } from "../amqp/name-bytes.js";
@@ -91,7 +92,7 @@ export class DelayedMessages implements LogOwner {
     const persistent = this.isDurable && message.persistent;
     let position: LogPosition;
     try {
-      position = this.openLog().append(message, persistent);
+      position = this.openLog().append(message.extraRoutingKeys === undefined ? message : withBccKept(message), persistent);
     } catch (err) {
       this.storage.refused(this, err as Error);
       message.held = "refused";
@@ -180,6 +181,26 @@ export class DelayedMessages implements LogOwner {
     this.log?.destroy();
     this.log = undefined;
   }
+}
+
+/**
+ * The message as it is held when it has CC or BCC keys: publishing cut its BCC header out, but the
+ * plugin routes the held message with all its keys when due (the basic_message it stores keeps
+ * them), so the BCC keys are put back into the held copy's headers, to be routed and cut out again
+ * then. CC is still in the headers.
+ */
+function withBccKept(message: Message): Message {
+  const properties = message.properties;
+  const cc = properties.headers?.CC;
+  const ccKeys = Array.isArray(cc) ? cc.filter((key, i) => typeof key === "string" && (arrayTypes.get(cc)?.[i] ?? "S") === "S").length : 0;
+  const bcc = message.extraRoutingKeys!.slice(ccKeys);
+  if (bcc.length === 0) return message;
+  const headers: FieldTable = { ...properties.headers, BCC: bcc };
+  const types = properties.headers === undefined ? undefined : tableTypes.get(properties.headers);
+  if (types !== undefined) tableTypes.set(headers, types);
+  const w = new AmqpWriter(message.propertiesEnd - message.propertiesStart + 64);
+  encodeBasicProperties(w, { ...properties, headers });
+  return new Message(message.exchange, message.routingKey, Buffer.from(w.buf.subarray(0, w.pos)), message.body, message.address);
 }
 
 function decodeHeaders(stored: StoredMessage) {
