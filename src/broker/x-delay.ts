@@ -1,4 +1,6 @@
+import { AmqpError } from "../amqp/errors.js";
 import { tableTypes, type FieldTable } from "../amqp/field-types.js";
+import { ReplyCode } from "../amqp/generated.js";
 import { HEADERS } from "../amqp/raw-properties.js";
 import type { Message } from "./message.js";
 
@@ -15,7 +17,8 @@ const DECIMAL_INTEGER = /^[+-]?\d+$/;
  * The `x-delay` header of a set of headers as rabbitmq-delayed-message-exchange reads it: the
  * integer types as they are, a longstr that is a decimal integer, a float or double truncated;
  * NaN when there is none or it is of another type (the message is then not delayed). The plugin's
- * channel crashes on a longstr that is not an integer and on a decimal; Warren routes those at once.
+ * channel crashes on a longstr that is not an integer and on a decimal (see checkDelayReadable);
+ * where the publisher is not there to be told (dead-lettering), Warren routes those at once.
  */
 export function delayIn(headers: FieldTable | undefined): number {
   if (headers === undefined) return Number.NaN;
@@ -27,6 +30,25 @@ export function delayIn(headers: FieldTable | undefined): number {
   if (FLOAT_TYPES.has(type)) return Math.trunc(value as number);
   if (type === "S" && typeof value === "string" && DECIMAL_INTEGER.test(value)) return Number(value);
   return Number.NaN;
+}
+
+/**
+ * RabbitMQ's answer to a publish whose `x-delay` the plugin cannot read as a number (a longstr
+ * that is not an integer, or a decimal): the plugin's conversion fails in the channel process,
+ * which crashes, and RabbitMQ closes the connection with 541 INTERNAL_ERROR naming no method.
+ */
+export function checkDelayReadable(message: Message): void {
+  if ((message.propertyFlags & HEADERS) === 0) return;
+  let headers: FieldTable | undefined;
+  try {
+    headers = message.properties.headers;
+  } catch {
+    return; // refused where the properties are read
+  }
+  const type = headers === undefined ? undefined : tableTypes.get(headers)?.["x-delay"];
+  if (type === "D" || (type === "S" && !DECIMAL_INTEGER.test(headers!["x-delay"] as string))) {
+    throw new AmqpError({ code: ReplyCode.INTERNAL_ERROR, text: "INTERNAL_ERROR", method: 0 });
+  }
 }
 
 /** Whether the delay holds a message: more than 0 and at most MAX_DELAY ms (anything else routes at once, as the plugin). */

@@ -10,6 +10,7 @@ import { USER_ID } from "../amqp/raw-properties.js";
 import type { Queue } from "../broker/queue.js";
 import { RouteList } from "../broker/route-list.js";
 import { withSenderSelectedRoutes } from "../broker/sender-selected.js";
+import { checkDelayReadable } from "../broker/x-delay.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
@@ -167,6 +168,7 @@ export class ChannelPublisher {
       }
     }
     if (hasExpiration(message.propertiesBuf, message.propertiesStart, message.propertiesEnd)) checkExpiration(message);
+    if (exchange.type === "x-delayed-message") checkDelayReadable(message);
     return exchange;
   }
 
