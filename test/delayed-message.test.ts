@@ -8,7 +8,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ChannelModel, ConsumeMessage } from "amqplib";
-import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { runPython, startBroker, type BrokerHandle } from "./helpers/broker.js";
 import {
   closeAllConnections,
   closeQuietly,
@@ -339,6 +339,13 @@ describe("sender-selected distribution", () => {
       assert.equal(m.fields.routingKey, "nowhere");
     }
     await ch.close();
+  });
+});
+
+describe("pika", () => {
+  it("a scheduled-retry exchange: due order, not before the delay, x-delay negated, confirmed when stored", async () => {
+    const result = await runPython("delayed_message.py", [broker.url]);
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
   });
 });
 
