@@ -8,7 +8,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { ChannelModel, ConsumeMessage } from "amqplib";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { runPython, startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { warrenctl } from "./helpers/control.js";
 import {
   closeAllConnections,
   closeQuietly,
@@ -115,6 +118,33 @@ describe("declaring an x-delayed-message exchange", () => {
     await cleanup.deleteQueue(queue);
     await cleanup.deleteExchange(name);
     await cleanup.close();
+  });
+});
+
+describe("definitions", () => {
+  it("export and import keep the exchange and its x-delayed-type; an import with a bad one is refused before anything changes", async () => {
+    const name = uniq("imported-delayed");
+    const file = join(broker.dataDir!, `${name}.json`);
+    const exchange = { name, vhost: "/", type: "x-delayed-message", durable: true, auto_delete: false, arguments: { "x-delayed-type": "topic" } };
+    writeFileSync(file, JSON.stringify({ exchanges: [exchange] }));
+    assert.equal((await warrenctl(broker.dataDir!, ["import_definitions", file])).code, 0);
+    const exported = JSON.parse((await warrenctl(broker.dataDir!, ["export_definitions", "-"])).stdout) as { exchanges: Array<{ name: string }> };
+    assert.deepEqual(
+      exported.exchanges.find((x) => x.name === name),
+      exchange,
+    );
+    const before = (await warrenctl(broker.dataDir!, ["export_definitions", "-"])).stdout;
+    writeFileSync(
+      file,
+      JSON.stringify({ users: [{ name: "half-imported", password: "x", tags: "" }], exchanges: [{ ...exchange, name: uniq("bad"), arguments: {} }] }),
+    );
+    const refused = await warrenctl(broker.dataDir!, ["import_definitions", file]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /exchanges\[0\]: PRECONDITION_FAILED - Invalid argument, 'x-delayed-type' must be an existing exchange type/);
+    assert.equal((await warrenctl(broker.dataDir!, ["export_definitions", "-"])).stdout, before);
+    const ch = await openChannel(conn);
+    await ch.deleteExchange(name);
+    await ch.close();
   });
 });
 

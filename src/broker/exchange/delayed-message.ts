@@ -1,4 +1,5 @@
 import { fail } from "../../amqp/errors.js";
+import type { FieldTable } from "../../amqp/field-types.js";
 import { refuse } from "../../amqp/refusals.js";
 import type { Binding, Destination } from "../binding.js";
 import { DelayedMessages } from "../delayed-messages.js";
@@ -89,6 +90,14 @@ export class DelayedMessageExchange extends Exchange {
   protected indexRemove(binding: Binding): void {
     this.inner.removeBinding(binding.key);
   }
+}
+
+/**
+ * Check a new x-delayed-message exchange's arguments as the plugin does (throws its AmqpError):
+ * for a definitions import, which checks everything before it changes anything.
+ */
+export function checkDelayedExchangeArguments(args: FieldTable): void {
+  routingTypeOf(args[DELAYED_TYPE_ARG]);
 }
 
 /** The x-delayed-type, checked as the plugin's validate/1 checks it (a binary naming an exchange type, not its own). */
