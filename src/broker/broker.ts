@@ -35,7 +35,10 @@ export class Broker {
 
   /** Stop every queue's timers (message expiry, x-expires): the broker is stopping. */
   stopTimers(): void {
-    for (const vhost of this.vhosts.values()) for (const queue of vhost.queues.values()) queue.stopTimers();
+    for (const vhost of this.vhosts.values()) {
+      for (const queue of vhost.queues.values()) queue.stopTimers();
+      for (const exchange of vhost.exchanges.values()) exchange.stopTimers();
+    }
   }
 
   /**
@@ -48,6 +51,7 @@ export class Broker {
     const vhost = this.vhosts.get(name);
     if (vhost === undefined) return false;
     for (const queue of [...vhost.queues.values()]) vhost.deleteQueue(queue);
+    for (const exchange of vhost.exchanges.values()) exchange.detach(); // delayed messages held in them
     this.vhosts.delete(name);
     this.permissions.forgetVhost(name);
     this.topicPermissions.forgetVhost(name);

@@ -104,6 +104,8 @@ export interface LogOwner {
   readonly vhost: string;
   /** Durable and not exclusive: its persistent messages survive a restart. */
   readonly isDurable: boolean;
+  /** Set for the log of a delayed-message exchange's held messages (kept apart from the queues' logs). */
+  readonly logKind?: "delayed-exchange";
 }
 
 /** The storage layer as the broker sees it. */

@@ -37,6 +37,11 @@ export class Message {
    * routed on the same exchange besides `routingKey`. Undefined for almost every message.
    */
   extraRoutingKeys: readonly string[] | undefined = undefined;
+  /**
+   * Set while it is routed when a delayed-message exchange holds the message: what its log did
+   * with it ("durable": the publisher's confirm waits for the sync; "refused": nacked).
+   */
+  held: "memory" | "durable" | "refused" | undefined = undefined;
 
   /** A message that owns the given buffers whole; `address` is encoded from the names when not given. */
   constructor(exchange = "", routingKey = "", rawProperties: Buffer = EMPTY, body: Buffer = EMPTY, address?: Buffer) {
@@ -80,6 +85,7 @@ export class Message {
     this.setProperties(EMPTY, 0, 0);
     this.setBody(EMPTY, 0, 0);
     this.extraRoutingKeys = undefined;
+    this.held = undefined;
   }
 
   /** A message with the same content that owns its bytes: for keeping past the publish. */

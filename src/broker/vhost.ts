@@ -4,7 +4,7 @@ import { refuse, resourceName } from "../amqp/refusals.js";
 import { Binding, bindingKey, isQueue, type Destination } from "./binding.js";
 import { DeadLetterer, deadLetters } from "./dead-letter.js";
 import { DefaultExchange } from "./exchange/default.js";
-import type { Exchange, ExchangeOptions } from "./exchange/exchange.js";
+import type { Exchange, ExchangeHost, ExchangeOptions } from "./exchange/exchange.js";
 import { parseMatchKind } from "./exchange/headers-match.js";
 import { exchangeTypes } from "./exchange/registry.js";
 import type { Message } from "./message.js";
@@ -56,12 +56,15 @@ export class VHost {
   private readonly deleteUnusedQueue = (queue: Queue): void => {
     this.deleteQueue(queue);
   };
+  /** What exchanges that route after a publish (delayed-message) use: the storage, and this vhost's routing. */
+  private readonly exchangeHost: ExchangeHost;
 
   constructor(
     readonly name: string,
     private readonly storage?: QueueStorage,
     journal?: DefinitionsJournal,
   ) {
+    this.exchangeHost = { storage, route: (exchange, message, queues) => this.route(exchange, message, queues) };
     this.defaultExchange = new DefaultExchange(name, this.queues);
     this.exchanges.set("", this.defaultExchange);
     for (const [xname, type, internal = false] of PREDECLARED) {
@@ -136,6 +139,7 @@ export class VHost {
     const exchange = new Type(name, this.name, options);
     this.journal?.exchangeDeclared(exchange); // first: a declare the log refuses is not made
     this.exchanges.set(name, exchange);
+    exchange.attach(this.exchangeHost);
     return exchange;
   }
 
@@ -156,6 +160,7 @@ export class VHost {
     for (const binding of [...exchange.bindings.values()]) this.removeBinding(binding);
     for (const binding of [...exchange.incoming]) this.removeBinding(binding);
     this.journal?.exchangeDeleted(exchange);
+    exchange.detach();
   }
 
   /**
@@ -198,7 +203,7 @@ export class VHost {
 
   /** Bind a destination to a source exchange; binding twice is a no-op. */
   bind(source: Exchange, destination: Destination, routingKey: string, args: FieldTable): void {
-    if (source.type === "headers") {
+    if (source.routingType === "headers") {
       const kind = parseMatchKind(args);
       if (typeof kind !== "string") throw fail.preconditionFailed(kind.error);
     }

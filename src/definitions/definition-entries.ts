@@ -6,6 +6,7 @@
 import { patternProblem } from "../access/pattern.js";
 import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm, type HashingAlgorithm } from "../access/password.js";
 import type { FieldTable } from "../amqp/field-types.js";
+import { checkDelayedExchangeArguments } from "../broker/exchange/delayed-message.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
 import { validateVhostLimits, VhostLimitsError, type VhostLimits } from "../broker/vhost-limits.js";
 import { bad } from "./definitions-error.js";
@@ -186,7 +187,7 @@ export function exchangeDef(v: unknown, where: string): ExchangeDef {
   const o = object(v, where);
   const type = str(o, "type", where);
   if (!exchangeTypes.has(type)) throw bad(`${where}: unknown exchange type '${type}'`);
-  return {
+  const def = {
     vhost: str(o, "vhost", where),
     name: str(o, "name", where),
     type,
@@ -195,6 +196,15 @@ export function exchangeDef(v: unknown, where: string): ExchangeDef {
     internal: bool(o, "internal", where, false),
     arguments: jsonToTable(o.arguments ?? {}, `${where}.arguments`),
   };
+  // Checked here, before anything is imported: creating it would refuse it halfway.
+  if (type === "x-delayed-message") {
+    try {
+      checkDelayedExchangeArguments(def.arguments);
+    } catch (err) {
+      throw bad(`${where}: ${(err as Error).message}`);
+    }
+  }
+  return def;
 }
 
 export function queueDef(v: unknown, where: string): QueueDef {

@@ -10,6 +10,7 @@ import { USER_ID } from "../amqp/raw-properties.js";
 import type { Queue } from "../broker/queue.js";
 import { RouteList } from "../broker/route-list.js";
 import { withSenderSelectedRoutes } from "../broker/sender-selected.js";
+import { checkDelayReadable } from "../broker/x-delay.js";
 import type { VHost } from "../broker/vhost.js";
 import type { ChannelHost } from "./channel-host.js";
 import { ConfirmTracker, REFUSED_EPOCH } from "./confirm-tracker.js";
@@ -167,6 +168,7 @@ export class ChannelPublisher {
       }
     }
     if (hasExpiration(message.propertiesBuf, message.propertiesStart, message.propertiesEnd)) checkExpiration(message);
+    if (exchange.type === "x-delayed-message") checkDelayReadable(message);
     return exchange;
   }
 
@@ -191,6 +193,13 @@ export class ChannelPublisher {
       else if (outcome === "refused" || outcome === "rejected") refused = true;
       // A queue that is not keeping up holds this connection (src/server/flow-control.ts).
       if (queue.messageCount >= FLOW_HOLD_AT && queue.consumerCount !== 0) this.host.holdForQueue(queue);
+    }
+    // Held by a delayed-message exchange: stored, not routed (a mandatory publish still comes back, as with the plugin).
+    const held = message.held;
+    if (held !== undefined) {
+      if (held === "durable") durable = true;
+      else if (held === "refused") refused = true;
+      message.held = undefined;
     }
     const unroutable = queues.length === 0;
     queues.clear(); // keeps no queue alive past the publish

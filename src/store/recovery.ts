@@ -94,6 +94,7 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
 export function restoreDefinitions(broker: Broker, ops: DefinitionOp[], log: Logger): void {
   let messages = 0;
   let queues = 0;
+  let delayed = 0;
   for (const op of foldDefinitions(ops)) {
     if (op.op === "vhost.add") {
       broker.addVhost(op.name, op.description !== undefined ? { description: op.description, tags: op.tags ?? [] } : undefined);
@@ -107,14 +108,17 @@ export function restoreDefinitions(broker: Broker, ops: DefinitionOp[], log: Log
     const vhost = "vhost" in op ? broker.vhosts.get(op.vhost) : undefined;
     if (vhost === undefined) continue;
     switch (op.op) {
-      case "exchange.declare":
-        vhost.declareExchange(op.name, op.type, {
+      case "exchange.declare": {
+        const exchange = vhost.declareExchange(op.name, op.type, {
           durable: true,
           autoDelete: op.autoDelete,
           internal: op.internal,
           arguments: decodeTable(op.arguments),
         });
+        // A delayed-message exchange's held messages.
+        delayed += exchange.recover();
         break;
+      }
       case "queue.declare": {
         const { queue } = vhost.declareQueue(op.name, {
           durable: true,
@@ -134,7 +138,7 @@ export function restoreDefinitions(broker: Broker, ops: DefinitionOp[], log: Log
       }
     }
   }
-  log.info({ event: "store.recovered", queues, messages }, `recovered ${queues} durable queues with ${messages} messages`);
+  log.info({ event: "store.recovered", queues, messages, delayed }, `recovered ${queues} durable queues with ${messages} messages`);
 }
 
 /** The current durable definitions as a compact list of ops (the snapshot written at startup). */

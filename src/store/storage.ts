@@ -32,6 +32,7 @@ export interface StorageOptions {
  *     warren.lock          the pid of the Warren using the folder
  *     definitions.log      durable vhosts, exchanges, queues and bindings
  *     queues/<id>/         one folder per durable queue: segments and ack files
+ *     delayed/<id>/        one per durable delayed-message exchange: its held messages, as a queue's
  *     transient/<id>/      transient queues' segments the cache evicted; wiped at startup
  */
 export class Storage implements QueueStorage {
@@ -47,6 +48,8 @@ export class Storage implements QueueStorage {
   private uncleanStart = false;
   /** Folder ids (under queues/) of the durable queues opened since startup. */
   private readonly durableQueueIds = new Set<string>();
+  /** Folder ids (under delayed/) of the durable delayed-message exchanges' logs opened since startup. */
+  private readonly delayedExchangeIds = new Set<string>();
   /** The logs of durable queues that exist: sealed at a clean stop. */
   private readonly durableStores = new Set<QueueStore>();
 
@@ -82,8 +85,12 @@ export class Storage implements QueueStorage {
   open(queue: LogOwner): QueueStore {
     const durable = queue.isDurable;
     const id = createHash("sha1").update(`${queue.vhost}\u0000${queue.name}`).digest("hex");
-    if (durable) this.durableQueueIds.add(id);
-    const dir = durable ? join(this.options.dataDir, "queues", id) : join(this.options.dataDir, "transient", `${id}-${randomBytes(4).toString("hex")}`);
+    // A delayed-message exchange's log sits apart: a queue of the same name has its own.
+    const delayed = queue.logKind === "delayed-exchange";
+    if (durable) (delayed ? this.delayedExchangeIds : this.durableQueueIds).add(id);
+    const dir = durable
+      ? join(this.options.dataDir, delayed ? "delayed" : "queues", id)
+      : join(this.options.dataDir, "transient", `${id}-${randomBytes(4).toString("hex")}`);
     const store = new QueueStore({
       dir,
       durable,
@@ -95,7 +102,7 @@ export class Storage implements QueueStorage {
       counters: this.counters,
       uncleanRecovery: this.uncleanStart,
       tag: Number.parseInt(id.slice(0, 8), 16),
-      meta: { vhost: queue.vhost, name: queue.name },
+      meta: delayed ? { vhost: queue.vhost, exchange: queue.name } : { vhost: queue.vhost, name: queue.name },
       onDestroy: (destroyed) => this.durableStores.delete(destroyed),
     });
     if (durable) this.durableStores.add(store);
@@ -109,9 +116,15 @@ export class Storage implements QueueStorage {
    * old segments and ack files, and an old ack file would settle new messages.
    */
   removeUnrestoredQueues(): void {
-    const queuesDir = join(this.options.dataDir, "queues");
+    this.removeUnrestored("queues", this.durableQueueIds);
+    // The same for the held messages of delayed-message exchanges that were not restored.
+    this.removeUnrestored("delayed", this.delayedExchangeIds);
+  }
+
+  private removeUnrestored(folder: string, restored: ReadonlySet<string>): void {
+    const queuesDir = join(this.options.dataDir, folder);
     for (const id of this.fs.list(queuesDir)) {
-      if (this.durableQueueIds.has(id)) continue;
+      if (restored.has(id)) continue;
       const dir = join(queuesDir, id);
       this.options.log.warn(
         { event: "store.unrestored_queue", dir, meta: readMeta(this.fs, dir) },

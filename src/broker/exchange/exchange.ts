@@ -1,7 +1,16 @@
 import type { FieldTable } from "../../amqp/field-types.js";
 import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
+import type { QueueStorage } from "../message-log.js";
+import type { Queue } from "../queue.js";
 import type { RouteList } from "../route-list.js";
+
+/** What an exchange that acts after a publish (the delayed-message type) needs of its vhost. */
+export interface ExchangeHost {
+  readonly storage: QueueStorage | undefined;
+  /** Fill `queues` with the queues a message published to `exchange` reaches now. */
+  route(exchange: Exchange, message: Message, queues: RouteList<Queue>): void;
+}
 
 export interface ExchangeOptions {
   durable: boolean;
@@ -40,6 +49,25 @@ export abstract class Exchange {
   }
 
   abstract readonly type: string;
+
+  /** The type whose rules its bindings follow: its own, but for a delayed-message exchange's x-delayed-type. */
+  get routingType(): string {
+    return this.type;
+  }
+
+  /** The vhost holds the exchange now (declared or restored); most types need nothing of it. */
+  attach(_host: ExchangeHost): void {}
+
+  /** Take back what a previous run left held in the exchange (after a restore); returns how many messages. */
+  recover(): number {
+    return 0;
+  }
+
+  /** The exchange is deleted (or its vhost): let go of what it holds. */
+  detach(): void {}
+
+  /** The broker is stopping: stop any timer. */
+  stopTimers(): void {}
 
   /**
    * Push the destinations of a message routed with `routingKey` onto `out` (duplicates are removed

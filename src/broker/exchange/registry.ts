@@ -1,3 +1,4 @@
+import { DelayedMessageExchange } from "./delayed-message.js";
 import { DirectExchange } from "./direct.js";
 import type { Exchange, ExchangeOptions } from "./exchange.js";
 import { FanoutExchange } from "./fanout.js";
@@ -12,4 +13,5 @@ export const exchangeTypes: ReadonlyMap<string, ExchangeClass> = new Map<string,
   ["fanout", FanoutExchange],
   ["topic", TopicExchange],
   ["headers", HeadersExchange],
+  ["x-delayed-message", DelayedMessageExchange],
 ]);
