@@ -27,6 +27,7 @@ export function withStreamOffset(buf: Buffer, start: number, end: number, offset
   // Where the headers table goes: after content-type and content-encoding (or at the section's end).
   const headersAt = flags === 0 ? end : afterEncoding(buf, start, end, flags);
   const oldTable = propertyAt(buf, start, end, HEADERS);
+  if (oldTable < 0 && (flags & CLUSTER_ID) === 0) return withOffsetOnly(buf, start, end, flags, headersAt, offset);
   const entries: Entry[] = oldTable < 0 ? [] : tableEntries(buf, oldTable + 4, Math.min(end, oldTable + 4 + buf.readUInt32BE(oldTable)));
   const restAt = oldTable < 0 ? headersAt : Math.min(end, oldTable + 4 + buf.readUInt32BE(oldTable));
   const clusterAt = propertyAt(buf, start, end, CLUSTER_ID);
@@ -58,6 +59,24 @@ export function withStreamOffset(buf: Buffer, start: number, end: number, offset
     } else p += buf.copy(out, p, e.start, e.end);
   }
   if (restEnd > restAt) buf.copy(out, p, restAt, restEnd);
+  return out;
+}
+
+/** The common case, a message without headers (nor cluster-id): a table of x-stream-offset alone goes in. */
+function withOffsetOnly(buf: Buffer, start: number, end: number, flags: number, headersAt: number, offset: number): Buffer {
+  const before = Math.max(0, headersAt - start - 2);
+  const tableSize = 1 + KEY.length + 1 + 8;
+  const out = Buffer.allocUnsafe(2 + before + 4 + tableSize + (end - headersAt));
+  out.writeUInt16BE((flags | HEADERS) & 0xffff, 0);
+  let p = before > 0 ? 2 + buf.copy(out, 2, start + 2, start + 2 + before) : 2;
+  out.writeUInt32BE(tableSize, p);
+  p += 4;
+  out[p++] = KEY.length;
+  p += KEY.copy(out, p);
+  out[p++] = 0x6c; // 'l': a signed 64-bit integer
+  out.writeBigInt64BE(BigInt(offset), p);
+  p += 8;
+  if (end > headersAt) buf.copy(out, p, headersAt, end);
   return out;
 }
 
