@@ -11,19 +11,20 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from "amqplib";
-import { startBroker } from "./helpers/broker.js";
+import { killBroker, startBroker } from "./helpers/broker.js";
 import { closeQuietly, consume, openChannel, openConfirmChannel, openConnection, pause, uniq, within } from "./helpers/amqp.js";
 import { NO_ORACLE, oracle, warrenTarget, type Target } from "./helpers/control.js";
 
 const STREAM = { "x-queue-type": "stream" };
 
 /** Run `body` against a Warren on `dataDir`, then stop it. */
-async function withWarren<T>(dataDir: string, body: (conn: ChannelModel, ch: ConfirmChannel) => Promise<T>): Promise<T> {
+async function withWarren<T>(dataDir: string, body: (conn: ChannelModel, ch: ConfirmChannel) => Promise<T>, stop: "stop" | "kill" = "stop"): Promise<T> {
   const broker = await startBroker({ forceLocal: true, dataDir });
   const conn = await openConnection(broker.url);
   try {
     return await body(conn, await openConfirmChannel(conn));
   } finally {
+    if (stop === "kill") await killBroker(broker);
     await closeQuietly(conn);
     await broker.stop();
   }
@@ -71,6 +72,26 @@ describe("streams across a restart", () => {
       });
     }));
 
+  it("after kill -9, every confirmed message is back at its offset", () =>
+    withDataDir("warren-stream-kill-", async (dir) => {
+      const args = { ...STREAM, "x-max-length-bytes": 3000, "x-stream-max-segment-size-bytes": 1000 };
+      const bodies = Array.from({ length: 40 }, (_, i) => `${i}`.padStart(100, "-"));
+      let before: Array<[number, string]> = [];
+      await withWarren(
+        dir,
+        async (conn, ch) => {
+          await ch.assertQueue("s", { durable: true, arguments: args });
+          for (const body of bodies) await publish(ch, "s", [body]);
+          before = await readFrom(conn, "s", "first");
+          assert.deepEqual(before.at(-1), [39, bodies[39]]);
+        },
+        "kill",
+      );
+      await withWarren(dir, async (conn) => {
+        assert.deepEqual(await readFrom(conn, "s", "first"), before);
+      });
+    }));
+
   it("after retention, the first offset kept is still the first after a restart", () =>
     withDataDir("warren-stream-retention-", async (dir) => {
       const args = { ...STREAM, "x-max-length-bytes": 2000, "x-stream-max-segment-size-bytes": 1000 };
@@ -89,6 +110,35 @@ describe("streams across a restart", () => {
         assert.deepEqual(await readFrom(conn, "s", "last"), [[50, "next"]]);
       });
     }));
+});
+
+describe("warrenctl on a stream", () => {
+  it("purge_queue is not supported (exit 69); delete_queue --if-empty deletes it with its messages", async (t) => {
+    const rabbit = await oracle();
+    if (rabbit === undefined) return t.skip(NO_ORACLE);
+    const broker = await startBroker({ forceLocal: true });
+    const warren = warrenTarget(broker.dataDir!, broker.port);
+    const name = uniq("stream-ctl");
+    try {
+      for (const target of [warren, rabbit]) {
+        const conn = await openConnection(target.url("guest", "guest"));
+        const ch = await openConfirmChannel(conn);
+        await ch.assertQueue(name, { durable: true, arguments: STREAM });
+        await publish(ch, name, ["a"]);
+        await closeQuietly(conn);
+      }
+      const [mine, theirs] = await Promise.all([warren.ctl(["purge_queue", name]), rabbit.ctl(["purge_queue", name])]);
+      assert.deepEqual([mine.code, mine.stdout, mine.stderr.trim()], [theirs.code, theirs.stdout, theirs.stderr.trim()]);
+      assert.equal(mine.code, 69);
+      assert.match(mine.stderr, /not_supported/);
+      const deleted = await Promise.all([warren.ctl(["delete_queue", name, "--if-empty"]), rabbit.ctl(["delete_queue", name, "--if-empty"])]);
+      for (const r of deleted) assert.equal(r.code, 0, r.stderr);
+      assert.equal(deleted[0].stdout, deleted[1].stdout);
+    } finally {
+      await rabbit.ctl(["delete_queue", name]);
+      await broker.stop();
+    }
+  });
 });
 
 describe("list_queues for a stream", () => {

@@ -36,7 +36,7 @@ interface Cursor {
  * carry the `x-stream-offset` header (stream-offset-header.ts).
  *
  * Retention (x-max-length-bytes, x-max-age) drops whole segments from the front, looked at when a
- * new segment starts (and at recovery), as RabbitMQ's does; the offsets of the messages left do
+ * new segment starts, as RabbitMQ's does (a restart keeps what was kept); the offsets of the messages left do
  * not change, across restarts too (the log keeps the first offset).
  *
  * `x-stream-offset: last` starts at the last message. RabbitMQ starts at the first message of its
@@ -103,7 +103,7 @@ export class StreamQueue extends Queue {
     const log = this.openStreamLog();
     log.recover((position, bodySize) => this.push(position, bodySize, -1));
     this.firstOffset = log.firstOffset;
-    this.applyRetention();
+    // Retention waits for the next new segment, as while running: a restart drops nothing.
     return this.count;
   }
 
