@@ -44,6 +44,7 @@ async function engineOf(dist: string): Promise<Engine> {
         deliver: (_c, m) => {
           if (!noAck) outstanding.push(m.position, m.flags);
         },
+        deliverWithProperties: () => {},
         consumerCancelled: () => {},
       };
       const consumer = new Consumer("t", queue, owner, { noAck, exclusive: false, prefetch: 100, priority: 0, arguments: {}, tagBytes: Buffer.from([1, 116]) });

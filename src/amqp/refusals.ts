@@ -5,7 +5,8 @@
  * The words are RabbitMQ 3.10's (rabbit_channel, rabbit_amqqueue, rabbit_misc); the names in them
  * are plain strings here, so this stays the wire layer's and knows no queue or vhost objects.
  */
-import { fail, type AmqpError } from "./errors.js";
+import { AmqpError, fail } from "./errors.js";
+import { ReplyCode } from "./generated.js";
 
 /** A queue or an exchange, the resources RabbitMQ names as "queue 'q' in vhost '/'". */
 export type ResourceKind = "queue" | "exchange";
@@ -101,4 +102,21 @@ export const refuse = {
   /** 406 limit_reached: a new queue past the vhost's max-queues. */
   queueLimit: (name: string, vhost: string, limit: number): AmqpError =>
     fail.preconditionFailed(`cannot declare queue '${name}': queue limit in vhost '${vhost}' (${limit}) is reached`, "limit_reached"),
+
+  /**
+   * 541 on the connection, naming no method: what a client sees when one of RabbitMQ's processes
+   * fails on its input (an x-max-age or x-stream-offset its parser cannot read, basic.recover of
+   * stream deliveries). Warren answers those inputs alike.
+   */
+  internalError: (): AmqpError => new AmqpError({ code: ReplyCode.INTERNAL_ERROR, text: "INTERNAL_ERROR", connection: true, method: 0 }),
+
+  /** 540: a method stream queues do not take ("basic.get not supported by stream queues queue 'q' in vhost '/'"). */
+  notSupportedByStreams: (what: string, resource: string): AmqpError => fail.notImplemented(`${what} not supported by stream queues ${resource}`),
+
+  /** 406: basic.consume from a stream without a consumer prefetch (basic.qos global=false). */
+  streamPrefetchNotSet: (resource: string): AmqpError => fail.preconditionFailed(`consumer prefetch count is not set for '${resource}'`),
+
+  /** 406: a consumer argument the queue's type does not take ("invalid arg 'x-stream-offset' for queue 'q' in vhost '/' of queue type rabbit_classic_queue"). */
+  consumerArgOfType: (resource: string, arg: string, typeModule: string): AmqpError =>
+    fail.preconditionFailed(`invalid arg '${arg}' for ${resource} of queue type ${typeModule}`),
 };

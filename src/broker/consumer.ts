@@ -11,6 +11,8 @@ export interface ConsumerOwner {
   canDeliver(consumer: Consumer): boolean;
   /** Write the message out now: `message` is valid only during the call. */
   deliver(consumer: Consumer, message: StoredMessage): void;
+  /** deliver() for a stream's message, which goes out with `properties` (its own, with the x-stream-offset header) and is never redelivered. */
+  deliverWithProperties(consumer: Consumer, message: StoredMessage, properties: Buffer): void;
   /** The queue went away under the consumer (deleted): basic.cancel to the client. */
   consumerCancelled(consumer: Consumer): void;
 }

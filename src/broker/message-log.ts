@@ -98,6 +98,21 @@ export interface MessageLog {
   destroy(): void;
 }
 
+/**
+ * The log of a stream queue (stream-queue.ts): the same segments, read by many consumers from
+ * offsets, its messages never settled one by one. Retention drops whole segments from the front.
+ */
+export interface StreamLog extends MessageLog {
+  /**
+   * Delete every segment before the one holding `position` (never the one being written), whose
+   * first message becomes the log's first. `firstOffset` is that message's offset: kept with the
+   * log (durably, before any segment goes), so a restart numbers the messages left alike.
+   */
+  dropSegmentsBefore(position: LogPosition, firstOffset: number): void;
+  /** The firstOffset of the last dropSegmentsBefore, this run's or (after recover) a previous one's; 0 when none. */
+  readonly firstOffset: number;
+}
+
 /** What a queue needs to know about itself to get a log. */
 export interface LogOwner {
   readonly name: string;
@@ -112,6 +127,8 @@ export interface LogOwner {
 export interface QueueStorage {
   /** A log for the queue (a durable queue's log finds what a previous run left). */
   open(queue: LogOwner): MessageLog;
+  /** A stream's log, in segments of `segmentSize` bytes (x-stream-max-segment-size-bytes) or the store's own size when undefined. */
+  openStream(queue: LogOwner, segmentSize: number | undefined): StreamLog;
   /** The group-commit epoch a persistent append made now belongs to (confirms wait for it). */
   readonly currentEpoch: number;
   /** A queue's log refused a message (it was not enqueued): logged, counted. */

@@ -3,6 +3,7 @@ import { fieldTypeName } from "../amqp/field-types.js";
 import { MAX_EXPIRY_MS } from "../amqp/expiration.js";
 import { refuse } from "../amqp/refusals.js";
 import { OVERFLOWS } from "./length-limit.js";
+import { MAX_AGE_CRASH, maxAgeProblem } from "./stream-arguments.js";
 
 /** The highest x-max-priority RabbitMQ accepts (?MAX_SUPPORTED_PRIORITY). */
 export const MAX_SUPPORTED_PRIORITY = 255;
@@ -72,6 +73,8 @@ const CHECKED: ReadonlyArray<[string, ArgumentCheck]> = [
   ["x-max-priority", maxPriority],
   ["x-overflow", overflow],
   ["x-single-active-consumer", boolean],
+  ["x-max-age", maxAgeProblem],
+  ["x-stream-max-segment-size-bytes", nonNegativeInteger],
 ];
 
 /**
@@ -138,6 +141,8 @@ export interface ArgumentProblem {
   key: string;
   /** ": {value_negative,-1}", or " of queue type rabbit_quorum_queue". */
   tail: string;
+  /** A value RabbitMQ's parser fails on (an x-max-age without digits): the declare closes the connection, 541. */
+  internalError?: boolean;
 }
 
 /**
@@ -146,6 +151,7 @@ export interface ArgumentProblem {
  */
 export function checkQueueArguments(args: FieldTable, resource: string): void {
   const problem = queueArgumentProblem(args);
+  if (problem?.internalError === true) throw refuse.internalError();
   if (problem !== undefined) throw refuse.invalidArg(resource, problem.key, problem.tail);
 }
 
@@ -168,6 +174,7 @@ export function queueArgumentProblem(args: FieldTable): ArgumentProblem | undefi
     const value = args[key];
     if (value === undefined || !taken.includes(key)) continue;
     const detail = check(value, fieldTypeName(args, key), args);
+    if (detail === MAX_AGE_CRASH) return { key, tail: ": invalid_max_age", internalError: true };
     if (detail !== undefined) return { key, tail: `: ${detail}` };
   }
   for (const key of Object.keys(args)) {

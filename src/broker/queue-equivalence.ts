@@ -19,6 +19,10 @@ const COMPARED_ARGUMENTS = [
   "x-queue-master-locator",
   "x-max-in-memory-length",
   "x-max-in-memory-bytes",
+  "x-max-age",
+  "x-stream-max-segment-size-bytes",
+  "x-initial-cluster-size",
+  "x-queue-leader-locator",
 ];
 
 /** Throws 406 (or 405 for exclusivity) when a redeclare does not match the existing queue. */

@@ -9,6 +9,8 @@ import { parseMatchKind } from "./exchange/headers-match.js";
 import { exchangeTypes } from "./exchange/registry.js";
 import type { Message } from "./message.js";
 import { Queue, type QueueOptions } from "./queue.js";
+import { queueTypeOf } from "./queue-arguments.js";
+import { StreamQueue } from "./stream-queue.js";
 import { checkQueueEquivalence, inequivalence } from "./queue-equivalence.js";
 import { valuesEqual } from "./exchange/headers-match.js";
 import type { DefinitionsJournal } from "./journal.js";
@@ -174,7 +176,8 @@ export class VHost {
       return { queue: existing, created: false };
     }
     if (this.storage === undefined) throw new Error("a vhost without storage cannot hold queues");
-    const queue = new Queue(name, this.name, options, this.deleteUnusedQueue, this.storage);
+    const Type = queueTypeOf(options.arguments) === "stream" ? StreamQueue : Queue;
+    const queue = new Type(name, this.name, options, this.deleteUnusedQueue, this.storage);
     if (deadLetters(options.arguments)) queue.dropHandler = this.deadLetterer.handler;
     this.journal?.queueDeclared(queue); // first: a declare the log refuses is not made
     this.queues.set(name, queue);
@@ -187,7 +190,8 @@ export class VHost {
     if (conditions.ifUnused && queue.consumerCount > 0) {
       throw refuse.inUse("queue", queue.name, this.name);
     }
-    if (conditions.ifEmpty && queue.messageCount > 0) {
+    // RabbitMQ 3.10 deletes a stream whatever if-empty says.
+    if (conditions.ifEmpty && queue.messageCount > 0 && !(queue instanceof StreamQueue)) {
       throw refuse.notEmpty(queue.name, this.name);
     }
     this.queues.delete(queue.name);

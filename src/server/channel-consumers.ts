@@ -3,6 +3,9 @@ import { fail } from "../amqp/errors.js";
 import * as amqp from "../amqp/generated.js";
 import { Consumer, type ConsumerOwner } from "../broker/consumer.js";
 import type { Queue } from "../broker/queue.js";
+import { QUEUE_TYPE_MODULE, queueTypeOf } from "../broker/queue-arguments.js";
+import { StreamQueue } from "../broker/stream-queue.js";
+import { refuse, resourceName } from "../amqp/refusals.js";
 import type { VHost } from "../broker/vhost.js";
 import { REPLY_QUEUE } from "./direct-reply-to.js";
 import { consumerTagBytes } from "./message-frames.js";
@@ -62,8 +65,11 @@ export class ChannelConsumers {
     }
     this.access.read("queue", m.queue);
     const queue = this.topology.queueFor(m.queue);
+    this.checkTypeRules(queue, m, prefetch);
     // A single-active-consumer queue takes no exclusive consumer, even with no consumers (RabbitMQ 3.10).
-    if (queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && (queue.consumerCount > 0 || queue.singleActiveConsumer))) {
+    // A stream ignores the exclusive flag (RabbitMQ 3.10 too): each of its consumers reads on its own.
+    const exclusiveUse = queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && (queue.consumerCount > 0 || queue.singleActiveConsumer));
+    if (exclusiveUse && !(queue instanceof StreamQueue)) {
       throw fail.accessRefused(`queue '${queue.name}' in vhost '${this.vhost.name}' in exclusive use`);
     }
     const priority = m.arguments["x-priority"];
@@ -80,6 +86,16 @@ export class ChannelConsumers {
     if (!m.noWait) this.channel.host.writer.method(this.channel.id, amqp.encodeBasicConsumeOk, { consumerTag: tag });
     if (consumer.options.priority !== 0) queue.hasPriorities = true;
     queue.addConsumer(consumer);
+  }
+
+  /** What the queue's type asks of a consumer: a stream's offset, prefetch and manual acks; other types take no x-stream-offset (406). */
+  private checkTypeRules(queue: Queue, m: amqp.BasicConsume, prefetch: number): void {
+    if (queue instanceof StreamQueue) {
+      queue.checkConsume({ noAck: m.noAck, prefetch, arguments: m.arguments });
+    } else if (m.arguments["x-stream-offset"] !== undefined) {
+      const resource = resourceName("queue", queue.name, this.vhost.name);
+      throw refuse.consumerArgOfType(resource, "x-stream-offset", QUEUE_TYPE_MODULE[queueTypeOf(queue.options.arguments)]);
+    }
   }
 
   /** basic.cancel: an unknown tag is no error (RabbitMQ). */

@@ -6,7 +6,9 @@ import type { StoredMessage } from "../broker/message-log.js";
 import type { Queue } from "../broker/queue.js";
 import type { ChannelHost, DrainWaiter } from "./channel-host.js";
 import type { ConsumerTimeoutClock, ConsumerTimeoutTarget } from "./consumer-timeout.js";
-import { writeBasicDeliver, writeBasicGetOk } from "./message-frames.js";
+import { refuse } from "../amqp/refusals.js";
+import { StreamQueue } from "../broker/stream-queue.js";
+import { writeBasicDeliver, writeBasicGetOk, writeStreamDeliver } from "./message-frames.js";
 import type { TopologyMethods } from "./topology-methods.js";
 import { Delivery, UnackedList } from "./unacked.js";
 
@@ -154,6 +156,13 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     writeBasicDeliver(this.writer, this.id, consumer.tagBytes, tag, message);
   }
 
+  /** A stream's delivery (always acked manually: streams refuse no-ack consumers). */
+  deliverWithProperties(consumer: Consumer, message: StoredMessage, properties: Buffer): void {
+    const tag = this.nextDeliveryTag++;
+    this.track(tag, message, consumer.queue, consumer);
+    writeStreamDeliver(this.writer, this.id, consumer.tagBytes, tag, message, properties);
+  }
+
   /** Hold a delivery until it is acked, stamped for the consumer timeout (basic.get ones too, as RabbitMQ). */
   private track(tag: number, message: StoredMessage, queue: Queue, consumer: Consumer | undefined): void {
     const clock = this.timeoutClock;
@@ -228,12 +237,15 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     if (multiple) {
       // RabbitMQ: the tag itself must be outstanding (0 means everything).
       if (tag !== 0 && !this.unacked.has(tag)) throw unknownTag(tag);
-      this.finish(this.unacked.takeUpTo(tag), outcome);
+      const done = this.unacked.takeUpTo(tag);
+      if (outcome !== ACK) this.refuseStreamNack(done);
+      this.finish(done, outcome);
       return;
     }
     // One tag, the common case: no array.
     const one = this.unacked.take(tag);
     if (one === undefined) throw unknownTag(tag);
+    if (outcome !== ACK && one.queue instanceof StreamQueue) this.refuseStreamNack([one]);
     this.finishOne(one, outcome);
   }
 
@@ -285,9 +297,24 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     if (this.channelPrefetch !== 0 && this.state === "open") this.resumeDeliveries();
   }
 
+  /**
+   * basic.nack and basic.reject of stream deliveries: 540, closing the connection (RabbitMQ 3.10).
+   * The deliveries taken are put back first (requeued, or for a stream let go), so that a nack
+   * that also covered classic deliveries loses none of them.
+   */
+  private refuseStreamNack(done: Delivery[]): void {
+    const stream = done.find((d) => d.queue instanceof StreamQueue)?.queue as StreamQueue | undefined;
+    if (stream === undefined) return;
+    this.finish(done, REQUEUE);
+    throw refuse.notSupportedByStreams("basic.nack and basic.reject", stream.resource);
+  }
+
   onRecover(requeue: boolean, sendOk: boolean): void {
     if (!requeue) throw fail.notImplemented("requeue=false");
-    this.finish(this.unacked.takeAll(), REQUEUE);
+    const all = this.unacked.takeAll();
+    this.finish(all, REQUEUE);
+    // RabbitMQ's stream queues cannot requeue: its channel fails, closing the connection (541).
+    if (all.some((d) => d.queue instanceof StreamQueue)) throw refuse.internalError();
     if (sendOk) this.writer.method(this.id, amqp.encodeBasicRecoverOk, {});
   }
 }

@@ -196,6 +196,10 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
     this.deliveries.deliver(consumer, message);
   }
 
+  deliverWithProperties(consumer: Consumer, message: StoredMessage, properties: Buffer): void {
+    this.deliveries.deliverWithProperties(consumer, message, properties);
+  }
+
   consumerCancelled(consumer: Consumer): void {
     this.consumers.forget(consumer);
     if (this.state === "open" && this.host.capabilities.consumerCancelNotify) {

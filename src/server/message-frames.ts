@@ -43,6 +43,12 @@ export function writeBasicDeliver(w: FrameWriter, channel: number, tagBytes: Buf
   w.contentFrom(channel, CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
 }
 
+/** basic.deliver for a stream's message: never redelivered, its property section given (src/amqp/stream-offset-header.ts), its body from the segment. */
+export function writeStreamDeliver(w: FrameWriter, channel: number, tagBytes: Buffer, deliveryTag: number, message: StoredMessage, properties: Buffer): void {
+  writeDeliverMethod(w, channel, tagBytes, deliveryTag, false, message.buf, message.addressStart, message.addressEnd);
+  w.content(channel, CLASS_BASIC, properties, message.body());
+}
+
 /** basic.get-ok (exchange and routing key as stored, the queue's remaining count) and its content, copied from the segment. */
 export function writeBasicGetOk(w: FrameWriter, channel: number, deliveryTag: number, message: StoredMessage, messageCount: number): void {
   const buf = message.buf;

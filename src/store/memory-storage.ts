@@ -15,22 +15,24 @@ export function memoryStorage(log: Logger = pino({ level: "silent" })): QueueSto
   const cache = new SegmentCache(Number.POSITIVE_INFINITY, log);
   const persister = new Persister(log, nodeFs);
   const counters = { corruptRecords: 0 };
+  const open = (queue: LogOwner, segmentSize = 8 * 1024 * 1024) =>
+    new QueueStore({
+      dir: "", // never used: nothing is evicted, so no file is ever created
+      durable: false,
+      segmentSize,
+      persister,
+      cache,
+      fs: nodeFs,
+      log,
+      counters,
+      uncleanRecovery: false,
+      tag: 0,
+      meta: { vhost: queue.vhost, name: queue.name },
+    });
   return {
     currentEpoch: 0,
-    open: (queue: LogOwner) =>
-      new QueueStore({
-        dir: "", // never used: nothing is evicted, so no file is ever created
-        durable: false,
-        segmentSize: 8 * 1024 * 1024,
-        persister,
-        cache,
-        fs: nodeFs,
-        log,
-        counters,
-        uncleanRecovery: false,
-        tag: 0,
-        meta: { vhost: queue.vhost, name: queue.name },
-      }),
+    open: (queue: LogOwner) => open(queue),
+    openStream: (queue: LogOwner, segmentSize: number | undefined) => open(queue, segmentSize),
     refused: (queue, err) =>
       log.error({ event: "store.record_refused", vhost: queue.vhost, queue: queue.name, err: err.message }, "a queue's log refused a message"),
   };

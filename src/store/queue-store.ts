@@ -1,7 +1,7 @@
 import { dirname, join } from "node:path";
 import { coarseNow } from "../broker/clock.js";
 import type { Message } from "../broker/message.js";
-import type { LogPosition, MessageLog, StoredMessage } from "../broker/message-log.js";
+import type { LogPosition, StoredMessage, StreamLog } from "../broker/message-log.js";
 import type { Logger } from "../logger.js";
 import { AppendFile } from "./append-file.js";
 import type { Persister } from "./persister.js";
@@ -30,10 +30,12 @@ import {
   type RecordFields,
   type SegmentFormat,
 } from "./segment-format.js";
-import { writeWholeFile, type StoreFs } from "./store-fs.js";
+import { syncPath, writeWholeFile, type StoreFs } from "./store-fs.js";
 
 const SEGMENT_FACTOR = 0x1_0000_0000;
 const EMPTY = Buffer.alloc(0);
+/** A stream's first kept segment and the offset of its first message (StreamLog.dropSegmentsBefore), in the queue's folder. */
+const STREAM_HEAD_FILE = "stream-head.json";
 /** A transient queue's write segment with nothing live in it starts over once this big: hot, empty queues stay small. */
 const ROLL_EMPTY_TRANSIENT = 256 * 1024;
 
@@ -95,8 +97,10 @@ export interface QueueStoreOptions {
  * folder wiped at every start only when the segment cache evicts it. Either way the bytes are
  * served from the cached segment, read back whole after an eviction.
  */
-export class QueueStore implements MessageLog {
+export class QueueStore implements StreamLog {
   private readonly segments = new Map<number, Segment>();
+  /** Streams: the offset of the first message kept (StreamLog). */
+  firstOffset = 0;
   private writeSegment: Segment | undefined;
   private nextSegmentId = 1;
   /** The segment used last, so a run of reads and acks in one segment skips the map. */
@@ -399,6 +403,50 @@ export class QueueStore implements MessageLog {
     return { path: join(this.options.dir, `${name}.seg`), ackPath: join(this.options.dir, `${name}.acks`) };
   }
 
+  /**
+   * Streams' retention (StreamLog): the segments before the one holding `position` go whole, their
+   * records never settled one by one. The new head is written durably first, so that a crash
+   * between the two never numbers the messages left from an older head.
+   */
+  dropSegmentsBefore(position: LogPosition, firstOffset: number): void {
+    const keep = Math.floor(position / SEGMENT_FACTOR);
+    this.firstOffset = firstOffset;
+    if (this.options.durable) {
+      const path = join(this.options.dir, STREAM_HEAD_FILE);
+      try {
+        writeWholeFile(this.fs, `${path}.tmp`, JSON.stringify({ segment: keep, offset: firstOffset }) + "\n");
+        syncPath(this.fs, `${path}.tmp`);
+        this.fs.rename(`${path}.tmp`, path);
+        syncPath(this.fs, this.options.dir);
+      } catch (err) {
+        // Nothing is deleted without its head on disk: the segments stay until the next roll.
+        this.persister.reportFailure(err as Error, path);
+        return;
+      }
+    }
+    for (const segment of [...this.segments.values()]) {
+      if (segment.id >= keep || segment === this.writeSegment) continue;
+      this.segments.delete(segment.id);
+      if (this.lastRead === segment) this.lastRead = undefined;
+      if (this.options.durable || segment.file.hasFile) this.removeFiles(segment.path, segment.ackPath);
+      this.retire(segment);
+    }
+  }
+
+  /** A stream's head as a previous run left it (StreamLog.dropSegmentsBefore); zeros when it never dropped a segment. */
+  private readStreamHead(): { segment: number; offset: number } {
+    const data = this.fs.readFile(join(this.options.dir, STREAM_HEAD_FILE));
+    if (data === undefined) return { segment: 0, offset: 0 };
+    try {
+      const head = JSON.parse(data.toString("utf8")) as { segment?: unknown; offset?: unknown };
+      if (typeof head.segment === "number" && typeof head.offset === "number") return { segment: head.segment, offset: head.offset };
+    } catch {
+      // Written whole and renamed into place: never torn. Another file's damage is logged below.
+    }
+    this.options.log.error({ event: "store.bad_stream_head", dir: this.options.dir }, "a stream's head file does not parse: offsets start at 0");
+    return { segment: 0, offset: 0 };
+  }
+
   /** Delete a segment once every record in it is settled (never the one being written). */
   private reclaim(segment: Segment): void {
     if (segment.settled < segment.records || segment === this.writeSegment) return;
@@ -458,8 +506,15 @@ export class QueueStore implements MessageLog {
     // One buffer for reading every segment of the queue: nothing recovered keeps a view of it, and
     // a fresh 8 MiB buffer per segment cost a large backlog's recovery a fifth of its time in allocation and GC.
     const scratch = { buffer: EMPTY };
+    const head = this.readStreamHead();
+    this.firstOffset = head.offset;
     for (const id of ids) {
       this.nextSegmentId = Math.max(this.nextSegmentId, id + 1);
+      if (id < head.segment) {
+        // A stream's retention deleted it, and crashed before the file went.
+        this.removeFiles(this.segmentNames(id).path, this.segmentNames(id).ackPath);
+        continue;
+      }
       this.recoverSegment(id, scratch, found);
     }
   }

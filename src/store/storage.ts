@@ -83,6 +83,14 @@ export class Storage implements QueueStorage {
   }
 
   open(queue: LogOwner): QueueStore {
+    return this.openLog(queue, this.options.segmentSize);
+  }
+
+  openStream(queue: LogOwner, segmentSize: number | undefined): QueueStore {
+    return this.openLog(queue, segmentSize ?? this.options.segmentSize);
+  }
+
+  private openLog(queue: LogOwner, segmentSize: number): QueueStore {
     const durable = queue.isDurable;
     const id = createHash("sha1").update(`${queue.vhost}\u0000${queue.name}`).digest("hex");
     // A delayed-message exchange's log sits apart: a queue of the same name has its own.
@@ -94,7 +102,7 @@ export class Storage implements QueueStorage {
     const store = new QueueStore({
       dir,
       durable,
-      segmentSize: this.options.segmentSize,
+      segmentSize,
       persister: this.persister,
       cache: this.budget,
       fs: this.fs,

@@ -9,6 +9,7 @@ import { patternProblem } from "../../access/pattern.js";
 import { AmqpError } from "../../amqp/errors.js";
 import type { Broker } from "../../broker/broker.js";
 import type { MemoryMonitor } from "../../broker/memory-monitor.js";
+import { StreamQueue } from "../../broker/stream-queue.js";
 import type { DiskMonitor } from "../../store/disk-monitor.js";
 import type { Options } from "../../config/options.js";
 import type { Logger } from "../../logger.js";
@@ -369,6 +370,8 @@ const handlers: Record<string, Handler> = {
   purge_queue(ctx, args) {
     const queue = ctx.broker.vhosts.get(str(args, "vhost"))?.queues.get(str(args, "queue"));
     if (queue === undefined) throw new ControlError("not_found", "not_found");
+    // rabbitmqctl 3.10 prints "not_supported" for a stream (exit 69).
+    if (queue instanceof StreamQueue) throw new ControlError("not_supported", "not_supported");
     return { messages: queue.purge() };
   },
 

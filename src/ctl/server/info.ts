@@ -8,6 +8,8 @@ import type { Broker } from "../../broker/broker.js";
 import { isQueue, type Binding } from "../../broker/binding.js";
 import type { Consumer } from "../../broker/consumer.js";
 import type { Queue } from "../../broker/queue.js";
+import { queueTypeOf } from "../../broker/queue-arguments.js";
+import { StreamQueue } from "../../broker/stream-queue.js";
 import type { VHost } from "../../broker/vhost.js";
 import type { Exchange } from "../../broker/exchange/exchange.js";
 import { Channel } from "../../server/channel.js";
@@ -41,6 +43,10 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
   if (vhost === undefined) return [];
   const connectionOf = ownerConnections(src);
   return rows(vhost.queues.values(), keys, (q, key) => {
+    if (q instanceof StreamQueue) {
+      const value = streamInfo(q, key);
+      if (value !== undefined) return value;
+    }
     switch (key) {
       case "name":
         return q.name;
@@ -100,11 +106,42 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
       case "state":
         return "running";
       case "type":
-        return "classic";
+        return queueTypeOf(q.options.arguments);
       default:
         return ""; // policy, head_message_timestamp, slave_pids, leader, members, online...
     }
   });
+}
+
+/**
+ * The columns rabbitmqctl 3.10 shows differently for a stream: messages (and ready) are the log's
+ * length, none is ever unacknowledged, and the columns about RAM, persistence and bytes are blank.
+ * Undefined for the columns a stream shows as any queue does.
+ */
+function streamInfo(q: StreamQueue, key: string): InfoValue | undefined {
+  switch (key) {
+    case "messages":
+    case "messages_ready":
+      return q.messageCount;
+    case "messages_unacknowledged":
+      return 0;
+    case "messages_ram":
+    case "messages_ready_ram":
+    case "messages_unacknowledged_ram":
+    case "messages_persistent":
+    case "message_bytes":
+    case "message_bytes_ready":
+    case "message_bytes_unacknowledged":
+    case "message_bytes_ram":
+    case "message_bytes_persistent":
+    case "consumer_utilisation":
+    case "consumer_capacity":
+      return "";
+    case "consumers":
+      return q.consumers.length;
+    default:
+      return undefined;
+  }
 }
 
 /** Connections by identity, to tell an exclusive queue's owner (opaque to the broker). */
