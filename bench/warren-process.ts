@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { BROKER_NODE_FLAGS } from "../src/cli/node-flags.js";
 
 /** dist/src/cli/warren.js, seen from dist/bench. */
 export const warrenBin = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "cli", "warren.js");
@@ -25,7 +26,7 @@ export interface WarrenProcess {
 export interface WarrenProcessOptions {
   /** Extra command-line flags for warren. */
   args?: string[];
-  /** Arguments for node itself, before the script (--cpu-prof, ...). */
+  /** Arguments for node itself, before the script (--cpu-prof, ...), after BROKER_NODE_FLAGS. */
   nodeArgs?: string[];
 }
 
@@ -34,7 +35,20 @@ export async function startWarrenProcess(options: WarrenProcessOptions = {}): Pr
   const dataDir = mkdtempSync(join(tmpdir(), "warren-bench-"));
   const child: ChildProcess = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", dataDir, ...(options.args ?? [])],
+    [
+      ...BROKER_NODE_FLAGS,
+      ...(options.nodeArgs ?? []),
+      warrenBin,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--management-port",
+      "0",
+      "--data-dir",
+      dataDir,
+      ...(options.args ?? []),
+    ],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));

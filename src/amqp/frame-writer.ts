@@ -15,7 +15,9 @@ const NO_SLAB = Buffer.alloc(0);
  *
  * Frames are encoded into a slab; everything written during one event-loop turn goes out in a
  * single flush (one socket write, or one writev when large bodies are passed by reference).
- * Flushed bytes are never overwritten: the next frames go after them, and a full slab is replaced.
+ * Flushed bytes are not overwritten while the socket may still hold them: the next frames go after
+ * them, and a full slab is replaced. Once every write the socket was given has completed, the next
+ * frames go over them from the slab's start (one slab per busy connection, not one per 64 KiB).
  *
  * An idle connection holds no slab: a small one (taken from Node's shared buffer pool) is let go
  * after a flush the socket took whole, and a grown one after a sweep interval without output
@@ -222,8 +224,15 @@ export class FrameWriter extends AmqpWriter implements SlabHolder {
       this.socket.uncork();
     }
     this.flushedSinceSweep = true;
-    // A small slab whose bytes the socket took is let go: the socket keeps what it still needs.
-    if (this.buf.length <= INITIAL_SLAB_SIZE && this.socket.writableLength === 0) this.dropSlab();
+    if (this.socket.writableLength === 0) {
+      // A small slab whose bytes the socket took is let go: the socket keeps what it still needs.
+      if (this.buf.length <= INITIAL_SLAB_SIZE) this.dropSlab();
+      // The socket holds no reference to a grown one (every write it was given has completed):
+      // the next frames go over the flushed bytes instead of filling it and taking a fresh slab.
+      // A fresh 64 KiB slab per 64 KiB of output is external memory that V8 counts toward its
+      // next full collection, which at 300,000 deliveries/s started one every ~100 ms.
+      else this.pos = this.flushedUpTo = 0;
+    }
     this.onFlushed?.();
   }
 

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 import { Command, Option } from "commander";
 import { loadOptions } from "../config/config-file.js";
 import { OptionError, settings, type Options } from "../config/options.js";

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopProcess, waitForListening } from "../../bench/warren-process.js";
+import { BROKER_NODE_FLAGS } from "../../src/cli/node-flags.js";
 import { runCommand, type CommandResult } from "./run-command.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -103,7 +104,21 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
   const ownsDataDir = options.dataDir === undefined;
   const child = spawn(
     process.execPath,
-    [warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", dataDir, "--log-level", "debug", ...(options.args ?? [])],
+    [
+      ...BROKER_NODE_FLAGS,
+      warrenBin,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--management-port",
+      "0",
+      "--data-dir",
+      dataDir,
+      "--log-level",
+      "debug",
+      ...(options.args ?? []),
+    ],
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...options.env } },
   );
   const logs: Array<Record<string, unknown>> = [];
