@@ -57,10 +57,11 @@ export interface ReadyMessages {
  *
  * Nine bytes a message and no object: fresh messages sit in a ring of two typed arrays (position,
  * flag bits), which doubles when full and halves when a quarter full, up to CHUNK messages; a
- * larger backlog goes on in chunks of CHUNK, each becoming the ring in turn as the ring empties. A requeued message was
- * handed out while it was the oldest ready one, so it is older than every fresh message: requeued
- * ones go to a binary min-heap by position, served before the ring. Requeues in any order (one nack
- * at a time, a whole channel closing) cost O(log n) each, never a shift of the backlog.
+ * larger backlog goes on in chunks of CHUNK, each becoming the ring in turn as the ring empties.
+ * A requeued message was handed out while it was the oldest ready one, so it is older than every
+ * fresh message: requeued ones go to a binary min-heap by position, served before the ring.
+ * Requeues in any order (one nack at a time, a whole channel closing) cost O(log n) each, never a
+ * shift of the backlog.
  *
  * The ring and the heap are allocated on first use and dropped when emptied by drain() or clear(),
  * so the thousands of queues that hold nothing most of the time cost a few dozen bytes each.
