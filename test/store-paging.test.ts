@@ -173,3 +173,34 @@ describe("a deleted queue gives its disk back", () => {
     }
   });
 });
+
+describe("the default memory budget", () => {
+  it("a transient backlog larger than 32 MiB goes to its files under transient/ with the default settings", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "warren-paging-default-"));
+    const size = 1024 * 1024;
+    const count = 48; // 48 MiB: past the default cache (32 MiB), far under the old default (1 GiB)
+    try {
+      const broker = await startBroker({ forceLocal: true, dataDir: dir });
+      const conn = await openConnection(broker.url);
+      try {
+        const ch = await openConfirmChannel(conn);
+        await ch.assertQueue("big-transient", { durable: false });
+        const payload = Buffer.alloc(size, 7);
+        for (let i = 0; i < count; i++) ch.sendToQueue("big-transient", payload, { persistent: false });
+        await within(ch.waitForConfirms(), "the confirms", 60_000);
+        await eventually(
+          async () => segmentBytes(join(dir, "transient")) >= (count - 32) * size,
+          "segments past the 32 MiB default are written out under transient/",
+        );
+        const m = await ch.get("big-transient", { noAck: true });
+        assert.ok(m, "the first message is read back from its file");
+        assert.equal(m.content.length, size);
+      } finally {
+        await closeQuietly(conn);
+        await broker.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

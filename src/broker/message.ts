@@ -5,6 +5,12 @@ import { isPersistent, priorityIn } from "../amqp/raw-properties.js";
 
 const reader = new AmqpReader();
 const EMPTY = Buffer.alloc(0);
+/**
+ * The address of a message with no exchange and no routing key (a publisher's reusable Message
+ * before its first publish). Shared and never written: encoded per Message it would be a slice of
+ * Node's 8 KiB buffer pool, pinning a whole pool chunk for each idle channel.
+ */
+const EMPTY_ADDRESS = Buffer.alloc(2); // two empty shortstrs; Buffer.alloc takes no pool slice
 
 /**
  * A published message on its way through routing: its exchange and routing key, and where its
@@ -47,7 +53,7 @@ export class Message {
   constructor(exchange = "", routingKey = "", rawProperties: Buffer = EMPTY, body: Buffer = EMPTY, address?: Buffer) {
     this.exchange = exchange;
     this.routingKey = routingKey;
-    this.addressBuf = address ?? encodeAddress(exchange, routingKey);
+    this.addressBuf = address ?? (exchange === "" && routingKey === "" ? EMPTY_ADDRESS : encodeAddress(exchange, routingKey));
     this.addressEnd = this.addressBuf.length;
     this.propertiesBuf = rawProperties;
     this.propertiesEnd = rawProperties.length;

@@ -115,7 +115,7 @@ export class Queue {
   /** x-message-ttl in ms; -1 when the queue has none. */
   private readonly messageTtl: number;
   /** The head is read into this one to see when it expires (`out` may be in a caller's hands). */
-  private readonly peeked = new StoredMessage();
+  private peeked: StoredMessage | undefined = undefined;
   /** Set when the head may have changed since it was last looked at for expiry. */
   private headChanged = false;
   private settlingHead = false;
@@ -316,7 +316,8 @@ export class Queue {
     if (this.settlingHead || this.deleted) return;
     this.settlingHead = true;
     try {
-      const head = this.peeked;
+      // Made with the first message that may expire: most queues never have one.
+      const head = (this.peeked ??= new StoredMessage());
       for (let dropped = 0; ; dropped++) {
         const position = this.ready.peek();
         if (position < 0 || (this.ready.peekedFlags & EXPIRES) === 0) return;

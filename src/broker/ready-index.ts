@@ -1,6 +1,20 @@
 import type { LogPosition } from "./message-log.js";
 
 const MIN_CAPACITY = 16;
+/**
+ * The ring grows by doubling up to this many messages (576 KiB); a backlog past it goes on in
+ * chunks of this size, so a large backlog costs 9 bytes a message plus one partly filled chunk
+ * (a ring doubling to millions would hold up to twice that, and both arrays while it copies).
+ */
+const CHUNK = 1 << 16;
+
+interface Chunk {
+  positions: Float64Array<ArrayBuffer>;
+  flags: Uint8Array<ArrayBuffer>;
+}
+
+/** Stands for no chunks; never written (the first chunk replaces it). */
+const NO_SPILL: Chunk[] = [];
 /** Stands for an empty requeue heap; never written (requeue() replaces it with arrays of the index's own). */
 const NO_REQUEUES: number[] = [];
 /** The ring of an index that holds nothing: a queue that never held a message allocates no arrays. */
@@ -42,10 +56,12 @@ export interface ReadyMessages {
  * A queue's ready messages as positions in its log, served in position (append) order.
  *
  * Nine bytes a message and no object: fresh messages sit in a ring of two typed arrays (position,
- * flag bits), which doubles when full and halves when a quarter full. A requeued message was
- * handed out while it was the oldest ready one, so it is older than every fresh message: requeued
- * ones go to a binary min-heap by position, served before the ring. Requeues in any order (one nack
- * at a time, a whole channel closing) cost O(log n) each, never a shift of the backlog.
+ * flag bits), which doubles when full and halves when a quarter full, up to CHUNK messages; a
+ * larger backlog goes on in chunks of CHUNK, each becoming the ring in turn as the ring empties.
+ * A requeued message was handed out while it was the oldest ready one, so it is older than every
+ * fresh message: requeued ones go to a binary min-heap by position, served before the ring.
+ * Requeues in any order (one nack at a time, a whole channel closing) cost O(log n) each, never a
+ * shift of the backlog.
  *
  * The ring and the heap are allocated on first use and dropped when emptied by drain() or clear(),
  * so the thousands of queues that hold nothing most of the time cost a few dozen bytes each.
@@ -55,6 +71,12 @@ export class ReadyIndex implements ReadyMessages {
   private flagBits = NO_FLAGS;
   private head = 0;
   private count = 0;
+  /**
+   * Messages newer than every message in the ring, once the ring is a full CHUNK: chunks in order,
+   * each CHUNK messages (the last one partly filled). When the ring empties, the first chunk becomes it.
+   */
+  private spill = NO_SPILL;
+  private spilled = 0;
   /** Min-heap by position: heapPositions[0] is the oldest requeued message (the arrays are shared and empty until a requeue). */
   private heapPositions: number[] = NO_REQUEUES;
   private heapFlags: number[] = NO_REQUEUES;
@@ -69,11 +91,15 @@ export class ReadyIndex implements ReadyMessages {
   peekedFlags = 0;
 
   get length(): number {
-    return this.count + this.heapPositions.length;
+    return this.count + this.spilled + this.heapPositions.length;
   }
 
   /** A new message, newer than every message in the index. */
   push(position: LogPosition, flags: number): void {
+    if (this.spilled > 0 || this.count === CHUNK) {
+      this.pushSpill(position, flags);
+      return;
+    }
     if (this.count === this.positions.length) this.resize(Math.max(MIN_CAPACITY, this.positions.length * 2));
     const i = (this.head + this.count) & (this.positions.length - 1);
     this.positions[i] = position;
@@ -132,8 +158,38 @@ export class ReadyIndex implements ReadyMessages {
     this.shiftedFlags = this.flagBits[i]!;
     this.head = (i + 1) & (this.positions.length - 1);
     this.count--;
-    if (this.count < this.positions.length >>> 2 && this.positions.length > MIN_CAPACITY * 4) this.resize(this.positions.length >>> 1);
+    if (this.spilled > 0) {
+      if (this.count === 0) this.takeChunk();
+    } else if (this.count < this.positions.length >>> 2 && this.positions.length > MIN_CAPACITY * 4) this.resize(this.positions.length >>> 1);
     return true;
+  }
+
+  /** A message past a full ring: into the last chunk (a new one when it is full). */
+  private pushSpill(position: LogPosition, flags: number): void {
+    const spill = this.spill;
+    const fill = this.spilled - (spill.length - 1) * CHUNK;
+    let last = spill[spill.length - 1];
+    let at = fill;
+    if (last === undefined || fill === CHUNK) {
+      last = { positions: new Float64Array(CHUNK), flags: new Uint8Array(CHUNK) };
+      if (spill === NO_SPILL) this.spill = [last];
+      else spill.push(last);
+      at = 0;
+    }
+    last.positions[at] = position;
+    last.flags[at] = flags;
+    this.spilled++;
+  }
+
+  /** The ring is empty and chunks wait: the oldest chunk becomes the ring (its size is CHUNK, a power of two). */
+  private takeChunk(): void {
+    const chunk = this.spill.shift()!;
+    const inChunk = Math.min(CHUNK, this.spilled);
+    this.positions = chunk.positions;
+    this.flagBits = chunk.flags;
+    this.head = 0;
+    this.count = inChunk;
+    this.spilled -= inChunk;
   }
 
   /** Call `visit` with every message (requeued ones first, not in order among themselves), then empty the index. */
@@ -148,10 +204,17 @@ export class ReadyIndex implements ReadyMessages {
     const flags = this.flagBits;
     const head = this.head;
     const count = this.count;
+    const spill = this.spill;
+    let spilled = this.spilled;
     this.clearRing();
     for (let k = 0; k < count; k++) {
       const i = (head + k) & mask;
       visit(positions[i]!, flags[i]!);
+    }
+    for (const chunk of spill) {
+      const n = Math.min(CHUNK, spilled);
+      for (let i = 0; i < n; i++) visit(chunk.positions[i]!, chunk.flags[i]!);
+      spilled -= n;
     }
   }
 
@@ -167,6 +230,8 @@ export class ReadyIndex implements ReadyMessages {
     this.flagBits = NO_FLAGS;
     this.head = 0;
     this.count = 0;
+    this.spill = NO_SPILL;
+    this.spilled = 0;
   }
 
   private resize(capacity: number): void {

@@ -67,6 +67,12 @@ const program = new Command("warren-perf")
   )
   .option("--connections <n>", "connections mode: connections to open", int(1), MODE_DEFAULTS.connections)
   .option("--hold <s>", "connections, queues, backlog modes: seconds to wait before reading the broker's memory", num(0), 2)
+  .option(
+    "--prime <n>",
+    "connections, queues modes: open and close (declare and delete) N first, so one-time costs are left out of the memory per item",
+    int(0),
+    0,
+  )
   .option("--broker-pid <pid>", "broker process to read CPU and memory from (default: the one listening on the URI's port)", int(1))
   .option("--json", "print the result as one JSON line", false)
   .option("--plot <file>", "write an SVG chart of rates and latency over time")
@@ -110,6 +116,7 @@ const flags = program.opts<{
   maxInFlight: number;
   connections: number;
   hold: number;
+  prime: number;
   brokerPid?: number;
   json: boolean;
   plot?: string;
@@ -140,6 +147,7 @@ const options: PerfOptions = {
   maxInFlight: flags.maxInFlight,
   connections: flags.connections,
   hold: flags.hold,
+  prime: flags.prime,
   brokerPid: flags.brokerPid,
   json: flags.json,
   plot: flags.plot,

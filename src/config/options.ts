@@ -175,7 +175,9 @@ export const settings: Setting[] = [
     flag: "--queue-memory-budget",
     env: "WARREN_QUEUE_MEMORY_BUDGET",
     kind: "int",
-    default: 1024 * 1024 * 1024,
+    // A backlog lives in its segment files (the page cache holds what is read often): the cache only
+    // saves the reads of the segments being written and read, so memory stays bounded by it (docs/storage.md).
+    default: 32 * 1024 * 1024,
     min: 0,
     max: 2 ** 48,
     description: "bytes of queue segments cached in memory; past it idle segments are written out and dropped",

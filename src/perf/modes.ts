@@ -228,21 +228,34 @@ async function measureGrowth(
   };
 }
 
+/** Open `count` connections (one channel each), PARALLEL at a time; `added` is called for each. */
+async function openConnections(o: PerfOptions, count: number, open: PerfConnection[], added: () => void): Promise<void> {
+  const PARALLEL = 50;
+  for (let i = 0; i < count; i += PARALLEL) {
+    await Promise.all(
+      Array.from({ length: Math.min(PARALLEL, count - i) }, async (_, k) => {
+        const c = await PerfConnection.open(o.uri, `warren-perf hold ${i + k}`);
+        open.push(c);
+        await c.openChannel(1);
+        added();
+      }),
+    );
+  }
+}
+
 async function connections(o: PerfOptions, common: Common, hooks: RunHooks): Promise<ConnectionsResult> {
-  const open: PerfConnection[] = [];
-  const g = await measureGrowth(o, common.broker.pid, hooks, "connections open", async (added) => {
-    const PARALLEL = 50;
-    for (let i = 0; i < o.connections; i += PARALLEL) {
-      await Promise.all(
-        Array.from({ length: Math.min(PARALLEL, o.connections - i) }, async (_, k) => {
-          const c = await PerfConnection.open(o.uri, `warren-perf hold ${i + k}`);
-          open.push(c);
-          await c.openChannel(1);
-          added();
-        }),
-      );
+  if (o.prime > 0) {
+    // Paid once by any broker (code compiled, pools and arenas grown): left out of the growth measured.
+    hooks.progress(`priming: opening and closing ${fmt(o.prime)} connections`);
+    const primed: PerfConnection[] = [];
+    try {
+      await openConnections(o, o.prime, primed, () => {});
+    } finally {
+      await Promise.all(primed.map((conn) => conn.close().catch(() => {})));
     }
-  });
+  }
+  const open: PerfConnection[] = [];
+  const g = await measureGrowth(o, common.broker.pid, hooks, "connections open", (added) => openConnections(o, o.connections, open, added));
   await Promise.all(open.map((conn) => conn.close().catch(() => {})));
   return {
     mode: "connections",
@@ -259,6 +272,13 @@ async function connections(o: PerfOptions, common: Common, hooks: RunHooks): Pro
 }
 
 async function queues(o: PerfOptions, control: PerfConnection, common: Common, hooks: RunHooks): Promise<QueuesResult> {
+  if (o.prime > 0) {
+    // Paid once by any broker (code compiled, tables and arenas grown): left out of what is measured.
+    hooks.progress(`priming: declaring and deleting ${fmt(o.prime)} queues`);
+    const primed: string[] = [];
+    for (let i = 0; i < o.prime; i++) primed.push(await declareQueue(control, "", o.persistent));
+    await deleteQueues(control, primed);
+  }
   const names: string[] = [];
   const g = await measureGrowth(o, common.broker.pid, hooks, "queues declared", async (added) => {
     // One after the other, each waiting for its declare-ok: the declare rate a client sees.

@@ -33,6 +33,11 @@ export interface PerfOptions {
   connections: number;
   /** Seconds to wait before reading the broker's memory (connections, queues, backlog). */
   hold: number;
+  /**
+   * connections and queues modes: open and close (declare and delete) this many first, so that
+   * what a broker pays once (code warmed up, pools grown) is left out of the growth measured.
+   */
+  prime: number;
   brokerPid?: number;
   json: boolean;
   plot?: string;

@@ -60,6 +60,12 @@ const SPARSE_SLACK = 64;
 const MIN_RING = 256;
 
 /**
+ * The ring of a channel that has not delivered yet (most channels of most connections): one slot,
+ * never written (the first push grows it to MIN_RING), made like the others so reads see one kind of array.
+ */
+const NO_RING = emptyRing(1);
+
+/**
  * A channel's unacked deliveries, in delivery-tag order. Every operation costs O(1), amortised
  * per delivery tag, whatever order the client acks in and however long it holds some deliveries.
  *
@@ -76,8 +82,8 @@ const MIN_RING = 256;
  */
 export class UnackedList {
   /** Slots outside [frontTag, endTag) are always empty. */
-  private ring: Array<Delivery | undefined> = emptyRing(MIN_RING);
-  private mask = MIN_RING - 1;
+  private ring: Array<Delivery | undefined> = NO_RING;
+  private mask = 0;
   /** The window's first tag (a live delivery's, unless the window is empty) and one past its last. */
   private frontTag = 0;
   private endTag = 0;
@@ -106,7 +112,7 @@ export class UnackedList {
       this.restartAt(tag);
     }
     // Tags that went to no-ack consumers in between are holes (empty slots) already.
-    if (tag - this.frontTag >= this.ring.length) this.grow(tag - this.frontTag + 1);
+    if (tag - this.frontTag >= this.ring.length || this.ring === NO_RING) this.grow(tag - this.frontTag + 1);
     this.ring[tag & this.mask] = delivery;
     this.endTag = tag + 1;
     this.windowLive++;
@@ -185,7 +191,7 @@ export class UnackedList {
 
   /** A ring of at least `span` slots (doubling), the window's deliveries in their new slots. */
   private grow(span: number): void {
-    let capacity = this.ring.length * 2;
+    let capacity = Math.max(MIN_RING, this.ring.length * 2);
     while (capacity < span) capacity *= 2;
     this.resize(capacity);
   }

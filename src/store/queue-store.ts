@@ -345,6 +345,7 @@ export class QueueStore implements StreamLog {
    * append: a function that creates a closure allocates its context on every call, early return or not.
    */
   private startWriteSegment(current: Segment | undefined): Segment {
+    const full = current !== undefined && current.file.size >= this.options.segmentSize;
     if (current !== undefined) {
       this.writeSegment = undefined;
       this.reclaim(current);
@@ -362,7 +363,7 @@ export class QueueStore implements StreamLog {
         openFile: (how) => (how === "create" ? this.createFile(names.path) : this.fs.open(names.path, "r")),
         closeWhenEvicted: !this.options.durable,
       },
-      { header },
+      { header, full },
     );
     const segment: Segment = { id, ...names, format, file, acks: undefined, records: 0, settled: 0, verified: true, sealed: false };
     this.segments.set(id, segment);

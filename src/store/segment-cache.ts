@@ -21,7 +21,8 @@ const SPARE_BUFFERS = 8;
 const SPARE_BYTES = 4 * 1024 * 1024;
 
 /**
- * How many bytes of segments queues keep in memory (--queue-memory-budget). Every queued message
+ * How many bytes of segments queues keep in memory (--queue-memory-budget), spare buffers kept for
+ * new segments included. Every queued message
  * lives in a segment; recent segments are held as buffers and served from there. Past the limit
  * the least recently used segments are written to their files (transient ones for the first
  * time) and dropped from memory, to be read back whole when a consumer reaches them.
@@ -77,7 +78,12 @@ export class SegmentCache {
   }
 
   get exceeded(): boolean {
-    return this.underPressure || this.used > this.limit;
+    return this.underPressure || this.used + this.spareBytes > this.limit;
+  }
+
+  /** Bytes of spare buffers kept for new segments (counted against the limit too). */
+  get spareHeld(): number {
+    return this.spareBytes;
   }
 
   /** A segment's cached bytes changed by `delta` (grown, loaded, dropped). */
@@ -96,6 +102,8 @@ export class SegmentCache {
    */
   giveSpare(buffer: Buffer): void {
     if (this.spare.length >= SPARE_BUFFERS || this.spareBytes + buffer.length > this.spareLimit) return;
+    // Spare buffers are memory held for queues too: never kept past the budget.
+    if (this.pressure || this.used + this.spareBytes + buffer.length > this.cap) return;
     this.spare.push(buffer);
     this.spareBytes += buffer.length;
   }
@@ -112,6 +120,11 @@ export class SegmentCache {
       return buffer;
     }
     return undefined;
+  }
+
+  private dropSpares(): void {
+    this.spare.length = 0;
+    this.spareBytes = 0;
   }
 
   /** The segment is gone (settled, deleted): forget its bytes. */
@@ -137,6 +150,8 @@ export class SegmentCache {
     const now = this.clock++;
     if (!this.exceeded) return;
     const target = this.underPressure ? 0 : this.limit * EVICT_TO;
+    // Spare buffers go first: they hold no message.
+    this.dropSpares();
     const idle = [...this.cached].filter((s) => s.lastUsed < now).sort((a, b) => a.lastUsed - b.lastUsed);
     if (idle.length < this.cached.size && !this.retryScheduled) {
       // Segments in use now are kept; once idle, a later pass drops them.

@@ -56,14 +56,17 @@ export class SegmentFile implements PersistedFile, CachedSegment {
 
   /**
    * `contents`: the bytes already in the file (a segment recovered at startup), or undefined for
-   * a segment recovered without caching; a new segment starts with `header`.
+   * a segment recovered without caching; a new segment starts with `header`, in a buffer of the
+   * whole segment size when `full` (its predecessor filled up).
    */
   constructor(
     private readonly options: SegmentFileOptions,
-    start: { header: Buffer } | { recovered: Buffer | undefined; size: number },
+    start: { header: Buffer; full?: boolean } | { recovered: Buffer | undefined; size: number },
   ) {
     if ("header" in start) {
-      const minimum = Math.max(INITIAL_CAPACITY, start.header.length);
+      // A queue that filled its last segment gets a whole one at once: growing it again by doubling
+      // would allocate and free every size on the way, and the allocator keeps such holes resident.
+      const minimum = Math.max(start.full === true ? options.maxCapacity : INITIAL_CAPACITY, start.header.length);
       this.bytes = options.cache.takeSpare(minimum) ?? Buffer.allocUnsafe(minimum);
       start.header.copy(this.bytes, 0);
       this.size = start.header.length;

@@ -148,6 +148,51 @@ describe("QueueStore (the segment engine)", () => {
     }
   });
 
+  it("spare buffers count against the memory budget: none is kept past it, and an eviction pass drops them first", () => {
+    // A segment's buffer starts at 16 KiB; a 17 KiB message grows it, offering the old buffer as a spare.
+    const spareAfterGrowth = (budget: number) => {
+      const log = setup({ durable: false, segmentSize: 64 * 1024, budget });
+      log.store.append(message(0), false);
+      log.store.append(message(1, 17 * 1024), false);
+      return log;
+    };
+    const tight = spareAfterGrowth(40 * 1024); // the grown buffer (32 KiB) fits, the old one beside it would not
+    const roomy = spareAfterGrowth(1 << 30);
+    try {
+      assert.equal(roomy.cache.spareHeld, 16 * 1024, "with room, the old buffer is kept for the next segment");
+      assert.equal(tight.cache.spareHeld, 0, "past the budget it is not");
+      assert.equal(tight.cache.exceeded, false);
+
+      roomy.cache.limit = roomy.cache.used; // the segment alone fills the budget now: the spare puts it over
+      assert.equal(roomy.cache.exceeded, true, "a spare buffer counts against the budget");
+      roomy.cache.evict();
+      assert.equal(roomy.cache.spareHeld, 0, "the eviction pass gave the spare up");
+      assert.equal(roomy.cache.exceeded, false);
+    } finally {
+      rmSync(tight.root, { recursive: true, force: true });
+      rmSync(roomy.root, { recursive: true, force: true });
+    }
+  });
+
+  it("a queue that filled its segment starts the next one at the full segment size (no doubling again)", () => {
+    const { root, cache, store } = setup({ durable: false, segmentSize: 256 * 1024 });
+    try {
+      // Appends that took a new buffer: the first segment's doublings, then the second segment's start.
+      const growths: number[] = [];
+      let position = 0;
+      for (let i = 0; position < 2 * 0x1_0000_0000; i++) {
+        while (cache.takeSpare(1) !== undefined); // no spare buffer to take: what is allocated shows
+        const before = cache.used;
+        position = store.append(message(i), false);
+        if (cache.used !== before) growths.push(cache.used - before);
+      }
+      assert.deepEqual(growths.slice(0, 5), [16 * 1024, 16 * 1024, 32 * 1024, 64 * 1024, 128 * 1024], "the first segment starts at 16 KiB and doubles");
+      assert.equal(growths.at(-1), 256 * 1024, "the second segment's buffer is whole at once");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("a durable log recovers its persistent, unsettled messages in order; delivered ones come back redelivered", () => {
     const first = setup({ durable: true, segmentSize: 8 * 1024 });
     try {

@@ -6,9 +6,13 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { ReadyIndex } from "../../src/broker/ready-index.js";
 import { seededRandom as random } from "../helpers/seeded-random.js";
 import { timePerOp } from "../helpers/time-per-op.js";
+
+setFlagsFromString("--expose-gc");
 
 function drainAll(ready: ReadyIndex): Array<[number, number]> {
   const out: Array<[number, number]> = [];
@@ -73,6 +77,56 @@ describe("ReadyIndex", () => {
         assert.equal(ready.length, model.length);
       }
     }
+  });
+
+  it("a backlog past one chunk (65,536) is served in order through the chunks, with pushes and requeues in between", () => {
+    const rnd = random(3);
+    const ready = new ReadyIndex();
+    let next = 1;
+    let expected = 1;
+    // Fill past three chunks, then alternate: take a run, push a run (the newest stay behind the chunks).
+    for (; next <= 3 * 65_536 + 1000; next++) ready.push(next, next & 3);
+    for (let round = 0; round < 40; round++) {
+      const takes = Math.floor(rnd() * 20_000);
+      for (let k = 0; k < takes && ready.length > 0; k++) {
+        assert.equal(ready.take(), true);
+        assert.equal(ready.shiftedPosition, expected, `round ${round}`);
+        assert.equal(ready.shiftedFlags, expected & 3);
+        expected++;
+      }
+      // A requeue goes before every fresh message, chunked or not.
+      if (expected > 1 && round % 5 === 0) {
+        ready.requeue(expected - 1, 1);
+        assert.equal(ready.peek(), expected - 1);
+        assert.equal(ready.shift(), expected - 1);
+      }
+      const pushes = Math.floor(rnd() * 15_000);
+      for (let k = 0; k < pushes; k++, next++) ready.push(next, next & 3);
+      assert.equal(ready.length, next - expected);
+    }
+    const rest: number[] = [];
+    ready.drain((position) => rest.push(position));
+    assert.equal(rest.length, next - expected);
+    for (let i = 0; i < rest.length; i++) assert.equal(rest[i], expected + i);
+    assert.equal(ready.length, 0);
+    ready.push(7, 0);
+    assert.equal(ready.shift(), 7, "usable after a drain");
+  });
+
+  it("a large backlog costs about 9 bytes a message (no power-of-two overshoot)", () => {
+    // 1,100,000 messages: a doubling ring would hold 2^21 slots (17 bytes a message).
+    const gc = runInNewContext("gc") as () => void;
+    const used = () => {
+      gc();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const before = used();
+    const ready = new ReadyIndex();
+    for (let i = 1; i <= 1_100_000; i++) ready.push(i, 0);
+    const perMessage = (used() - before) / 1_100_000;
+    assert.equal(ready.length, 1_100_000);
+    assert.ok(perMessage < 10, `${perMessage.toFixed(2)} bytes a message`);
   });
 
   it("drain visits every position once and empties the index; clear empties it", () => {
