@@ -100,7 +100,7 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
       case "state":
         return "running";
       case "type":
-        return "classic";
+        return q.type;
       default:
         return ""; // policy, head_message_timestamp, slave_pids, leader, members, online...
     }
