@@ -389,13 +389,15 @@ export class Queue {
   }
 
   /**
-   * Put a handed-out message back at its original place, marked redelivered (call dispatch after
-   * a batch). `flags` and `bodySize` as the message had when handed out.
+   * Put a handed-out message back at its original place (a quorum queue's at the back), marked
+   * redelivered (call dispatch after a batch). `flags` and `bodySize` as the message had when handed out.
    */
   requeue(position: LogPosition, flags: number, bodySize: number): void {
     if (this.deleted) return;
     if (this.returnCounts !== undefined && this.pastDeliveryLimit(position, flags)) return;
-    this.ready.requeue(position, flags | REDELIVERED);
+    // A quorum queue puts a returned message at the back, in the order of returns (RabbitMQ 3.10's rabbit_fifo).
+    if (this.returnCounts !== undefined) this.ready.push(position, flags | REDELIVERED);
+    else this.ready.requeue(position, flags | REDELIVERED);
     this.readyBytes += bodySize;
     if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
     // It keeps its expiry (counted from its first enqueue): dispatch looks at it as the new head.
