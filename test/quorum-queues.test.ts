@@ -427,6 +427,36 @@ describe("what else differs from a classic queue", () => {
     }
   });
 
+  it("single active consumer: when the active consumer leaves, the earliest subscribed of those waiting takes over, whatever their x-priority", async () => {
+    const q = await declare({ ...QUORUM, "x-single-active-consumer": true });
+    const consumers = await openChannel(conn);
+    await consumers.prefetch(1);
+    const got: string[] = [];
+    const tags: string[] = [];
+    for (const [name, priority] of [
+      ["first", 1],
+      ["second", 2],
+      ["third", 5],
+    ] as const) {
+      const { consumerTag } = await consumers.consume(q, (m) => void got.push(`${name}:${m?.content.toString()}`), { priority });
+      tags.push(consumerTag);
+    }
+    await publish(q, "a");
+    await publish(q, "b");
+    const until = (n: number) =>
+      within(
+        (async () => {
+          while (got.length < n) await pause(10);
+        })(),
+        `${n} deliveries`,
+      );
+    await until(1);
+    await consumers.cancel(tags[0]!);
+    await until(2);
+    assert.deepEqual(got, ["first:a", "second:b"]);
+    await consumers.close();
+  });
+
   it("a returned message goes to the back of the queue, in the order of returns", async () => {
     const q = await declare();
     for (const body of ["a", "b", "c", "d"]) await publish(q, body);

@@ -577,8 +577,12 @@ export class Queue {
     return best;
   }
 
-  /** The waiting consumer of the highest priority, the earliest subscribed among equals. */
+  /**
+   * The waiting consumer of the highest priority, the earliest subscribed among equals; in a
+   * quorum queue the earliest subscribed (RabbitMQ 3.10's quorum queues ignore x-priority there).
+   */
   private nextActiveConsumer(): Consumer | undefined {
+    if (this.returnCounts !== undefined) return this.consumers[0];
     let next: Consumer | undefined;
     for (const c of this.consumers) if (next === undefined || c.options.priority > next.options.priority) next = c;
     return next;
