@@ -137,6 +137,8 @@ export class Queue {
   private readonly lease: QueueLease | undefined;
   /** x-queue-type. */
   readonly type: QueueType;
+  /** type === "quorum", looked at on the paths where quorum queues differ. */
+  private readonly quorum: boolean;
   /**
    * A quorum queue's delivery limit (x-delivery-limit, or the delivery-limit policy's): a message
    * returned more often than this is dropped (dead-lettered, reason delivery_limit); -1 for none.
@@ -162,7 +164,7 @@ export class Queue {
     private readonly storage: QueueStorage,
   ) {
     this.type = queueTypeOf(options.arguments);
-    const quorum = this.type === "quorum";
+    const quorum = (this.quorum = this.type === "quorum");
     this.lengthLimit = quorum ? quorumLengthLimit(lengthLimitOf(options.arguments)) : lengthLimitOf(options.arguments);
     this.returnCounts = quorum ? new Map() : undefined;
     if (quorum) this.deliveryLimit = deliveryLimitOf(options.arguments);
@@ -276,7 +278,7 @@ export class Queue {
    * publish that took it past the limit until it is back to its soft limit (rabbit_fifo).
    */
   private wouldOverflow(limit: LengthLimit, message: Message): boolean {
-    if (this.returnCounts === undefined) return this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
+    if (!this.quorum) return this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
     if (this.rejectingPublishes && !belowSoftLimit(limit, this.ready.length, this.readyBytes)) return true;
     this.rejectingPublishes = this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
     return false;
@@ -394,10 +396,13 @@ export class Queue {
    */
   requeue(position: LogPosition, flags: number, bodySize: number): void {
     if (this.deleted) return;
-    if (this.returnCounts !== undefined && this.pastDeliveryLimit(position, flags)) return;
-    // A quorum queue puts a returned message at the back, in the order of returns (RabbitMQ 3.10's rabbit_fifo).
-    if (this.returnCounts !== undefined) this.ready.push(position, flags | REDELIVERED);
-    else this.ready.requeue(position, flags | REDELIVERED);
+    if (this.quorum) {
+      if (this.pastDeliveryLimit(position, flags)) return;
+      // At the back, in the order of returns (RabbitMQ 3.10's rabbit_fifo).
+      this.ready.push(position, flags | REDELIVERED);
+    } else {
+      this.ready.requeue(position, flags | REDELIVERED);
+    }
     this.readyBytes += bodySize;
     if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
     // It keeps its expiry (counted from its first enqueue): dispatch looks at it as the new head.
@@ -582,7 +587,7 @@ export class Queue {
    * quorum queue the earliest subscribed (RabbitMQ 3.10's quorum queues ignore x-priority there).
    */
   private nextActiveConsumer(): Consumer | undefined {
-    if (this.returnCounts !== undefined) return this.consumers[0];
+    if (this.quorum) return this.consumers[0];
     let next: Consumer | undefined;
     for (const c of this.consumers) if (next === undefined || c.options.priority > next.options.priority) next = c;
     return next;
