@@ -490,8 +490,9 @@ describe("what else differs from a classic queue", () => {
   });
 });
 
-describe("list_queues shows the type and arguments of quorum queues as rabbitmqctl does", () => {
-  const P = uniq("qqls");
+const P = uniq("qqls");
+
+describe("list_queues shows quorum queues as rabbitmqctl does", () => {
   let local: BrokerHandle | undefined;
   let warren: Target;
   let rabbit: Target | undefined;
@@ -519,18 +520,60 @@ describe("list_queues shows the type and arguments of quorum queues as rabbitmqc
     if (rabbit === undefined) return t.skip(NO_ORACLE);
     const args = ["list_queues", "-q", "--no-table-headers", "name", "type", "arguments", "durable"];
     const [w, r] = await Promise.all([warren.ctl(args), rabbit.ctl(args)]);
-    const mine = (out: string) =>
-      out
-        .split("\n")
-        .filter((line) => line.startsWith(P))
-        .sort();
     assert.deepEqual(mine(w.stdout), mine(r.stdout));
     assert.deepEqual(mine(w.stdout), [`${P}-classic\tclassic\t[]\ttrue`, `${P}-quorum\tquorum\t[{"x-queue-type","quorum"},{"x-delivery-limit",3}]\ttrue`]);
   });
+
+  it("the columns a quorum queue shows blank, 0 or with its node (leader, members, online)", async (t) => {
+    if (rabbit === undefined) return t.skip(NO_ORACLE);
+    const columns = [
+      "name",
+      "auto_delete",
+      "exclusive",
+      "exclusive_consumer_pid",
+      "exclusive_consumer_tag",
+      "messages_ready",
+      "messages_unacknowledged",
+      "messages",
+      "messages_ready_ram",
+      "messages_unacknowledged_ram",
+      "messages_ram",
+      "messages_persistent",
+      "message_bytes",
+      "message_bytes_ready",
+      "message_bytes_unacknowledged",
+      "message_bytes_ram",
+      "message_bytes_persistent",
+      "head_message_timestamp",
+      "disk_reads",
+      "disk_writes",
+      "consumers",
+      "consumer_utilisation",
+      "consumer_capacity",
+      "state",
+      "leader",
+      "members",
+      "online",
+    ];
+    const args = ["list_queues", "-q", "--no-table-headers", ...columns];
+    const [w, r] = await Promise.all([warren.ctl(args), rabbit.ctl(args)]);
+    // Node names differ (warren@host, the oracle's own): compared as NODE.
+    const quorumRow = (out: string) => mine(out.replace(/[\w.-]+@[\w.-]+/g, "NODE")).filter((line) => line.startsWith(`${P}-quorum`));
+    assert.deepEqual(quorumRow(w.stdout), quorumRow(r.stdout));
+    assert.deepEqual(quorumRow(w.stdout), [`${P}-quorum\tfalse\t\t\t\t0\t0\t0\t\t\t0\t\t\t\t\t0\t\t\t\t\t0\t\t\trunning\tNODE\t[NODE]\t[NODE]`]);
+  });
 });
 
-describe("return counts across a restart (Warren; RabbitMQ keeps them in its Raft log)", () => {
-  it("a message's x-delivery-count goes on from where it was, the delivery it was held in counted", async () => {
+/** The lines of rabbitmqctl's output about this file's queues, sorted. */
+function mine(out: string): string[] {
+  return out
+    .split("\n")
+    .filter((line) => line.startsWith(P))
+    .sort();
+}
+
+describe("a restart (Warren; RabbitMQ keeps a quorum queue's messages and counts in its Raft log)", () => {
+  it("keeps transient messages too, and a message's x-delivery-count goes on from where it was, the delivery it was held in counted", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "warren-quorum-restart-"));
     const first = await startBroker({ forceLocal: true, dataDir });
     const q = uniq("qq-restart");
@@ -543,6 +586,8 @@ describe("return counts across a restart (Warren; RabbitMQ keeps them in its Raf
     for (let i = 0; i < 2; i++) before.nack(await getOne(q, before), false, true);
     const held = await getOne(q, before);
     assert.equal(held.properties.headers?.["x-delivery-count"], 2);
+    confirm.sendToQueue(q, Buffer.from("transient"), { persistent: false });
+    await within(confirm.waitForConfirms(), "confirmed");
     await closeQuietly(c);
     await first.stop();
     const second = await startBroker({ forceLocal: true, dataDir });
@@ -552,6 +597,10 @@ describe("return counts across a restart (Warren; RabbitMQ keeps them in its Raf
     assert.equal(m.fields.redelivered, true);
     assert.equal(m.properties.headers?.["x-delivery-count"], 3);
     after.ack(m);
+    const transient = await getOne(q, after);
+    assert.equal(transient.content.toString(), "transient");
+    assert.equal(transient.properties.deliveryMode, 1);
+    after.ack(transient);
     await closeQuietly(again);
     await second.stop();
     rmSync(dataDir, { recursive: true, force: true });

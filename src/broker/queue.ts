@@ -246,7 +246,8 @@ export class Queue {
       if (limit.overflow === "reject-publish-dlx") this.dropHandler?.(this, message, "maxlen");
       return "rejected";
     }
-    const persistent = this.isDurable && message.persistent;
+    // A quorum queue keeps every message durably, whatever its delivery mode (as RabbitMQ's Raft log does).
+    const persistent = this.isDurable && (this.quorum || message.persistent);
     let position: LogPosition;
     try {
       position = this.openLog().append(message, persistent);
