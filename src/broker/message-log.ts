@@ -42,6 +42,11 @@ export class StoredMessage {
   propertiesEnd = 0;
   bodyStart = 0;
   bodyEnd = 0;
+  /**
+   * Set by a quorum queue when it hands the message out: how often it was returned, which its
+   * x-delivery-count header says (on a redelivery, and on every basic.get). -1 in other queues: no header.
+   */
+  deliveryCount = -1;
 
   get redelivered(): boolean {
     return (this.flags & REDELIVERED) !== 0;
@@ -92,8 +97,12 @@ export interface MessageLog {
   delivered(position: LogPosition): void;
   /** A message is done with (acked, dropped, purged); `persistent` as given to append. */
   settle(position: LogPosition, persistent: boolean): void;
-  /** The messages a previous run left (durable queues), in order, each with its priority property (0 when none). */
-  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean, priority: number) => void): void;
+  /**
+   * The messages a previous run left (durable queues), in order, each with its priority property
+   * (0 when none) and how many times it was handed out before (each delivery that was not acked
+   * ended in a return; after an unclean stop some deliveries may not have been recorded).
+   */
+  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean, priority: number, deliveries: number) => void): void;
   /** Drop everything (the queue is deleted). */
   destroy(): void;
 }

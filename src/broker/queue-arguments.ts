@@ -60,6 +60,27 @@ function boolean(value: FieldValue, type: string): string | undefined {
   return typeof value === "boolean" ? undefined : `{unacceptable_type,${type}}`;
 }
 
+/** x-dead-letter-strategy: how a quorum queue dead-letters (at-least-once needs x-overflow reject-publish to take effect). */
+function deadLetterStrategy(value: FieldValue, type: string): string | undefined {
+  if (type !== "longstr") return `{unacceptable_type,${type}}`;
+  return value === "at-most-once" || value === "at-least-once" ? undefined : "invalid_dlx_strategy";
+}
+
+/** x-quorum-initial-group-size: a positive integer (members of the Raft group; one node has one). */
+function groupSize(value: FieldValue, type: string): string | undefined {
+  const refused = nonNegativeInteger(value, type);
+  if (refused !== undefined) return refused;
+  return Number(value) === 0 ? `{value_zero,${value as number | bigint}}` : undefined;
+}
+
+/** x-queue-leader-locator: where a replicated queue's leader goes (RabbitMQ 3.10 also takes the older names). */
+function leaderLocator(value: FieldValue, type: string): string | undefined {
+  if (type !== "longstr") return `{unacceptable_type,${type}}`;
+  return LEADER_LOCATORS.includes(String(value)) ? undefined : "invalid_queue_locator_arg";
+}
+
+const LEADER_LOCATORS = ["client-local", "balanced", "random", "least-leaders"];
+
 /**
  * The arguments checked when a queue is created, in RabbitMQ 3.10's order (rabbit_amqqueue's
  * declare_args): when several are wrong, the first one in this list is the one reported.
@@ -68,13 +89,18 @@ const CHECKED: ReadonlyArray<[string, ArgumentCheck]> = [
   ["x-expires", expiry(true)],
   ["x-message-ttl", expiry(false)],
   ["x-dead-letter-routing-key", deadLetterRoutingKey],
+  ["x-dead-letter-strategy", deadLetterStrategy],
   ["x-max-length", nonNegativeInteger],
   ["x-max-length-bytes", nonNegativeInteger],
+  ["x-max-in-memory-length", nonNegativeInteger],
+  ["x-max-in-memory-bytes", nonNegativeInteger],
   ["x-max-priority", maxPriority],
   ["x-overflow", overflow],
   ["x-single-active-consumer", boolean],
   ["x-max-age", maxAgeProblem],
   ["x-stream-max-segment-size-bytes", nonNegativeInteger],
+  ["x-quorum-initial-group-size", groupSize],
+  ["x-queue-leader-locator", leaderLocator],
 ];
 
 /**

@@ -8,7 +8,8 @@ import { coarseNow } from "./clock.js";
 import { DeadlineTimer } from "./deadline-timer.js";
 import { EXPIRES, PERSISTENT, PRIORITY_SHIFT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
 import { PriorityReadyIndex } from "./priority-ready-index.js";
-import { isSingleActiveConsumer, maxPriorityOf } from "./queue-arguments.js";
+import { isSingleActiveConsumer, maxPriorityOf, queueTypeOf, type QueueType } from "./queue-arguments.js";
+import { belowSoftLimit, deliveryLimitOf, quorumLengthLimit } from "./quorum-semantics.js";
 import { QueueLease } from "./queue-lease.js";
 import { ReadyIndex, type ReadyMessages } from "./ready-index.js";
 
@@ -63,6 +64,12 @@ export type Enqueued = "memory" | "durable" | "refused" | "rejected";
  * it was appended (the time in its log record, so requeues and restarts keep it), and only the
  * head is looked at, when it is taken and when it becomes the head; one timer waits for the
  * head's expiry. Messages that may expire carry the EXPIRES bit, so other queues pay nothing.
+ *
+ * A quorum queue (x-queue-type quorum) behaves as RabbitMQ 3.10's does on one node: it counts
+ * each message's returns (x-delivery-count, x-delivery-limit: quorum-semantics.ts), and its
+ * reject-publish has a soft limit. It is this same class, not replicated: a replicated queue
+ * would put a consensus log behind the MessageLog interface and apply returns and settlements
+ * as commands, the counts then held where the log is.
  */
 export class Queue {
   readonly kind = "queue";
@@ -128,6 +135,25 @@ export class Queue {
   private expiryOrdered = true;
   /** x-expires; undefined when the queue has none. */
   private readonly lease: QueueLease | undefined;
+  /** x-queue-type. */
+  readonly type: QueueType;
+  /** type === "quorum", looked at on the paths where quorum queues differ. */
+  private readonly quorum: boolean;
+  /**
+   * A quorum queue's delivery limit (x-delivery-limit, or the delivery-limit policy's): a message
+   * returned more often than this is dropped (dead-lettered, reason delivery_limit); -1 for none.
+   * Only quorum queues count returns, so it does nothing in others.
+   */
+  deliveryLimit = -1;
+  /**
+   * How often each returned message of a quorum queue came back, by log position: sparse (only
+   * messages returned at least once, removed when settled), so a backlog pays nothing for it, and
+   * unbounded counts fit (RabbitMQ's x-delivery-count has no ceiling, flag bits would). Undefined
+   * in other queues: their hot path looks no further than that.
+   */
+  private readonly returnCounts: Map<LogPosition, number> | undefined;
+  /** A quorum queue with reject-publish went past its limit: publishes are refused until it is back to its soft limit. */
+  private rejectingPublishes = false;
 
   constructor(
     readonly name: string,
@@ -137,7 +163,11 @@ export class Queue {
     private readonly onUnused: (queue: Queue) => void,
     private readonly storage: QueueStorage,
   ) {
-    this.lengthLimit = lengthLimitOf(options.arguments);
+    this.type = queueTypeOf(options.arguments);
+    const quorum = (this.quorum = this.type === "quorum");
+    this.lengthLimit = quorum ? quorumLengthLimit(lengthLimitOf(options.arguments)) : lengthLimitOf(options.arguments);
+    this.returnCounts = quorum ? new Map() : undefined;
+    if (quorum) this.deliveryLimit = deliveryLimitOf(options.arguments);
     this.maxPriority = maxPriorityOf(options.arguments);
     this.ready = this.maxPriority === 0 ? new ReadyIndex() : new PriorityReadyIndex(this.maxPriority);
     this.singleActiveConsumer = isSingleActiveConsumer(options.arguments);
@@ -187,7 +217,10 @@ export class Queue {
   recover(): number {
     let count = 0;
     // Any recovered message may have an expiration: each is looked at when it reaches the head.
-    this.openLog().recover((position, bodySize, redelivered, priority) => {
+    const counts = this.returnCounts;
+    this.openLog().recover((position, bodySize, redelivered, priority, deliveries) => {
+      // A quorum queue's return counts survive a restart, as RabbitMQ's (kept in its Raft log).
+      if (counts !== undefined && deliveries > 0) counts.set(position, deliveries);
       const level = Math.min(priority, this.maxPriority) << PRIORITY_SHIFT;
       this.ready.push(position, level | (redelivered ? PERSISTENT | REDELIVERED | EXPIRES : PERSISTENT | EXPIRES));
       this.readyBytes += bodySize;
@@ -213,7 +246,8 @@ export class Queue {
       if (limit.overflow === "reject-publish-dlx") this.dropHandler?.(this, message, "maxlen");
       return "rejected";
     }
-    const persistent = this.isDurable && message.persistent;
+    // A quorum queue keeps every message durably, whatever its delivery mode (as RabbitMQ's Raft log does).
+    const persistent = this.isDurable && (this.quorum || message.persistent);
     let position: LogPosition;
     try {
       position = this.openLog().append(message, persistent);
@@ -233,14 +267,22 @@ export class Queue {
     // Offered to consumers before its TTL is looked at: a TTL of 0 means "now, or dropped".
     if (this.consumers.length > 0) this.dispatch();
     else if (this.headChanged) this.settleHead(true);
-    // What consumers took at once never counted (RabbitMQ delivers before it enqueues).
-    if (limit !== undefined) this.dropOverLimit(limit);
+    // What consumers took at once never counted (RabbitMQ delivers before it enqueues). A quorum
+    // queue's reject-publish lets the publish that crosses the limit in: nothing is dropped for it.
+    if (limit !== undefined && limit.overflow === "drop-head") this.dropOverLimit(limit);
     return persistent ? "durable" : "memory";
   }
 
-  /** reject-publish: one more message would take the ready ones past the limit (consumers or not, as RabbitMQ). */
+  /**
+   * reject-publish: one more message would take the ready ones past the limit (consumers or not,
+   * as RabbitMQ). A quorum queue takes it while it is not refusing, and refuses the ones after a
+   * publish that took it past the limit until it is back to its soft limit (rabbit_fifo).
+   */
   private wouldOverflow(limit: LengthLimit, message: Message): boolean {
-    return this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
+    if (!this.quorum) return this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
+    if (this.rejectingPublishes && !belowSoftLimit(limit, this.ready.length, this.readyBytes)) return true;
+    this.rejectingPublishes = this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
+    return false;
   }
 
   /** drop-head: drop (and dead-letter, reason maxlen) the oldest ready messages while past the limit. */
@@ -281,6 +323,7 @@ export class Queue {
   /** A message whose bytes are damaged on disk (the log has said so): lost, and nothing to wait for. */
   private lost(position: LogPosition, flags: number): void {
     if ((flags & PERSISTENT) !== 0) this.readyPersistent--;
+    this.returnCounts?.delete(position);
     this.log!.settle(position, (flags & PERSISTENT) !== 0);
   }
 
@@ -350,12 +393,18 @@ export class Queue {
   }
 
   /**
-   * Put a handed-out message back at its original place, marked redelivered (call dispatch after
-   * a batch). `flags` and `bodySize` as the message had when handed out.
+   * Put a handed-out message back at its original place (a quorum queue's at the back), marked
+   * redelivered (call dispatch after a batch). `flags` and `bodySize` as the message had when handed out.
    */
   requeue(position: LogPosition, flags: number, bodySize: number): void {
     if (this.deleted) return;
-    this.ready.requeue(position, flags | REDELIVERED);
+    if (this.quorum) {
+      if (this.pastDeliveryLimit(position, flags)) return;
+      // At the back, in the order of returns (RabbitMQ 3.10's rabbit_fifo).
+      this.ready.push(position, flags | REDELIVERED);
+    } else {
+      this.ready.requeue(position, flags | REDELIVERED);
+    }
     this.readyBytes += bodySize;
     if ((flags & PERSISTENT) !== 0) this.readyPersistent++;
     // It keeps its expiry (counted from its first enqueue): dispatch looks at it as the new head.
@@ -363,6 +412,26 @@ export class Queue {
     this.expiryOrdered = false;
     // Back at the head, it can be what takes the queue past its limit (RabbitMQ drops on requeue too).
     if (this.lengthLimit !== undefined && this.lengthLimit.overflow === "drop-head") this.dropOverLimit(this.lengthLimit);
+  }
+
+  /**
+   * A quorum queue counts a return; one past the delivery limit is dropped (dead-lettered, reason
+   * delivery_limit) and true returned, instead of being requeued.
+   */
+  private pastDeliveryLimit(position: LogPosition, flags: number): boolean {
+    const counts = this.returnCounts!;
+    const count = (counts.get(position) ?? 0) + 1;
+    if (this.deliveryLimit < 0 || count <= this.deliveryLimit) {
+      counts.set(position, count);
+      return false;
+    }
+    const out = this.out;
+    out.position = position;
+    out.flags = flags;
+    // A message damaged on disk is lost (the log has said so): nothing to dead-letter.
+    if (this.log!.read(position, out)) this.dropTaken("delivery_limit");
+    else this.settle(position, flags);
+    return true;
   }
 
   /**
@@ -395,7 +464,9 @@ export class Queue {
 
   /** A handed-out message is finished with (acked, or rejected without requeue). */
   settle(position: LogPosition, flags: number): void {
-    if (!this.deleted) this.log!.settle(position, (flags & PERSISTENT) !== 0);
+    if (this.deleted) return;
+    this.returnCounts?.delete(position);
+    this.log!.settle(position, (flags & PERSISTENT) !== 0);
   }
 
   /** basic.get: the next ready message, or undefined. Counted as unacked unless noAck. */
@@ -418,7 +489,13 @@ export class Queue {
   purge(): number {
     const count = this.ready.length;
     const log = this.log;
-    if (log !== undefined) this.ready.drain((position, flags) => log.settle(position, (flags & PERSISTENT) !== 0));
+    const counts = this.returnCounts;
+    if (log !== undefined) {
+      this.ready.drain((position, flags) => {
+        counts?.delete(position);
+        log.settle(position, (flags & PERSISTENT) !== 0);
+      });
+    }
     this.readyBytes = 0;
     this.readyPersistent = 0;
     return count;
@@ -473,6 +550,8 @@ export class Queue {
   private handOut(noAck: boolean): void {
     this.deliveries++;
     const out = this.out;
+    // A quorum queue's deliveries say how often the message came back (x-delivery-count).
+    if (this.returnCounts !== undefined) out.deliveryCount = this.returnCounts.get(out.position) ?? 0;
     if (noAck) {
       // Settled before it is written out: the bytes stay valid (the view keeps its buffer).
       this.settle(out.position, out.flags);
@@ -505,8 +584,12 @@ export class Queue {
     return best;
   }
 
-  /** The waiting consumer of the highest priority, the earliest subscribed among equals. */
+  /**
+   * The waiting consumer of the highest priority, the earliest subscribed among equals; in a
+   * quorum queue the earliest subscribed (RabbitMQ 3.10's quorum queues ignore x-priority there).
+   */
   private nextActiveConsumer(): Consumer | undefined {
+    if (this.quorum) return this.consumers[0];
     let next: Consumer | undefined;
     for (const c of this.consumers) if (next === undefined || c.options.priority > next.options.priority) next = c;
     return next;
@@ -518,6 +601,7 @@ export class Queue {
     this.stopTimers();
     const count = this.ready.length;
     this.ready.clear();
+    this.returnCounts?.clear();
     this.readyBytes = 0;
     this.readyPersistent = 0;
     this.log?.destroy();

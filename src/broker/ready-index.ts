@@ -29,7 +29,7 @@ export interface ReadyMessages {
   readonly length: number;
   /** Set by shift(): the flag bits of the message it returned. */
   readonly shiftedFlags: number;
-  /** A new message, newer than every message in the index. */
+  /** A new message, newer than every message in the index (or a quorum queue's returned one: it goes to the back too). */
   push(position: LogPosition, flags: number): void;
   /** A handed-out message coming back, to be served in its original place. */
   requeue(position: LogPosition, flags: number): void;

@@ -53,8 +53,11 @@ export class ChannelConsumers {
     return this.reply;
   }
 
-  /** basic.consume; `prefetch` is the basic.qos prefetch_count (global=false) in force. */
-  consume(m: amqp.BasicConsume, prefetch: number): void {
+  /**
+   * basic.consume; `prefetch` is the basic.qos prefetch_count (global=false) in force,
+   * `globalPrefetch` the channel-wide one (global=true), which quorum queues do not support.
+   */
+  consume(m: amqp.BasicConsume, prefetch: number, globalPrefetch: number): void {
     // RabbitMQ's order: a reused tag (530), then read permission (403), then the queue (404).
     const tag = m.consumerTag === "" ? `amq.ctag-${randomName()}` : m.consumerTag;
     if (this.byTag.has(tag)) throw fail.notAllowed(`attempt to reuse consumer tag '${tag}'`);
@@ -66,6 +69,9 @@ export class ChannelConsumers {
     this.access.read("queue", m.queue);
     const queue = this.topology.queueFor(m.queue);
     this.checkTypeRules(queue, m, prefetch);
+    // RabbitMQ 3.10 closes the connection (540), no-ack consumers included.
+    if (globalPrefetch !== 0 && queue.type === "quorum")
+      throw fail.notImplemented(`${resourceName("queue", queue.name, this.vhost.name)} does not support global qos`);
     // A single-active-consumer queue takes no exclusive consumer, even with no consumers (RabbitMQ 3.10).
     // A stream ignores the exclusive flag (RabbitMQ 3.10 too): each of its consumers reads on its own.
     const exclusiveUse = queue.consumers.some((c) => c.options.exclusive) || (m.exclusive && (queue.consumerCount > 0 || queue.singleActiveConsumer));

@@ -140,7 +140,7 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
       case amqp.BASIC_REJECT:
         return this.tx ? this.tx.holdAck(m) : this.deliveries.nack(m.deliveryTag, false, m.requeue);
       case amqp.BASIC_CONSUME:
-        return this.consumers.consume(this.topology.withQueueShortcut(m), this.deliveries.prefetchCount);
+        return this.consumers.consume(this.topology.withQueueShortcut(m), this.deliveries.prefetchCount, this.deliveries.globalPrefetchCount);
       case amqp.BASIC_CANCEL:
         return this.consumers.cancel(m);
       case amqp.BASIC_GET:

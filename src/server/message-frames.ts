@@ -1,6 +1,7 @@
 import type { FrameWriter } from "../amqp/frame-writer.js";
 import { BASIC_DELIVER, BASIC_GET_OK, CLASS_BASIC, encodeBasicReturn, FRAME_METHOD } from "../amqp/generated.js";
 import { shortStrBytes } from "../amqp/name-bytes.js";
+import { propertiesWithDeliveryCount } from "../amqp/delivery-count-header.js";
 import type { Message } from "../broker/message.js";
 import type { StoredMessage } from "../broker/message-log.js";
 
@@ -40,6 +41,8 @@ function writeDeliverMethod(
 export function writeBasicDeliver(w: FrameWriter, channel: number, tagBytes: Buffer, deliveryTag: number, message: StoredMessage): void {
   const buf = message.buf;
   writeDeliverMethod(w, channel, tagBytes, deliveryTag, message.redelivered, buf, message.addressStart, message.addressEnd);
+  // A quorum queue's redelivery carries x-delivery-count (RabbitMQ 3.10 leaves first deliveries as published).
+  if (message.deliveryCount > 0) return writeCountedContent(w, channel, message);
   w.contentFrom(channel, CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
 }
 
@@ -59,7 +62,15 @@ export function writeBasicGetOk(w: FrameWriter, channel: number, deliveryTag: nu
   w.rawRange(buf, message.addressStart, message.addressEnd);
   w.u32(messageCount);
   w.end();
+  // A quorum queue's basic.get-ok carries x-delivery-count always, 0 included (RabbitMQ 3.10).
+  if (message.deliveryCount >= 0) return writeCountedContent(w, channel, message);
   w.contentFrom(channel, CLASS_BASIC, buf, message.propertiesStart, message.propertiesEnd, message.bodyStart, message.bodyEnd);
+}
+
+/** A quorum queue's message with its x-delivery-count header: new property bytes for this delivery only. */
+function writeCountedContent(w: FrameWriter, channel: number, message: StoredMessage): void {
+  const properties = propertiesWithDeliveryCount(message.buf, message.propertiesStart, message.propertiesEnd, message.deliveryCount);
+  w.content(channel, CLASS_BASIC, properties, message.body());
 }
 
 /** basic.deliver and its content for a direct reply-to message (never queued, never redelivered). */

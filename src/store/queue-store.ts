@@ -496,7 +496,7 @@ export class QueueStore implements StreamLog {
    * skipped, torn tails cut) and report them in order. Segments are kept in the cache while it
    * has room; the rest are read back when a consumer reaches them.
    */
-  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean, priority: number) => void): void {
+  recover(found: (position: LogPosition, bodySize: number, redelivered: boolean, priority: number, deliveries: number) => void): void {
     if (!this.options.durable) return;
     const names = this.fs.list(this.options.dir);
     const ids = names
@@ -548,7 +548,7 @@ export class QueueStore implements StreamLog {
   private recoverSegment(
     id: number,
     scratch: { buffer: Buffer },
-    found: (position: LogPosition, bodySize: number, redelivered: boolean, priority: number) => void,
+    found: (position: LogPosition, bodySize: number, redelivered: boolean, priority: number, deliveries: number) => void,
   ): void {
     const names = this.segmentNames(id);
     const data = this.readSegment(names.path, scratch);
@@ -600,7 +600,8 @@ export class QueueStore implements StreamLog {
     this.segments.set(id, { id, ...names, format, file, acks: undefined, records, settled: records - offsets.length, verified: verify, sealed });
     const base = id * SEGMENT_FACTOR;
     for (let i = 0; i < offsets.length; i++) {
-      found(base + offsets[i]!, bodySizes[i]!, this.options.uncleanRecovery || delivered.has(offsets[i]!), priorities?.[i] ?? 0);
+      const deliveries = delivered.get(offsets[i]!) ?? 0;
+      found(base + offsets[i]!, bodySizes[i]!, this.options.uncleanRecovery || deliveries > 0, priorities?.[i] ?? 0, deliveries);
     }
   }
 
@@ -618,10 +619,13 @@ export class QueueStore implements StreamLog {
     }
   }
 
-  /** The offsets an ack file marks acked and delivered, and the length its seal names; a torn tail is cut. */
-  private recoverAcks(ackPath: string, format: SegmentFormat): { acked: Set<number>; delivered: Set<number>; sealedLength: number | undefined } {
+  /**
+   * The offsets an ack file marks acked, how many delivered markers each delivered one has (a
+   * quorum queue's return count), and the length its seal names; a torn tail is cut.
+   */
+  private recoverAcks(ackPath: string, format: SegmentFormat): { acked: Set<number>; delivered: Map<number, number>; sealedLength: number | undefined } {
     const acked = new Set<number>();
-    const delivered = new Set<number>();
+    const delivered = new Map<number, number>();
     let sealedLength: number | undefined;
     const data = this.fs.readFile(ackPath);
     if (data === undefined) return { acked, delivered, sealedLength };
@@ -635,8 +639,10 @@ export class QueueStore implements StreamLog {
         if (length === undefined) break;
         sealedLength = length;
         p += ACK_ENTRY_SIZE;
-      } else if (marker & DELIVERED_BIT) delivered.add((marker & ~DELIVERED_BIT) >>> 0);
-      else acked.add(marker);
+      } else if (marker & DELIVERED_BIT) {
+        const offset = (marker & ~DELIVERED_BIT) >>> 0;
+        delivered.set(offset, (delivered.get(offset) ?? 0) + 1);
+      } else acked.add(marker);
     }
     if (p !== data.length) {
       this.options.log.warn({ event: "store.torn_tail", file: ackPath, at: p, size: data.length }, "cut a torn ack file tail");

@@ -47,6 +47,8 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
       const value = streamInfo(q, key);
       if (value !== undefined) return value;
     }
+    const quorum = q.type === "quorum" ? quorumColumn(key, src.ids.node) : undefined;
+    if (quorum !== undefined) return quorum;
     switch (key) {
       case "name":
         return q.name;
@@ -106,7 +108,7 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
       case "state":
         return "running";
       case "type":
-        return queueTypeOf(q.options.arguments);
+        return q.type;
       default:
         return ""; // policy, head_message_timestamp, slave_pids, leader, members, online...
     }
@@ -139,6 +141,41 @@ function streamInfo(q: StreamQueue, key: string): InfoValue | undefined {
       return "";
     case "consumers":
       return q.consumers.length;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A column rabbitmqctl 3.10 shows otherwise for a quorum queue: blank where a quorum queue keeps
+ * no such figure, 0 in memory, and the node as its leader and only member. Undefined for the
+ * columns shown as for any queue.
+ */
+function quorumColumn(key: string, node: string): InfoValue | undefined {
+  switch (key) {
+    case "exclusive":
+    case "exclusive_consumer_pid":
+    case "exclusive_consumer_tag":
+    case "messages_ready_ram":
+    case "messages_unacknowledged_ram":
+    case "messages_persistent":
+    case "message_bytes":
+    case "message_bytes_ready":
+    case "message_bytes_unacknowledged":
+    case "message_bytes_persistent":
+    case "disk_reads":
+    case "disk_writes":
+    case "consumer_utilisation":
+    case "consumer_capacity":
+      return "";
+    case "messages_ram":
+    case "message_bytes_ram":
+      return 0;
+    case "leader":
+      return node;
+    case "members":
+    case "online":
+      return { atoms: [node] };
     default:
       return undefined;
   }
