@@ -81,13 +81,13 @@ export function visibleVhosts(broker: Broker, p: Principal): string[] {
 }
 
 /**
- * A vhost named in a path: 404 when it does not exist, 401 "Access refused." when the user has
+ * A vhost named in a path: 404 when it does not exist, 401 when the user has
  * no permissions on it (rabbit_mgmt_util:is_authorized_vhost; monitors may read any).
  */
 export function requireVhostAccess(broker: Broker, p: Principal, vhost: string, forWriting = false): void {
   if (!broker.vhosts.has(vhost)) throw httpError.notFound();
   const allowed = broker.permissions.get(p.user.name, vhost) !== undefined || (!forWriting && p.isMonitor);
-  if (!allowed) throw httpError.notAuthorised("Access refused.");
+  if (!allowed) throw httpError.notAuthorised("User not authorised to access virtual host");
 }
 
 /**

@@ -19,14 +19,16 @@ export function registerDefinitionRoutes(api: ApiRouter, ctx: ManagementContext)
 
   api.get("/api/definitions", (call) => {
     requireAdministrator(call.principal);
-    return exportDefinitions(broker);
+    // The API's export also names the product (rabbitmqctl's does not).
+    const { rabbit_version, rabbitmq_version, ...rest } = apiExport(ctx);
+    return { rabbit_version, rabbitmq_version, product_name: "Warren", product_version: ctx.version, ...rest };
   });
 
   api.get("/api/definitions/:vhost", (call) => {
     requireAdministrator(call.principal);
     const vhost = call.params.vhost!;
     if (!broker.vhosts.has(vhost)) throw httpError.notFound();
-    const all = exportDefinitions(broker);
+    const all = apiExport(ctx);
     const out: JsonObject = { rabbit_version: all.rabbit_version ?? null };
     for (const key of PER_VHOST_KEYS) {
       const items = (all[key] as JsonObject[] | undefined) ?? [];
@@ -52,6 +54,23 @@ export function registerDefinitionRoutes(api: ApiRouter, ctx: ManagementContext)
 
   api.post("/api/definitions", (call) => importFrom(call, undefined));
   api.post("/api/definitions/:vhost", (call) => importFrom(call, call.params.vhost!));
+}
+
+/**
+ * The export as the API gives it, which differs from rabbitmqctl's in two fields: exchanges say
+ * whether they are internal, and queues do not name their type (RabbitMQ 3.10's management plugin).
+ */
+function apiExport(ctx: ManagementContext): JsonObject {
+  const all = exportDefinitions(ctx.broker);
+  const exchanges = (all.exchanges as JsonObject[]).map((x) => {
+    const { arguments: args, auto_delete, durable, name, type, vhost } = x;
+    return { name, vhost, type, durable, auto_delete, internal: false, arguments: args } as JsonObject;
+  });
+  const queues = (all.queues as JsonObject[]).map((q) => {
+    const { arguments: args, auto_delete, durable, name, vhost } = q;
+    return { name, vhost, durable, auto_delete, arguments: args } as JsonObject;
+  });
+  return { ...all, exchanges, queues };
 }
 
 /** The definitions a POST carries: its JSON body, or the JSON of a multipart form's `file`. */

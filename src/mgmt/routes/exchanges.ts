@@ -69,7 +69,7 @@ export function registerExchangeRoutes(api: ApiRouter, ctx: ManagementContext): 
     const type = stringParam(body, "type", "direct");
     if (!exchangeTypes.has(type)) throw httpError.badRequest(`unknown exchange type '${type}'`);
     const options = {
-      durable: boolParam(body, "durable", true),
+      durable: boolParam(body, "durable", false),
       autoDelete: boolParam(body, "auto_delete", false),
       internal: boolParam(body, "internal", false),
       arguments: jsonToTable(objectParam(body, "arguments"), "arguments"),

@@ -62,7 +62,7 @@ export function registerQueueRoutes(api: ApiRouter, ctx: ManagementContext): voi
     if (name.startsWith("amq.")) throw httpError.notAuthorised("Access refused.");
     requirePermission(broker, call.principal, vhostName, "configure", name);
     const body = bodyObject(call.body);
-    const durable = boolParam(body, "durable", true);
+    const durable = boolParam(body, "durable", false);
     const autoDelete = boolParam(body, "auto_delete", false);
     const args = jsonToTable(objectParam(body, "arguments"), "arguments");
     const vhost = broker.vhosts.get(vhostName)!;

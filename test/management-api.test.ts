@@ -1,0 +1,377 @@
+/**
+ * The management HTTP API over real HTTP (node's fetch) against a Warren with the API on, each
+ * answer checked against what RabbitMQ 3.10.8's management plugin answers for the same request
+ * and state: the same request runs against the management oracle too when it is running
+ * (test/helpers/management.ts), and must give the expected answer there as well.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { connect, type ChannelModel } from "amqplib";
+import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { Api, type ApiResponse, eventually, keysOf, type ManagementOracle, managementOracle } from "./helpers/management.js";
+
+let broker: BrokerHandle;
+let warren: Api;
+let rabbit: ManagementOracle | undefined;
+/** The vhost each run works in, made on both brokers and deleted after. */
+const VHOST = `mgmt-test-${process.pid}`;
+const V = encodeURIComponent(VHOST);
+const USERS = ["monitor", "manager", "plain", "policy"].map((u) => `mgmt-test-${u}-${process.pid}`);
+const [MONITOR, MANAGER, PLAIN, POLICY] = USERS as [string, string, string, string];
+
+/**
+ * Keys whose presence does not depend on timing: RabbitMQ adds message counts, rates and byte
+ * counts to an object only once its statistics have been collected (every 5 s).
+ */
+function stableKeys(v: unknown, alsoLeaveOut: string[] = []): string[] {
+  const timed = /^(messages|messages_ready|messages_unacknowledged|recv_oct|send_oct|message_stats|reductions|garbage_collection|idle_since)(_details)?$/;
+  return keysOf(v).filter((k) => !timed.test(k) && !alsoLeaveOut.includes(k));
+}
+
+/** Both APIs: Warren's, and the oracle's when it runs. */
+function apis(): Api[] {
+  return rabbit === undefined ? [warren] : [warren, rabbit.api];
+}
+
+/** Run a request on each broker and check it gives `expected` (status, and body when given) on both. */
+async function expectBoth(run: (api: Api) => Promise<ApiResponse>, status: number, body?: unknown): Promise<ApiResponse[]> {
+  const out: ApiResponse[] = [];
+  for (const api of apis()) {
+    const res = await run(api);
+    const who = api === warren ? "Warren" : "RabbitMQ";
+    assert.equal(res.status, status, `${who}: status ${res.status}, body ${res.text}`);
+    if (body !== undefined) assert.deepEqual(res.body, body, `${who}: body`);
+    out.push(res);
+  }
+  return out;
+}
+
+async function setUp(api: Api): Promise<void> {
+  await api.put(`/api/vhosts/${V}`, {});
+  const tags: Record<string, string> = { [MONITOR]: "monitoring", [MANAGER]: "management", [PLAIN]: "", [POLICY]: "policymaker" };
+  for (const user of USERS) await api.put(`/api/users/${encodeURIComponent(user)}`, { password: "secret", tags: tags[user] });
+  await api.put(`/api/permissions/${V}/${encodeURIComponent(MANAGER)}`, { configure: ".*", write: ".*", read: ".*" });
+}
+
+async function tearDown(api: Api): Promise<void> {
+  await api.delete(`/api/vhosts/${V}`);
+  for (const user of USERS) await api.delete(`/api/users/${encodeURIComponent(user)}`);
+}
+
+before(async () => {
+  broker = await startBroker({ forceLocal: true, management: true });
+  assert.ok(broker.managementUrl, "the broker logs management.listening");
+  warren = new Api(broker.managementUrl);
+  rabbit = await managementOracle();
+  for (const api of apis()) await setUp(api);
+});
+
+after(async () => {
+  for (const api of apis()) await tearDown(api).catch(() => {});
+  await broker?.stop();
+});
+
+describe("authentication and tags", () => {
+  test("no credentials: 401 with the Basic challenge and no body", async () => {
+    for (const res of await expectBoth((api) => api.as("", "").get("/api/overview"), 401)) {
+      assert.equal(res.headers.get("www-authenticate"), 'Basic realm="RabbitMQ Management"');
+      assert.equal(res.text, "");
+    }
+  });
+
+  test("a wrong password: 401 not_authorized, Login failed, with the challenge", async () => {
+    for (const res of await expectBoth((api) => api.as("guest", "wrong").get("/api/overview"), 401, { error: "not_authorized", reason: "Login failed" })) {
+      assert.equal(res.headers.get("www-authenticate"), 'Basic realm="RabbitMQ Management"');
+    }
+  });
+
+  test("a user without a management tag: 401 Not management user", async () => {
+    await expectBoth((api) => api.as(PLAIN, "secret").get("/api/overview"), 401, { error: "not_authorised", reason: "Not management user" });
+  });
+
+  test("management users may not list users or nodes; monitoring users may see nodes", async () => {
+    await expectBoth((api) => api.as(MANAGER, "secret").get("/api/users"), 401, { error: "not_authorised", reason: "Not administrator user" });
+    await expectBoth((api) => api.as(MANAGER, "secret").get("/api/nodes"), 401, { error: "not_authorised", reason: "Not monitor user" });
+    await expectBoth((api) => api.as(POLICY, "secret").get("/api/nodes"), 401, { error: "not_authorised", reason: "Not monitor user" });
+    await expectBoth((api) => api.as(MONITOR, "secret").get("/api/users"), 401, { error: "not_authorised", reason: "Not administrator user" });
+    await expectBoth((api) => api.as(MONITOR, "secret").get("/api/nodes"), 200);
+  });
+
+  test("a management user sees only the vhosts it has permissions on; a monitor sees all", async () => {
+    const [w, r] = await expectBoth((api) => api.as(MANAGER, "secret").get("/api/vhosts?columns=name"), 200);
+    assert.deepEqual(w!.body, [{ name: VHOST }]);
+    if (r !== undefined) assert.deepEqual(r.body, w!.body);
+    const [m] = await expectBoth((api) => api.as(MONITOR, "secret").get("/api/vhosts?columns=name"), 200);
+    assert.ok((m!.body as Array<{ name: string }>).some((v) => v.name === "/"));
+    await expectBoth((api) => api.as(MANAGER, "secret").get("/api/queues/%2F"), 401, {
+      error: "not_authorised",
+      reason: "User not authorised to access virtual host",
+    });
+  });
+
+  test("whoami names the user and its tags; /api/auth needs no login", async () => {
+    await expectBoth((api) => api.as(MONITOR, "secret").get("/api/whoami"), 200, { name: MONITOR, tags: ["monitoring"] });
+    await expectBoth((api) => api.as("", "").get("/api/auth"), 200, { enable_uaa: false, uaa_client_id: "", uaa_location: "" });
+  });
+});
+
+describe("conventions", () => {
+  test("a missing object and an unknown path: 404 Object Not Found", async () => {
+    const notFound = { error: "Object Not Found", reason: "Not Found" };
+    await expectBoth((api) => api.get(`/api/queues/${V}/no-such-queue`), 404, notFound);
+    await expectBoth((api) => api.get("/api/no-such-thing"), 404, notFound);
+    await expectBoth((api) => api.get("/api/vhosts/no-such-vhost"), 404, notFound);
+  });
+
+  test("%2F is the vhost /, a trailing slash is accepted, names are percent-decoded", async () => {
+    for (const api of apis()) {
+      assert.equal((await api.put(`/api/queues/${V}/a%2Fb%20c`, {})).status, 201);
+    }
+    await expectBoth((api) => api.get(`/api/queues/${V}/a%2Fb%20c/?columns=name,vhost`), 200, { name: "a/b c", vhost: VHOST });
+    await expectBoth((api) => api.get("/api/exchanges/%2F/amq.direct?columns=name,vhost,type"), 200, { name: "amq.direct", vhost: "/", type: "direct" });
+    for (const api of apis()) assert.equal((await api.delete(`/api/queues/${V}/a%2Fb%20c`)).status, 204);
+  });
+
+  test("booleans and numbers as strings (rabbitmqadmin's), a bad boolean and a body that is not JSON: 400", async () => {
+    await expectBoth((api) => api.put(`/api/queues/${V}/strings`, { durable: "false", auto_delete: "true", unknown_key: 1 }), 201);
+    await expectBoth((api) => api.get(`/api/queues/${V}/strings?columns=durable,auto_delete`), 200, { durable: false, auto_delete: true });
+    await expectBoth((api) => api.put(`/api/queues/${V}/bad`, { durable: "maybe" }), 400, { error: "bad_request", reason: ["not_boolean", "maybe"] });
+    await expectBoth((api) => api.put(`/api/queues/${V}/bad`, "{not json"), 400, { error: "bad_request", reason: "not_json" });
+    await expectBoth((api) => api.delete(`/api/queues/${V}/strings`), 204);
+  });
+
+  test("sort, sort_reverse and columns (dotted ones too); pagination with RabbitMQ's paged shape and errors", async () => {
+    for (const api of apis()) for (const q of ["p-b", "p-a", "p-c"]) await api.put(`/api/queues/${V}/${q}`, {});
+    await expectBoth((api) => api.get(`/api/queues/${V}?columns=name&sort=name&sort_reverse=true`), 200, [{ name: "p-c" }, { name: "p-b" }, { name: "p-a" }]);
+    await expectBoth((api) => api.get(`/api/queues/${V}?columns=name`), 200, [{ name: "p-a" }, { name: "p-b" }, { name: "p-c" }]);
+    await expectBoth((api) => api.get(`/api/queues/${V}?page=2&page_size=2&columns=name`), 200, {
+      filtered_count: 3,
+      item_count: 1,
+      items: [{ name: "p-c" }],
+      page: 2,
+      page_count: 2,
+      page_size: 2,
+      total_count: 3,
+    });
+    await expectBoth((api) => api.get(`/api/queues/${V}?page=1&name=p-%5Bab%5D&use_regex=true&columns=name`), 200, {
+      filtered_count: 2,
+      item_count: 2,
+      items: [{ name: "p-a" }, { name: "p-b" }],
+      page: 1,
+      page_count: 1,
+      page_size: 100,
+      total_count: 3,
+    });
+    await expectBoth((api) => api.get(`/api/queues/${V}?page=5&page_size=2`), 400, {
+      error: "page_out_of_range",
+      reason: "Page out of range, page: 5 page size: 2, len: 3",
+    });
+    await expectBoth((api) => api.get(`/api/queues/${V}?page=1&page_size=600`), 400, {
+      error: "invalid_pagination_parameters",
+      reason: "Invalid pagination parameters: page number 1, page size 600",
+    });
+    await expectBoth((api) => api.get(`/api/queues/${V}?page=x`), 400, { error: "bad_request", reason: "Pagination parameters are invalid" });
+    await expectBoth((api) => api.get(`/api/vhosts/${V}?columns=name,metadata`), 200, { name: VHOST, metadata: { description: "", tags: [] } });
+    for (const api of apis()) for (const q of ["p-b", "p-a", "p-c"]) await api.delete(`/api/queues/${V}/${q}`);
+  });
+});
+
+describe("overview, nodes, cluster name, extensions", () => {
+  test("overview has RabbitMQ's keys and says which RabbitMQ version Warren speaks as", async () => {
+    const res = await warren.get("/api/overview");
+    assert.equal(res.status, 200);
+    const o = res.body as Record<string, unknown>;
+    assert.equal(o.rabbitmq_version, "3.10.8");
+    assert.equal(o.product_name, "Warren");
+    assert.equal(o.management_version, "3.10.8");
+    assert.deepEqual(keysOf(o.object_totals), ["channels", "connections", "consumers", "exchanges", "queues"]);
+    assert.ok((o.listeners as Array<{ protocol: string; port: number }>).some((l) => l.protocol === "amqp" && l.port === broker.port));
+    if (rabbit !== undefined) {
+      const r = (await rabbit.api.get("/api/overview")).body as Record<string, unknown>;
+      // Erlang's own keys are RabbitMQ's only; every other key is in both.
+      const erlangOnly = ["erlang_version", "erlang_full_version"];
+      assert.deepEqual(
+        keysOf(o),
+        keysOf(r).filter((k) => !erlangOnly.includes(k)),
+      );
+      assert.deepEqual(o.exchange_types, r.exchange_types);
+      assert.deepEqual(keysOf(o.queue_totals), keysOf(r.queue_totals).length === 0 ? keysOf(o.queue_totals) : keysOf(r.queue_totals));
+    }
+  });
+
+  test("a management user's overview leaves out the node, listeners and consumers", async () => {
+    for (const api of apis()) {
+      const o = (await api.as(MANAGER, "secret").get("/api/overview")).body as Record<string, unknown>;
+      assert.equal(o.node, undefined);
+      assert.equal(o.listeners, undefined);
+      assert.deepEqual(keysOf(o.object_totals), ["channels", "connections", "exchanges", "queues"]);
+    }
+  });
+
+  test("nodes: one node, by name too; an unknown node is 404", async () => {
+    const nodes = (await warren.get("/api/nodes")).body as Array<Record<string, unknown>>;
+    assert.equal(nodes.length, 1);
+    const name = nodes[0]!.name as string;
+    assert.equal((await warren.get(`/api/nodes/${encodeURIComponent(name)}?columns=name,running`)).status, 200);
+    // RabbitMQ 3.10 answers an unknown node with a 500 (a crash in its handler); Warren with a 404.
+    assert.equal((await warren.get("/api/nodes/nobody@nowhere")).status, 404);
+    if (rabbit !== undefined) {
+      const r = ((await rabbit.api.get("/api/nodes")).body as Array<Record<string, unknown>>)[0]!;
+      for (const key of [
+        "name",
+        "type",
+        "running",
+        "mem_used",
+        "mem_limit",
+        "mem_alarm",
+        "disk_free",
+        "disk_free_limit",
+        "disk_free_alarm",
+        "fd_used",
+        "fd_total",
+        "uptime",
+        "os_pid",
+      ]) {
+        assert.ok(key in nodes[0]!, `node has ${key}`);
+        assert.equal(typeof nodes[0]![key], typeof r[key], `${key} has RabbitMQ's type`);
+      }
+    }
+  });
+
+  test("cluster-name reads and changes (administrator); extensions is a list", async () => {
+    const res = await warren.get("/api/cluster-name");
+    assert.deepEqual(keysOf(res.body), ["name"]);
+    assert.equal((await warren.put("/api/cluster-name", { name: "renamed" })).status, 204);
+    assert.deepEqual((await warren.get("/api/cluster-name")).body, { name: "renamed" });
+    assert.equal((await warren.as(MONITOR, "secret").put("/api/cluster-name", { name: "x" })).status, 401);
+    assert.ok(Array.isArray((await warren.get("/api/extensions")).body));
+  });
+});
+
+describe("vhosts, users, permissions, topic permissions", () => {
+  const U = encodeURIComponent(`mgmt-test-crud-${process.pid}`);
+  const VX = encodeURIComponent(`mgmt-test-crud-${process.pid}`);
+
+  test("users: 201 created, 204 updated, tags as a list or a string, without-permissions, delete 204 then 404", async () => {
+    await expectBoth((api) => api.put(`/api/users/${U}`, { password: "pw", tags: "management,monitoring" }), 201);
+    await expectBoth((api) => api.put(`/api/users/${U}`, { password: "pw2", tags: ["management"] }), 204);
+    for (const res of await expectBoth((api) => api.get(`/api/users/${U}`), 200)) {
+      const u = res.body as Record<string, unknown>;
+      assert.deepEqual(keysOf(u), ["hashing_algorithm", "limits", "name", "password_hash", "tags"]);
+      assert.deepEqual(u.tags, ["management"]);
+      assert.equal(u.hashing_algorithm, "rabbit_password_hashing_sha256");
+    }
+    await expectBoth((api) => api.as(decodeURIComponent(U), "pw2").get("/api/whoami"), 200);
+    await expectBoth((api) => api.put(`/api/users/${U}`, {}), 400, { error: "bad_request", reason: "tags_not_present" });
+    await expectBoth((api) => api.put(`/api/users/${U}`, { password_hash: "xyz", tags: "" }), 400, { error: "bad_request", reason: ["not_base64", "xyz"] });
+    for (const res of await expectBoth((api) => api.get("/api/users/without-permissions"), 200)) {
+      assert.ok((res.body as Array<{ name: string }>).some((u) => u.name === decodeURIComponent(U)));
+    }
+    await expectBoth((api) => api.delete(`/api/users/${U}`), 204);
+    await expectBoth((api) => api.delete(`/api/users/${U}`), 404, { error: "Object Not Found", reason: "Not Found" });
+  });
+
+  test("a password hash moves between brokers: set with password_hash, log in with the password", async () => {
+    const hash = ((await warren.get("/api/users/guest")).body as { password_hash: string }).password_hash;
+    await expectBoth((api) => api.put(`/api/users/${U}`, { password_hash: hash, tags: "management" }), 201);
+    await expectBoth((api) => api.as(decodeURIComponent(U), "guest").get("/api/whoami"), 200);
+    await expectBoth((api) => api.delete(`/api/users/${U}`), 204);
+  });
+
+  test("vhosts: 201 then 204, the creator gets full permissions, the JSON has RabbitMQ's keys", async () => {
+    await expectBoth((api) => api.put(`/api/vhosts/${VX}`, { description: "made by a test", tags: "a,b" }), 201);
+    await expectBoth((api) => api.put(`/api/vhosts/${VX}`, { description: "changed", tags: ["c"] }), 204);
+    const shapes = await expectBoth((api) => api.get(`/api/vhosts/${VX}`), 200);
+    for (const res of shapes) {
+      const v = res.body as Record<string, unknown>;
+      assert.equal(v.description, "changed");
+      assert.deepEqual(v.tags, ["c"]);
+      assert.deepEqual(v.metadata, { description: "changed", tags: ["c"] });
+    }
+    if (shapes[1] !== undefined) assert.deepEqual(stableKeys(shapes[0]!.body), stableKeys(shapes[1].body));
+    await expectBoth((api) => api.get(`/api/permissions/${VX}/guest`), 200, {
+      user: "guest",
+      vhost: decodeURIComponent(VX),
+      configure: ".*",
+      write: ".*",
+      read: ".*",
+    });
+    await expectBoth((api) => api.delete(`/api/vhosts/${VX}`), 204);
+    await expectBoth((api) => api.delete(`/api/vhosts/${VX}`), 404);
+  });
+
+  test("permissions: set 201/204, read, list per vhost and user, bad regexp and missing keys 400, delete 204 then 404", async () => {
+    const M = encodeURIComponent(MANAGER);
+    const p = `/api/permissions/${V}/${M}`;
+    await expectBoth((api) => api.put(p, { configure: "^x", write: ".*", read: ".*" }), 204);
+    await expectBoth((api) => api.get(p), 200, { user: MANAGER, vhost: VHOST, configure: "^x", write: ".*", read: ".*" });
+    await expectBoth((api) => api.get(`/api/users/${M}/permissions`), 200, [{ user: MANAGER, vhost: VHOST, configure: "^x", write: ".*", read: ".*" }]);
+    for (const res of await expectBoth((api) => api.get(`/api/vhosts/${V}/permissions`), 200)) {
+      assert.ok((res.body as Array<{ user: string }>).some((r) => r.user === MANAGER));
+    }
+    await expectBoth((api) => api.put(p, { write: ".*", read: ".*" }), 400, { error: "bad_request", reason: "[{key_missing,configure}]" });
+    const [bad] = await expectBoth((api) => api.put(p, { configure: "(", write: ".*", read: ".*" }), 400);
+    assert.deepEqual((bad!.body as { reason: unknown[] }).reason.slice(0, 2), ["invalid_regexp", "("]);
+    await expectBoth((api) => api.put(`/api/permissions/no-such-vhost/${M}`, { configure: ".*", write: ".*", read: ".*" }), 400, {
+      error: "bad_request",
+      reason: "vhost_or_user_not_found",
+    });
+    await expectBoth((api) => api.put(p, { configure: ".*", write: ".*", read: ".*" }), 204);
+    await expectBoth((api) => api.delete(`/api/permissions/${V}/${encodeURIComponent(MONITOR)}`), 404);
+  });
+
+  test("topic permissions: set, list, read per vhost and user, delete 204 then 404", async () => {
+    const M = encodeURIComponent(MANAGER);
+    const p = `/api/topic-permissions/${V}/${M}`;
+    await expectBoth((api) => api.put(p, { exchange: "amq.topic", write: "^a", read: ".*" }), 201);
+    await expectBoth((api) => api.get(p), 200, [{ user: MANAGER, vhost: VHOST, exchange: "amq.topic", write: "^a", read: ".*" }]);
+    for (const res of await expectBoth((api) => api.get("/api/topic-permissions"), 200)) {
+      assert.ok((res.body as Array<{ user: string }>).some((r) => r.user === MANAGER));
+    }
+    await expectBoth((api) => api.delete(p), 204);
+    await expectBoth((api) => api.delete(p), 404);
+  });
+});
+
+describe("definitions", () => {
+  test("GET has RabbitMQ's keys; one vhost's has its queues, exchanges and bindings without vhost fields", async () => {
+    for (const api of apis()) {
+      await api.put(`/api/queues/${V}/def-q`, { durable: true });
+      await api.put(`/api/exchanges/${V}/def-x`, { type: "fanout", durable: true });
+      await api.post(`/api/bindings/${V}/e/def-x/q/def-q`, { routing_key: "k" });
+    }
+    const [w, r] = await expectBoth((api) => api.get("/api/definitions"), 200);
+    if (r !== undefined) assert.deepEqual(keysOf(w!.body), keysOf(r.body));
+    const expected = {
+      rabbit_version: "3.10.8",
+      parameters: [],
+      policies: [],
+      queues: [{ name: "def-q", durable: true, auto_delete: false, arguments: {} }],
+      exchanges: [{ name: "def-x", type: "fanout", durable: true, auto_delete: false, internal: false, arguments: {} }],
+      bindings: [{ source: "def-x", destination: "def-q", destination_type: "queue", routing_key: "k", arguments: {} }],
+    };
+    for (const res of await expectBoth((api) => api.get(`/api/definitions/${V}`), 200)) {
+      assert.deepEqual(res.body, expected);
+    }
+  });
+
+  test("POST merges a file (JSON body or a multipart upload) into what exists; 204", async () => {
+    const file = { queues: [{ name: "imported-q", vhost: VHOST, durable: true, auto_delete: false, arguments: {} }] };
+    await expectBoth((api) => api.post("/api/definitions", file), 204);
+    await expectBoth((api) => api.get(`/api/queues/${V}/imported-q?columns=name,durable`), 200, { name: "imported-q", durable: true });
+    await expectBoth((api) => api.get(`/api/queues/${V}/def-q?columns=name`), 200, { name: "def-q" });
+    const form = new FormData();
+    form.append("file", new Blob([JSON.stringify({ queues: [{ name: "uploaded-q", durable: false, auto_delete: false, arguments: {} }] })]), "defs.json");
+    for (const api of apis()) {
+      const res = await fetch(`${api.base}/api/definitions/${V}`, {
+        method: "POST",
+        headers: { authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}` },
+        body: form,
+      });
+      assert.equal(res.status, 204, await res.text());
+    }
+    await expectBoth((api) => api.get(`/api/queues/${V}/uploaded-q?columns=name,durable`), 200, { name: "uploaded-q", durable: false });
+    for (const api of apis()) for (const q of ["imported-q", "uploaded-q", "def-q"]) await api.delete(`/api/queues/${V}/${q}`);
+    for (const api of apis()) await api.delete(`/api/exchanges/${V}/def-x`);
+  });
+});
