@@ -28,9 +28,9 @@ const NAMES: Array<[keyof BasicProperties, string]> = [
   ["appId", "app_id"],
 ];
 
-/** A content header's property section as the API's JSON. */
-export function propertiesJson(raw: Buffer): Item {
-  if (raw.length < 2) return {};
+/** A content header's property section as the API's JSON: [] when there are none (an empty Erlang list, as RabbitMQ prints it). */
+export function propertiesJson(raw: Buffer): Item | [] {
+  if (raw.length < 2 || raw.readUInt16BE(0) === 0) return [];
   const p = decodeBasicProperties(new AmqpReader().reset(raw, 0, raw.length));
   const out: Item = {};
   for (const [key, json] of NAMES) {
@@ -38,7 +38,7 @@ export function propertiesJson(raw: Buffer): Item {
     if (v === undefined) continue;
     out[json] = key === "headers" ? tableToJson(v as NonNullable<BasicProperties["headers"]>) : v;
   }
-  return out;
+  return Object.keys(out).length === 0 ? [] : out;
 }
 
 const NUMERIC = new Set(["delivery_mode", "priority", "timestamp"]);

@@ -23,7 +23,8 @@ export function vhostBindings(vhost: VHost): BindingView[] {
   explicit.sort(
     (a, b) => cmp(a.source, b.source) || cmp(a.routingKey, b.routingKey) || cmp(a.destinationType, b.destinationType) || cmp(a.destination, b.destination),
   );
-  return [...[...vhost.queues.values()].map(implicitBinding), ...explicit];
+  const implicit = [...vhost.queues.values()].map(implicitBinding).sort((a, b) => cmp(a.destination, b.destination));
+  return [...implicit, ...explicit];
 }
 
 function cmp(a: string, b: string): number {
@@ -79,8 +80,8 @@ export function registerBindingRoutes(api: ApiRouter, ctx: ManagementContext): v
       requirePermission(broker, call.principal, vhostName, "write", destination.name);
       requirePermission(broker, call.principal, vhostName, "read", source.name);
       vhost.bind(source, destination, routingKey, args);
-      // Relative to the request's path, as RabbitMQ writes it: "<destination>/<properties_key>".
-      return created({ location: `${encodeURIComponent(call.params.destination!)}/${propertiesKey(routingKey, args)}` });
+      // Relative to the request's path, as RabbitMQ writes it: "<destination>/<properties_key>", quoted once more.
+      return created({ location: `${encodeURIComponent(call.params.destination!)}/${encodeURIComponent(propertiesKey(routingKey, args))}` });
     });
 
     api.get(`${base}/:props`, (call) => {
