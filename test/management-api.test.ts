@@ -537,3 +537,169 @@ describe("queues, exchanges, bindings, messages", () => {
     await expectBoth((api) => api.delete(`/api/queues/${V}/msg-q`), 204);
   });
 });
+
+describe("connections, channels, consumers", () => {
+  let client: ChannelModel;
+  let name = "";
+
+  before(async () => {
+    client = await connect(`amqp://${encodeURIComponent(MANAGER)}:secret@127.0.0.1:${broker.port}/${V}`, {
+      clientProperties: { connection_name: "mgmt-test" },
+    });
+    client.on("error", () => {});
+    const ch = await client.createChannel();
+    ch.on("error", () => {});
+    await ch.assertQueue("consumed-q", { durable: false });
+    await ch.prefetch(7);
+    await ch.consume("consumed-q", () => {}, { consumerTag: "ctag-1" });
+    const conns = await eventually(async () => {
+      const list = (await warren.get("/api/connections")).body as Array<Record<string, unknown>>;
+      return list.length > 0 ? list : undefined;
+    });
+    name = conns[0]!.name as string;
+  });
+
+  after(async () => {
+    await client?.close().catch(() => {});
+    await warren.delete(`/api/queues/${V}/consumed-q`);
+  });
+
+  test("a connection's JSON has RabbitMQ's keys and values; by name, per vhost; other users see only theirs", async () => {
+    const c = (await warren.get(`/api/connections/${encodeURIComponent(name)}`)).body as Record<string, unknown>;
+    assert.equal(c.user, MANAGER);
+    assert.equal(c.vhost, VHOST);
+    assert.equal(c.protocol, "AMQP 0-9-1");
+    assert.equal(c.state, "running");
+    assert.equal(c.peer_host, "127.0.0.1");
+    assert.equal(c.channels, 1);
+    assert.equal((c.client_properties as Record<string, unknown>).connection_name, "mgmt-test");
+    if (rabbit !== undefined) {
+      // The same client on RabbitMQ, for the key set (figures that need a stats event left out).
+      const other = await connect(rabbit.amqpUrl, { clientProperties: { connection_name: "mgmt-test" } });
+      try {
+        const r = await eventually(async () => {
+          const list = (await rabbit!.api.get("/api/connections")).body as Array<Record<string, unknown>>;
+          return list.find((x) => (x.client_properties as Record<string, unknown>)?.connection_name === "mgmt-test" && "recv_oct" in x);
+        });
+        const erlangOnly = ["garbage_collection", "reductions", "reductions_details"];
+        assert.deepEqual(stableKeys(c), stableKeys(r, erlangOnly));
+      } finally {
+        await other.close();
+      }
+    }
+    assert.equal(((await warren.get(`/api/vhosts/${V}/connections`)).body as unknown[]).length, 1);
+    assert.equal(((await warren.as(MANAGER, "secret").get("/api/connections")).body as unknown[]).length, 1);
+    await warren.put(`/api/permissions/${V}/${encodeURIComponent(POLICY)}`, { configure: ".*", write: ".*", read: ".*" });
+    assert.deepEqual((await warren.as(POLICY, "secret").get("/api/connections")).body, []);
+    assert.equal((await warren.as(POLICY, "secret").get(`/api/connections/${encodeURIComponent(name)}`)).status, 404);
+  });
+
+  test("channels and consumers: RabbitMQ's keys, the consumer's tag and prefetch, per connection and per vhost", async () => {
+    const chans = (await warren.get(`/api/connections/${encodeURIComponent(name)}/channels`)).body as Array<Record<string, unknown>>;
+    assert.equal(chans.length, 1);
+    assert.equal(chans[0]!.name, `${name} (1)`);
+    assert.equal(chans[0]!.consumer_count, 1);
+    assert.equal(chans[0]!.prefetch_count, 7);
+    const one = (await warren.get(`/api/channels/${encodeURIComponent(`${name} (1)`)}`)).body as Record<string, unknown>;
+    assert.equal((one.consumer_details as unknown[]).length, 1);
+    const consumers = (await warren.get(`/api/consumers/${V}`)).body as Array<Record<string, unknown>>;
+    assert.equal(consumers.length, 1);
+    assert.equal(consumers[0]!.consumer_tag, "ctag-1");
+    assert.equal(consumers[0]!.prefetch_count, 7);
+    assert.deepEqual(consumers[0]!.queue, { name: "consumed-q", vhost: VHOST });
+    assert.deepEqual(keysOf(consumers[0]), [
+      "ack_required",
+      "active",
+      "activity_status",
+      "arguments",
+      "channel_details",
+      "consumer_tag",
+      "exclusive",
+      "prefetch_count",
+      "queue",
+    ]);
+    assert.deepEqual(keysOf(consumers[0]!.channel_details), ["connection_name", "name", "node", "number", "peer_host", "peer_port", "user"]);
+    if (rabbit !== undefined) {
+      const other = await connect(rabbit.amqpUrl);
+      try {
+        const ch = await other.createChannel();
+        const q = await ch.assertQueue("", { exclusive: true });
+        await ch.consume(q.queue, () => {});
+        const r = await eventually(async () => {
+          const list = (await rabbit!.api.get("/api/channels")).body as Array<Record<string, unknown>>;
+          return list.find((x) => x.consumer_count === 1 && "reductions" in x);
+        });
+        const erlangOnly = ["garbage_collection", "reductions", "reductions_details"];
+        assert.deepEqual(stableKeys(chans[0]), stableKeys(r, erlangOnly));
+        const rc = ((await rabbit.api.get("/api/consumers")).body as Array<Record<string, unknown>>)[0]!;
+        assert.deepEqual(keysOf(rc), keysOf(consumers[0]));
+      } finally {
+        await other.close();
+      }
+    }
+  });
+
+  test("DELETE closes the connection with 320 CONNECTION_FORCED and the X-Reason text", async () => {
+    const closed = new Promise<Error>((resolve) => client.once("close", resolve));
+    const res = await warren.delete(`/api/connections/${encodeURIComponent(name)}`, { "x-reason": "bye from a test" });
+    assert.equal(res.status, 204);
+    const err = (await closed) as Error & { code?: number };
+    assert.equal(err.code, 320);
+    assert.match(err.message, /CONNECTION_FORCED - bye from a test/);
+    await eventually(async () => ((await warren.get("/api/connections")).body as unknown[]).length === 0 || undefined);
+    assert.equal((await warren.delete(`/api/connections/${encodeURIComponent(name)}`)).status, 404);
+  });
+
+  test("DELETE without X-Reason says Closed via management plugin", async () => {
+    const other = await connect(`amqp://guest:guest@127.0.0.1:${broker.port}/`);
+    const closed = new Promise<Error>((resolve) => other.once("close", resolve));
+    other.on("error", () => {});
+    const c = await eventually(async () => ((await warren.get("/api/connections")).body as Array<{ name: string }>)[0]);
+    assert.equal((await warren.delete(`/api/connections/${encodeURIComponent(c.name)}`)).status, 204);
+    const err = (await closed) as Error & { code?: number };
+    assert.equal(err.code, 320);
+    assert.match(err.message, /CONNECTION_FORCED - Closed via management plugin/);
+  });
+});
+
+describe("health checks", () => {
+  test("aliveness test, alarms, virtual hosts, listeners: RabbitMQ's answers", async () => {
+    await expectBoth((api) => api.get(`/api/aliveness-test/${V}`), 200, { status: "ok" });
+    await expectBoth((api) => api.get("/api/health/checks/alarms"), 200, { status: "ok" });
+    await expectBoth((api) => api.get("/api/health/checks/local-alarms"), 200, { status: "ok" });
+    await expectBoth((api) => api.get("/api/health/checks/virtual-hosts"), 200, { status: "ok" });
+    await expectBoth((api) => api.get("/api/health/checks/node-is-quorum-critical"), 200, { status: "ok", reason: "single node cluster" });
+    await expectBoth((api) => api.get("/api/health/checks/protocol-listener/amqp091"), 200, { status: "ok", protocol: "amqp" });
+    await expectBoth((api) => api.get("/api/health/checks/port-listener/abc"), 400, { error: "bad_request", reason: "Invalid port" });
+    for (const res of await expectBoth((api) => api.get("/api/health/checks/protocol-listener/mqtt"), 503)) {
+      const b = res.body as Record<string, unknown>;
+      assert.equal(b.status, "failed");
+      assert.equal(b.reason, "No active listener");
+      assert.equal(b.missing, "mqtt");
+    }
+    assert.deepEqual((await warren.get(`/api/health/checks/port-listener/${broker.port}`)).body, { status: "ok", port: broker.port });
+    const missing = await warren.get("/api/health/checks/port-listener/1");
+    assert.equal(missing.status, 503);
+    assert.equal((missing.body as { missing: number }).missing, 1);
+  });
+
+  test("an alarm in effect: 503 with the alarms listed as RabbitMQ lists them", async () => {
+    const alarmed = await startBroker({ forceLocal: true, management: true, args: ["--disk-free-limit", String(2 ** 52)] });
+    try {
+      const api = new Api(alarmed.managementUrl!);
+      const res = await eventually(async () => {
+        const r = await api.get("/api/health/checks/alarms");
+        return r.status === 503 ? r : undefined;
+      });
+      const b = res.body as { status: string; reason: string; alarms: Array<{ resource: string }> };
+      assert.equal(b.status, "failed");
+      assert.equal(b.reason, "There are alarms in effect in the cluster");
+      assert.deepEqual(
+        b.alarms.map((a) => a.resource),
+        ["disk space"],
+      );
+    } finally {
+      await alarmed.stop();
+    }
+  });
+});

@@ -202,6 +202,9 @@ export function connectionJson(c: Connection, sc: ShapeContext): Item {
   out.timeout = c.heartbeat;
   out.type = "network";
   out.user = c.username;
+  // The name the client gave its connection (client property connection_name), when it gave one.
+  const given = c.clientProperties.connection_name;
+  if (typeof given === "string") out.user_provided_name = given;
   out.user_who_performed_action = c.username;
   out.vhost = c.vhost?.name ?? "";
   return out;
