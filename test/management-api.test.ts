@@ -703,3 +703,91 @@ describe("health checks", () => {
     }
   });
 });
+
+describe("message rates", () => {
+  test("message_stats per queue, exchange, channel, vhost and node count publishes, deliveries, gets and acks, with rates", async () => {
+    const conn = await connect(`amqp://guest:guest@127.0.0.1:${broker.port}/${V}`);
+    try {
+      const ch = await conn.createConfirmChannel();
+      await ch.assertQueue("rates-q", { durable: false });
+      for (let i = 0; i < 20; i++) ch.sendToQueue("rates-q", Buffer.from(`m${i}`));
+      ch.publish("amq.direct", "nowhere", Buffer.from("dropped"));
+      await ch.waitForConfirms();
+      for (let i = 0; i < 3; i++) {
+        const m = await ch.get("rates-q");
+        assert.ok(m);
+        ch.ack(m);
+      }
+      await ch.get("rates-q", { noAck: true });
+      const seen: unknown[] = [];
+      await ch.prefetch(100);
+      await ch.consume("rates-q", (m) => {
+        if (m === null) return;
+        seen.push(m);
+        ch.ack(m);
+      });
+      await eventually(async () => (seen.length === 16 ? true : undefined));
+      // The counters are sampled once a second.
+      const q = await eventually(async () => {
+        const body = (await warren.get(`/api/queues/${V}/rates-q`)).body as { message_stats?: Record<string, number> };
+        return body.message_stats?.ack === 19 ? body.message_stats : undefined;
+      });
+      assert.equal(q.publish, 20);
+      assert.equal(q.get, 3);
+      assert.equal(q.get_no_ack, 1);
+      assert.equal(q.deliver, 16);
+      assert.equal(q.deliver_get, 20);
+      assert.equal(q.ack, 19);
+      assert.deepEqual(keysOf(q), [
+        "ack",
+        "ack_details",
+        "deliver",
+        "deliver_details",
+        "deliver_get",
+        "deliver_get_details",
+        "deliver_no_ack",
+        "deliver_no_ack_details",
+        "get",
+        "get_details",
+        "get_empty",
+        "get_empty_details",
+        "get_no_ack",
+        "get_no_ack_details",
+        "publish",
+        "publish_details",
+        "redeliver",
+        "redeliver_details",
+      ]);
+      const x = ((await warren.get(`/api/exchanges/${V}/amq.default`)).body as { message_stats: Record<string, number> }).message_stats;
+      assert.equal(x.publish_in, 20);
+      assert.equal(x.publish_out, 20);
+      const direct = ((await warren.get(`/api/exchanges/${V}/amq.direct`)).body as { message_stats: Record<string, number> }).message_stats;
+      assert.deepEqual([direct.publish_in, direct.publish_out], [1, 0]);
+      const c = ((await warren.get(`/api/vhosts/${V}/channels`)).body as Array<{ message_stats: Record<string, number> }>)[0]!.message_stats;
+      assert.equal(c.publish, 21);
+      assert.equal(c.confirm, 21);
+      assert.equal(c.drop_unroutable, 1);
+      assert.equal(c.ack, 19);
+      const v = await eventually(async () => {
+        const stats = ((await warren.get(`/api/vhosts/${V}`)).body as { message_stats?: Record<string, number> }).message_stats;
+        return stats?.ack === 19 ? stats : undefined;
+      });
+      assert.equal(v.publish, 21);
+      assert.equal(v.deliver_get, 20);
+      const o = ((await warren.get("/api/overview")).body as { message_stats: Record<string, number> }).message_stats;
+      assert.ok(o.publish >= 21);
+      // A steady publisher shows as a rate above zero.
+      const end = Date.now() + 3_000;
+      const rate = await eventually(async () => {
+        if (Date.now() < end) for (let i = 0; i < 50; i++) ch.sendToQueue("rates-q", Buffer.from("r"));
+        const stats = ((await warren.get(`/api/queues/${V}/rates-q`)).body as { message_stats: Record<string, { rate: number }> }).message_stats;
+        return stats.publish_details!.rate > 0 ? stats.publish_details!.rate : undefined;
+      });
+      assert.ok(rate > 0);
+      await ch.close();
+    } finally {
+      await conn.close();
+      await warren.delete(`/api/queues/${V}/rates-q`);
+    }
+  });
+});
