@@ -791,3 +791,12 @@ describe("message rates", () => {
     }
   });
 });
+
+describe("policies (not built yet)", () => {
+  test("the policy lists are empty lists, per vhost too; a named policy is not found", async () => {
+    await expectBoth((api) => api.get("/api/policies"), 200, []);
+    await expectBoth((api) => api.get(`/api/policies/${V}`), 200, []);
+    await expectBoth((api) => api.get("/api/operator-policies"), 200, []);
+    await expectBoth((api) => api.get(`/api/policies/${V}/none`), 404);
+  });
+});

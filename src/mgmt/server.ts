@@ -21,6 +21,7 @@ import { registerDefinitionRoutes } from "./routes/definitions.js";
 import { registerExchangeRoutes } from "./routes/exchanges.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerOverviewRoutes } from "./routes/overview.js";
+import { registerPolicyRoutes } from "./routes/policies.js";
 import { registerQueueRoutes } from "./routes/queues.js";
 
 /** RabbitMQ's management.http_max_body_size default: definitions files can be large. */
@@ -66,6 +67,7 @@ export class ManagementServer {
     registerBindingRoutes(router, ctx);
     registerConnectionRoutes(router, ctx);
     registerHealthRoutes(router, ctx);
+    registerPolicyRoutes(router, ctx);
   }
 
   private route(method: "GET" | "PUT" | "POST" | "DELETE", path: string, handler: Handler, options: RouteOptions = {}): void {
