@@ -85,6 +85,12 @@ describe("authentication and tags", () => {
     }
   });
 
+  test("a body from a client that has not logged in is not read: 401, not 400 not_json", async () => {
+    const res = await warren.as("", "").request("PUT", `/api/queues/${V}/x`, "{not json");
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get("www-authenticate"), 'Basic realm="RabbitMQ Management"');
+  });
+
   test("a user without a management tag: 401 Not management user", async () => {
     await expectBoth((api) => api.as(PLAIN, "secret").get("/api/overview"), 401, { error: "not_authorised", reason: "Not management user" });
   });

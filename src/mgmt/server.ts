@@ -31,6 +31,8 @@ export class ManagementServer {
   private readonly app: FastifyInstance;
   /** The port actually bound (after listen). */
   port = 0;
+  /** Who made each request in flight (set by the login hook, read by the handler). */
+  private readonly principals = new WeakMap<FastifyRequest, Principal>();
 
   constructor(private readonly ctx: ManagementContext) {
     this.app = Fastify({
@@ -74,8 +76,14 @@ export class ManagementServer {
     this.app.route({
       method,
       url: path,
+      // The login is checked before the body is read: nobody without credentials gets a body parsed.
+      onRequest: options.public
+        ? undefined
+        : async (req) => {
+            this.principals.set(req, this.login(req));
+          },
       handler: async (req, reply) => {
-        const principal = options.public ? (undefined as unknown as Principal) : this.login(req);
+        const principal = options.public ? (undefined as unknown as Principal) : this.principals.get(req)!;
         const call: ApiCall = {
           principal,
           params: req.params as Record<string, string>,
