@@ -6,7 +6,9 @@
 #   scripts/rabbitmq.sh ctl list_queues  # any rabbitmqctl command, aimed at this node
 #
 # Environment: RABBITMQ_PORT (5673), RABBITMQ_DIR (/tmp/warren-rabbitmq: all of the node's state,
-# wiped on every start), RABBITMQ_DIST_PORT (AMQP port + 20000), RABBITMQ_START_TIMEOUT (60 s).
+# wiped on every start), RABBITMQ_DIST_PORT (AMQP port + 20000), RABBITMQ_START_TIMEOUT (60 s),
+# RABBITMQ_MANAGEMENT_PORT (unset: no management plugin; set, say 15674: the management plugin on
+# 127.0.0.1 at that port, the oracle for Warren's HTTP API; never 15672, which Warren uses).
 #
 # Why not `rabbitmq-server -detached`: /usr/sbin/rabbitmq-server re-runs itself as the `rabbitmq`
 # user, which cannot write state folders created by root (failed_to_create_feature_flags_file_directory),
@@ -91,10 +93,14 @@ start() {
   rm -rf "$DIR"
   mkdir -p "$DIR/log" "$DIR/mnesia"
   touch "$MARKER" "$DIR/rabbitmq-env.conf"
-  echo '[].' >"$DIR/enabled_plugins" # no management plugin: it would grab port 15672
+  echo '[].' >"$DIR/enabled_plugins" # no management plugin unless asked for: it would grab port 15672
   cat >"$DIR/rabbitmq.conf" <<EOF
 listeners.tcp.1 = 127.0.0.1:$PORT
 EOF
+  if [[ -n "${RABBITMQ_MANAGEMENT_PORT:-}" ]]; then
+    echo '[rabbitmq_management].' >"$DIR/enabled_plugins"
+    printf 'management.tcp.port = %s\nmanagement.tcp.ip = 127.0.0.1\n' "$RABBITMQ_MANAGEMENT_PORT" >>"$DIR/rabbitmq.conf"
+  fi
 
   node_env
   # setsid: own session, so the node survives this script and the caller's process group.

@@ -20,6 +20,7 @@ import { tlsEnabled, tlsServerOptions } from "./server/tls-settings.js";
 import { storeFsFromEnvironment } from "./store/fault-fs.js";
 import { nodeFs, type StoreFs } from "./store/store-fs.js";
 import { MemoryMonitor } from "./broker/memory-monitor.js";
+import type { ManagementServer } from "./mgmt/server.js";
 
 /** How often the memory alarm looks at the process's memory, ms, and after how many bytes of input. */
 const MEMORY_CHECK_INTERVAL = 100;
@@ -56,6 +57,11 @@ export class Warren {
   port = 0;
   /** The AMQPS port, 0 when TLS is off. */
   tlsPort = 0;
+  /** The management HTTP API's port, 0 when it is off. */
+  managementPort = 0;
+  private management: ManagementServer | undefined;
+  private readonly ids = new NodeIdentity();
+  private readonly startedAt = Date.now();
   /** Called when warrenctl asks the broker to stop; the warren binary exits once stopped. */
   onStopRequest: () => void = () => void this.stop();
 
@@ -106,13 +112,13 @@ export class Warren {
       {
         broker: this.broker,
         connections: this.amqp.connections,
-        ids: new NodeIdentity(),
+        ids: this.ids,
         memory: this.memoryMonitor,
         disk: this.diskMonitor,
         options,
         log: this.log,
         version: warrenVersion(),
-        startedAt: Date.now(),
+        startedAt: this.startedAt,
         port: () => this.port,
         requestStop: () => this.onStopRequest(),
       },
@@ -135,11 +141,42 @@ export class Warren {
         `AMQPS listening on ${listenAddress(this.options.host)}:${this.tlsPort}`,
       );
     }
+    if (this.options.management) await this.startManagement();
     // amqp.listening comes last: tools (and the tests) take it to mean "ready".
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
       { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.dataDir },
       `AMQP listening on ${listenAddress(this.options.host)}:${this.port}`,
+    );
+  }
+
+  /** The management HTTP API (loaded only when it is on: fastify is not needed otherwise). */
+  private async startManagement(): Promise<void> {
+    const [{ ManagementServer }, { Rates }] = await Promise.all([import("./mgmt/server.js"), import("./mgmt/rates.js")]);
+    const rates = new Rates(this.broker, this.amqp.connections);
+    const server = new ManagementServer({
+      broker: this.broker,
+      connections: this.amqp.connections,
+      ids: this.ids,
+      options: this.options,
+      log: this.log,
+      version: warrenVersion(),
+      startedAt: this.startedAt,
+      memory: this.memoryMonitor,
+      disk: this.diskMonitor,
+      rates,
+      listeners: () => [
+        { protocol: "amqp", port: this.port, host: this.options.host },
+        ...(this.tlsPort !== 0 ? [{ protocol: "amqp/ssl" as const, port: this.tlsPort, host: this.options.host }] : []),
+        { protocol: "http", port: this.managementPort, host: this.options.managementHost },
+      ],
+    });
+    this.managementPort = await server.listen(this.options.managementHost, this.options.managementPort);
+    this.management = server;
+    rates.start();
+    this.log.info(
+      { event: "management.listening", host: this.options.managementHost, port: this.managementPort },
+      `management HTTP API listening on ${listenAddress(this.options.managementHost)}:${this.managementPort}`,
     );
   }
 
@@ -162,6 +199,7 @@ export class Warren {
   async stop(): Promise<void> {
     this.log.info({ event: "broker.stopping" }, "shutting down");
     this.control.close();
+    await this.management?.close();
     this.diskMonitor.stop();
     this.memoryMonitor.stop();
     await this.amqp.shutdown();

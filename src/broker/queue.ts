@@ -1,3 +1,4 @@
+import { MessageStats } from "./message-stats.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import type { Binding } from "./binding.js";
 import type { Consumer } from "./consumer.js";
@@ -94,6 +95,8 @@ export class Queue {
   deleted = false;
   /** Messages handed to consumers or basic.get so far (flow control watches it for progress). */
   deliveries = 0;
+  /** Counters for the management API's message_stats (publish, deliver, ack, ...). */
+  readonly stats = new MessageStats();
   /**
    * Set while flow control holds publishers for this queue: called when the backlog is down to
    * `flowResumeAt` (src/server/flow-control.ts).
@@ -263,6 +266,7 @@ export class Queue {
     if (this.ready.length === 0) this.headChanged = true;
     this.ready.push(position, flags);
     this.readyBytes += message.bodySize;
+    this.stats.publish++;
     if (persistent) this.readyPersistent++;
     // Offered to consumers before its TTL is looked at: a TTL of 0 means "now, or dropped".
     if (this.consumers.length > 0) this.dispatch();

@@ -53,6 +53,7 @@ const DIRECT_KEYS: Record<string, keyof Options> = {
   handshake_timeout: "handshakeTimeout",
   consumer_timeout: "consumerTimeout",
   "management.tcp.port": "managementPort",
+  "management.tcp.ip": "managementHost",
   load_definitions: "loadDefinitions",
   "warren.data_dir": "dataDir",
   "warren.queue_memory_budget": "queueMemoryBudget",

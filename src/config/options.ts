@@ -12,6 +12,10 @@ export interface Options {
   port: number;
   dataDir: string;
   managementPort: number;
+  /** Whether the management HTTP API listens at all. */
+  management: boolean;
+  /** Address the management listener binds to ("" for every address). */
+  managementHost: string;
   logLevel: LogLevel;
   /** Heartbeat interval the server proposes, seconds (0 disables). */
   heartbeat: number;
@@ -104,7 +108,23 @@ export const settings: Setting[] = [
     default: 15672,
     min: 0,
     max: 65535,
-    description: "management HTTP port (reserved: the management API is not built yet)",
+    description: "management HTTP API port, RabbitMQ's management plugin's (0 picks a free port)",
+  },
+  {
+    key: "management",
+    flag: "--management",
+    env: "WARREN_MANAGEMENT",
+    kind: "bool",
+    default: true,
+    description: "false: no management HTTP API (RabbitMQ without its management plugin)",
+  },
+  {
+    key: "managementHost",
+    flag: "--management-host",
+    env: "WARREN_MANAGEMENT_HOST",
+    kind: "string",
+    default: "",
+    description: "address the management listener binds to (empty: every IPv6 and IPv4 address, as RabbitMQ)",
   },
   { key: "logLevel", flag: "--log-level", env: "WARREN_LOG_LEVEL", kind: "level", default: "info", description: "debug, info, warn or error" },
   {

@@ -1,3 +1,4 @@
+import type { MessageStats } from "../broker/message-stats.js";
 import type { ChannelAccess } from "../access/channel-access.js";
 import { type AmqpError, fail } from "../amqp/errors.js";
 import * as amqp from "../amqp/generated.js";
@@ -31,6 +32,8 @@ export interface DeliveringChannel {
   readonly id: number;
   readonly host: ChannelHost;
   readonly state: ChannelState;
+  /** The channel's message counters (deliver, get, ack, redeliver). */
+  readonly stats: MessageStats;
   /** Let the queues of the channel's consumers deliver again (prefetch room, a drained socket). */
   resumeDeliveries(): void;
   /** A channel exception (the consumer timeout): close the channel with it. */
@@ -55,6 +58,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
   private readonly channel: DeliveringChannel;
   private readonly access: ChannelAccess;
   private readonly topology: TopologyMethods;
+  private readonly stats: MessageStats;
   private readonly unacked = new UnackedList();
   /** Settled deliveries, reused by track() (a Delivery keeps its last queue until reused). */
   private readonly spare: Delivery[] = [];
@@ -71,6 +75,7 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     this.channel = options.channel;
     this.access = options.access;
     this.topology = options.topology;
+    this.stats = options.channel.stats;
     this.timeoutClock = options.channel.host.ctx.consumerTimeouts;
   }
 
@@ -152,7 +157,19 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
 
   deliver(consumer: Consumer, message: StoredMessage): void {
     const tag = this.nextDeliveryTag++;
-    if (!consumer.options.noAck) this.track(tag, message, consumer.queue, consumer);
+    const queueStats = consumer.queue.stats;
+    if (!consumer.options.noAck) {
+      this.track(tag, message, consumer.queue, consumer);
+      this.stats.deliver++;
+      queueStats.deliver++;
+    } else {
+      this.stats.deliverNoAck++;
+      queueStats.deliverNoAck++;
+    }
+    if (message.redelivered) {
+      this.stats.redeliver++;
+      queueStats.redeliver++;
+    }
     writeBasicDeliver(this.writer, this.id, consumer.tagBytes, tag, message);
   }
 
@@ -205,11 +222,24 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     const queue = this.queueFor(m.queue);
     const message = queue.get(m.noAck);
     if (message === undefined) {
+      this.stats.getEmpty++;
+      queue.stats.getEmpty++;
       this.writer.method(this.id, amqp.encodeBasicGetEmpty, {});
       return;
     }
     const tag = this.nextDeliveryTag++;
-    if (!m.noAck) this.track(tag, message, queue, undefined);
+    if (!m.noAck) {
+      this.track(tag, message, queue, undefined);
+      this.stats.get++;
+      queue.stats.get++;
+    } else {
+      this.stats.getNoAck++;
+      queue.stats.getNoAck++;
+    }
+    if (message.redelivered) {
+      this.stats.redeliver++;
+      queue.stats.redeliver++;
+    }
     writeBasicGetOk(this.writer, this.id, tag, message, queue.messageCount);
     // A client that pipelines gets and reads nothing stops being read once its output backs up.
     this.writer.checkBacklog();
@@ -262,8 +292,11 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     queue.unacked--;
     queue.unackedBytes -= d.bodySize;
     if (d.consumer !== undefined) d.consumer.unacked--;
-    if (outcome === ACK) queue.settle(d.position, d.flags);
-    else if (outcome === REQUEUE) queue.requeue(d.position, d.flags, d.bodySize);
+    if (outcome === ACK) {
+      queue.settle(d.position, d.flags);
+      this.stats.ack++;
+      queue.stats.ack++;
+    } else if (outcome === REQUEUE) queue.requeue(d.position, d.flags, d.bodySize);
     else queue.reject(d.position, d.flags);
     this.recycle(d);
     this.host.dispatchAfterAcks(queue);
@@ -286,8 +319,11 @@ export class ChannelDeliveries implements ConsumerTimeoutTarget, DrainWaiter {
     const queues = new Set<Queue>();
     for (let i = 0; i < done.length; i++) {
       const d = done[i]!;
-      if (outcome === ACK) d.queue.settle(d.position, d.flags);
-      else if (outcome === REQUEUE) d.queue.requeue(d.position, d.flags, d.bodySize);
+      if (outcome === ACK) {
+        d.queue.settle(d.position, d.flags);
+        this.stats.ack++;
+        d.queue.stats.ack++;
+      } else if (outcome === REQUEUE) d.queue.requeue(d.position, d.flags, d.bodySize);
       else d.queue.reject(d.position, d.flags);
       queues.add(d.queue);
       this.recycle(d);

@@ -1,3 +1,4 @@
+import type { MessageStats } from "../broker/message-stats.js";
 import type { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
 import { expirationAt, expirationRefusal, hasExpiration } from "../amqp/expiration.js";
@@ -34,6 +35,8 @@ function checkExpiration(message: Message): void {
 export interface PublishingChannel {
   readonly id: number;
   readonly host: ChannelHost;
+  /** The channel's message counters (publish, confirm, unroutable). */
+  readonly stats: MessageStats;
   /** False once the channel is closing: confirms are then no longer sent. */
   readonly isOpen: boolean;
   /** Set by tx.select: publishes are held until tx.commit. */
@@ -180,8 +183,14 @@ export class ChannelPublisher {
     if (DirectReplyTo.isReplyAddress(message.exchange, message.routingKey)) return this.publishReply(message, mandatory);
     const exchange = this.vhost.exchanges.get(message.exchange);
     const queues = this.routed;
+    const stats = this.channel.stats;
+    stats.publish++;
     if (exchange === undefined) queues.clear();
-    else this.vhost.route(exchange, message, queues);
+    else {
+      this.vhost.route(exchange, message, queues);
+      exchange.stats.publish++;
+      if (queues.length !== 0) exchange.stats.publishOut++;
+    }
     let durable = false;
     let refused = false;
     for (let i = 0; i < queues.length; i++) {
@@ -203,9 +212,17 @@ export class ChannelPublisher {
     }
     const unroutable = queues.length === 0;
     queues.clear(); // keeps no queue alive past the publish
-    if (unroutable && mandatory) writeUnroutableReturn(this.host.writer, this.channel.id, message);
+    if (unroutable) {
+      if (mandatory) {
+        stats.returnUnroutable++;
+        writeUnroutableReturn(this.host.writer, this.channel.id, message);
+      } else stats.dropUnroutable++;
+    }
     const epoch = refused ? REFUSED_EPOCH : durable ? this.host.ctx.persister!.currentEpoch : 0;
-    if (this.confirms) this.confirms.add(epoch);
+    if (this.confirms) {
+      stats.confirm++;
+      this.confirms.add(epoch);
+    }
     return epoch;
   }
 

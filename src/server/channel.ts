@@ -1,3 +1,4 @@
+import { MessageStats } from "../broker/message-stats.js";
 import { ChannelAccess } from "../access/channel-access.js";
 import { AmqpError, fail } from "../amqp/errors.js";
 import * as amqp from "../amqp/generated.js";
@@ -31,6 +32,8 @@ export class Channel implements ConsumerOwner, DeliveringChannel, PublishingChan
   /** Permission checks (403 ACCESS_REFUSED), with the per-channel cache RabbitMQ has too. */
   private readonly access: ChannelAccess;
   private readonly topology: TopologyMethods;
+  /** Counters for the management API's message_stats. */
+  readonly stats = new MessageStats();
 
   constructor(
     readonly id: number,

@@ -31,6 +31,8 @@ export interface BrokerHandle {
   port: number;
   /** The AMQPS port, when the broker was started with TLS (an `amqps.listening` line). */
   tlsPort?: number;
+  /** The management HTTP API's base URL (http://127.0.0.1:PORT), when started with `management: true`. */
+  managementUrl?: string;
   /** True when the tests run against a broker they did not start (AMQP_URL). */
   external: boolean;
   /** The Warren process, when the test started one. */
@@ -53,6 +55,11 @@ export interface StartOptions {
   forceLocal?: boolean;
   /** Extra environment for warren (needs forceLocal). */
   env?: Record<string, string>;
+  /**
+   * Run the management HTTP API, on a free port (needs forceLocal). Off otherwise, so that test
+   * brokers never take port 15672 and start without loading it.
+   */
+  management?: boolean;
 }
 
 /** The external broker's URL (AMQP_URL) that `startBroker()` without forceLocal uses, if any. */
@@ -77,7 +84,7 @@ function redacted(url: string): string {
  * any broker (no options). See the module comment for the rules.
  */
 export async function startBroker(options: StartOptions = {}): Promise<BrokerHandle> {
-  const configured = (["args", "dataDir", "env"] as const).filter((key) => options[key] !== undefined);
+  const configured = (["args", "dataDir", "env", "management"] as const).filter((key) => options[key] !== undefined);
   if (configured.length > 0 && !options.forceLocal) {
     throw new Error(
       `startBroker: ${configured.join(", ")} configure a Warren this test starts, so pass forceLocal: true ` +
@@ -107,22 +114,14 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     [
       ...BROKER_NODE_FLAGS,
       warrenBin,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--management-port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--log-level",
-      "debug",
-      ...(options.args ?? []),
+      ...["--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--management", options.management ? "true" : "false"],
+      ...["--management-host", "127.0.0.1", "--data-dir", dataDir, "--log-level", "debug", ...(options.args ?? [])],
     ],
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...options.env } },
   );
   const logs: Array<Record<string, unknown>> = [];
   let tlsPort: number | undefined;
+  let managementPort: number | undefined;
   const port = await waitForListening(child.stdout!, {
     exited: new Promise((resolve) => child.once("exit", resolve)),
     timeoutMs: 15_000,
@@ -130,6 +129,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     onEntry: (entry) => {
       logs.push(entry);
       if (entry.event === "amqps.listening" && typeof entry.port === "number") tlsPort = entry.port;
+      if (entry.event === "management.listening" && typeof entry.port === "number") managementPort = entry.port;
     },
   });
   announce(`local Warren pid ${child.pid} on 127.0.0.1:${port}, data ${dataDir}${external ? " (forceLocal: AMQP_URL ignored)" : ""}`);
@@ -138,6 +138,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     host: "127.0.0.1",
     port,
     tlsPort,
+    managementUrl: managementPort === undefined ? undefined : `http://127.0.0.1:${managementPort}`,
     external: false,
     process: child,
     dataDir,

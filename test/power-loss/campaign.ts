@@ -85,6 +85,7 @@ export function brokerOptions(dataDir: string, segmentSize: number, memoryBudget
       host: "127.0.0.1",
       port: "0",
       managementPort: "0",
+      management: "false",
       dataDir,
       segmentSize: String(segmentSize),
       queueMemoryBudget: String(memoryBudget),

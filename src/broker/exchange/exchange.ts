@@ -1,3 +1,4 @@
+import { MessageStats } from "../message-stats.js";
 import type { FieldTable } from "../../amqp/field-types.js";
 import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
@@ -34,6 +35,8 @@ export abstract class Exchange {
   /** Marks the routing pass that last visited this exchange (loops in e2e bindings). */
   routeEpoch = 0;
   deleted = false;
+  /** publish_in (publish) and publish_out counters for the management API. */
+  readonly stats = new MessageStats();
   /** Where messages this exchange routes nowhere go instead: its `alternate-exchange` argument. */
   readonly alternate: string | undefined;
   /** Whether the routing key picks the destinations (so CC and BCC keys route too): not for fanout and headers. */
