@@ -200,7 +200,9 @@ describe("overview, nodes, cluster name, extensions", () => {
         keysOf(o),
         keysOf(r).filter((k) => !erlangOnly.includes(k)),
       );
-      assert.deepEqual(o.exchange_types, r.exchange_types);
+      // The delayed-message exchange is built into Warren; the oracle runs without that plugin.
+      const delayed = { name: "x-delayed-message", description: "Delayed Message Exchange.", enabled: true };
+      assert.deepEqual(o.exchange_types, [...(r.exchange_types as object[]), delayed]);
       assert.deepEqual(keysOf(o.queue_totals), keysOf(r.queue_totals).length === 0 ? keysOf(o.queue_totals) : keysOf(r.queue_totals));
     }
   });

@@ -12,9 +12,16 @@ import { bodyObject, stringParam } from "../params.js";
 
 const SAMPLE_RETENTION_POLICIES = { global: [600, 3600, 28800, 86400], basic: [600, 3600], detailed: [600] };
 
+/** Descriptions of the types that are not AMQP's own: the delayed-message plugin's, as it registers it. */
+const PLUGIN_TYPE_DESCRIPTIONS: Record<string, string> = { "x-delayed-message": "Delayed Message Exchange." };
+
 /** The exchange types with RabbitMQ's descriptions. */
 export function exchangeTypeList(): Item[] {
-  return [...exchangeTypes.keys()].sort().map((name) => ({ name, description: `AMQP ${name} exchange, as per the AMQP specification`, enabled: true }));
+  return [...exchangeTypes.keys()].sort().map((name) => ({
+    name,
+    description: PLUGIN_TYPE_DESCRIPTIONS[name] ?? `AMQP ${name} exchange, as per the AMQP specification`,
+    enabled: true,
+  }));
 }
 
 const MECHANISM_DESCRIPTIONS: Record<string, string> = {
