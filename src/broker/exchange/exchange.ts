@@ -1,6 +1,7 @@
 import type { FieldTable } from "../../amqp/field-types.js";
 import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
+import type { Policy } from "../policy-definition.js";
 import type { RouteList } from "../route-list.js";
 
 export interface ExchangeOptions {
@@ -25,8 +26,11 @@ export abstract class Exchange {
   /** Marks the routing pass that last visited this exchange (loops in e2e bindings). */
   routeEpoch = 0;
   deleted = false;
-  /** Where messages this exchange routes nowhere go instead: its `alternate-exchange` argument. */
-  readonly alternate: string | undefined;
+  /** Where messages this exchange routes nowhere go instead: its `alternate-exchange` argument, or its policy's. */
+  alternate: string | undefined;
+  /** The policy and operator policy that apply (the vhost matches them: policy-set.ts). */
+  policy: Policy | undefined = undefined;
+  operatorPolicy: Policy | undefined = undefined;
   /** Whether the routing key picks the destinations (so CC and BCC keys route too): not for fanout and headers. */
   readonly routesByKey: boolean = true;
 
