@@ -129,10 +129,10 @@ function definitionProblem(kind: PolicyKind, def: JsonTerm): string | undefined 
   return undefined;
 }
 
-/** Erlang's ~p of a {Text, Offset} tuple, broken as Erlang breaks it when it does not fit in 80 columns from `column`. */
+/** Erlang's ~p of a {Text, Offset} tuple, broken as Erlang breaks it when it does not end before column 80 from `column`. */
 function erlangTuple(textPart: string, offset: number, column: number): string {
   const flat = `{${JSON.stringify(textPart)},${offset}}`;
-  return column + flat.length <= 80 ? flat : `{${JSON.stringify(textPart)},\n${" ".repeat(column + 1)}${offset}}`;
+  return column + flat.length < 80 ? flat : `{${JSON.stringify(textPart)},\n${" ".repeat(column + 1)}${offset}}`;
 }
 
 /** PCRE's words for the RE2 errors that have a counterpart, with PCRE's offsets; RE2's own words otherwise. */

@@ -1,0 +1,190 @@
+/**
+ * set_policy, clear_policy, list_policies and the operator-policy twins: warrenctl's output,
+ * stderr and exit code against rabbitmqctl's on the RabbitMQ 3.10 oracle, for the same commands on
+ * a vhost of the same name (its own, so nothing else on the shared oracle is touched), and the
+ * policy column of list_queues and list_exchanges. Skipped when the oracle is not running.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { startBroker, type BrokerHandle } from "./helpers/broker.js";
+import { closeQuietly, openConnection } from "./helpers/amqp.js";
+import { NO_ORACLE, normalise, oracle, warrenTarget, type CtlResult, type Target } from "./helpers/control.js";
+import { uniqueName } from "./helpers/raw-client.js";
+
+const V = uniqueName("wt-policies");
+
+/** What must be equal: output normalised (tool and node names), the usage text cut after "Usage". */
+function comparable(r: CtlResult) {
+  return {
+    code: r.code,
+    stdout: normalise(r.stdout),
+    stderr: normalise(r.stderr)
+      .replace(/\n\t(-n NODE )?/, "\n\t")
+      .split("\nUsage")[0]!
+      .trim(),
+  };
+}
+
+/** Rows of a listing whose order the two brokers may differ in (list_exchanges): sorted. */
+function sortedRows(r: CtlResult) {
+  const lines = normalise(r.stdout).split("\n");
+  return { code: r.code, banner: lines.slice(0, 2), rows: lines.slice(2).sort() };
+}
+
+describe("policy commands print what rabbitmqctl prints", () => {
+  let broker: BrokerHandle;
+  let warren: Target;
+  let rabbit: Target | undefined;
+
+  before(async () => {
+    rabbit = await oracle();
+    if (rabbit === undefined) return;
+    broker = await startBroker({ forceLocal: true });
+    warren = warrenTarget(broker.dataDir!, broker.port);
+    for (const target of [warren, rabbit]) {
+      for (const args of [
+        ["add_vhost", V],
+        ["set_permissions", "-p", V, "guest", ".*", ".*", ".*"],
+      ]) {
+        const r = await target.ctl(args);
+        assert.equal(r.code, 0, r.stderr);
+      }
+    }
+  });
+
+  after(async () => {
+    if (rabbit !== undefined) await rabbit.ctl(["delete_vhost", V]);
+    await broker?.stop();
+  });
+
+  /** Run on both and compare; the commands of one step do not change state, so they run side by side. */
+  async function sameStep(commands: string[][], shape: (r: CtlResult) => unknown = comparable): Promise<void> {
+    // Each rabbitmqctl call boots an Erlang VM: ten at a time.
+    for (let i = 0; i < commands.length; i += 10) {
+      await Promise.all(
+        commands.slice(i, i + 10).map(async (args) => {
+          const [w, r] = await Promise.all([warren.ctl(args), rabbit!.ctl(args)]);
+          assert.deepEqual(shape(w), shape(r), `warrenctl ${args.join(" ")}`);
+        }),
+      );
+    }
+  }
+
+  it("every refusal: bad JSON, definitions, keys, values, patterns, apply-to, priority, vhost", async (t) => {
+    if (rabbit === undefined) return t.skip(NO_ORACLE);
+    const missing = `${V}-missing`;
+    const set = (...rest: string[]) => ["set_policy", "-p", V, "bad", ...rest];
+    await sameStep([
+      ["list_policies", "-p", V],
+      ["list_policies", "-p", V, "--formatter", "json"],
+      ["list_operator_policies", "-p", V],
+      set("^a", "notjson"),
+      set("^a", '{"a":'),
+      set("^a", '"text"'),
+      set("^a", "[1,2]"),
+      set("^a", "null"),
+      set("^a", "{}"),
+      set("^a", '{"foo":1, "bar": "x"}'),
+      set("^a", '{"max-priority":10}'),
+      set("^a", '{"single-active-consumer":true}'),
+      set("^a", '{"message-ttl":-1}'),
+      set("^a", '{"message-ttl":1000.0}'),
+      set("^a", '{"message-ttl":"x", "expires":0}'),
+      set("^a", '{"max-length":{"a":1}}'),
+      set("^a", '{"max-length":"abc", "foo": 1}'),
+      set("^a", '{"dead-letter-exchange":1, "alternate-exchange": [1]}'),
+      set("^a", '{"overflow":"x"}'),
+      set("^a", '{"queue-mode":"y"}'),
+      set("^a", '{"ha-mode":"exactly"}'),
+      set("^a", '{"ha-params":2}'),
+      set("(a", '{"message-ttl":-1}', "--apply-to", "foo"),
+      set("[", '{"message-ttl":1}'),
+      set("a{2,1}", '{"message-ttl":1}'),
+      set("a)", '{"message-ttl":1}'),
+      set("*a", '{"message-ttl":1}'),
+      set("^a", '{"message-ttl":1}', "--apply-to", "classic_queues"),
+      set("^a", '{"message-ttl":1}', "--priority", "x"),
+      set("^a", '{"message-ttl":1}', "--priority", "1.5"),
+      set("^a"),
+      ["set_operator_policy", "-p", V, "bad", "^a", '{"overflow":"drop-head"}'],
+      ["set_operator_policy", "-p", V, "bad", "^a", '{"ha-mode":"all"}'],
+      ["set_operator_policy", "-p", V, "bad", "^a", '{"delivery-limit":-2}'],
+      ["set_policy", "-p", missing, "p", "^a", '{"message-ttl":1}'],
+      ["set_policy", "-p", missing, "p", "(a", '{"foo":1}'],
+      ["list_policies", "-p", missing],
+      ["list_operator_policies", "-p", missing],
+      ["clear_policy", "-p", V, "nope"],
+      ["clear_operator_policy", "-p", V, "nope"],
+      ["clear_policy", "-p", missing, "nope"],
+      ["list_policies", "-p", V, "extra"],
+    ]);
+  });
+
+  it("set, replace, list (table, JSON, -q, -s), the policy columns of list_queues and list_exchanges, clear", async (t) => {
+    if (rabbit === undefined) return t.skip(NO_ORACLE);
+    // Distinct priorities: RabbitMQ orders ties by its table's hash, Warren by name.
+    await sameStep([
+      ["set_policy", "-p", V, "ttl", "^q\\.", '{"message-ttl":60000, "expires": 600000}', "--priority", "1", "--apply-to", "queues"],
+      ["set_policy", "-p", V, "ae", "^x\\.", '{"alternate-exchange":"ae"}', "--apply-to", "exchanges", "--priority", "2"],
+      ["set_policy", "-p", V, "everything", ".*", '{"max-length":100,"ha-mode":"all","queue-master-locator":"min-masters"}', "--priority", "-5"],
+      ["set_policy", "-p", V, "limits", "^q\\.limited$", '{"max-length":10,"overflow":"reject-publish"}', "--priority", "7"],
+      ["set_operator_policy", "-p", V, "cap", "^q\\.", '{"max-length":5,"message-ttl":1000}', "--priority", "3", "--apply-to", "queues"],
+      [
+        "set_policy",
+        "-p",
+        V,
+        "--formatter",
+        "json",
+        "json-out",
+        "^nothing$",
+        '{"dead-letter-exchange":"dlx","dead-letter-routing-key":"rk"}',
+        "--priority",
+        "9",
+      ],
+    ]);
+    // Queues and exchanges declared after the policies, through AMQP, the same on both.
+    for (const target of [warren, rabbit]) {
+      const conn = await openConnection(target.url("guest", "guest", V));
+      try {
+        const ch = await conn.createChannel();
+        for (const q of ["q.one", "q.limited", "other"]) await ch.assertQueue(q, { durable: false });
+        for (const x of ["x.one", "plain"]) await ch.assertExchange(x, "fanout", { durable: false });
+      } finally {
+        await closeQuietly(conn);
+      }
+    }
+    await sameStep([
+      ["list_policies", "-p", V],
+      ["list_policies", "-p", V, "--formatter", "json"],
+      ["list_policies", "-p", V, "-q"],
+      ["list_policies", "-p", V, "-s"],
+      ["list_operator_policies", "-p", V],
+      ["list_operator_policies", "-p", V, "--formatter", "json"],
+    ]);
+    await sameStep(
+      [
+        ["list_queues", "-p", V, "name", "policy"],
+        ["list_exchanges", "-p", V, "name", "policy"],
+      ],
+      sortedRows,
+    );
+    // Replace one (same name), clear others: queues follow at once.
+    await sameStep([
+      ["set_policy", "-p", V, "ttl", "^other$", '{"message-ttl":5000}', "--priority", "1"],
+      ["clear_policy", "-p", V, "limits"],
+      ["clear_operator_policy", "-p", V, "cap", "--formatter", "json"],
+    ]);
+    await sameStep([
+      ["list_policies", "-p", V],
+      ["list_operator_policies", "-p", V, "--formatter", "json"],
+    ]);
+    await sameStep(
+      [
+        ["list_queues", "-p", V, "name", "policy"],
+        ["list_queues", "-p", V, "name", "policy", "--formatter", "json"],
+        ["list_exchanges", "-p", V, "name", "policy"],
+      ],
+      sortedRows,
+    );
+  });
+});
