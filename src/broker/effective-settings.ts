@@ -1,7 +1,6 @@
 import type { FieldTable } from "../amqp/field-types.js";
 import { OVERFLOWS, type LengthLimit, type Overflow } from "./length-limit.js";
-import type { JsonTerm } from "./json-term.js";
-import type { Policy, PolicyDefinition } from "./policy-definition.js";
+import type { Policy, PolicyDefinition, PolicyValue } from "./policy-definition.js";
 import { queueTypeOf, type QueueType } from "./queue-arguments.js";
 
 /**
@@ -59,7 +58,7 @@ const LOWER_WINS = new Set(["expires", "message-ttl", "max-length", "max-length-
  * One key of the policy and operator policy together (rabbit_policy:get): the one that has it,
  * or, when both do, the lower for the limits; for other keys the operator policy's.
  */
-export function policyValue(key: string, policy: Policy | undefined, operatorPolicy: Policy | undefined): JsonTerm | undefined {
+export function policyValue(key: string, policy: Policy | undefined, operatorPolicy: Policy | undefined): PolicyValue | undefined {
   const mine = policy?.definition[key];
   const operator = operatorPolicy?.definition[key];
   if (mine === undefined) return operator;
@@ -71,7 +70,7 @@ export function policyValue(key: string, policy: Policy | undefined, operatorPol
 export function effectiveDefinition(policy: Policy | undefined, operatorPolicy: Policy | undefined): PolicyDefinition | undefined {
   if (policy === undefined && operatorPolicy === undefined) return undefined;
   const keys = new Set([...Object.keys(policy?.definition ?? {}), ...Object.keys(operatorPolicy?.definition ?? {})]);
-  const out: Record<string, JsonTerm> = {};
+  const out: Record<string, PolicyValue> = {};
   for (const key of [...keys].sort()) out[key] = policyValue(key, policy, operatorPolicy)!;
   return out;
 }

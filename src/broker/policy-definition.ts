@@ -7,8 +7,11 @@ export type PolicyKind = "policy" | "operator_policy";
 /** What a policy applies to, as RabbitMQ 3.10 takes it (the per-queue-type values came in 3.12). */
 export type ApplyTo = "queues" | "exchanges" | "all";
 
+/** A JSON value as a checked definition holds it (no floats: no key takes one). */
+export type PolicyValue = string | number | boolean | null | PolicyValue[] | { [key: string]: PolicyValue };
+
 /** A policy's definition once checked: its keys and their JSON values (strings, integers, lists of strings). */
-export type PolicyDefinition = Readonly<Record<string, JsonTerm>>;
+export type PolicyDefinition = Readonly<Record<string, PolicyValue>>;
 
 /** A policy as set: RabbitMQ's policy runtime parameter. */
 export interface Policy {
@@ -210,13 +213,20 @@ export function parsePolicyDefinition(json: string): JsonTerm {
 
 /** A checked definition with its keys in order (as RabbitMQ keeps and prints it). */
 export function sortedDefinition(def: JsonTerm): PolicyDefinition {
-  const out: Record<string, JsonTerm> = {};
+  const out: Record<string, PolicyValue> = {};
   if (!isJsonObject(def)) return out;
-  for (const key of Object.keys(def).sort()) out[key] = def[key] instanceof JsonFloat ? (def[key] as JsonFloat).value : def[key]!;
+  for (const key of Object.keys(def).sort()) out[key] = plain(def[key]!);
   return out;
+}
+
+function plain(v: JsonTerm): PolicyValue {
+  if (v instanceof JsonFloat) return v.value;
+  if (Array.isArray(v)) return v.map(plain);
+  if (isJsonObject(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
 }
 
 /** A definition as list_policies prints it: JSON, keys in order. */
 export function formatDefinition(def: PolicyDefinition): string {
-  return JSON.stringify(sortedDefinition(def as JsonTerm));
+  return JSON.stringify(sortedDefinition(def));
 }
