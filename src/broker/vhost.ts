@@ -136,16 +136,24 @@ export class VHost {
    * A queue whose policies did not change is left alone, unless `always` (a new queue).
    */
   private applyQueuePolicies(queue: Queue, always: boolean): void {
-    const target = { kind: "queue", name: queue.name, queueType: queueTypeOf(queue.options.arguments) } as const;
-    const policy = this.policies.size === 0 ? undefined : this.policies.match(target);
-    const operatorPolicy = this.operatorPolicies.size === 0 ? undefined : this.operatorPolicies.match(target);
+    let policy: Policy | undefined;
+    let operatorPolicy: Policy | undefined;
+    if (this.policies.size > 0 || this.operatorPolicies.size > 0) {
+      const target = { kind: "queue", name: queue.name, queueType: queueTypeOf(queue.options.arguments) } as const;
+      policy = this.policies.match(target);
+      operatorPolicy = this.operatorPolicies.match(target);
+    }
     if (!always && policy === queue.policy && operatorPolicy === queue.operatorPolicy) return;
+    if (always && policy === undefined && operatorPolicy === undefined) {
+      // A new queue under no policy: the constructor applied its arguments.
+      queue.dropHandler = queue.deadLetterExchange !== undefined ? this.deadLetterer.handler : undefined;
+      return;
+    }
     queue.policy = policy;
     queue.operatorPolicy = operatorPolicy;
-    const settings = queueSettings(queue.options.arguments, policy, operatorPolicy, target.queueType);
+    const settings = queueSettings(queue.options.arguments, policy, operatorPolicy);
     // Before the settings: a new length limit may drop messages, dead-lettered with the new exchange.
     queue.dropHandler = settings.deadLetterExchange !== undefined ? this.deadLetterer.handler : undefined;
-    if (always && policy === undefined && operatorPolicy === undefined) return; // the constructor applied the arguments
     queue.applySettings(settings);
   }
 
