@@ -12,6 +12,8 @@ import { NO_ORACLE, normalise, oracle, warrenTarget, type CtlResult, type Target
 import { uniqueName } from "./helpers/raw-client.js";
 
 const V = uniqueName("wt-policies");
+/** Each rabbitmqctl call boots an Erlang VM: dozens of them outlast npm test's 120 s per test on a loaded machine. */
+const ORACLE_STEPS_MS = 600_000;
 
 /** What must be equal: output normalised (tool and node names), the usage text cut after "Usage". */
 function comparable(r: CtlResult) {
@@ -85,7 +87,7 @@ describe("policy commands print what rabbitmqctl prints", () => {
     }
   }
 
-  it("every refusal: bad JSON, definitions, keys, values, patterns, apply-to, priority, vhost", async (t) => {
+  it("every refusal: bad JSON, definitions, keys, values, patterns, apply-to, priority, vhost", { timeout: ORACLE_STEPS_MS }, async (t) => {
     if (rabbit === undefined) return t.skip(NO_ORACLE);
     const missing = `${V}-missing`;
     const set = (...rest: string[]) => ["set_policy", "-p", V, "bad", ...rest];
@@ -135,7 +137,7 @@ describe("policy commands print what rabbitmqctl prints", () => {
     ]);
   });
 
-  it("set, replace, list (table, JSON, -q, -s), the policy columns of list_queues and list_exchanges, clear", async (t) => {
+  it("set, replace, list (table, JSON, -q, -s), the policy columns of list_queues and list_exchanges, clear", { timeout: ORACLE_STEPS_MS }, async (t) => {
     if (rabbit === undefined) return t.skip(NO_ORACLE);
     // Distinct priorities: RabbitMQ orders ties by its table's hash, Warren by name.
     await sameStep([
@@ -203,7 +205,9 @@ describe("policy commands print what rabbitmqctl prints", () => {
     );
   });
 
-  it("export_definitions writes policies and operator policies as RabbitMQ does; RabbitMQ's export imports into Warren", async (t) => {
+  it("export_definitions writes policies and operator policies as RabbitMQ does; RabbitMQ's export imports into Warren", {
+    timeout: ORACLE_STEPS_MS,
+  }, async (t) => {
     if (rabbit === undefined) return t.skip(NO_ORACLE);
     await sameStep([["set_operator_policy", "-p", V, "ops", "^q\\.", '{"max-length":5,"delivery-limit":3}', "--priority", "3", "--apply-to", "queues"]]);
     /** This vhost's policies, and its operator_policy parameters, from an export. */
