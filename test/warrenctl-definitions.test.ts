@@ -151,8 +151,10 @@ describe("definitions", () => {
           queues: ours("queues", (q) => q.vhost === vhost),
           exchanges: ours("exchanges", (x) => x.vhost === vhost),
           bindings: ours("bindings", (b) => b.vhost === vhost),
-          // Vhost limits of other tests' vhosts are parameters too, and are imported now.
+          // Vhost limits and operator policies of other tests' vhosts are parameters too, and are imported now.
           parameters: ours("parameters", (p) => p.vhost === vhost),
+          // So are their policies.
+          policies: ours("policies", (p) => p.vhost === vhost),
         }),
       );
       // Into Warren and out again.

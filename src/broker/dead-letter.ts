@@ -12,12 +12,6 @@ import { RouteList } from "./route-list.js";
 import { headerRoutes, isAutomaticCycle, recordDeath } from "./x-death.js";
 
 const DLX = "x-dead-letter-exchange";
-const DLRK = "x-dead-letter-routing-key";
-
-/** Whether a queue's arguments make it dead-letter what it drops. */
-export function deadLetters(args: FieldTable): boolean {
-  return typeof args[DLX] === "string";
-}
 
 /**
  * 406 for x-dead-letter-exchange of a type other than longstr. RabbitMQ's channel checks this
@@ -76,14 +70,12 @@ export class DeadLetterer {
   constructor(private readonly vhost: DeadLetterRouting) {}
 
   private deadLetter(queue: Queue, dropped: StoredMessage | Message, reason: DropReason): void {
-    const args = queue.options.arguments;
-    const dlxName = args[DLX];
-    if (typeof dlxName !== "string") return;
+    // The queue's effective settings: its arguments, or its policy's (effective-settings.ts).
+    const dlxName = queue.deadLetterExchange;
+    if (dlxName === undefined) return;
     const exchange = this.vhost.exchanges.get(dlxName);
     if (exchange === undefined) return; // the dead-letter exchange need not exist: dropped
-    const dlrk = args[DLRK];
-    const routingKey = typeof dlrk === "string" ? dlrk : undefined;
-    const letter = this.letter(queue, dropped, reason, exchange, routingKey);
+    const letter = this.letter(queue, dropped, reason, exchange, queue.deadLetterRoutingKey);
     if (letter === undefined) return;
     this.pending.push(letter);
     if (this.publishing) return; // a dead-lettering caused by one being published: after it

@@ -1,6 +1,7 @@
 import type { AccessJournal } from "../access/journal.js";
 import type { Binding } from "./binding.js";
 import type { Exchange } from "./exchange/exchange.js";
+import type { Policy, PolicyKind } from "./policy-definition.js";
 import type { Queue } from "./queue.js";
 import type { VhostMetadata } from "./vhost.js";
 import type { VhostLimits } from "./vhost-limits.js";
@@ -21,4 +22,7 @@ export interface DefinitionsJournal extends AccessJournal {
   queueDeleted(queue: Queue): void;
   bindingAdded(binding: Binding): void;
   bindingRemoved(binding: Binding): void;
+  /** A policy or operator policy was set (added or replaced by name). */
+  policySet(kind: PolicyKind, policy: Policy): void;
+  policyCleared(vhost: string, kind: PolicyKind, name: string): void;
 }

@@ -2,15 +2,17 @@ import { MessageStats } from "./message-stats.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import type { Binding } from "./binding.js";
 import type { Consumer } from "./consumer.js";
-import { lengthLimitOf, type LengthLimit } from "./length-limit.js";
+import type { LengthLimit } from "./length-limit.js";
 import type { Message } from "./message.js";
 import { expirationMs, hasExpiration } from "../amqp/expiration.js";
 import { coarseNow } from "./clock.js";
 import { DeadlineTimer } from "./deadline-timer.js";
+import { queueSettings, type QueueSettings } from "./effective-settings.js";
 import { EXPIRES, PERSISTENT, PRIORITY_SHIFT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
+import type { Policy } from "./policy-definition.js";
 import { PriorityReadyIndex } from "./priority-ready-index.js";
 import { isSingleActiveConsumer, maxPriorityOf, queueTypeOf, type QueueType } from "./queue-arguments.js";
-import { belowSoftLimit, deliveryLimitOf, quorumLengthLimit } from "./quorum-semantics.js";
+import { belowSoftLimit } from "./quorum-semantics.js";
 import { QueueLease } from "./queue-lease.js";
 import { ReadyIndex, type ReadyMessages } from "./ready-index.js";
 
@@ -35,6 +37,15 @@ export type DropReason = "rejected" | "expired" | "maxlen" | "delivery_limit";
  * (x-overflow reject-publish-dlx), never stored.
  */
 export type DropHandler = (queue: Queue, message: StoredMessage | Message, reason: DropReason) => void;
+
+/** A message TTL in force until a policy changed it: messages enqueued before `until` keep it, as RabbitMQ fixes a message's expiry when it enqueues it. */
+interface EarlierTtl {
+  until: number;
+  ttl: number;
+}
+
+/** Earlier TTLs kept at most (a queue whose TTL changed this often while holding messages: the oldest give way). */
+const MAX_EARLIER_TTLS = 32;
 
 /** Queue.out before the queue's first message: never written (takeReady replaces it first). */
 const NO_MESSAGE_YET = new StoredMessage();
@@ -112,8 +123,14 @@ export class Queue {
   private out = NO_MESSAGE_YET;
   /** Set when the queue dead-letters what it drops; undefined drops silently. */
   dropHandler: DropHandler | undefined = undefined;
-  /** x-max-length / x-max-length-bytes; undefined (the usual case) costs enqueue one check. */
-  readonly lengthLimit: LengthLimit | undefined;
+  /** The policy and operator policy that apply (the vhost matches them: policy-set.ts). */
+  policy: Policy | undefined = undefined;
+  operatorPolicy: Policy | undefined = undefined;
+  /** Where dropped messages are dead-lettered (x-dead-letter-exchange, or a policy's); the vhost sets dropHandler to match. */
+  deadLetterExchange: string | undefined = undefined;
+  deadLetterRoutingKey: string | undefined = undefined;
+  /** x-max-length / x-max-length-bytes (or a policy's); undefined (the usual case) costs enqueue one check. */
+  lengthLimit: LengthLimit | undefined = undefined;
   /** x-single-active-consumer: only `activeConsumer` receives. */
   readonly singleActiveConsumer: boolean;
   /**
@@ -122,8 +139,10 @@ export class Queue {
    * earliest among equals), as RabbitMQ 3.10. Always undefined in other queues.
    */
   activeConsumer: Consumer | undefined = undefined;
-  /** x-message-ttl in ms; -1 when the queue has none. */
-  private readonly messageTtl: number;
+  /** x-message-ttl (or a policy's) in ms; -1 when the queue has none. */
+  private messageTtl = -1;
+  /** The TTLs in force before policy changes, for the messages enqueued under them; undefined (the usual case) when it never changed. */
+  private earlierTtls: EarlierTtl[] | undefined = undefined;
   /** The head is read into this one to see when it expires (`out` may be in a caller's hands). */
   private peeked: StoredMessage | undefined = undefined;
   /** Set when the head may have changed since it was last looked at for expiry. */
@@ -136,8 +155,9 @@ export class Queue {
    * nothing was requeued): the timer armed for an earlier head is soon enough for the next one.
    */
   private expiryOrdered = true;
-  /** x-expires; undefined when the queue has none. */
-  private readonly lease: QueueLease | undefined;
+  /** x-expires (or a policy's); undefined when the queue has none. */
+  private lease: QueueLease | undefined = undefined;
+  private expiresMs = 0;
   /** x-queue-type. */
   readonly type: QueueType;
   /** type === "quorum", looked at on the paths where quorum queues differ. */
@@ -168,17 +188,55 @@ export class Queue {
   ) {
     this.type = queueTypeOf(options.arguments);
     const quorum = (this.quorum = this.type === "quorum");
-    this.lengthLimit = quorum ? quorumLengthLimit(lengthLimitOf(options.arguments)) : lengthLimitOf(options.arguments);
     this.returnCounts = quorum ? new Map() : undefined;
-    if (quorum) this.deliveryLimit = deliveryLimitOf(options.arguments);
     this.maxPriority = maxPriorityOf(options.arguments);
     this.ready = this.maxPriority === 0 ? new ReadyIndex() : new PriorityReadyIndex(this.maxPriority);
     this.singleActiveConsumer = isSingleActiveConsumer(options.arguments);
     // Checked at declare (queue-arguments.ts); anything else (an unchecked import) counts as none.
-    const ttl = options.arguments["x-message-ttl"];
-    this.messageTtl = typeof ttl === "number" && ttl >= 0 ? ttl : -1;
-    const expires = options.arguments["x-expires"];
-    if (typeof expires === "number" && expires > 0) this.lease = new QueueLease(expires, this, () => this.onUnused(this));
+    this.applySettings(queueSettings(options.arguments));
+  }
+
+  /**
+   * Take new settings (arguments and policies put together: effective-settings.ts), at creation
+   * and whenever a policy that applies changes, as RabbitMQ's queue process does: a new length
+   * limit drops what is over it (drop-head), a new x-expires lease starts now, and a new TTL
+   * applies to messages enqueued from now on (those already queued keep the expiry they had).
+   */
+  applySettings(settings: QueueSettings): void {
+    if (this.deleted) return;
+    this.deadLetterExchange = settings.deadLetterExchange;
+    this.deadLetterRoutingKey = settings.deadLetterRoutingKey;
+    this.deliveryLimit = settings.deliveryLimit;
+    if (settings.expires !== this.expiresMs) {
+      this.lease?.stop();
+      this.expiresMs = settings.expires;
+      this.lease = settings.expires > 0 ? new QueueLease(settings.expires, this, () => this.onUnused(this)) : undefined;
+    }
+    if (settings.messageTtl !== this.messageTtl) this.changeTtl(settings.messageTtl);
+    const limit = (this.lengthLimit = settings.lengthLimit);
+    if (limit !== undefined && limit.overflow === "drop-head") this.dropOverLimit(limit);
+    // The head may expire sooner or later now: look at it again (a no-op for an empty queue).
+    this.settleHead(true);
+  }
+
+  /** A new message TTL: the messages queued now keep the one they were enqueued under. */
+  private changeTtl(ttl: number): void {
+    if (this.ready.length === 0 && this.unacked === 0) {
+      this.earlierTtls = undefined;
+    } else {
+      const earlier = (this.earlierTtls ??= []);
+      earlier.push({ until: coarseNow(), ttl: this.messageTtl });
+      if (earlier.length > MAX_EARLIER_TTLS) earlier.shift();
+    }
+    this.messageTtl = ttl;
+    this.expiryOrdered = false;
+  }
+
+  /** The message TTL a message enqueued at `enqueuedAt` was given. */
+  private ttlFor(enqueuedAt: number): number {
+    const earlier = this.earlierTtls;
+    if (earlier !== undefined) for (let i = 0; i < earlier.length; i++) if (enqueuedAt < earlier[i]!.until) return earlier[i]!.ttl;
+    return this.messageTtl;
   }
 
   /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
@@ -340,7 +398,7 @@ export class Queue {
 
   /** When the message expires (ms since the epoch): the lower of the queue's TTL and its expiration; Infinity for never. */
   private expiryOf(message: StoredMessage): number {
-    let ttl = this.messageTtl;
+    let ttl = this.ttlFor(message.enqueuedAt);
     const expiration = expirationMs(message.buf, message.propertiesStart, message.propertiesEnd);
     if (expiration >= 0 && (ttl < 0 || expiration < ttl)) ttl = expiration;
     return ttl < 0 ? Number.POSITIVE_INFINITY : message.enqueuedAt + ttl;
@@ -415,7 +473,8 @@ export class Queue {
     if ((flags & EXPIRES) !== 0) this.headChanged = true;
     this.expiryOrdered = false;
     // Back at the head, it can be what takes the queue past its limit (RabbitMQ drops on requeue too).
-    if (this.lengthLimit !== undefined && this.lengthLimit.overflow === "drop-head") this.dropOverLimit(this.lengthLimit);
+    const limit = this.lengthLimit;
+    if (limit !== undefined && limit.overflow === "drop-head") this.dropOverLimit(limit);
   }
 
   /**

@@ -2,7 +2,8 @@ import type { FieldTable } from "../amqp/field-types.js";
 import { fail } from "../amqp/errors.js";
 import { refuse, resourceName } from "../amqp/refusals.js";
 import { Binding, bindingKey, isQueue, type Destination } from "./binding.js";
-import { DeadLetterer, deadLetters } from "./dead-letter.js";
+import { DeadLetterer } from "./dead-letter.js";
+import { exchangeAlternate, queueSettings } from "./effective-settings.js";
 import { DefaultExchange } from "./exchange/default.js";
 import type { Exchange, ExchangeHost, ExchangeOptions } from "./exchange/exchange.js";
 import { parseMatchKind } from "./exchange/headers-match.js";
@@ -17,6 +18,8 @@ import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./message-log.js";
 import { limitOf, type VhostLimits } from "./vhost-limits.js";
 import { RouteList } from "./route-list.js";
+import type { Policy, PolicyKind } from "./policy-definition.js";
+import { PolicySet } from "./policy-set.js";
 
 /** The exchanges every vhost starts with, as RabbitMQ declares them. */
 const PREDECLARED: Array<[string, string, internal?: boolean]> = [
@@ -45,6 +48,9 @@ export class VHost {
   readonly queues = new Map<string, Queue>();
   readonly defaultExchange: DefaultExchange;
   metadata: VhostMetadata = { description: "", tags: [] };
+  /** set_policy's policies and set_operator_policy's, by name. */
+  readonly policies = new PolicySet();
+  readonly operatorPolicies = new PolicySet();
   /** set_vhost_limits' value; undefined when none was set (or it was cleared). */
   private limitsValue: VhostLimits | undefined;
   private epoch = 0;
@@ -99,6 +105,74 @@ export class VHost {
     }
   }
 
+  /** The user policies or the operator policies. */
+  policySet(kind: PolicyKind): PolicySet {
+    return kind === "policy" ? this.policies : this.operatorPolicies;
+  }
+
+  /**
+   * Add or replace a policy (checked by the caller: policy-definition.ts), and apply the policies
+   * anew to every queue and exchange, as RabbitMQ does on set_policy.
+   */
+  setPolicy(kind: PolicyKind, policy: Policy): void {
+    this.journal?.policySet(kind, policy); // first: a change the log refuses is not made
+    this.policySet(kind).set(policy);
+    this.reapplyPolicies();
+  }
+
+  /** Remove a policy and apply the policies anew; false when there was none of that name. */
+  clearPolicy(kind: PolicyKind, name: string): boolean {
+    if (this.policySet(kind).get(name) === undefined) return false;
+    this.journal?.policyCleared(this.name, kind, name);
+    this.policySet(kind).clear(name);
+    this.reapplyPolicies();
+    return true;
+  }
+
+  /** Match every queue and exchange again; those whose policies changed take their new settings. */
+  private reapplyPolicies(): void {
+    for (const exchange of [...this.exchanges.values()]) this.applyExchangePolicies(exchange, false);
+    for (const queue of [...this.queues.values()]) this.applyQueuePolicies(queue, false);
+  }
+
+  /**
+   * Give a queue its policies and the settings they make with its arguments (effective-settings.ts).
+   * A queue whose policies did not change is left alone, unless `always` (a new queue).
+   */
+  private applyQueuePolicies(queue: Queue, always: boolean): void {
+    let policy: Policy | undefined;
+    let operatorPolicy: Policy | undefined;
+    if (this.policies.size > 0 || this.operatorPolicies.size > 0) {
+      const target = { kind: "queue", name: queue.name, queueType: queueTypeOf(queue.options.arguments) } as const;
+      policy = this.policies.match(target);
+      operatorPolicy = this.operatorPolicies.match(target);
+    }
+    if (!always && policy === queue.policy && operatorPolicy === queue.operatorPolicy) return;
+    if (always && policy === undefined && operatorPolicy === undefined) {
+      // A new queue under no policy: the constructor applied its arguments.
+      queue.dropHandler = queue.deadLetterExchange !== undefined ? this.deadLetterer.handler : undefined;
+      return;
+    }
+    queue.policy = policy;
+    queue.operatorPolicy = operatorPolicy;
+    const settings = queueSettings(queue.options.arguments, policy, operatorPolicy);
+    // Before the settings: a new length limit may drop messages, dead-lettered with the new exchange.
+    queue.dropHandler = settings.deadLetterExchange !== undefined ? this.deadLetterer.handler : undefined;
+    queue.applySettings(settings);
+  }
+
+  /** Give an exchange its policies: its alternate exchange may come from one. */
+  private applyExchangePolicies(exchange: Exchange, always: boolean): void {
+    const target = { kind: "exchange", name: exchange.name } as const;
+    const policy = this.policies.size === 0 ? undefined : this.policies.match(target);
+    const operatorPolicy = this.operatorPolicies.size === 0 ? undefined : this.operatorPolicies.match(target);
+    if (!always && policy === exchange.policy && operatorPolicy === exchange.operatorPolicy) return;
+    exchange.policy = policy;
+    exchange.operatorPolicy = operatorPolicy;
+    // The default exchange routes by queue name only and never to an alternate (rabbit_exchange:route).
+    if (exchange !== this.defaultExchange) exchange.alternate = exchangeAlternate(exchange.options.arguments, policy);
+  }
+
   private describe(kind: "exchange" | "queue", name: string): string {
     return resourceName(kind, name, this.name);
   }
@@ -142,6 +216,7 @@ export class VHost {
     this.journal?.exchangeDeclared(exchange); // first: a declare the log refuses is not made
     this.exchanges.set(name, exchange);
     exchange.attach(this.exchangeHost);
+    if (this.policies.size > 0 || this.operatorPolicies.size > 0) this.applyExchangePolicies(exchange, true);
     return exchange;
   }
 
@@ -178,9 +253,9 @@ export class VHost {
     if (this.storage === undefined) throw new Error("a vhost without storage cannot hold queues");
     const Type = queueTypeOf(options.arguments) === "stream" ? StreamQueue : Queue;
     const queue = new Type(name, this.name, options, this.deleteUnusedQueue, this.storage);
-    if (deadLetters(options.arguments)) queue.dropHandler = this.deadLetterer.handler;
     this.journal?.queueDeclared(queue); // first: a declare the log refuses is not made
     this.queues.set(name, queue);
+    this.applyQueuePolicies(queue, true);
     return { queue, created: true };
   }
 

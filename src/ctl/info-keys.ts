@@ -41,6 +41,9 @@ export const INFO_KEYS = {
       "leader",
       "members",
       "online",
+      // Warren's: RabbitMQ 3.10's queues have them (the management API shows them), its rabbitmqctl refuses them.
+      "operator_policy",
+      "effective_policy_definition",
     ],
     default: ["name", "messages"],
   },

@@ -47,6 +47,8 @@ export type ControlErrorReason =
   | "no_such_vhost"
   | "invalid_regexp"
   | "invalid_limits"
+  /** set_policy / set_operator_policy: RabbitMQ's validation refuses it; the message is its text. */
+  | "invalid_policy"
   | "no_such_parameter"
   | "not_found"
   /** delete_queue --if-unused of a queue with consumers. */

@@ -9,6 +9,8 @@ import type { FieldTable } from "../amqp/field-types.js";
 import { checkDelayedExchangeArguments } from "../broker/exchange/delayed-message.js";
 import { exchangeTypes } from "../broker/exchange/registry.js";
 import { validateVhostLimits, VhostLimitsError, type VhostLimits } from "../broker/vhost-limits.js";
+import { checkPolicy, PolicyError, sortedDefinition, type ApplyTo, type Policy, type PolicyKind } from "../broker/policy-definition.js";
+import type { JsonTerm } from "../broker/json-term.js";
 import { bad } from "./definitions-error.js";
 import { jsonToTable } from "./field-table-json.js";
 import { isObject } from "./json.js";
@@ -175,6 +177,50 @@ export function topicPermissionDef(v: unknown, where: string): TopicPermissionDe
   };
   for (const pattern of [p.write, p.read]) checkPattern(pattern, where);
   return p;
+}
+
+/** A policy of the file, checked as set_policy checks one. */
+export interface PolicyDef {
+  kind: PolicyKind;
+  policy: Policy;
+}
+
+/**
+ * A policy checked as set_policy checks it; RabbitMQ's validation text names the problem. A
+ * definition may be an object, or [key, value] pairs (how RabbitMQ 3.10 exports operator policies).
+ */
+function checkedPolicy(kind: PolicyKind, o: Record<string, unknown>, vhost: string, name: string, where: string): PolicyDef {
+  const raw = o.definition;
+  const definition = (
+    Array.isArray(raw) && raw.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === "string")
+      ? Object.fromEntries(raw as Array<[string, unknown]>)
+      : raw
+  ) as JsonTerm;
+  const priority = o.priority ?? 0;
+  if (typeof priority !== "number" || !Number.isInteger(priority)) throw bad(`${where}: 'priority' must be an integer`);
+  const applyTo = o["apply-to"] ?? "all";
+  if (typeof applyTo !== "string") throw bad(`${where}: 'apply-to' must be a string`);
+  const pattern = str(o, "pattern", where);
+  try {
+    checkPolicy(kind, { pattern, definition, priority, applyTo });
+  } catch (err) {
+    if (err instanceof PolicyError) throw bad(`${where}: ${err.message.trim()}`);
+    throw err;
+  }
+  return { kind, policy: { vhost, name, pattern, applyTo: applyTo as ApplyTo, definition: sortedDefinition(definition), priority } };
+}
+
+/** An entry of "policies": {vhost, name, pattern, definition, priority, apply-to}. */
+export function policyDef(v: unknown, where: string): PolicyDef {
+  const o = object(v, where);
+  return checkedPolicy("policy", o, str(o, "vhost", where), str(o, "name", where), where);
+}
+
+/** The operator policy in a parameters entry (component "operator_policy"); other components yield nothing. */
+export function operatorPolicyDef(v: unknown, where: string): PolicyDef[] {
+  const o = object(v, where);
+  if (o.component !== "operator_policy") return [];
+  return [checkedPolicy("operator_policy", object(o.value, `${where}: value`), str(o, "vhost", where), str(o, "name", where), where)];
 }
 
 /** Refuse the file when a pattern cannot be taken (nothing has changed yet). */

@@ -6,7 +6,8 @@
  * are not internal, not the default and not amq.*; queues that are not exclusive; bindings that
  * are not the default exchange's. Warren leaves out bindings to exclusive queues, which RabbitMQ
  * exports but cannot import back. Vhost limits go out as RabbitMQ 3.10 writes them:
- * "vhost-limits" parameters, and [key, value] pairs under each vhost.
+ * "vhost-limits" parameters, and [key, value] pairs under each vhost. Policies go in "policies",
+ * operator policies in "operator_policy" parameters, as RabbitMQ 3.10 exports them.
  */
 import type { Broker } from "../broker/broker.js";
 import { isQueue } from "../broker/binding.js";
@@ -90,11 +91,26 @@ export function exportDefinitions(broker: Broker): JsonObject {
     bindings,
     exchanges,
     global_parameters: [],
-    parameters: [...broker.vhosts.values()]
-      .filter((v) => v.limits !== undefined)
-      .map((v) => ({ component: "vhost-limits", name: "limits", value: sortedLimits(v.limits!), vhost: v.name })),
+    parameters: [
+      ...[...broker.vhosts.values()]
+        .filter((v) => v.limits !== undefined)
+        .map((v) => ({ component: "vhost-limits", name: "limits", value: sortedLimits(v.limits!), vhost: v.name })),
+      // RabbitMQ 3.10 exports operator policies as parameters, their definitions as [key, value] pairs.
+      ...[...broker.vhosts.values()].flatMap((v) =>
+        v.operatorPolicies.list().map((p) => ({
+          component: "operator_policy",
+          name: p.name,
+          value: { "apply-to": p.applyTo, definition: Object.entries(p.definition), pattern: p.pattern, priority: p.priority },
+          vhost: v.name,
+        })),
+      ),
+    ],
     permissions,
-    policies: [],
+    policies: [...broker.vhosts.values()].flatMap((v) =>
+      v.policies
+        .list()
+        .map((p) => ({ "apply-to": p.applyTo, definition: { ...p.definition }, name: p.name, pattern: p.pattern, priority: p.priority, vhost: v.name })),
+    ),
     queues,
     rabbit_version: RABBITMQ_COMPAT_VERSION,
     rabbitmq_version: RABBITMQ_COMPAT_VERSION,

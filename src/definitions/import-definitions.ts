@@ -6,7 +6,9 @@
  * skips exchanges and queues that already exist, whatever their properties. Unlike RabbitMQ it
  * checks the whole file (shapes, references, exchange types, patterns) before changing anything.
  * Vhost limits travel as RabbitMQ 3.10 writes them: "vhost-limits" parameters, and [key, value]
- * pairs under each vhost (an object in later versions; both are read). Policies and other
+ * pairs under each vhost (an object in later versions; both are read). Policies come from
+ * "policies", operator policies from "operator_policy" parameters (RabbitMQ 3.10 exports them
+ * there, their definitions as [key, value] pairs), each checked as set_policy checks it. Other
  * parameters (which Warren does not have) are skipped with a warning.
  */
 import { expandVariables } from "../access/topic-permissions.js";
@@ -20,6 +22,8 @@ import {
   exchangeDef,
   limitsDef,
   list,
+  operatorPolicyDef,
+  policyDef,
   permissionDef,
   queueDef,
   topicPermissionDef,
@@ -42,6 +46,8 @@ export interface ImportSummary {
   exchanges: number;
   queues: number;
   bindings: number;
+  /** Policies and operator policies. */
+  policies: number;
   /** Categories present in the file that Warren does not support and skipped. */
   skipped: string[];
 }
@@ -59,11 +65,16 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   const exchanges = list(input, "exchanges").map((x, i) => exchangeDef(x, `exchanges[${i}]`));
   const queues = list(input, "queues").map((q, i) => queueDef(q, `queues[${i}]`));
   const bindings = list(input, "bindings").map((b, i) => bindingDef(b, `bindings[${i}]`));
-  const skipped = ["policies", "parameters", "global_parameters"].filter((k) => list(input, k).length > 0);
+  const skipped = ["parameters", "global_parameters"].filter((k) => list(input, k).length > 0);
   const parameters = list(input, "parameters");
   const limitDefs = parameters.flatMap((p, i) => limitsDef(p, `parameters[${i}]`));
-  // vhost-limits parameters are imported; only other components are skipped.
-  if (limitDefs.length === parameters.length && skipped.includes("parameters")) skipped.splice(skipped.indexOf("parameters"), 1);
+  const policyDefs = [
+    ...list(input, "policies").map((p, i) => policyDef(p, `policies[${i}]`)),
+    ...parameters.flatMap((p, i) => operatorPolicyDef(p, `parameters[${i}]`)),
+  ];
+  // vhost-limits and operator_policy parameters are imported; only other components are skipped.
+  const imported = limitDefs.length + policyDefs.filter((p) => p.kind === "operator_policy").length;
+  if (imported === parameters.length && skipped.includes("parameters")) skipped.splice(skipped.indexOf("parameters"), 1);
 
   // References: everything must exist already or be defined in the file.
   const vhostNames = new Set([...broker.vhosts.keys(), ...vhosts.map((v) => v.name)]);
@@ -86,6 +97,7 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   exchanges.forEach((x) => needVhost(x.vhost));
   queues.forEach((q) => needVhost(q.vhost));
   limitDefs.forEach((l) => needVhost(l.vhost));
+  policyDefs.forEach((p) => needVhost(p.policy.vhost));
   checkQueueLimits(broker, queues);
   checkQueueArgumentsOf(broker, queues);
   const defined = new Set([...exchanges.map((x) => `exchange\u0000${x.vhost}\u0000${x.name}`), ...queues.map((q) => `queue\u0000${q.vhost}\u0000${q.name}`)]);
@@ -114,6 +126,8 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
   for (const l of limitDefs) broker.vhosts.get(l.vhost)!.setLimits(l.limits);
   for (const p of permissions) broker.permissions.set(p.user, p.vhost, p.configure, p.write, p.read);
   for (const p of topicPermissions) broker.topicPermissions.set(p.user, p.vhost, p.exchange, p.write, p.read);
+  // Before the exchanges and queues, as RabbitMQ imports them: each is declared under its policies.
+  for (const { kind, policy } of policyDefs) broker.vhosts.get(policy.vhost)!.setPolicy(kind, policy);
   let exchangeCount = 0;
   for (const x of exchanges) {
     const vhost = broker.vhosts.get(x.vhost)!;
@@ -146,6 +160,7 @@ export function importDefinitions(broker: Broker, input: unknown): ImportSummary
     exchanges: exchangeCount,
     queues: queueCount,
     bindings: bindingCount,
+    policies: policyDefs.length,
     skipped,
   };
 }

@@ -7,6 +7,7 @@ import type { DefinitionsJournal } from "../broker/journal.js";
 import type { Queue } from "../broker/queue.js";
 import type { VhostMetadata } from "../broker/vhost.js";
 import type { VhostLimits } from "../broker/vhost-limits.js";
+import type { Policy, PolicyKind } from "../broker/policy-definition.js";
 import type { Permission } from "../access/permissions.js";
 import type { TopicPermission } from "../access/topic-permissions.js";
 import type { User } from "../access/user-store.js";
@@ -88,6 +89,18 @@ export class DefinitionsLogJournal implements DefinitionsJournal {
   bindingRemoved(b: Binding): void {
     if (isDurableBinding(b)) this.write(bindingOp("unbind", b));
   }
+
+  policySet(kind: PolicyKind, policy: Policy): void {
+    this.write(policyOp(kind, policy));
+  }
+
+  policyCleared(vhost: string, kind: PolicyKind, name: string): void {
+    this.write({ op: "policy.clear", vhost, kind, name });
+  }
+}
+
+export function policyOp(kind: PolicyKind, p: Policy): DefinitionOp {
+  return { op: "policy.set", vhost: p.vhost, kind, name: p.name, pattern: p.pattern, applyTo: p.applyTo, definition: p.definition, priority: p.priority };
 }
 
 export function vhostOp(name: string, metadata?: VhostMetadata): DefinitionOp {

@@ -2,6 +2,7 @@ import { crc32 } from "node:zlib";
 import { dirname } from "node:path";
 import type { Logger } from "../logger.js";
 import type { VhostLimits } from "../broker/vhost-limits.js";
+import type { ApplyTo, PolicyDefinition, PolicyKind } from "../broker/policy-definition.js";
 import { AppendFile } from "./append-file.js";
 import type { Persister } from "./persister.js";
 import type { StoreCounters } from "./queue-store.js";
@@ -31,7 +32,19 @@ export type DefinitionOp =
   | { op: "permission.set"; user: string; vhost: string; configure: string; write: string; read: string }
   | { op: "permission.clear"; user: string; vhost: string }
   | { op: "topic_permission.set"; user: string; vhost: string; exchange: string; write: string; read: string }
-  | { op: "topic_permission.clear"; user: string; vhost: string; exchange: string };
+  | { op: "topic_permission.clear"; user: string; vhost: string; exchange: string }
+  /** set_policy or set_operator_policy (kind), adding or replacing by name. */
+  | {
+      op: "policy.set";
+      vhost: string;
+      kind: PolicyKind;
+      name: string;
+      pattern: string;
+      applyTo: ApplyTo;
+      definition: PolicyDefinition;
+      priority: number;
+    }
+  | { op: "policy.clear"; vhost: string; kind: PolicyKind; name: string };
 
 /**
  * The durable definitions as an append-only log: one line per change, `<crc32 hex> <json>`.
@@ -119,7 +132,7 @@ export class DefinitionsStore {
   }
 }
 
-const REMOVALS = new Set<DefinitionOp["op"]>(["vhost.delete", "exchange.delete", "queue.delete", "unbind", "user.delete", "permission.clear"]);
+const REMOVALS = new Set<DefinitionOp["op"]>(["vhost.delete", "exchange.delete", "queue.delete", "unbind", "user.delete", "permission.clear", "policy.clear"]);
 
 function formatLine(op: DefinitionOp): string {
   const json = JSON.stringify(op);

@@ -1,7 +1,18 @@
 import type { Broker } from "../broker/broker.js";
 import type { Logger } from "../logger.js";
 import type { DefinitionOp } from "./definitions-store.js";
-import { bindingOp, decodeTable, exchangeOp, permissionOp, queueOp, topicPermissionOp, userOp, vhostLimitsOp, vhostOp } from "./definitions-journal.js";
+import {
+  bindingOp,
+  decodeTable,
+  exchangeOp,
+  permissionOp,
+  policyOp,
+  queueOp,
+  topicPermissionOp,
+  userOp,
+  vhostLimitsOp,
+  vhostOp,
+} from "./definitions-journal.js";
 import { restoreAccessOp } from "../access/restore.js";
 
 const key = (...parts: string[]) => parts.join("\u0000");
@@ -16,6 +27,7 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
   const permissions = new Map<string, DefinitionOp>();
   const topicPermissions = new Map<string, DefinitionOp>();
   const limits = new Map<string, DefinitionOp>();
+  const policies = new Map<string, DefinitionOp>();
   for (const op of ops) {
     switch (op.op) {
       case "vhost.add":
@@ -49,9 +61,15 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
       case "vhost.delete":
         vhosts.delete(op.name);
         limits.delete(op.name);
-        for (const map of [exchanges, queues, bindings, permissions, topicPermissions]) {
+        for (const map of [exchanges, queues, bindings, permissions, topicPermissions, policies]) {
           for (const [k, v] of map) if ("vhost" in v && v.vhost === op.name) map.delete(k);
         }
+        break;
+      case "policy.set":
+        policies.set(key(op.vhost, op.kind, op.name), op);
+        break;
+      case "policy.clear":
+        policies.delete(key(op.vhost, op.kind, op.name));
         break;
       case "exchange.declare":
         exchanges.set(key(op.vhost, op.name), op);
@@ -79,6 +97,8 @@ export function foldDefinitions(ops: DefinitionOp[]): DefinitionOp[] {
     ...users.values(),
     ...permissions.values(),
     ...topicPermissions.values(),
+    // Before the exchanges and queues: each is declared with its policies (and recovers under them).
+    ...policies.values(),
     ...exchanges.values(),
     ...queues.values(),
     ...bindings.values(),
@@ -108,6 +128,11 @@ export function restoreDefinitions(broker: Broker, ops: DefinitionOp[], log: Log
     const vhost = "vhost" in op ? broker.vhosts.get(op.vhost) : undefined;
     if (vhost === undefined) continue;
     switch (op.op) {
+      case "policy.set": {
+        const { kind, name, pattern, applyTo, definition, priority } = op;
+        vhost.setPolicy(kind, { vhost: vhost.name, name, pattern, applyTo, definition, priority });
+        break;
+      }
       case "exchange.declare": {
         const exchange = vhost.declareExchange(op.name, op.type, {
           durable: true,
@@ -148,6 +173,10 @@ export function snapshotDefinitions(broker: Broker): DefinitionOp[] {
   for (const user of broker.users.list()) ops.push(userOp(user));
   for (const { user, vhost, permission } of broker.permissions.list()) ops.push(permissionOp(user, vhost, permission));
   for (const permission of broker.topicPermissions.list()) ops.push(topicPermissionOp(permission));
+  for (const vhost of broker.vhosts.values()) {
+    for (const policy of vhost.policies.list()) ops.push(policyOp("policy", policy));
+    for (const policy of vhost.operatorPolicies.list()) ops.push(policyOp("operator_policy", policy));
+  }
   for (const vhost of broker.vhosts.values()) {
     for (const x of vhost.exchanges.values()) {
       if (x.options.durable && x.name !== "" && !x.name.startsWith("amq.")) ops.push(exchangeOp(x));

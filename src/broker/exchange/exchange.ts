@@ -4,6 +4,7 @@ import type { Binding, Destination } from "../binding.js";
 import type { Message } from "../message.js";
 import type { QueueStorage } from "../message-log.js";
 import type { Queue } from "../queue.js";
+import type { Policy } from "../policy-definition.js";
 import type { RouteList } from "../route-list.js";
 
 /** What an exchange that acts after a publish (the delayed-message type) needs of its vhost. */
@@ -37,8 +38,11 @@ export abstract class Exchange {
   deleted = false;
   /** publish_in (publish) and publish_out counters for the management API. */
   readonly stats = new MessageStats();
-  /** Where messages this exchange routes nowhere go instead: its `alternate-exchange` argument. */
-  readonly alternate: string | undefined;
+  /** Where messages this exchange routes nowhere go instead: its `alternate-exchange` argument, or its policy's. */
+  alternate: string | undefined;
+  /** The policy and operator policy that apply (the vhost matches them: policy-set.ts). */
+  policy: Policy | undefined = undefined;
+  operatorPolicy: Policy | undefined = undefined;
   /** Whether the routing key picks the destinations (so CC and BCC keys route too): not for fanout and headers. */
   readonly routesByKey: boolean = true;
 

@@ -11,6 +11,7 @@ import { accessCommands } from "./commands-access.js";
 import { limitCommands } from "./commands-limits.js";
 import { listCommands } from "./commands-lists.js";
 import { nodeCommands } from "./commands-node.js";
+import { policyCommands } from "./commands-policies.js";
 import { allHelp, commandHelp, commandUsage, suggest } from "./help.js";
 import { warrenVersion } from "../../version.js";
 
@@ -36,7 +37,7 @@ const versionCommand: CommandSpec = {
   run: async () => ({ exitCode: EXIT.ok, stdout: [warrenVersion()] }),
 };
 
-const COMMANDS: CommandSpec[] = [helpCommand, versionCommand, ...accessCommands, ...limitCommands, ...listCommands, ...nodeCommands];
+const COMMANDS: CommandSpec[] = [helpCommand, versionCommand, ...accessCommands, ...limitCommands, ...policyCommands, ...listCommands, ...nodeCommands];
 
 /** The node name, as the broker computes it (both run on this machine). */
 const NODE = `warren@${hostname()}`;

@@ -24,6 +24,7 @@ import { isPidSyntax, type NodeIdentity } from "./node-identity.js";
 import { formatVhostLimits, parseVhostLimits, VhostLimitsError } from "../../broker/vhost-limits.js";
 import type { ControlRequest, Listing } from "../protocol.js";
 import { ControlError } from "./control-error.js";
+import { policyHandlers } from "./policy-handlers.js";
 
 /** What the handlers work on: the running Warren's parts. */
 export interface ControlContext {
@@ -301,6 +302,10 @@ const handlers: Record<string, Handler> = {
   },
 
   // ---- listing the broker's contents ----
+
+  // ---- policies and operator policies (policy-handlers.ts) ----
+
+  ...policyHandlers,
 
   // ---- vhost limits ----
 

@@ -12,6 +12,8 @@ import { queueTypeOf } from "../../broker/queue-arguments.js";
 import { StreamQueue } from "../../broker/stream-queue.js";
 import type { VHost } from "../../broker/vhost.js";
 import type { Exchange } from "../../broker/exchange/exchange.js";
+import { effectiveDefinition } from "../../broker/effective-settings.js";
+import { formatDefinition } from "../../broker/policy-definition.js";
 import { Channel } from "../../server/channel.js";
 import type { Connection } from "../../server/connection.js";
 import { tlsInfo } from "../../server/tls-peer.js";
@@ -109,8 +111,16 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
         return "running";
       case "type":
         return q.type;
+      case "policy":
+        return q.policy?.name ?? "";
+      case "operator_policy":
+        return q.operatorPolicy?.name ?? "";
+      case "effective_policy_definition": {
+        const definition = effectiveDefinition(q.policy, q.operatorPolicy);
+        return definition === undefined ? "" : formatDefinition(definition);
+      }
       default:
-        return ""; // policy, head_message_timestamp, slave_pids, leader, members, online...
+        return ""; // head_message_timestamp, slave_pids, leader, members, online...
     }
   });
 }
@@ -204,8 +214,10 @@ export function exchangeRows(vhost: VHost | undefined, keys: readonly string[]):
         return x.options.internal;
       case "arguments":
         return tableInfo(x.options.arguments);
+      case "policy":
+        return x.policy?.name ?? "";
       default:
-        return ""; // policy
+        return "";
     }
   });
 }

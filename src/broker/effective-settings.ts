@@ -1,0 +1,138 @@
+import type { FieldTable } from "../amqp/field-types.js";
+import { OVERFLOWS, type LengthLimit, type Overflow } from "./length-limit.js";
+import type { Policy, PolicyDefinition, PolicyValue } from "./policy-definition.js";
+import { queueTypeOf, type QueueType } from "./queue-arguments.js";
+import { deliveryLimitOf, quorumLengthLimit } from "./quorum-semantics.js";
+
+/**
+ * What a queue does, once its arguments, its policy and its operator policy are put together:
+ * the settings a Queue applies (Queue.applySettings), again whenever its policies change.
+ */
+export interface QueueSettings {
+  /** Message TTL in ms; -1 for none. */
+  messageTtl: number;
+  /** x-expires in ms; 0 for none. */
+  expires: number;
+  lengthLimit: LengthLimit | undefined;
+  /** Where dropped messages are dead-lettered; undefined when they are not. */
+  deadLetterExchange: string | undefined;
+  deadLetterRoutingKey: string | undefined;
+  /** Quorum queues' delivery limit; -1 for none. */
+  deliveryLimit: number;
+}
+
+/** How a key's policy value and argument value combine when both are given (rabbit_queue_type_util:args_policy_lookup's Resolve). */
+type Resolve = "min" | "argument" | "policy";
+
+/**
+ * Each queue type's resolution, as RabbitMQ 3.10: classic queues (rabbit_amqqueue_process) take
+ * the lower of the limits and TTLs and the argument for the rest; quorum queues
+ * (rabbit_quorum_queue) let the policy win for overflow and expires; streams let the policy win.
+ */
+const RESOLVE: Readonly<Record<QueueType, Readonly<Record<string, Resolve>>>> = {
+  classic: {
+    expires: "min",
+    "dead-letter-exchange": "argument",
+    "dead-letter-routing-key": "argument",
+    "message-ttl": "min",
+    "max-length": "min",
+    "max-length-bytes": "min",
+    overflow: "argument",
+  },
+  quorum: {
+    "max-length": "min",
+    overflow: "policy",
+    "max-length-bytes": "min",
+    "delivery-limit": "min",
+    expires: "policy",
+    "message-ttl": "min",
+    "dead-letter-exchange": "argument",
+    "dead-letter-routing-key": "argument",
+  },
+  stream: { "max-length-bytes": "policy" },
+};
+
+/** The keys where an operator policy's value and a user policy's combine to the lower (rabbit_policies' merge strategy). */
+const LOWER_WINS = new Set(["expires", "message-ttl", "max-length", "max-length-bytes", "max-in-memory-length", "max-in-memory-bytes", "delivery-limit"]);
+
+/**
+ * One key of the policy and operator policy together (rabbit_policy:get): the one that has it,
+ * or, when both do, the lower for the limits; for other keys the operator policy's.
+ */
+export function policyValue(key: string, policy: Policy | undefined, operatorPolicy: Policy | undefined): PolicyValue | undefined {
+  const mine = policy?.definition[key];
+  const operator = operatorPolicy?.definition[key];
+  if (mine === undefined) return operator;
+  if (operator === undefined) return mine;
+  return LOWER_WINS.has(key) && typeof mine === "number" && typeof operator === "number" ? Math.min(mine, operator) : operator;
+}
+
+/** The policy and operator policy merged, keys in order (the management API's effective_policy_definition); undefined when neither applies. */
+export function effectiveDefinition(policy: Policy | undefined, operatorPolicy: Policy | undefined): PolicyDefinition | undefined {
+  if (policy === undefined && operatorPolicy === undefined) return undefined;
+  const keys = new Set([...Object.keys(policy?.definition ?? {}), ...Object.keys(operatorPolicy?.definition ?? {})]);
+  const out: Record<string, PolicyValue> = {};
+  for (const key of [...keys].sort()) out[key] = policyValue(key, policy, operatorPolicy)!;
+  return out;
+}
+
+/** An integer argument or policy value, 0 or more; undefined otherwise (arguments were checked at declare; a recovered or imported one may not be). */
+function count(v: unknown): number | undefined {
+  if (typeof v === "bigint") return v >= 0n ? Number(v) : undefined;
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : undefined;
+}
+
+function resolved<T>(how: Resolve | undefined, fromPolicy: T | undefined, fromArgument: T | undefined, lower: (a: T, b: T) => T): T | undefined {
+  if (how === undefined) return fromArgument;
+  if (fromPolicy === undefined) return fromArgument;
+  if (fromArgument === undefined) return fromPolicy;
+  return how === "min" ? lower(fromPolicy, fromArgument) : how === "policy" ? fromPolicy : fromArgument;
+}
+
+/** A queue's settings from its arguments and the policies that apply to it (none, at declare time before matching). */
+export function queueSettings(args: FieldTable, policy?: Policy, operatorPolicy?: Policy, type: QueueType = queueTypeOf(args)): QueueSettings {
+  const how = RESOLVE[type];
+  const number = (key: string) => resolved(how[key], count(policyValue(key, policy, operatorPolicy)), count(args[`x-${key}`]), Math.min);
+  const text = (key: string) => {
+    const p = policyValue(key, policy, operatorPolicy);
+    const a = args[`x-${key}`];
+    return resolved(how[key], typeof p === "string" ? p : undefined, typeof a === "string" ? a : undefined, (x) => x);
+  };
+  const maxLength = number("max-length");
+  const maxBytes = number("max-length-bytes");
+  const overflow = text("overflow");
+  const ttl = number("message-ttl");
+  const expires = number("expires");
+  const lengthLimit: LengthLimit | undefined =
+    maxLength === undefined && maxBytes === undefined
+      ? undefined
+      : {
+          maxLength: maxLength ?? Infinity,
+          maxBytes: maxBytes ?? Infinity,
+          overflow: overflow !== undefined && OVERFLOWS.includes(overflow) ? (overflow as Overflow) : "drop-head",
+        };
+  // x-delivery-limit is read as RabbitMQ reads it (quorum-semantics.ts), not as a checked count.
+  const argumentLimit = deliveryLimitOf(args);
+  const deliveryLimit = resolved(
+    how["delivery-limit"],
+    count(policyValue("delivery-limit", policy, operatorPolicy)),
+    argumentLimit < 0 ? undefined : argumentLimit,
+    Math.min,
+  );
+  return {
+    messageTtl: ttl ?? -1,
+    expires: expires !== undefined && expires > 0 ? expires : 0,
+    lengthLimit: type === "quorum" ? quorumLengthLimit(lengthLimit) : lengthLimit,
+    deadLetterExchange: text("dead-letter-exchange"),
+    deadLetterRoutingKey: text("dead-letter-routing-key"),
+    deliveryLimit: deliveryLimit ?? -1,
+  };
+}
+
+/** An exchange's alternate exchange: its argument, else its policy's (rabbit_policy:get_arg). */
+export function exchangeAlternate(args: FieldTable, policy: Policy | undefined): string | undefined {
+  const arg = args["alternate-exchange"];
+  if (typeof arg === "string") return arg;
+  const fromPolicy = policy?.definition["alternate-exchange"];
+  return typeof fromPolicy === "string" ? fromPolicy : undefined;
+}
