@@ -38,9 +38,13 @@ interface Started {
 
 function start(dataDir: string): Promise<Started> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [warrenBin, "--host", "127.0.0.1", "--port", "0", "--management", "false", "--data-dir", dataDir, ...values["warren-arg"]!], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [warrenBin, "--host", "127.0.0.1", "--port", "0", "--management", "false", "--data-dir", dataDir, ...values["warren-arg"]!],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   return new Promise((resolve, reject) => {
     let recoveredLine: Record<string, unknown> | undefined;
     child.once("exit", (code) => reject(new Error(`warren exited with ${code}`)));
