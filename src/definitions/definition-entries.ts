@@ -4,6 +4,7 @@
  * DefinitionsError("bad_definitions") naming the entry (`where`, "queues[3]") and the problem.
  */
 import { patternProblem } from "../access/pattern.js";
+import { parseTags } from "../access/tags.js";
 import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm, type HashingAlgorithm } from "../access/password.js";
 import type { FieldTable } from "../amqp/field-types.js";
 import { checkDelayedExchangeArguments } from "../broker/exchange/delayed-message.js";
@@ -99,14 +100,9 @@ function object(v: unknown, where: string): Record<string, unknown> {
 
 /** Tags as RabbitMQ accepts them: a list, or one comma-separated string (older exports). */
 function tags(v: unknown, where: string): string[] {
-  if (v === undefined || v === null || v === "") return [];
-  if (typeof v === "string")
-    return v
-      .split(",")
-      .map((t) => t.trim())
-      .filter((t) => t !== "");
-  if (Array.isArray(v) && v.every((t) => typeof t === "string")) return v as string[];
-  throw bad(`${where}: 'tags' must be a list of strings`);
+  const list = parseTags(v);
+  if (list === undefined) throw bad(`${where}: 'tags' must be a list of strings`);
+  return list;
 }
 
 export function userDef(v: unknown, where: string): UserDef {

@@ -100,7 +100,8 @@ export function rabbitmqctl(args: string[], stdin?: string): Promise<CtlResult> 
   return runCommand("bash", [rabbitmqScript, "ctl", ...args], { env: { ...process.env, RABBITMQ_PORT: String(ORACLE_PORT) }, stdin, timeoutMs: 60_000 });
 }
 
-function portOpen(port: number): Promise<boolean> {
+/** Whether something accepts connections on 127.0.0.1:port (within a second). */
+export function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ port, host: "127.0.0.1" });
     const timer = setTimeout(() => {

@@ -4,8 +4,7 @@
  * `RABBITMQ_PORT=5674 RABBITMQ_MANAGEMENT_PORT=15674 RABBITMQ_DIR=/tmp/warren-rabbitmq-mgmt bash scripts/rabbitmq.sh start`;
  * .ci/run starts it). Without it the comparisons skip, saying how to start it; under CI they fail.
  */
-import { connect } from "node:net";
-import { underCi } from "./control.js";
+import { portOpen, underCi } from "./control.js";
 
 export interface ApiResponse {
   status: number;
@@ -86,25 +85,6 @@ export function managementOracle(): Promise<ManagementOracle | undefined> {
     return { api, amqpUrl: `amqp://guest:guest@127.0.0.1:${MANAGEMENT_ORACLE_AMQP_PORT}/` };
   })();
   return checked;
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ port, host: "127.0.0.1" });
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(false);
-    }, 1_000);
-    s.once("connect", () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
 }
 
 /** Keys of an object, sorted. */

@@ -8,6 +8,7 @@ import { type ApiRouter, created, noContent } from "../api.js";
 import { canSeeVhost, type Principal, requireAdministrator, requireVhostAccess, visibleVhosts } from "../auth.js";
 import type { ManagementContext } from "../context.js";
 import { httpError } from "../http-error.js";
+import { parseTags } from "../../access/tags.js";
 import { type Item, listResponse, objectResponse } from "../listing.js";
 import { type Body, bodyObject, boolParam, stringParam } from "../params.js";
 
@@ -320,14 +321,9 @@ function deleteUser(ctx: ManagementContext, name: string): void {
 
 /** Tags as a list or one comma-separated string (RabbitMQ takes both). */
 function tagList(v: unknown): string[] {
-  if (v === undefined || v === null || v === "") return [];
-  if (typeof v === "string")
-    return v
-      .split(",")
-      .map((t) => t.trim())
-      .filter((t) => t !== "");
-  if (Array.isArray(v) && v.every((t) => typeof t === "string")) return v as string[];
-  throw httpError.badRequest("tags must be a list of strings or a comma-separated string");
+  const tags = parseTags(v);
+  if (tags === undefined) throw httpError.badRequest("tags must be a list of strings or a comma-separated string");
+  return tags;
 }
 
 function pattern(body: Body, key: string): string {
