@@ -808,11 +808,61 @@ describe("message rates", () => {
   });
 });
 
-describe("policies (not built yet)", () => {
-  test("the policy lists are empty lists, per vhost too; a named policy is not found", async () => {
-    await expectBoth((api) => api.get("/api/policies"), 200, []);
-    await expectBoth((api) => api.get(`/api/policies/${V}`), 200, []);
+describe("policies and operator policies", () => {
+  test("PUT 201 then 204, listed per vhost and by name with RabbitMQ's keys, DELETE 204 then 404", async () => {
+    const path = `/api/policies/${V}/api-ttl`;
+    const def = { pattern: "^api-ttl", definition: { "message-ttl": 5000, "max-length": 10 }, priority: 3, "apply-to": "queues" };
+    await expectBoth((api) => api.put(path, def), 201);
+    await expectBoth((api) => api.put(path, { ...def, priority: 4 }), 204);
+    const shown = {
+      vhost: VHOST,
+      name: "api-ttl",
+      pattern: "^api-ttl",
+      "apply-to": "queues",
+      definition: { "max-length": 10, "message-ttl": 5000 },
+      priority: 4,
+    };
+    await expectBoth((api) => api.get(`/api/policies/${V}`), 200, [shown]);
+    await expectBoth((api) => api.get(path), 200, shown);
+    for (const [res] of [await expectBoth((api) => api.get("/api/policies"), 200)]) {
+      assert.ok((res!.body as Array<{ name: string }>).some((p) => p.name === "api-ttl"));
+    }
+    await expectBoth((api) => api.delete(path), 204);
+    await expectBoth((api) => api.delete(path), 404);
+    await expectBoth((api) => api.get(path), 404);
+  });
+
+  test("a policy set through the API applies to the vhost's queues (list_queues' policy column as the API shows it)", async () => {
+    await warren.put(`/api/queues/${V}/api-applied`, { durable: false });
+    await warren.put(`/api/policies/${V}/applied`, { pattern: "^api-applied$", definition: { "max-length": 1 }, "apply-to": "queues" });
+    try {
+      for (let i = 0; i < 3; i++)
+        await warren.post(`/api/exchanges/${V}/amq.default/publish`, {
+          properties: {},
+          routing_key: "api-applied",
+          payload: `m${i}`,
+          payload_encoding: "string",
+        });
+      const q = (await warren.get(`/api/queues/${V}/api-applied`)).body as { messages: number };
+      assert.equal(q.messages, 1);
+    } finally {
+      await warren.delete(`/api/policies/${V}/applied`);
+      await warren.delete(`/api/queues/${V}/api-applied`);
+    }
+  });
+
+  test("a bad definition is 400 with RabbitMQ's validation text; management users read policies, only policymakers change them", async () => {
+    for (const res of await expectBoth((api) => api.put(`/api/policies/${V}/bad`, { pattern: ".*", definition: { "message-ttl": -1 } }), 400)) {
+      const body = res.body as { error: string; reason: string };
+      assert.equal(body.error, "bad_request");
+      assert.match(body.reason, /^Validation failed/);
+    }
+    await expectBoth((api) => api.as(MANAGER, "secret").get(`/api/policies/${V}`), 200, []);
+    const notAuthorised = { error: "not_authorised", reason: "User not authorised to access object" };
+    await expectBoth((api) => api.as(MANAGER, "secret").put(`/api/policies/${V}/m`, { pattern: "^m", definition: { "max-length": 1 } }), 401, notAuthorised);
+    await expectBoth((api) => api.as(MANAGER, "secret").delete(`/api/policies/${V}/m`), 401, notAuthorised);
+    await expectBoth((api) => api.as(POLICY, "secret").get("/api/policies"), 200, []);
     await expectBoth((api) => api.get("/api/operator-policies"), 200, []);
-    await expectBoth((api) => api.get(`/api/policies/${V}/none`), 404);
+    await expectBoth((api) => api.get(`/api/operator-policies/${V}/none`), 404);
   });
 });
