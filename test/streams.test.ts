@@ -153,6 +153,14 @@ describe("stream declare", () => {
       );
     }
   });
+
+  it("a redeclare ignores arguments a stream does not take (x-message-ttl, x-max-priority), as RabbitMQ compares only its type's", async () => {
+    const name = await streamWith(0);
+    const ch = await conn.createChannel();
+    await ch.assertQueue(name, { durable: true, arguments: { ...STREAM, "x-message-ttl": 1000 } });
+    await ch.assertQueue(name, { durable: true, arguments: { ...STREAM, "x-max-priority": 5 } });
+    await ch.close();
+  });
 });
 
 describe("stream consumers", () => {

@@ -146,6 +146,11 @@ const TYPE_ARGUMENTS: Readonly<Record<QueueType, readonly string[]>> = {
 
 const KNOWN_ARGUMENTS = new Set(Object.values(TYPE_ARGUMENTS).flat());
 
+/** The arguments a queue type takes, in RabbitMQ's order: also the ones a redeclare compares (rabbit_amqqueue:assert_args_equivalence reads the same list). */
+export function argumentsOfType(type: QueueType): readonly string[] {
+  return TYPE_ARGUMENTS[type];
+}
+
 /** The queue types RabbitMQ 3.10 has (x-queue-type). */
 export type QueueType = "classic" | "quorum" | "stream";
 

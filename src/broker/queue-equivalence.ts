@@ -1,64 +1,8 @@
 import { refuse } from "../amqp/refusals.js";
 import { fieldTypeName, type FieldTable } from "../amqp/field-types.js";
 import type { Queue, QueueOptions } from "./queue.js";
-import { queueTypeOf, type QueueType } from "./queue-arguments.js";
+import { argumentsOfType, queueTypeOf } from "./queue-arguments.js";
 import { valuesEqual } from "./exchange/headers-match.js";
-
-/** Arguments RabbitMQ 3.10 compares when a queue is declared again, by the queue's type; others are ignored. */
-const COMPARED_ARGUMENTS: Readonly<Record<QueueType, readonly string[]>> = {
-  classic: [
-    "x-expires",
-    "x-message-ttl",
-    "x-dead-letter-exchange",
-    "x-dead-letter-routing-key",
-    "x-max-length",
-    "x-max-length-bytes",
-    "x-max-priority",
-    "x-overflow",
-    "x-queue-mode",
-    "x-queue-type",
-    "x-single-active-consumer",
-    "x-queue-master-locator",
-    "x-queue-version",
-  ],
-  quorum: [
-    "x-expires",
-    "x-message-ttl",
-    "x-dead-letter-exchange",
-    "x-dead-letter-routing-key",
-    "x-dead-letter-strategy",
-    "x-max-length",
-    "x-max-length-bytes",
-    "x-max-in-memory-length",
-    "x-max-in-memory-bytes",
-    "x-overflow",
-    "x-queue-type",
-    "x-single-active-consumer",
-    "x-delivery-limit",
-    "x-quorum-initial-group-size",
-    "x-queue-leader-locator",
-  ],
-  stream: [
-    "x-expires",
-    "x-message-ttl",
-    "x-dead-letter-exchange",
-    "x-dead-letter-routing-key",
-    "x-max-length",
-    "x-max-length-bytes",
-    "x-max-priority",
-    "x-overflow",
-    "x-queue-mode",
-    "x-queue-type",
-    "x-single-active-consumer",
-    "x-queue-master-locator",
-    "x-max-in-memory-length",
-    "x-max-in-memory-bytes",
-    "x-max-age",
-    "x-stream-max-segment-size-bytes",
-    "x-initial-cluster-size",
-    "x-queue-leader-locator",
-  ],
-};
 
 /** Throws 406 (or 405 for exclusivity) when a redeclare does not match the existing queue. */
 export function checkQueueEquivalence(queue: Queue, options: QueueOptions, what: string): void {
@@ -69,7 +13,8 @@ export function checkQueueEquivalence(queue: Queue, options: QueueOptions, what:
   if (queue.exclusiveOwner !== (options.exclusive ? options.owner : undefined)) {
     throw refuse.exclusiveLocked(what);
   }
-  for (const key of COMPARED_ARGUMENTS[queue.type]) {
+  // Only the arguments the queue's type takes (a stream ignores x-message-ttl on a redeclare, as RabbitMQ 3.10).
+  for (const key of argumentsOfType(queue.type)) {
     const a = options.arguments[key];
     const b = current.arguments[key];
     if (a === undefined && b === undefined) continue;
