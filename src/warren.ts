@@ -14,7 +14,10 @@ import { ConsumerTimeoutClock } from "./server/consumer-timeout.js";
 import { FlowControl } from "./server/flow-control.js";
 import { DefinitionsLogJournal } from "./store/definitions-journal.js";
 import { restoreDefinitions, snapshotDefinitions } from "./store/recovery.js";
+import type { DefinitionOp } from "./store/definitions-store.js";
 import { Storage } from "./store/storage.js";
+import { memoryStorage } from "./store/memory-storage.js";
+import type { DefinitionsJournal } from "./broker/journal.js";
 import { DiskMonitor } from "./store/disk-monitor.js";
 import { tlsEnabled, tlsServerOptions } from "./server/tls-settings.js";
 import { storeFsFromEnvironment } from "./store/fault-fs.js";
@@ -38,18 +41,25 @@ export interface WarrenDeps {
   storeFs?: StoreFs;
   /** Where log lines go; JSON on stdout at options.logLevel by default. */
   log?: Logger;
+  /**
+   * Told of every definition change besides the definitions log (given the log's journal, or
+   * undefined in memory, it returns the journal the broker writes to). The embedded broker
+   * watches queue declarations through it.
+   */
+  journal?: (log: DefinitionsJournal | undefined) => DefinitionsJournal | undefined;
 }
 
 /** A running Warren: storage, the broker model, and its listeners. */
 export class Warren {
   readonly broker: Broker;
   readonly log: Logger;
-  readonly storage: Storage;
-  private readonly journal: DefinitionsLogJournal;
+  /** The message store and definitions log in the data folder; undefined in memory (options.inMemory). */
+  readonly storage: Storage | undefined;
+  private readonly journal: DefinitionsLogJournal | undefined;
   private readonly amqp: AmqpServer;
-  /** warrenctl's way in: a Unix socket in the data folder. */
-  private readonly control: ControlServer;
-  private readonly diskMonitor: DiskMonitor;
+  /** warrenctl's way in: a Unix socket in the data folder (none in memory: there is no folder). */
+  private readonly control: ControlServer | undefined;
+  private readonly diskMonitor: DiskMonitor | undefined;
   private readonly consumerTimeouts: ConsumerTimeoutClock | undefined;
   readonly memoryMonitor: MemoryMonitor;
   /** Holds publishers into queues that are not keeping up (src/server/flow-control.ts). */
@@ -62,6 +72,8 @@ export class Warren {
   private management: ManagementServer | undefined;
   private readonly ids = new NodeIdentity();
   private readonly startedAt = Date.now();
+  /** The definitions as they stood once started: what reset() goes back to. */
+  private initialDefinitions: DefinitionOp[] = [];
   /** Called when warrenctl asks the broker to stop; the warren binary exits once stopped. */
   onStopRequest: () => void = () => void this.stop();
 
@@ -70,18 +82,23 @@ export class Warren {
     deps: WarrenDeps = {},
   ) {
     this.log = deps.log ?? createLogger(options.logLevel);
-    this.storage = new Storage({
-      dataDir: options.dataDir,
-      memoryBudget: options.queueMemoryBudget,
-      segmentSize: options.segmentSize,
-      log: this.log,
-      // node:fs; WARREN_TEST_FAULTS (tests only) makes chosen operations fail.
-      fs: deps.storeFs ?? storeFsFromEnvironment(nodeFs, process.env),
-    });
-    this.journal = new DefinitionsLogJournal(this.storage.definitions);
-    this.broker = new Broker(this.storage, this.journal);
-    this.diskMonitor = new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
-    this.storage.persister.onFailure = (err) => this.diskMonitor.fail(err);
+    const storage = options.inMemory
+      ? undefined
+      : new Storage({
+          dataDir: options.dataDir,
+          memoryBudget: options.queueMemoryBudget,
+          segmentSize: options.segmentSize,
+          log: this.log,
+          // node:fs; WARREN_TEST_FAULTS (tests only) makes chosen operations fail.
+          fs: deps.storeFs ?? storeFsFromEnvironment(nodeFs, process.env),
+        });
+    this.storage = storage;
+    this.journal = storage && new DefinitionsLogJournal(storage.definitions);
+    const journal = deps.journal ? deps.journal(this.journal) : this.journal;
+    this.broker = new Broker(storage ?? memoryStorage(this.log), journal);
+    const diskMonitor = storage && new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
+    this.diskMonitor = diskMonitor;
+    if (storage && diskMonitor) storage.persister.onFailure = (err) => diskMonitor.fail(err);
     this.consumerTimeouts = options.consumerTimeout > 0 ? new ConsumerTimeoutClock({ timeoutMs: options.consumerTimeout, log: this.log }) : undefined;
     this.memoryMonitor = new MemoryMonitor(
       {
@@ -90,8 +107,13 @@ export class Warren {
         intervalMs: MEMORY_CHECK_INTERVAL,
         checkEveryBytes: MEMORY_CHECK_EVERY_BYTES,
         // Under the alarm queues page what they are given, as RabbitMQ pages transient messages.
-        onPressure: (on) => (this.storage.budget.underPressure = on),
-        onLimit: (limit) => (this.storage.budget.limit = Math.min(options.queueMemoryBudget, Math.floor(limit * PAGING_RATIO))),
+        // In memory there is nowhere to page to: the alarm only blocks publishers.
+        onPressure: (on) => {
+          if (storage) storage.budget.underPressure = on;
+        },
+        onLimit: (limit) => {
+          if (storage) storage.budget.limit = Math.min(options.queueMemoryBudget, Math.floor(limit * PAGING_RATIO));
+        },
       },
       this.broker.alarms,
       this.log,
@@ -100,7 +122,8 @@ export class Warren {
       broker: this.broker,
       options,
       log: this.log,
-      persister: this.storage.persister,
+      // In memory nothing waits for a disk: confirms go out at once.
+      persister: storage?.persister,
       directReplies: new DirectReplyTo(),
       consumerTimeouts: this.consumerTimeouts,
       serverProperties: serverProperties(warrenVersion()),
@@ -108,31 +131,33 @@ export class Warren {
       memoryMonitor: this.memoryMonitor,
       flow: this.flow,
     });
-    this.control = new ControlServer(
-      {
-        broker: this.broker,
-        connections: this.amqp.connections,
-        ids: this.ids,
-        memory: this.memoryMonitor,
-        disk: this.diskMonitor,
-        options,
-        log: this.log,
-        version: warrenVersion(),
-        startedAt: this.startedAt,
-        port: () => this.port,
-        requestStop: () => this.onStopRequest(),
-      },
-      options.dataDir,
-    );
+    this.control = options.inMemory
+      ? undefined
+      : new ControlServer(
+          {
+            broker: this.broker,
+            connections: this.amqp.connections,
+            ids: this.ids,
+            memory: this.memoryMonitor,
+            disk: this.diskMonitor,
+            options,
+            log: this.log,
+            version: warrenVersion(),
+            startedAt: this.startedAt,
+            port: () => this.port,
+            requestStop: () => this.onStopRequest(),
+          },
+          options.dataDir,
+        );
   }
 
   async start(): Promise<void> {
     // Certificates are checked before anything else starts: a bad file stops startup, naming it.
     const tls = tlsEnabled(this.options) ? tlsServerOptions(this.options) : undefined;
-    this.storage.start();
+    this.storage?.start();
     this.recover();
-    await this.control.listen();
-    this.diskMonitor.start();
+    await this.control?.listen();
+    this.diskMonitor?.start();
     this.memoryMonitor.start();
     if (tls !== undefined) {
       this.tlsPort = await this.amqp.listenTls(this.options.host, this.options.tlsPort, tls);
@@ -145,7 +170,7 @@ export class Warren {
     // amqp.listening comes last: tools (and the tests) take it to mean "ready".
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
-      { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.dataDir },
+      { event: "amqp.listening", host: this.options.host, port: this.port, dataDir: this.options.inMemory ? null : this.options.dataDir },
       `AMQP listening on ${listenAddress(this.options.host)}:${this.port}`,
     );
   }
@@ -182,31 +207,54 @@ export class Warren {
 
   /** Replay the durable definitions and messages, then compact the definitions log. */
   private recover(): void {
-    const ops = this.storage.definitions.load();
-    this.journal.enabled = false;
-    restoreDefinitions(this.broker, ops, this.log);
-    this.storage.removeUnrestoredQueues();
-    this.journal.enabled = true;
+    const { storage, journal } = this;
+    if (storage && journal) {
+      const ops = storage.definitions.load();
+      journal.enabled = false;
+      restoreDefinitions(this.broker, ops, this.log);
+      storage.removeUnrestoredQueues();
+      journal.enabled = true;
+    }
     // As RabbitMQ: a blank broker gets the default user and vhost, unless definitions are loaded.
     if (this.options.loadDefinitions !== "") loadDefinitionsFile(this.broker, this.options.loadDefinitions, this.log);
     else if (needsDefaultData(this.broker)) seedDefaultData(this.broker, this.options, this.log);
     if (this.broker.users.size === 0) {
       this.log.warn({ event: "access.no_users" }, "no users: nobody can log in until one is added with warrenctl add_user");
     }
-    this.storage.definitions.rewrite(snapshotDefinitions(this.broker));
+    this.initialDefinitions = snapshotDefinitions(this.broker);
+    this.storage?.definitions.rewrite(this.initialDefinitions);
+  }
+
+  /**
+   * Go back to the state just after start (an embedded broker between tests): every connection
+   * closed (320 CONNECTION_FORCED, reason 'reset'), every vhost (with its queues, messages,
+   * exchanges, bindings and policies), user and permission deleted, then the definitions the
+   * broker started with made again, their queues empty.
+   */
+  async reset(): Promise<void> {
+    await this.amqp.closeConnections("reset");
+    const broker = this.broker;
+    for (const name of [...broker.vhosts.keys()]) broker.deleteVhost(name);
+    for (const user of broker.users.list()) {
+      broker.users.delete(user.name);
+      broker.permissions.forgetUser(user.name);
+      broker.topicPermissions.forgetUser(user.name);
+    }
+    restoreDefinitions(broker, this.initialDefinitions, this.log);
+    this.storage?.definitions.rewrite(snapshotDefinitions(broker));
   }
 
   async stop(): Promise<void> {
     this.log.info({ event: "broker.stopping" }, "shutting down");
-    this.control.close();
+    this.control?.close();
     await this.management?.close();
-    this.diskMonitor.stop();
+    this.diskMonitor?.stop();
     this.memoryMonitor.stop();
     await this.amqp.shutdown();
     this.consumerTimeouts?.stop();
     this.flow.stop();
     this.broker.stopTimers();
-    this.storage.close();
+    this.storage?.close();
     this.log.info({ event: "broker.stopped" }, "stopped");
   }
 }

@@ -123,6 +123,11 @@ export class Queue {
   private out = NO_MESSAGE_YET;
   /** Set when the queue dead-letters what it drops; undefined drops silently. */
   dropHandler: DropHandler | undefined = undefined;
+  /**
+   * Set while something waits for ready messages (an embedded broker's waitForMessages): told
+   * after each enqueue and requeue. Undefined (the usual case) costs enqueue one check.
+   */
+  onReadyAdded: ((queue: Queue) => void) | undefined = undefined;
   /** The policy and operator policy that apply (the vhost matches them: policy-set.ts). */
   policy: Policy | undefined = undefined;
   operatorPolicy: Policy | undefined = undefined;
@@ -332,6 +337,7 @@ export class Queue {
     // What consumers took at once never counted (RabbitMQ delivers before it enqueues). A quorum
     // queue's reject-publish lets the publish that crosses the limit in: nothing is dropped for it.
     if (limit !== undefined && limit.overflow === "drop-head") this.dropOverLimit(limit);
+    if (this.onReadyAdded !== undefined) this.onReadyAdded(this);
     return persistent ? "durable" : "memory";
   }
 
@@ -475,6 +481,7 @@ export class Queue {
     // Back at the head, it can be what takes the queue past its limit (RabbitMQ drops on requeue too).
     const limit = this.lengthLimit;
     if (limit !== undefined && limit.overflow === "drop-head") this.dropOverLimit(limit);
+    if (this.onReadyAdded !== undefined) this.onReadyAdded(this);
   }
 
   /**

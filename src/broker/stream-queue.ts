@@ -121,6 +121,7 @@ export class StreamQueue extends Queue {
     }
     if (this.push(position, message.bodySize, coarseNow())) this.applyRetention();
     if (this.consumers.length > 0) this.dispatch();
+    if (this.onReadyAdded !== undefined) this.onReadyAdded(this);
     return this.isDurable ? "durable" : "memory";
   }
 

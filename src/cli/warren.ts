@@ -9,7 +9,8 @@ const program = new Command("warren").description("Warren: a RabbitMQ-compatible
 /** Commander's name for each flag's value (--config is "config"), and the setting it sets. */
 const settingOf = new Map<string, keyof Options>();
 for (const s of settings) {
-  const placeholder = s.kind === "int" ? "<n>" : "<value>";
+  // A true/false setting given alone means true (`--in-memory`); `--management false` still works.
+  const placeholder = s.kind === "int" ? "<n>" : s.kind === "bool" ? "[true|false]" : "<value>";
   const shownDefault = s.default === Infinity ? "infinity" : JSON.stringify(s.default);
   const option = new Option(`${s.flag} ${placeholder}`, `${s.description} [env ${s.env}] (default: ${shownDefault})`);
   program.addOption(option);
@@ -19,11 +20,11 @@ program.parse();
 
 let options: Options;
 try {
-  const given = program.opts<Record<string, string | undefined>>();
+  const given = program.opts<Record<string, string | true | undefined>>();
   const flags: Partial<Record<keyof Options, string>> = {};
   for (const [name, key] of settingOf) {
     const value = given[name];
-    if (value !== undefined) flags[key] = value;
+    if (value !== undefined) flags[key] = value === true ? "true" : value;
   }
   options = loadOptions(flags, process.env);
 } catch (err) {

@@ -56,6 +56,7 @@ const DIRECT_KEYS: Record<string, keyof Options> = {
   "management.tcp.ip": "managementHost",
   load_definitions: "loadDefinitions",
   "warren.data_dir": "dataDir",
+  "warren.in_memory": "inMemory",
   "warren.queue_memory_budget": "queueMemoryBudget",
   "warren.segment_size": "segmentSize",
   "ssl_options.certfile": "tlsCert",

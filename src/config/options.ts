@@ -11,6 +11,8 @@ export interface Options {
   host: string;
   port: number;
   dataDir: string;
+  /** No data folder at all: definitions and messages (persistent ones too) live in memory only and go with the process. */
+  inMemory: boolean;
   managementPort: number;
   /** Whether the management HTTP API listens at all. */
   management: boolean;
@@ -100,6 +102,14 @@ export const settings: Setting[] = [
   },
   { key: "port", flag: "--port", env: "WARREN_PORT", kind: "int", default: 5672, min: 0, max: 65535, description: "AMQP port (0 picks a free port)" },
   { key: "dataDir", flag: "--data-dir", env: "WARREN_DATA_DIR", kind: "string", default: "./data", description: "folder for durable state" },
+  {
+    key: "inMemory",
+    flag: "--in-memory",
+    env: "WARREN_IN_MEMORY",
+    kind: "bool",
+    default: false,
+    description: "true: no data folder, nothing written to disk; everything, persistent messages included, is lost when Warren stops",
+  },
   {
     key: "managementPort",
     flag: "--management-port",

@@ -60,7 +60,15 @@ export class AmqpServer {
   async shutdown(timeoutMs = 3_000): Promise<void> {
     this.server.close();
     this.tlsServer?.close();
-    for (const connection of this.connections) connection.forceClose("broker forced connection closure with reason 'shutdown'");
+    await this.closeConnections("shutdown", timeoutMs);
+  }
+
+  /**
+   * Close every connection with 320 CONNECTION_FORCED ("broker forced connection closure with
+   * reason '<reason>'", as RabbitMQ words it) and wait, bounded, for them to go; the listeners stay.
+   */
+  async closeConnections(reason: string, timeoutMs = 3_000): Promise<void> {
+    for (const connection of this.connections) connection.forceClose(`broker forced connection closure with reason '${reason}'`);
     const deadline = Date.now() + timeoutMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const connection of this.connections) connection.socket.destroy();

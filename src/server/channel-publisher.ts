@@ -218,7 +218,7 @@ export class ChannelPublisher {
         writeUnroutableReturn(this.host.writer, this.channel.id, message);
       } else stats.dropUnroutable++;
     }
-    const epoch = refused ? REFUSED_EPOCH : durable ? this.host.ctx.persister!.currentEpoch : 0;
+    const epoch = refused ? REFUSED_EPOCH : durable ? (this.host.ctx.persister?.currentEpoch ?? 0) : 0;
     if (this.confirms) {
       stats.confirm++;
       this.confirms.add(epoch);
