@@ -60,7 +60,9 @@ export class QueueWaiters {
     for (const set of [...this.waiting.values()]) {
       for (const waiter of set) {
         this.forget(waiter);
-        waiter.reject(new Error(`waitForMessages: ${reason} while waiting for ${waiter.count} ready messages in queue '${waiter.queue}'`));
+        waiter.reject(
+          new Error(`waitForMessages: ${reason} while waiting for ${readyMessages(waiter.count)} in queue '${waiter.queue}' in vhost '${waiter.vhost}'`),
+        );
       }
     }
   }
@@ -92,7 +94,7 @@ export class QueueWaiters {
   private timeoutText(waiter: Waiter, timeoutMs: number): string {
     const where = `queue '${waiter.queue}' in vhost '${waiter.vhost}'`;
     const queue = this.queueNamed(waiter.vhost, waiter.queue);
-    const wanted = `waited ${timeoutMs} ms for ${waiter.count} ready message${waiter.count === 1 ? "" : "s"}`;
+    const wanted = `waited ${timeoutMs} ms for ${readyMessages(waiter.count)}`;
     if (queue === undefined) return `waitForMessages: ${wanted} in ${where}, which does not exist`;
     const s = summarize(queue);
     return (
@@ -100,6 +102,10 @@ export class QueueWaiters {
       `${s.messagesUnacknowledged} unacknowledged, ${s.consumers} consumer${s.consumers === 1 ? "" : "s"}`
     );
   }
+}
+
+function readyMessages(count: number): string {
+  return `${count} ready message${count === 1 ? "" : "s"}`;
 }
 
 function key(vhost: string, queue: string): string {
