@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -49,4 +50,12 @@ test("the jest example (ES modules) passes and exits", async () => {
   const { code, output } = await run(["--experimental-vm-modules", "node_modules/jest/bin/jest.js", "--config", "examples/embedding/jest.config.mjs"]);
   assert.equal(code, 0, output);
   assert.match(output, /Tests: {7}2 passed, 2 total/);
+});
+
+test("docs/embedding.md shows each example file as it is run", () => {
+  const doc = readFileSync(join(root, "docs", "embedding.md"), "utf8");
+  for (const file of ["node-test.test.mjs", "vitest.config.mjs", "vitest.test.mjs", "jest.config.mjs", "jest.test.mjs"]) {
+    const text = readFileSync(join(root, "examples", "embedding", file), "utf8");
+    assert.ok(doc.includes("```js\n" + text + "```\n"), `docs/embedding.md does not show examples/embedding/${file} as it is`);
+  }
 });
