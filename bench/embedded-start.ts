@@ -10,7 +10,6 @@ import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { connect } from "amqplib";
 
 const { values } = parseArgs({ options: { starts: { type: "string", default: "30" }, child: { type: "boolean", default: false } } });
 const indexJs = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "index.js");
@@ -18,7 +17,10 @@ const indexJs = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "inde
 if (values.child) await measureInThisProcess(Number(values.starts));
 else {
   // A fresh process, so that the import and the first start are cold, as in a test run.
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", "--starts", values.starts], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", "--starts", values.starts], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (child.status !== 0) process.exit(child.status ?? 1);
   process.stdout.write(child.stdout);
 }
@@ -27,6 +29,10 @@ async function measureInThisProcess(starts: number): Promise<void> {
   let t = performance.now();
   const { startWarren } = (await import(indexJs)) as typeof import("../src/index.js");
   const importMs = performance.now() - t;
+  // For scale: the client a test imports anyway.
+  t = performance.now();
+  await import("amqplib");
+  const clientImportMs = performance.now() - t;
   const start: number[] = [];
   const connectMs: number[] = [];
   const stop: number[] = [];
@@ -35,7 +41,7 @@ async function measureInThisProcess(starts: number): Promise<void> {
     const broker = await startWarren();
     start.push(performance.now() - t);
     t = performance.now();
-    const connection = await connect(broker.url);
+    const connection = await (await import("amqplib")).connect(broker.url);
     connectMs.push(performance.now() - t);
     await connection.close();
     t = performance.now();
@@ -43,7 +49,7 @@ async function measureInThisProcess(starts: number): Promise<void> {
     stop.push(performance.now() - t);
   }
   const rest = start.slice(1);
-  console.log(`import "warren" (fresh process): ${importMs.toFixed(1)} ms`);
+  console.log(`import "warren" (fresh process): ${importMs.toFixed(1)} ms; import "amqplib" after it: ${clientImportMs.toFixed(1)} ms`);
   console.log(`startWarren(), first in the process: ${start[0]!.toFixed(1)} ms`);
   console.log(`startWarren(), next ${rest.length}: median ${median(rest).toFixed(1)} ms, max ${Math.max(...rest).toFixed(1)} ms`);
   console.log(`amqplib connect after start: median ${median(connectMs).toFixed(1)} ms`);
