@@ -9,13 +9,18 @@ export class AmqpServer {
   private readonly server: Server;
   private tlsServer: Server | undefined;
   readonly connections = new Set<Connection>();
+  /** Set while closeConnections waits: called when the last connection has gone. */
+  private onEmpty: (() => void) | undefined;
 
   constructor(private readonly ctx: ServerContext) {
     this.server = createServer((socket: Socket) => this.accept(socket));
   }
 
   private accept(socket: Socket): void {
-    const connection = new Connection(socket, this.ctx, (c) => this.connections.delete(c));
+    const connection = new Connection(socket, this.ctx, (c) => {
+      this.connections.delete(c);
+      if (this.connections.size === 0) this.onEmpty?.();
+    });
     this.connections.add(connection);
   }
 
@@ -69,8 +74,16 @@ export class AmqpServer {
    */
   async closeConnections(reason: string, timeoutMs = 3_000): Promise<void> {
     for (const connection of this.connections) connection.forceClose(`broker forced connection closure with reason '${reason}'`);
-    const deadline = Date.now() + timeoutMs;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.connections.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.onEmpty = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.onEmpty = undefined;
+    }
     for (const connection of this.connections) connection.socket.destroy();
   }
 }

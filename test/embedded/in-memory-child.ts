@@ -39,6 +39,9 @@ async function main(): Promise<void> {
   });
   await connection.close();
   await broker.stop();
+  // This side's sockets (fetch's keep-alive one, amqplib's) go once they read the broker's FIN: a
+  // moment after stop() resolves. What the broker itself left open would still be there.
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const after = process.getActiveResourcesInfo();
   console.log(JSON.stringify({ ready: queued.messagesReady, consumed, managementStatus: overview.status, before, after }));
 }
