@@ -325,3 +325,33 @@ test("options: the command's settings typed and checked; unknown ones refused; l
   }
   assert.ok(lines.some((l) => l.event === "broker.stopped"));
 });
+
+test("on disk (inMemory: false), reset() is what the next start finds too", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "warren-embedded-disk-"));
+  try {
+    const first = await startWarren({ inMemory: false, dataDir });
+    try {
+      const connection = await amqp.connect(first.url);
+      const channel = await connection.createConfirmChannel();
+      await channel.assertQueue("made-before-reset", { durable: true });
+      channel.sendToQueue("made-before-reset", Buffer.from("x"), { persistent: true });
+      await channel.waitForConfirms();
+      await connection.close();
+      await first.reset();
+      await assert.rejects(first.waitForMessages("made-before-reset", 1, { timeout: 10 }), /which does not exist/);
+    } finally {
+      await first.stop();
+    }
+    assert.ok(treeOf(dataDir).includes("definitions.log"));
+    const second = await startWarren({ inMemory: false, dataDir });
+    try {
+      assert.deepEqual(second.queues(), []);
+      const connection = await amqp.connect(second.url);
+      await connection.close();
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
