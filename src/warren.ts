@@ -131,24 +131,24 @@ export class Warren {
       memoryMonitor: this.memoryMonitor,
       flow: this.flow,
     });
-    this.control = options.inMemory
-      ? undefined
-      : new ControlServer(
-          {
-            broker: this.broker,
-            connections: this.amqp.connections,
-            ids: this.ids,
-            memory: this.memoryMonitor,
-            disk: this.diskMonitor,
-            options,
-            log: this.log,
-            version: warrenVersion(),
-            startedAt: this.startedAt,
-            port: () => this.port,
-            requestStop: () => this.onStopRequest(),
-          },
-          options.dataDir,
-        );
+    const control = new ControlServer(
+      {
+        broker: this.broker,
+        connections: this.amqp.connections,
+        ids: this.ids,
+        memory: this.memoryMonitor,
+        disk: this.diskMonitor,
+        options,
+        log: this.log,
+        version: warrenVersion(),
+        startedAt: this.startedAt,
+        port: () => this.port,
+        requestStop: () => this.onStopRequest(),
+      },
+      options.dataDir,
+    );
+    // In memory there is no data folder to put its socket in: no warrenctl.
+    this.control = options.inMemory ? undefined : control;
   }
 
   async start(): Promise<void> {
