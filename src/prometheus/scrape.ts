@@ -159,13 +159,15 @@ export function scrape(ctx: PrometheusContext, shape: ScrapeShape): string {
     for (const metric of list) emit(rows, metric);
   };
 
-  if (!detailed) writeAlarms(w, ctx);
+  // The alarms and process_start_time_seconds are /metrics's only (RabbitMQ's per-object registry has neither).
+  if (!perObject) writeAlarms(w, ctx);
   if (wants("connection_churn_metrics")) writeChurn(w, ctx, prefix);
   if (wants("node_coarse_metrics")) writeNodeCoarse(w, ctx, prefix);
   if (wants("node_metrics")) writeNodeLimits(w, ctx, prefix);
   if (wants("queue_coarse_metrics")) emitAll(queues, QUEUE_COARSE);
-  if (detailed && wants("queue_consumer_count")) emit(queues, QUEUE_CONSUMERS);
-  if (wants("queue_metrics")) emitAll(queues, [QUEUE_CONSUMERS, ...QUEUE_SIZES]);
+  // queue_consumers is in two groups: written once when both are asked for.
+  if (wants("queue_metrics") || wants("queue_consumer_count")) emit(queues, QUEUE_CONSUMERS);
+  if (wants("queue_metrics")) emitAll(queues, QUEUE_SIZES);
   if (wants("channel_metrics")) emitAll(channels, CHANNEL_STATE);
   if (wants("channel_exchange_metrics")) emitAll(channelsWithVhost, CHANNEL_PUBLISHES);
   if (wants("channel_queue_metrics")) emitAll(channelsWithVhost, CHANNEL_DELIVERIES);
@@ -182,6 +184,8 @@ export function scrape(ctx: PrometheusContext, shape: ScrapeShape): string {
   writeIdentity(w, ctx);
   if (!detailed) {
     writeGlobal(w, ctx, queues, channels);
+  }
+  if (!perObject) {
     w.family(F.processStartTimeSeconds);
     w.value(Math.round(Date.now() / 1000 - process.uptime()));
   }
