@@ -19,7 +19,7 @@ import type { PrometheusContext } from "./context.js";
 import { F } from "./families.js";
 import { clusterPermanentId } from "./identity.js";
 import { diskFree, maxFds, openFds } from "./process-readings.js";
-import { label, labels, type MetricFamily, TextWriter } from "./text-writer.js";
+import { encodeLabels, label, labels, type MetricFamily, TextWriter } from "./text-writer.js";
 
 export type ScrapeShape =
   | { kind: "aggregated" }
@@ -113,8 +113,12 @@ const GLOBAL_DELIVERIES: ReadonlyArray<readonly [MetricFamily, (s: MessageStats)
   [F.globalMessagesGetEmptyTotal, (s) => s.getEmpty],
 ];
 
-/** Write one scrape of `shape`. */
-export function scrape(ctx: PrometheusContext, shape: ScrapeShape): string {
+/** An object and its labels, encoded once for every family that reads it (empty in aggregated scrapes). */
+type Row<T> = [Uint8Array, T];
+const NO_LABELS = new Uint8Array(0);
+
+/** Write one scrape of `shape`: the body, UTF-8. */
+export function scrape(ctx: PrometheusContext, shape: ScrapeShape): Buffer {
   const w = new TextWriter();
   const detailed = shape.kind === "detailed";
   const perObject = shape.kind !== "aggregated";
@@ -123,29 +127,29 @@ export function scrape(ctx: PrometheusContext, shape: ScrapeShape): string {
   const vhostWanted = (name: string): boolean => !detailed || shape.vhosts === undefined || shape.vhosts.has(name);
 
   // The objects, with their labels rendered once for every family that reads them.
-  const queues: Array<[string, Queue]> = [];
+  const queues: Row<Queue>[] = [];
   for (const [name, vhost] of ctx.broker.vhosts) {
     if (!vhostWanted(name)) continue;
     const vhostLabel = label("vhost", name);
-    for (const q of vhost.queues.values()) queues.push([perObject ? `${vhostLabel},${label("queue", q.name)}` : "", q]);
+    for (const q of vhost.queues.values()) queues.push([perObject ? encodeLabels(`${vhostLabel},${label("queue", q.name)}`) : NO_LABELS, q]);
   }
-  const connections: Array<[string, Connection]> = [];
-  const channels: Array<[string, ChannelRow]> = [];
-  const channelsWithVhost: Array<[string, ChannelRow]> = [];
+  const connections: Row<Connection>[] = [];
+  const channels: Row<ChannelRow>[] = [];
+  const channelsWithVhost: Row<ChannelRow>[] = [];
   for (const c of ctx.connections) {
     if (c.vhost === undefined) continue; // still in the handshake: not a connection yet for RabbitMQ
     // RabbitMQ 3.10 labels connection metrics "channel" (with the connection's pid): kept, so queries match.
-    connections.push([perObject ? label("channel", ctx.ids.connectionPid(c)) : "", c]);
+    connections.push([perObject ? encodeLabels(label("channel", ctx.ids.connectionPid(c))) : NO_LABELS, c]);
     const vhostLabel = label("vhost", c.vhost.name);
     for (const ch of c.openChannels) {
       const row: ChannelRow = { stats: ch.stats, info: ch.info() };
       const channelLabel = perObject ? label("channel", ctx.ids.channelPid(c, ch.id)) : "";
-      channels.push([channelLabel, row]);
-      channelsWithVhost.push([perObject ? `${channelLabel},${vhostLabel}` : "", row]);
+      channels.push([encodeLabels(channelLabel), row]);
+      channelsWithVhost.push([perObject ? encodeLabels(`${channelLabel},${vhostLabel}`) : NO_LABELS, row]);
     }
   }
 
-  const emit = <T>(rows: Array<[string, T]>, [family, read]: PerObject<T>, relabel?: (labels: string) => string): void => {
+  const emit = <T>(rows: Row<T>[], [family, read]: PerObject<T>, labelPrefix?: string): void => {
     w.family(family, prefix);
     if (!perObject) {
       let sum = 0;
@@ -153,9 +157,9 @@ export function scrape(ctx: PrometheusContext, shape: ScrapeShape): string {
       w.value(sum);
       return;
     }
-    for (const [l, o] of rows) w.labelled(relabel === undefined ? l : relabel(l), read(o));
+    for (const [l, o] of rows) w.labelled(l, read(o), labelPrefix);
   };
-  const emitAll = <T>(rows: Array<[string, T]>, list: PerObject<T>[]): void => {
+  const emitAll = <T>(rows: Row<T>[], list: PerObject<T>[]): void => {
     for (const metric of list) emit(rows, metric);
   };
 
@@ -174,7 +178,7 @@ export function scrape(ctx: PrometheusContext, shape: ScrapeShape): string {
   if (wants("connection_coarse_metrics")) emitAll(connections, CONNECTION_BYTES);
   if (wants("connection_metrics")) emit(connections, CONNECTION_CHANNELS);
   // Counted per queue, not per channel and exchange: the labels are the queue's (queue_vhost, queue).
-  if (wants("channel_queue_exchange_metrics")) emit(queues, QUEUE_PUBLISHED, (l) => `queue_${l}`);
+  if (wants("channel_queue_exchange_metrics")) emit(queues, QUEUE_PUBLISHED, "queue_");
   if (detailed) {
     if (wants("vhost_status")) writeVhostStatus(w, ctx, vhostWanted);
     if (wants("exchange_names") || wants("exchange_bindings")) writeExchanges(w, ctx, vhostWanted, wants("exchange_names"), wants("exchange_bindings"));
@@ -189,7 +193,7 @@ export function scrape(ctx: PrometheusContext, shape: ScrapeShape): string {
     w.family(F.processStartTimeSeconds);
     w.value(Math.round(Date.now() / 1000 - process.uptime()));
   }
-  return w.toString();
+  return w.toBuffer();
 }
 
 function channelCount(c: Connection): number {
@@ -250,7 +254,7 @@ function writeNodeLimits(w: TextWriter, ctx: PrometheusContext, prefix: string |
   single(w, F.erlangUptimeSeconds, (Date.now() - ctx.startedAt) / 1000, prefix);
 }
 
-function writeTotals(w: TextWriter, queues: Array<[string, Queue]>, connections: Array<[string, Connection]>, channels: Array<[string, ChannelRow]>): void {
+function writeTotals(w: TextWriter, queues: Row<Queue>[], connections: Row<Connection>[], channels: Row<ChannelRow>[]): void {
   let consumers = 0;
   for (const [, q] of queues) consumers += q.consumerCount;
   single(w, F.connections, connections.length, undefined);
@@ -288,7 +292,7 @@ function writeIdentity(w: TextWriter, ctx: PrometheusContext): void {
  * rabbitmq_global_*: totals over the node's life, so they never go down: the live channels and
  * queues plus what closed channels and deleted queues had counted (src/broker/node-counters.ts).
  */
-function writeGlobal(w: TextWriter, ctx: PrometheusContext, queues: Array<[string, Queue]>, channels: Array<[string, ChannelRow]>): void {
+function writeGlobal(w: TextWriter, ctx: PrometheusContext, queues: Row<Queue>[], channels: Row<ChannelRow>[]): void {
   const counters = ctx.broker.counters;
   let consumers = 0;
   for (const [, q] of queues) consumers += q.consumerCount;

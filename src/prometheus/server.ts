@@ -53,15 +53,14 @@ export class PrometheusServer {
       res.writeHead(404, { "content-type": "text/plain", "content-length": 16 }).end("Unknown Registry");
       return;
     }
-    let text: string;
+    let body: Buffer;
     try {
-      text = scrape(this.ctx, shape);
+      body = scrape(this.ctx, shape);
     } catch (err) {
       this.ctx.log.error({ event: "prometheus.scrape_failed", path, err }, "Prometheus scrape failed");
       res.writeHead(500, { "content-length": 0 }).end();
       return;
     }
-    const body = Buffer.from(text, "utf8");
     if (!acceptsGzip(req)) return send(req, res, body, "identity");
     // Compressed off the event loop (libuv's pool): a large per-object scrape does not hold other clients.
     gzip(body, (err, zipped) => {
