@@ -42,6 +42,9 @@ const AGGREGATED: Record<string, string> = {
   rabbitmq_resident_memory_limit_bytes: "gauge",
   rabbitmq_disk_space_available_limit_bytes: "gauge",
   rabbitmq_erlang_uptime_seconds: "gauge",
+  rabbitmq_auth_attempts_total: "counter",
+  rabbitmq_auth_attempts_succeeded_total: "counter",
+  rabbitmq_auth_attempts_failed_total: "counter",
   rabbitmq_queue_messages_ready: "gauge",
   rabbitmq_queue_messages_unacked: "gauge",
   rabbitmq_queue_messages: "gauge",
@@ -321,6 +324,18 @@ describe("values follow the broker's state", () => {
     assert.equal(global(m, "rabbitmq_global_messages_acknowledged_total") - global(before, "rabbitmq_global_messages_acknowledged_total"), 1);
   });
 
+  test("AMQP logins: attempts, successes and failures", async () => {
+    const count = (m: Map<string, Family>, name: string) => valueOf(m, name, { protocol: "amqp091" });
+    const before = await metrics();
+    const ok = await connect(broker.url);
+    await ok.close();
+    await assert.rejects(connect(broker.url.replace("guest:guest", "guest:wrong")));
+    const now = await eventuallyMetrics((m) => count(m, "rabbitmq_auth_attempts_failed_total") > count(before, "rabbitmq_auth_attempts_failed_total"));
+    assert.equal(count(now, "rabbitmq_auth_attempts_total") - count(before, "rabbitmq_auth_attempts_total"), 2);
+    assert.equal(count(now, "rabbitmq_auth_attempts_succeeded_total") - count(before, "rabbitmq_auth_attempts_succeeded_total"), 1);
+    assert.equal(count(now, "rabbitmq_auth_attempts_failed_total") - count(before, "rabbitmq_auth_attempts_failed_total"), 1);
+  });
+
   test("node readings: memory, descriptors, disk and their limits", async () => {
     const m = await metrics();
     assert.ok(valueOf(m, "rabbitmq_process_resident_memory_bytes") > 10_000_000);
@@ -430,7 +445,7 @@ describe("promtool check metrics", () => {
     await ch.assertQueue(ODD_QUEUE, { durable: false });
     try {
       const all =
-        "family=connection_churn_metrics&family=node_coarse_metrics&family=node_metrics&family=queue_coarse_metrics&family=queue_consumer_count&family=queue_metrics&family=channel_metrics&family=channel_exchange_metrics&family=channel_queue_metrics&family=channel_queue_exchange_metrics&family=connection_coarse_metrics&family=connection_metrics&family=vhost_status&family=exchange_names&family=exchange_bindings";
+        "family=connection_churn_metrics&family=node_coarse_metrics&family=node_metrics&family=queue_coarse_metrics&family=queue_consumer_count&family=queue_metrics&family=channel_metrics&family=channel_exchange_metrics&family=channel_queue_metrics&family=channel_queue_exchange_metrics&family=connection_coarse_metrics&family=connection_metrics&family=vhost_status&family=exchange_names&family=exchange_bindings&family=auth_attempt_metrics";
       for (const path of ["/metrics", "/metrics/per-object", `/metrics/detailed?${all}`]) {
         const { text } = await scrape(base + path);
         const result = await runCommand(promtool, ["check", "metrics"], { stdin: text, timeoutMs: 30_000 });

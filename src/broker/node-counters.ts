@@ -22,6 +22,9 @@ export class NodeCounters {
   queuesCreated = 0;
   /** Queues deleted, however: queue.delete, exclusive owner gone, auto-delete, x-expires, vhost deletion. */
   queuesDeleted = 0;
+  /** AMQP logins that passed and that were refused (a bad password, a loopback-only user from afar). */
+  loginsSucceeded = 0;
+  loginsFailed = 0;
   /** The message counters of the channels that have closed, added up. */
   readonly closedChannels = new MessageStats();
   /** The message counters of deleted queues, by queue type. */

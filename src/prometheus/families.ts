@@ -172,4 +172,7 @@ export const F = {
     help: "Number of bindings for an exchange. This value is cluster-wide.",
   },
   processStartTimeSeconds: { name: "process_start_time_seconds", type: "gauge", help: "Start time of the process since unix epoch in seconds." },
+  authAttemptsTotal: { name: "rabbitmq_auth_attempts_total", type: "counter", help: "Total number of authorization attempts" },
+  authAttemptsSucceededTotal: { name: "rabbitmq_auth_attempts_succeeded_total", type: "counter", help: "Total number of successful authentication attempts" },
+  authAttemptsFailedTotal: { name: "rabbitmq_auth_attempts_failed_total", type: "counter", help: "Total number of failed authentication attempts" },
 } as const satisfies Record<string, MetricFamily>;

@@ -44,6 +44,7 @@ export const DETAILED_GROUPS = [
   "vhost_status",
   "exchange_names",
   "exchange_bindings",
+  "auth_attempt_metrics",
 ] as const;
 
 const PROTOCOL = label("protocol", "amqp091");
@@ -168,6 +169,7 @@ export function scrape(ctx: PrometheusContext, shape: ScrapeShape): Buffer {
   if (wants("connection_churn_metrics")) writeChurn(w, ctx, prefix);
   if (wants("node_coarse_metrics")) writeNodeCoarse(w, ctx, prefix);
   if (wants("node_metrics")) writeNodeLimits(w, ctx, prefix);
+  if (wants("auth_attempt_metrics")) writeLogins(w, ctx, prefix);
   if (wants("queue_coarse_metrics")) emitAll(queues, QUEUE_COARSE);
   // queue_consumers is in two groups: written once when both are asked for.
   if (wants("queue_metrics") || wants("queue_consumer_count")) emit(queues, QUEUE_CONSUMERS);
@@ -252,6 +254,20 @@ function writeNodeLimits(w: TextWriter, ctx: PrometheusContext, prefix: string |
   single(w, F.residentMemoryLimitBytes, ctx.memoryLimit(), prefix);
   single(w, F.diskSpaceAvailableLimitBytes, ctx.diskFreeLimit(), prefix);
   single(w, F.erlangUptimeSeconds, (Date.now() - ctx.startedAt) / 1000, prefix);
+}
+
+/** AMQP logins (the management API's HTTP logins, protocol "http" in RabbitMQ, are not counted). */
+function writeLogins(w: TextWriter, ctx: PrometheusContext, prefix: string | undefined): void {
+  const { loginsSucceeded, loginsFailed } = ctx.broker.counters;
+  const pairs: Array<[MetricFamily, number]> = [
+    [F.authAttemptsTotal, loginsSucceeded + loginsFailed],
+    [F.authAttemptsSucceededTotal, loginsSucceeded],
+    [F.authAttemptsFailedTotal, loginsFailed],
+  ];
+  for (const [family, value] of pairs) {
+    w.family(family, prefix);
+    w.labelled(PROTOCOL, value);
+  }
 }
 
 function writeTotals(w: TextWriter, queues: Row<Queue>[], connections: Row<Connection>[], channels: Row<ChannelRow>[]): void {

@@ -358,6 +358,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     if (this.ctx.options.loopbackUsers.includes(user.name) && !isLoopback(this.socket.remoteAddress)) {
       return this.refuseLogin(m.mechanism, user.name, "user can only log in via localhost");
     }
+    this.ctx.broker.counters.loginsSucceeded++;
     this.user = user;
     this.authMechanism = m.mechanism;
     this.state = "tune";
@@ -370,6 +371,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
 
   private refuseLogin(mechanism: string, username: string, reason: string): void {
     this.log.warn({ event: "connection.auth_failed", connection: this.name, user: username, reason }, "login refused");
+    this.ctx.broker.counters.loginsFailed++;
     if (this.capabilities.authenticationFailureClose) {
       this.closeWithError(
         new AmqpError({
