@@ -61,7 +61,20 @@ function classTotals(path: string): Map<string, ClassTotal> {
 const dir = mkdtempSync(join(tmpdir(), "warren-heap-"));
 const child = spawn(
   process.execPath,
-  ["--heapsnapshot-signal=SIGUSR2", warrenBin, "--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--data-dir", join(dir, "data")],
+  [
+    "--heapsnapshot-signal=SIGUSR2",
+    warrenBin,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--management-port",
+    "0",
+    "--prometheus-port",
+    "0",
+    "--data-dir",
+    join(dir, "data"),
+  ],
   { cwd: dir, stdio: ["ignore", "pipe", "inherit"] },
 );
 const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));

@@ -40,7 +40,7 @@ function start(dataDir: string): Promise<Started> {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [warrenBin, "--host", "127.0.0.1", "--port", "0", "--management", "false", "--data-dir", dataDir, ...values["warren-arg"]!],
+    [warrenBin, "--host", "127.0.0.1", "--port", "0", "--management", "false", "--prometheus", "false", "--data-dir", dataDir, ...values["warren-arg"]!],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },

@@ -45,6 +45,8 @@ export async function startWarrenProcess(options: WarrenProcessOptions = {}): Pr
       "0",
       "--management-port",
       "0",
+      "--prometheus-port",
+      "0",
       "--data-dir",
       dataDir,
       ...(options.args ?? []),

@@ -24,6 +24,7 @@ import { storeFsFromEnvironment } from "./store/fault-fs.js";
 import { nodeFs, type StoreFs } from "./store/store-fs.js";
 import { MemoryMonitor } from "./broker/memory-monitor.js";
 import type { ManagementServer } from "./mgmt/server.js";
+import type { PrometheusServer } from "./prometheus/server.js";
 
 /** How often the memory alarm looks at the process's memory, ms, and after how many bytes of input. */
 const MEMORY_CHECK_INTERVAL = 100;
@@ -70,6 +71,9 @@ export class Warren {
   /** The management HTTP API's port, 0 when it is off. */
   managementPort = 0;
   private management: ManagementServer | undefined;
+  /** The Prometheus listener's port, 0 when it is off. */
+  prometheusPort = 0;
+  private prometheus: PrometheusServer | undefined;
   private readonly ids = new NodeIdentity();
   private readonly startedAt = Date.now();
   /** The definitions as they stood once started: what reset() goes back to. */
@@ -167,6 +171,7 @@ export class Warren {
       );
     }
     if (this.options.management) await this.startManagement();
+    if (this.options.prometheus) await this.startPrometheus();
     // amqp.listening comes last: tools (and the tests) take it to mean "ready".
     this.port = await this.amqp.listen(this.options.host, this.options.port);
     this.log.info(
@@ -202,6 +207,29 @@ export class Warren {
     this.log.info(
       { event: "management.listening", host: this.options.managementHost, port: this.managementPort },
       `management HTTP API listening on ${listenAddress(this.options.managementHost)}:${this.managementPort}`,
+    );
+  }
+
+  /** The Prometheus metrics listener (loaded only when it is on). */
+  private async startPrometheus(): Promise<void> {
+    const { PrometheusServer } = await import("./prometheus/server.js");
+    const server = new PrometheusServer({
+      broker: this.broker,
+      connections: this.amqp.connections,
+      ids: this.ids,
+      options: this.options,
+      log: this.log,
+      version: warrenVersion(),
+      startedAt: this.startedAt,
+      memoryLimit: () => this.memoryMonitor.limit,
+      // In memory there is no disk monitor: the configured limit is still the one that would apply.
+      diskFreeLimit: () => this.diskMonitor?.freeLimit ?? this.options.diskFreeLimit,
+    });
+    this.prometheusPort = await server.listen(this.options.prometheusHost, this.options.prometheusPort);
+    this.prometheus = server;
+    this.log.info(
+      { event: "prometheus.listening", host: this.options.prometheusHost, port: this.prometheusPort },
+      `Prometheus metrics listening on ${listenAddress(this.options.prometheusHost)}:${this.prometheusPort}`,
     );
   }
 
@@ -248,6 +276,7 @@ export class Warren {
     this.log.info({ event: "broker.stopping" }, "shutting down");
     this.control?.close();
     await this.management?.close();
+    await this.prometheus?.close();
     this.diskMonitor?.stop();
     this.memoryMonitor.stop();
     await this.amqp.shutdown();

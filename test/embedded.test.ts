@@ -98,6 +98,7 @@ test("startWarren: a free port, an amqp:// URL with credentials, persistent mess
     assert.ok(broker.port > 0);
     assert.equal(broker.url, `amqp://guest:guest@127.0.0.1:${broker.port}`);
     assert.equal(broker.managementUrl, undefined, "no management API unless asked");
+    assert.equal(broker.prometheusUrl, undefined, "no Prometheus listener unless asked");
     assert.equal(broker.options.inMemory, true);
     const connection = await amqp.connect(broker.url);
     const channel = await connection.createConfirmChannel();
@@ -143,6 +144,14 @@ test("three brokers in one process each keep their own queues, and stopping them
     await Promise.all(brokers.map((b) => b.stop()));
   }
   assert.deepEqual(process.getActiveResourcesInfo().slice().sort(), before);
+});
+
+test("prometheus: true serves rabbitmq_prometheus's /metrics on a free loopback port", async () => {
+  await using broker = await startWarren({ prometheus: true });
+  assert.match(broker.prometheusUrl ?? "", /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.notEqual(broker.prometheusUrl, "http://127.0.0.1:15692");
+  const text = await (await fetch(`${broker.prometheusUrl}/metrics`)).text();
+  assert.match(text, /^rabbitmq_identity_info\{/m);
 });
 
 test("reset(): connections closed with 320, what was made since start gone (vhosts, users, policies, queues, exchanges), the default user and vhost back", async () => {

@@ -201,6 +201,8 @@ async function traced<T>(work: (url: string, port: number) => Promise<T>): Promi
       "0",
       "--management-port",
       "0",
+      "--prometheus-port",
+      "0",
       "--data-dir",
       dataDir,
       "--log-level",

@@ -54,6 +54,8 @@ const DIRECT_KEYS: Record<string, keyof Options> = {
   consumer_timeout: "consumerTimeout",
   "management.tcp.port": "managementPort",
   "management.tcp.ip": "managementHost",
+  "prometheus.tcp.port": "prometheusPort",
+  "prometheus.tcp.ip": "prometheusHost",
   load_definitions: "loadDefinitions",
   "warren.data_dir": "dataDir",
   "warren.in_memory": "inMemory",

@@ -18,6 +18,12 @@ export interface Options {
   management: boolean;
   /** Address the management listener binds to ("" for every address). */
   managementHost: string;
+  /** The Prometheus metrics port (rabbitmq_prometheus's). */
+  prometheusPort: number;
+  /** Whether the Prometheus listener runs at all. */
+  prometheus: boolean;
+  /** Address the Prometheus listener binds to ("" for every address). */
+  prometheusHost: string;
   logLevel: LogLevel;
   /** Heartbeat interval the server proposes, seconds (0 disables). */
   heartbeat: number;
@@ -135,6 +141,32 @@ export const settings: Setting[] = [
     kind: "string",
     default: "",
     description: "address the management listener binds to (empty: every IPv6 and IPv4 address, as RabbitMQ)",
+  },
+  {
+    key: "prometheusPort",
+    flag: "--prometheus-port",
+    env: "WARREN_PROMETHEUS_PORT",
+    kind: "int",
+    default: 15692,
+    min: 0,
+    max: 65535,
+    description: "Prometheus metrics port, RabbitMQ's rabbitmq_prometheus plugin's (0 picks a free port)",
+  },
+  {
+    key: "prometheus",
+    flag: "--prometheus",
+    env: "WARREN_PROMETHEUS",
+    kind: "bool",
+    default: true,
+    description: "false: no Prometheus metrics listener (RabbitMQ without its rabbitmq_prometheus plugin)",
+  },
+  {
+    key: "prometheusHost",
+    flag: "--prometheus-host",
+    env: "WARREN_PROMETHEUS_HOST",
+    kind: "string",
+    default: "",
+    description: "address the Prometheus listener binds to (empty: every IPv6 and IPv4 address, as RabbitMQ)",
   },
   { key: "logLevel", flag: "--log-level", env: "WARREN_LOG_LEVEL", kind: "level", default: "info", description: "debug, info, warn or error" },
   {

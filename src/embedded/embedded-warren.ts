@@ -40,6 +40,8 @@ export class EmbeddedWarren implements AsyncDisposable {
   readonly port: number;
   /** The management HTTP API's base URL (http://host:port, no credentials: fetch refuses them), when `management` is on. */
   readonly managementUrl: string | undefined;
+  /** The Prometheus metrics base URL (GET `${prometheusUrl}/metrics`), when `prometheus` is on. */
+  readonly prometheusUrl: string | undefined;
   /** The settings it runs with. */
   readonly options: Readonly<Options>;
   private stopped: Promise<void> | undefined;
@@ -58,6 +60,7 @@ export class EmbeddedWarren implements AsyncDisposable {
     const vhostPath = o.defaultVhost === "/" ? "" : `/${encodeURIComponent(o.defaultVhost)}`;
     this.url = `amqp://${credentials}@${host}:${warren.port}${vhostPath}`;
     this.managementUrl = o.management ? `http://${urlHost(o.managementHost)}:${warren.managementPort}` : undefined;
+    this.prometheusUrl = o.prometheus ? `http://${urlHost(o.prometheusHost)}:${warren.prometheusPort}` : undefined;
   }
 
   /** Close every connection and stop listening; in memory, everything it held is gone. Calling it again waits for the same stop. */

@@ -16,7 +16,8 @@ export interface StartWarrenOptions extends Partial<Options> {
 
 /**
  * Where the library's defaults differ from the command's: a broker inside a test process takes a
- * free port on loopback, writes nothing to disk, and serves no management API unless asked.
+ * free port on loopback, writes nothing to disk, and serves no management API and no Prometheus
+ * metrics unless asked.
  */
 export const LIBRARY_DEFAULTS: Readonly<Partial<Options>> = {
   inMemory: true,
@@ -25,6 +26,9 @@ export const LIBRARY_DEFAULTS: Readonly<Partial<Options>> = {
   management: false,
   managementHost: "127.0.0.1",
   managementPort: 0,
+  prometheus: false,
+  prometheusHost: "127.0.0.1",
+  prometheusPort: 0,
   tlsPort: 0,
 };
 

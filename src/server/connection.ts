@@ -258,6 +258,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
         throw refuse.channelLimit(this.channels.size, this.channelMax);
       }
       this.channels.set(channelId, new Channel(channelId, this));
+      this.ctx.broker.counters.channelsOpened++;
       this.writer.method(channelId, amqp.encodeChannelOpenOk, {});
       return;
     }
@@ -357,6 +358,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     if (this.ctx.options.loopbackUsers.includes(user.name) && !isLoopback(this.socket.remoteAddress)) {
       return this.refuseLogin(m.mechanism, user.name, "user can only log in via localhost");
     }
+    this.ctx.broker.counters.loginsSucceeded++;
     this.user = user;
     this.authMechanism = m.mechanism;
     this.state = "tune";
@@ -369,6 +371,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
 
   private refuseLogin(mechanism: string, username: string, reason: string): void {
     this.log.warn({ event: "connection.auth_failed", connection: this.name, user: username, reason }, "login refused");
+    this.ctx.broker.counters.loginsFailed++;
     if (this.capabilities.authenticationFailureClose) {
       this.closeWithError(
         new AmqpError({
@@ -416,6 +419,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     this.state = "running";
     this.ctx.connectionLimits.opened(vhost.name);
     this.countedOpen = true;
+    this.ctx.broker.counters.connectionsOpened++;
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined; // the cleared timer and its closure would stay for the connection's life
     this.ctx.broker.alarms.subscribe(this.onAlarm);
@@ -590,7 +594,10 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
 
   /** Channel finished closing (close-ok exchanged): forget it. */
   removeChannel(id: number): void {
+    const channel = this.channels.get(id);
+    if (channel === undefined) return;
     this.channels.delete(id);
+    this.ctx.broker.counters.channelClosed(channel.stats);
   }
 
   dispatchAfterAcks(queue: Queue): void {
@@ -626,7 +633,10 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
   }
 
   private closeChannels(): void {
-    for (const channel of this.channels.values()) channel.release();
+    for (const channel of this.channels.values()) {
+      channel.release();
+      this.ctx.broker.counters.channelClosed(channel.stats);
+    }
     this.channels.clear();
     for (const queue of this.exclusiveQueues) this.vhost?.deleteQueue(queue);
     this.exclusiveQueues.clear();
@@ -673,6 +683,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     this.ctx.broker.alarms.unsubscribe(this.onAlarm);
     this.ctx.flow?.forget(this);
     this.closeChannels();
+    this.ctx.broker.counters.connectionsClosed++;
     if (wasRunning || this.user) {
       this.log.info(
         { event: "connection.closed", connection: this.name, user: this.username, readBudgetExhausted: this.readBudget.exhausted },

@@ -19,6 +19,11 @@ export class DiskMonitor {
     this.limit = options.limit;
   }
 
+  /** Free bytes below which the alarm is raised. */
+  get freeLimit(): number {
+    return this.limit;
+  }
+
   start(): void {
     this.check();
     this.timer = setInterval(() => this.check(), this.options.intervalMs);

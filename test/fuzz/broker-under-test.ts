@@ -78,7 +78,10 @@ class InProcessBroker implements BrokerUnderTest {
 
   private async boot(): Promise<void> {
     this.dataDir = mkdtempSync(join(tmpdir(), "warren-fuzz-"));
-    const options = resolveOptions({ host: "127.0.0.1", port: "0", managementPort: "0", management: "false", dataDir: this.dataDir, logLevel: "error" }, {});
+    const options = resolveOptions(
+      { host: "127.0.0.1", port: "0", managementPort: "0", management: "false", prometheus: "false", dataDir: this.dataDir, logLevel: "error" },
+      {},
+    );
     this.warren = new Warren(options);
     await this.warren.start();
     this.escapedBefore = escaped.length;

@@ -33,6 +33,8 @@ export interface BrokerHandle {
   tlsPort?: number;
   /** The management HTTP API's base URL (http://127.0.0.1:PORT), when started with `management: true`. */
   managementUrl?: string;
+  /** The Prometheus listener's base URL (http://127.0.0.1:PORT), when started with `prometheus: true`. */
+  prometheusUrl?: string;
   /** True when the tests run against a broker they did not start (AMQP_URL). */
   external: boolean;
   /** The Warren process, when the test started one. */
@@ -60,6 +62,11 @@ export interface StartOptions {
    * brokers never take port 15672 and start without loading it.
    */
   management?: boolean;
+  /**
+   * Run the Prometheus metrics listener, on a free port (needs forceLocal). Off otherwise, so that
+   * test brokers never take port 15692.
+   */
+  prometheus?: boolean;
 }
 
 /** The external broker's URL (AMQP_URL) that `startBroker()` without forceLocal uses, if any. */
@@ -84,7 +91,7 @@ function redacted(url: string): string {
  * any broker (no options). See the module comment for the rules.
  */
 export async function startBroker(options: StartOptions = {}): Promise<BrokerHandle> {
-  const configured = (["args", "dataDir", "env", "management"] as const).filter((key) => options[key] !== undefined);
+  const configured = (["args", "dataDir", "env", "management", "prometheus"] as const).filter((key) => options[key] !== undefined);
   if (configured.length > 0 && !options.forceLocal) {
     throw new Error(
       `startBroker: ${configured.join(", ")} configure a Warren this test starts, so pass forceLocal: true ` +
@@ -115,13 +122,15 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
       ...BROKER_NODE_FLAGS,
       warrenBin,
       ...["--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--management", options.management ? "true" : "false"],
-      ...["--management-host", "127.0.0.1", "--data-dir", dataDir, "--log-level", "debug", ...(options.args ?? [])],
+      ...["--management-host", "127.0.0.1", "--prometheus-port", "0", "--prometheus", options.prometheus ? "true" : "false", "--prometheus-host", "127.0.0.1"],
+      ...["--data-dir", dataDir, "--log-level", "debug", ...(options.args ?? [])],
     ],
     { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...options.env } },
   );
   const logs: Array<Record<string, unknown>> = [];
   let tlsPort: number | undefined;
   let managementPort: number | undefined;
+  let prometheusPort: number | undefined;
   const port = await waitForListening(child.stdout!, {
     exited: new Promise((resolve) => child.once("exit", resolve)),
     timeoutMs: 15_000,
@@ -130,6 +139,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
       logs.push(entry);
       if (entry.event === "amqps.listening" && typeof entry.port === "number") tlsPort = entry.port;
       if (entry.event === "management.listening" && typeof entry.port === "number") managementPort = entry.port;
+      if (entry.event === "prometheus.listening" && typeof entry.port === "number") prometheusPort = entry.port;
     },
   });
   announce(`local Warren pid ${child.pid} on 127.0.0.1:${port}, data ${dataDir}${external ? " (forceLocal: AMQP_URL ignored)" : ""}`);
@@ -139,6 +149,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     port,
     tlsPort,
     managementUrl: managementPort === undefined ? undefined : `http://127.0.0.1:${managementPort}`,
+    prometheusUrl: prometheusPort === undefined ? undefined : `http://127.0.0.1:${prometheusPort}`,
     external: false,
     process: child,
     dataDir,

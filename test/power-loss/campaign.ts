@@ -86,6 +86,7 @@ export function brokerOptions(dataDir: string, segmentSize: number, memoryBudget
       port: "0",
       managementPort: "0",
       management: "false",
+      prometheus: "false",
       dataDir,
       segmentSize: String(segmentSize),
       queueMemoryBudget: String(memoryBudget),
