@@ -86,6 +86,9 @@ export class Api {
   ): Promise<unknown> {
     const response = await fetch(path, {
       method,
+      // The credentials are this header alone. "omit" also keeps the browser from answering the
+      // API's 401 challenge (WWW-Authenticate, as RabbitMQ sends it) with its own password dialog.
+      credentials: "omit",
       headers: {
         ...headers,
         ...(authorization === undefined ? {} : { authorization }),

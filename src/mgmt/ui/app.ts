@@ -38,7 +38,8 @@ class App {
   private readonly content = h("main", { class: "content", id: "content" });
   private readonly toast = h("div", { class: "toast", role: "status", "aria-live": "polite" });
   private readonly updated = h("span", { class: "updated muted" });
-  private refreshing = false;
+  /** The page whose refresh is in flight, so one page is never polled twice at once. */
+  private refreshing: Page | undefined;
 
   start(): void {
     this.api.onUnauthorised = () => this.showLogin("Your login is no longer valid. Please log in again.");
@@ -132,6 +133,7 @@ class App {
     for (const a of document.querySelectorAll<HTMLAnchorElement>("nav.nav a")) a.classList.toggle("active", a.dataset.nav === (segments[0] ?? "overview"));
     document.title = `${this.page.title} · Warren`;
     replace(this.content, this.page.root);
+    this.updated.textContent = "Loading…";
     void this.tick();
   }
 
@@ -159,19 +161,20 @@ class App {
   private async tick(): Promise<void> {
     clearTimeout(this.timer);
     const page = this.page;
-    if (page === undefined || this.refreshing) return;
-    this.refreshing = true;
+    if (page === undefined || this.refreshing === page) return;
+    this.refreshing = page;
+    let failure: unknown;
     try {
       await page.refresh();
-      this.updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
-      this.updated.classList.remove("stale");
     } catch (err) {
-      this.updated.textContent = `Update failed: ${errorText(err)}`;
-      this.updated.classList.add("stale");
-    } finally {
-      this.refreshing = false;
+      failure = err;
     }
-    if (page === this.page) this.schedule();
+    if (this.refreshing === page) this.refreshing = undefined;
+    // A page left while it was loading says nothing about the page now on screen.
+    if (page !== this.page) return;
+    this.updated.textContent = failure === undefined ? `Updated ${new Date().toLocaleTimeString()}` : `Update failed: ${errorText(failure)}`;
+    this.updated.classList.toggle("stale", failure !== undefined);
+    this.schedule();
   }
 
   private schedule(): void {

@@ -25,7 +25,9 @@ export function loginScreen(api: Api, onLogin: (whoami: Json) => void, notice?: 
     try {
       onLogin(await api.login(username.value, password.value, remember.checked));
     } catch (err) {
-      status.textContent = err instanceof ApiError && err.status === 401 ? `Login failed: ${err.message}` : `Cannot reach the broker: ${String(err)}`;
+      if (!(err instanceof ApiError)) status.textContent = `Cannot reach the broker: ${String(err)}`;
+      else if (err.message === "Login failed") status.textContent = "Login failed: wrong username or password.";
+      else status.textContent = `Login refused: ${err.message}`;
     } finally {
       button.disabled = false;
     }
