@@ -42,6 +42,15 @@ export class LiveChart {
     this.root.dataset.points = String(this.data[0]!.length);
     if (this.plot === undefined) this.create();
     else this.plot.setData(this.data as uPlot.AlignedData);
+    this.showWindow();
+  }
+
+  /** The time axis spans at least a minute, so the first points do not stretch over years. */
+  private showWindow(): void {
+    if (this.plot === undefined) return;
+    const times = this.data[0]!;
+    const last = times[times.length - 1]!;
+    this.plot.setScale("x", { min: Math.min(times[0]!, last - 60), max: last });
   }
 
   /** The latest value of each series (what the test and the legend read). */
@@ -65,8 +74,6 @@ export class LiveChart {
         cursor: { drag: { x: false, y: false } },
         legend: { live: true },
         scales: {
-          // At least a minute across, so the first points do not stretch over years.
-          x: { range: (_u, min, max) => [Math.min(min, max - 60), max] },
           y: { range: (_u, min, max) => [Math.min(0, min), Math.max(max * 1.1, 1)] },
         },
         axes: [
@@ -104,7 +111,10 @@ export class LiveChart {
     const width = this.width();
     if (width === 0) return;
     if (this.plot === undefined) {
-      if (this.data[0]!.length > 0) this.create();
+      if (this.data[0]!.length > 0) {
+        this.create();
+        this.showWindow();
+      }
     } else if (Math.abs(this.plot.width - width) > 1) this.plot.setSize({ width, height: 180 });
   }
 }
