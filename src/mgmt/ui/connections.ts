@@ -9,7 +9,18 @@ export function connectionsPage(ctx: AppContext): Page {
   const list = new ServerList<Json>(ctx, {
     path: (vhost) => (vhost === undefined ? "/api/connections" : `/api/vhosts/${seg(vhost)}/connections`),
     columns: [
-      { label: "Name", sort: "name", cell: (c) => link(["connections", String(c.name)], String(c.name)) },
+      {
+        label: "Name",
+        sort: "name",
+        cell: (c) =>
+          h(
+            "span",
+            {},
+            link(["connections", String(c.name)], String(c.name)),
+            // The name the client gave its connection (connection_name), as RabbitMQ's list shows it.
+            typeof c.user_provided_name === "string" ? h("small", { class: "muted block" }, c.user_provided_name) : null,
+          ),
+      },
       { label: "Vhost", sort: "vhost", cell: (c) => text(c.vhost) },
       { label: "User", sort: "user", cell: (c) => text(c.user) },
       { label: "Client", sort: "client_properties.product", cell: (c) => clientName(c) },

@@ -73,6 +73,7 @@ export function features(q: Json): HTMLElement {
   };
   for (const key of Object.keys(args)) if (short[key] !== undefined) badges.push(short[key]);
   if (typeof q.policy === "string" && q.policy !== "") badges.push(`policy: ${q.policy}`);
+  if (badges.length === 0) return h("span", { class: "muted" }, "–");
   return h("span", { class: "badges" }, ...badges.map((b) => h("span", { class: "badge", title: b }, b)));
 }
 
