@@ -50,12 +50,15 @@ export function loadUiFiles(): Map<string, UiFile> {
   files.set("/ui/vendor/uPlot.esm.js", uiFile("uPlot.esm.js", readFileSync(join(uplotDir, "uPlot.esm.js"))));
   files.set("/ui/vendor/uPlot.min.css", uiFile("uPlot.min.css", readFileSync(join(uplotDir, "uPlot.min.css"))));
   const page = files.get("/ui/index.html");
-  if (page !== undefined) {
-    files.set("/", page);
-    files.delete("/ui/index.html");
-  }
+  files.delete("/ui/index.html");
+  // Built by `npm run build` (src/mgmt/ui/tsconfig.json); a bare `tsc -p tsconfig.json` leaves it out.
+  files.set("/", files.has("/ui/app.js") && page !== undefined ? page : uiFile("index.html", Buffer.from(NOT_BUILT)));
   return files;
 }
+
+const NOT_BUILT =
+  '<!doctype html><meta charset="utf-8"><title>Warren</title><p>The web UI is not built: run <code>npm run build</code> and restart Warren. ' +
+  'The HTTP API is at <a href="/api/overview">/api/</a>.</p>';
 
 function uiFile(name: string, body: Buffer): UiFile {
   const extension = name.endsWith(".js.map") ? ".map" : name.slice(name.lastIndexOf("."));

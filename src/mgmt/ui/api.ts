@@ -97,7 +97,7 @@ export class Api {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
-    const json: unknown = text === "" ? undefined : JSON.parse(text);
+    const json = parseJson(text);
     if (!response.ok) {
       const { error, reason } = (json ?? {}) as { error?: unknown; reason?: unknown };
       const failure = new ApiError(response.status, String(error ?? response.statusText), String(reason ?? response.statusText));
@@ -107,5 +107,15 @@ export class Api {
       throw failure;
     }
     return json;
+  }
+}
+
+/** The body as JSON; a body that is not JSON (a proxy's error page) is kept as its text. */
+function parseJson(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { error: "not_json", reason: text.slice(0, 200) };
   }
 }
