@@ -2,7 +2,7 @@
  * The management HTTP server (RabbitMQ's management plugin port, 15672 by default): the HTTP API
  * under /api, RabbitMQ's paths and JSON. Built on fastify (routing with percent-decoded path
  * segments, body limits, keep-alive, a clean close); each resource's routes live in
- * src/mgmt/routes/. The web UI is to be served from the same server, outside /api.
+ * src/mgmt/routes/. The web UI is served from the same server, outside /api (src/mgmt/ui-files.ts).
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { AccessError } from "../access/errors.js";
@@ -23,6 +23,7 @@ import { registerHealthRoutes } from "./routes/health.js";
 import { registerOverviewRoutes } from "./routes/overview.js";
 import { registerPolicyRoutes } from "./routes/policies.js";
 import { registerQueueRoutes } from "./routes/queues.js";
+import { loadUiFiles, UI_HEADERS } from "./ui-files.js";
 
 /** RabbitMQ's management.http_max_body_size default: definitions files can be large. */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
@@ -70,6 +71,20 @@ export class ManagementServer {
     registerConnectionRoutes(router, ctx);
     registerHealthRoutes(router, ctx);
     registerPolicyRoutes(router, ctx);
+    this.serveUi();
+  }
+
+  /** The web UI at `/`: its files from memory, with no login (the page logs in through the API). */
+  private serveUi(): void {
+    const files = loadUiFiles();
+    this.app.get("/*", (req, reply) => {
+      const path = req.url.split("?")[0]!;
+      const file = files.get(path === "/index.html" ? "/" : path);
+      if (file === undefined) return send(reply, httpError.notFound());
+      reply.headers(UI_HEADERS).header("etag", file.etag);
+      if (req.headers["if-none-match"] === file.etag) return reply.code(304).send();
+      return reply.header("content-type", file.contentType).send(file.body);
+    });
   }
 
   private route(method: "GET" | "PUT" | "POST" | "DELETE", path: string, handler: Handler, options: RouteOptions = {}): void {
