@@ -52,6 +52,9 @@ const NO_MESSAGE_YET = new StoredMessage();
 
 const NO_BINDINGS: ReadonlySet<Binding> = new Set();
 
+/** The consumer list of a queue nobody has subscribed to (replaced by a list of its own on the first subscription). */
+const NO_CONSUMERS: Consumer[] = [];
+
 /**
  * What enqueue did with a message: kept, written durably (a confirm waits for the sync), refused
  * by the log, or rejected by the queue's length limit (x-overflow reject-publish); the publisher
@@ -88,7 +91,8 @@ export class Queue {
   /** The highest priority level (x-max-priority); 0 for a queue without priorities. */
   readonly maxPriority: number;
   private readonly ready: ReadyMessages;
-  readonly consumers: Consumer[] = [];
+  /** The consumers, in subscription order: NO_CONSUMERS (shared, never written) until the first subscribes. */
+  protected consumerList: Consumer[] = NO_CONSUMERS;
   /** Bindings that route into this queue, so deleting it can remove them (created with the first). */
   private bindingSet: Set<Binding> | undefined = undefined;
   private roundRobin = 0;
@@ -106,8 +110,8 @@ export class Queue {
   deleted = false;
   /** Messages handed to consumers or basic.get so far (flow control watches it for progress). */
   deliveries = 0;
-  /** Counters for the management API's message_stats (publish, deliver, ack, ...). */
-  readonly stats = new MessageStats();
+  /** The management API's message_stats counters; made on the first count (see `stats`). */
+  private counters: MessageStats | undefined = undefined;
   /**
    * Set while flow control holds publishers for this queue: called when the backlog is down to
    * `flowResumeAt` (src/server/flow-control.ts).
@@ -239,6 +243,19 @@ export class Queue {
     return this.messageTtl;
   }
 
+  /**
+   * Counters for the management API's message_stats (publish, deliver, ack, ...), made on first
+   * use: the thousands of queues that never see a message carry none.
+   */
+  get stats(): MessageStats {
+    return (this.counters ??= new MessageStats());
+  }
+
+  /** The counters if anything was counted yet; undefined for a queue that never was (readers that must not make them). */
+  get countedStats(): MessageStats | undefined {
+    return this.counters;
+  }
+
   /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
   get isDurable(): boolean {
     return this.options.durable && !this.options.exclusive;
@@ -260,6 +277,17 @@ export class Queue {
 
   get messageCount(): number {
     return this.ready.length;
+  }
+
+  /** The consumers, in subscription order. */
+  get consumers(): readonly Consumer[] {
+    return this.consumerList;
+  }
+
+  /** Subscribe a consumer (the first one gets the queue a list of its own). */
+  protected pushConsumer(consumer: Consumer): void {
+    if (this.consumerList === NO_CONSUMERS) this.consumerList = [consumer];
+    else this.consumerList.push(consumer);
   }
 
   get consumerCount(): number {
@@ -565,7 +593,7 @@ export class Queue {
   }
 
   addConsumer(consumer: Consumer): void {
-    this.consumers.push(consumer);
+    this.pushConsumer(consumer);
     this.hadConsumer = true;
     if (this.singleActiveConsumer && this.activeConsumer === undefined) this.activeConsumer = consumer;
     this.dispatch();
@@ -578,7 +606,7 @@ export class Queue {
   removeConsumer(consumer: Consumer): void {
     const i = this.consumers.indexOf(consumer);
     if (i < 0) return;
-    this.consumers.splice(i, 1);
+    this.consumerList.splice(i, 1);
     if (this.roundRobin > i) this.roundRobin--;
     if (consumer === this.activeConsumer) this.activeConsumer = this.nextActiveConsumer();
     if (this.consumers.length === 0 && this.options.autoDelete && this.hadConsumer && !this.deleted) {

@@ -9,8 +9,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { Broker } from "../../src/broker/broker.js";
 import { VHost } from "../../src/broker/vhost.js";
 import { ReadyIndex } from "../../src/broker/ready-index.js";
+import { Rates } from "../../src/mgmt/rates.js";
 import { memoryStorage } from "../../src/store/memory-storage.js";
 
 setFlagsFromString("--expose-gc");
@@ -40,6 +42,39 @@ describe("memory per queue", () => {
     const perQueue = (heapUsed() - before) / N;
     assert.equal(vhost.queues.size, N);
     assert.ok(perQueue < 900, `${perQueue.toFixed(0)} bytes per empty queue`);
+  });
+
+  // With the management API on (the default), its sampler reads every queue each second. An
+  // idle queue gets no rate track (720 B of samples and two typed arrays each, before) until it
+  // counts something or holds messages, nor message_stats counters (issue 9's stop 19).
+  it("the management API's rate sampling adds nothing to a queue that never held a message", () => {
+    const broker = new Broker(memoryStorage());
+    const vhost = broker.addVhost("/");
+    const rates = new Rates(broker, []);
+    const N = 5000;
+    const names = Array.from({ length: N }, (_, i) => `amq.gen-${String(i).padStart(22, "0")}`);
+    rates.sample(1_000);
+    const before = heapUsed();
+    for (const name of names) vhost.declareQueue(name, { ...QUEUE_OPTIONS, arguments: {} });
+    for (let second = 2; second <= 8; second++) rates.sample(second * 1_000);
+    const perQueue = (heapUsed() - before) / N;
+    assert.equal(vhost.queues.size, N);
+    assert.ok(perQueue < 700, `${perQueue.toFixed(0)} bytes per empty queue, sampled`);
+  });
+
+  it("a queue's rates count from the sample before its first message", () => {
+    const broker = new Broker(memoryStorage());
+    const vhost = broker.addVhost("/");
+    const rates = new Rates(broker, []);
+    const { queue } = vhost.declareQueue("q", { ...QUEUE_OPTIONS, arguments: {} });
+    rates.sample(1_000);
+    rates.sample(2_000);
+    assert.equal(rates.queueStats(queue), undefined, "nothing counted, no message_stats");
+    for (let i = 0; i < 10; i++) queue.stats.publish++;
+    rates.sample(3_000);
+    const stats = rates.queueStats(queue) as { publish: number; publish_details: { rate: number } };
+    assert.equal(stats.publish, 10);
+    assert.equal(stats.publish_details.rate, 10, "10 publishes in the second since the last sample");
   });
 
   it("a ready index emptied by a purge or a delete gives its ring and requeue heap back", async () => {
