@@ -58,14 +58,12 @@ const NO_CONSUMERS: Consumer[] = [];
 /** Queue's yes/no state, as bits of one field (an empty queue is mostly its fields: issue 9, memory per queue). */
 const DELETED = 1;
 const HAD_CONSUMER = 2;
-const DISPATCHING = 4;
-const HAS_PRIORITIES = 8;
-const HEAD_CHANGED = 16;
-const SETTLING_HEAD = 32;
-const EXPIRY_ORDERED = 64;
-const REJECTING_PUBLISHES = 128;
-const SINGLE_ACTIVE_CONSUMER = 256;
-const QUORUM = 512;
+const HAS_PRIORITIES = 4;
+const SETTLING_HEAD = 8;
+const EXPIRY_ORDERED = 16;
+const REJECTING_PUBLISHES = 32;
+const SINGLE_ACTIVE_CONSUMER = 64;
+const QUORUM = 128;
 
 /**
  * What enqueue did with a message: kept, written durably (a confirm waits for the sync), refused
@@ -118,6 +116,10 @@ export class Queue {
   readyPersistent = 0;
   /** Marks the routing pass that last reached this queue, so one publish enqueues once. */
   routeEpoch = 0;
+  /** Set while dispatch runs (a delivery may call back in). Kept a field of its own, as headChanged: both are written per message. */
+  private dispatching = false;
+  /** Set when the head may have changed since it was last looked at for expiry. */
+  private headChanged = false;
   /** Messages handed to consumers or basic.get so far (flow control watches it for progress). */
   deliveries = 0;
   /** The management API's message_stats counters; made on the first count (see `stats`). */
@@ -285,23 +287,6 @@ export class Queue {
 
   private set hadConsumer(on: boolean) {
     this.setBit(HAD_CONSUMER, on);
-  }
-
-  private get dispatching(): boolean {
-    return (this.bits & DISPATCHING) !== 0;
-  }
-
-  private set dispatching(on: boolean) {
-    this.setBit(DISPATCHING, on);
-  }
-
-  /** Set when the head may have changed since it was last looked at for expiry. */
-  private get headChanged(): boolean {
-    return (this.bits & HEAD_CHANGED) !== 0;
-  }
-
-  private set headChanged(on: boolean) {
-    this.setBit(HEAD_CHANGED, on);
   }
 
   private get settlingHead(): boolean {
