@@ -97,6 +97,11 @@ export type Enqueued = "memory" | "durable" | "refused" | "rejected";
  * as commands, the counts then held where the log is.
  */
 export class Queue {
+  /** Always "queue" (an exchange's is "exchange": binding.ts tells destinations apart by it, per routed message); on the prototype, not in every queue. */
+  declare readonly kind: "queue";
+  static {
+    Object.defineProperty(Queue.prototype, "kind", { value: "queue" });
+  }
   /** The yes/no state (DELETED, ...), read and written through the accessors below. */
   private bits = EXPIRY_ORDERED;
   /** The highest priority level (x-max-priority); 0 for a queue without priorities. */
@@ -222,11 +227,6 @@ export class Queue {
     const earlier = this.earlierTtls;
     if (earlier !== undefined) for (let i = 0; i < earlier.length; i++) if (enqueuedAt < earlier[i]!.until) return earlier[i]!.ttl;
     return this.settings.messageTtl;
-  }
-
-  /** Always "queue" (an exchange's is "exchange": binding.ts tells destinations apart by it); on the prototype, not in every queue. */
-  get kind(): "queue" {
-    return "queue";
   }
 
   /** Where dropped messages are dead-lettered (x-dead-letter-exchange, or a policy's); the vhost sets dropHandler to match. */
