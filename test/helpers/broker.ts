@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopProcess, waitForListening } from "../../bench/warren-process.js";
-import { BROKER_ENV, BROKER_NODE_FLAGS } from "../../src/cli/node-flags.js";
+import { BROKER_NODE_FLAGS } from "../../src/cli/node-flags.js";
 import { runCommand, type CommandResult } from "./run-command.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -117,7 +117,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
       ...["--host", "127.0.0.1", "--port", "0", "--management-port", "0", "--management", options.management ? "true" : "false"],
       ...["--management-host", "127.0.0.1", "--data-dir", dataDir, "--log-level", "debug", ...(options.args ?? [])],
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...BROKER_ENV, ...process.env, ...options.env } },
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...options.env } },
   );
   const logs: Array<Record<string, unknown>> = [];
   let tlsPort: number | undefined;
