@@ -6,7 +6,8 @@ import { deliveryLimitOf, quorumLengthLimit } from "./quorum-semantics.js";
 
 /**
  * What a queue does, once its arguments, its policy and its operator policy are put together:
- * the settings a Queue applies (Queue.applySettings), again whenever its policies change.
+ * the settings a Queue applies (Queue.applySettings), again whenever its policies change. Frozen
+ * and shared by the queues whose settings are the same (queueSettings).
  */
 export interface QueueSettings {
   /** Message TTL in ms; -1 for none. */
@@ -19,6 +20,39 @@ export interface QueueSettings {
   deadLetterRoutingKey: string | undefined;
   /** Quorum queues' delivery limit; -1 for none. */
   deliveryLimit: number;
+}
+
+/** The settings of a queue that no argument and no policy gives any: shared by most queues. */
+export const DEFAULT_QUEUE_SETTINGS: QueueSettings = Object.freeze({
+  messageTtl: -1,
+  expires: 0,
+  lengthLimit: undefined,
+  deadLetterExchange: undefined,
+  deadLetterRoutingKey: undefined,
+  deliveryLimit: -1,
+});
+
+/** Settings objects kept for sharing at most; past it the table starts over (a client declaring ever new TTLs grows nothing). */
+const SHARED_SETTINGS_MAX = 1024;
+const sharedSettings = new Map<string, QueueSettings>();
+
+/**
+ * One frozen object for every queue with the same settings (issue 9: memory per queue): the
+ * default for the queues nothing sets anything for, one of a bounded table for the others.
+ */
+function shared(settings: QueueSettings): QueueSettings {
+  const { messageTtl, expires, lengthLimit: limit, deadLetterExchange: dlx, deadLetterRoutingKey: dlrk, deliveryLimit } = settings;
+  if (messageTtl === -1 && expires === 0 && limit === undefined && dlx === undefined && dlrk === undefined && deliveryLimit === -1) {
+    return DEFAULT_QUEUE_SETTINGS;
+  }
+  // Numbers first; the names JSON-quoted, so no two settings share a key.
+  const key = `${messageTtl},${expires},${deliveryLimit},${limit?.maxLength},${limit?.maxBytes},${limit?.overflow},${JSON.stringify(dlx ?? null)},${JSON.stringify(dlrk ?? null)}`;
+  let found = sharedSettings.get(key);
+  if (found === undefined) {
+    if (sharedSettings.size >= SHARED_SETTINGS_MAX) sharedSettings.clear();
+    sharedSettings.set(key, (found = Object.freeze(settings)));
+  }
+  return found;
 }
 
 /** How a key's policy value and argument value combine when both are given (rabbit_queue_type_util:args_policy_lookup's Resolve). */
@@ -89,7 +123,7 @@ function resolved<T>(how: Resolve | undefined, fromPolicy: T | undefined, fromAr
   return how === "min" ? lower(fromPolicy, fromArgument) : how === "policy" ? fromPolicy : fromArgument;
 }
 
-/** A queue's settings from its arguments and the policies that apply to it (none, at declare time before matching). */
+/** A queue's settings from its arguments and the policies that apply to it (none, at declare time before matching): a shared, frozen object. */
 export function queueSettings(args: FieldTable, policy?: Policy, operatorPolicy?: Policy, type: QueueType = queueTypeOf(args)): QueueSettings {
   const how = RESOLVE[type];
   const number = (key: string) => resolved(how[key], count(policyValue(key, policy, operatorPolicy)), count(args[`x-${key}`]), Math.min);
@@ -119,14 +153,14 @@ export function queueSettings(args: FieldTable, policy?: Policy, operatorPolicy?
     argumentLimit < 0 ? undefined : argumentLimit,
     Math.min,
   );
-  return {
+  return shared({
     messageTtl: ttl ?? -1,
     expires: expires !== undefined && expires > 0 ? expires : 0,
     lengthLimit: type === "quorum" ? quorumLengthLimit(lengthLimit) : lengthLimit,
     deadLetterExchange: text("dead-letter-exchange"),
     deadLetterRoutingKey: text("dead-letter-routing-key"),
     deliveryLimit: deliveryLimit ?? -1,
-  };
+  });
 }
 
 /** An exchange's alternate exchange: its argument, else its policy's (rabbit_policy:get_arg). */

@@ -7,7 +7,7 @@ import type { Message } from "./message.js";
 import { expirationMs, hasExpiration } from "../amqp/expiration.js";
 import { coarseNow } from "./clock.js";
 import { DeadlineTimer } from "./deadline-timer.js";
-import { queueSettings, type QueueSettings } from "./effective-settings.js";
+import { DEFAULT_QUEUE_SETTINGS, queueSettings, type QueueSettings } from "./effective-settings.js";
 import { EXPIRES, PERSISTENT, PRIORITY_SHIFT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
 import type { Policy } from "./policy-definition.js";
 import { PriorityReadyIndex } from "./priority-ready-index.js";
@@ -52,6 +52,19 @@ const NO_MESSAGE_YET = new StoredMessage();
 
 const NO_BINDINGS: ReadonlySet<Binding> = new Set();
 
+/** The consumer list of a queue nobody has subscribed to (replaced by a list of its own on the first subscription). */
+const NO_CONSUMERS: Consumer[] = [];
+
+/** Queue's yes/no state, as bits of one field (an empty queue is mostly its fields: issue 9, memory per queue). */
+const DELETED = 1;
+const HAD_CONSUMER = 2;
+const HAS_PRIORITIES = 4;
+const SETTLING_HEAD = 8;
+const EXPIRY_ORDERED = 16;
+const REJECTING_PUBLISHES = 32;
+const SINGLE_ACTIVE_CONSUMER = 64;
+const QUORUM = 128;
+
 /**
  * What enqueue did with a message: kept, written durably (a confirm waits for the sync), refused
  * by the log, or rejected by the queue's length limit (x-overflow reject-publish); the publisher
@@ -84,11 +97,18 @@ export type Enqueued = "memory" | "durable" | "refused" | "rejected";
  * as commands, the counts then held where the log is.
  */
 export class Queue {
-  readonly kind = "queue";
+  /** Always "queue" (an exchange's is "exchange": binding.ts tells destinations apart by it, per routed message); on the prototype, not in every queue. */
+  declare readonly kind: "queue";
+  static {
+    Object.defineProperty(Queue.prototype, "kind", { value: "queue" });
+  }
+  /** The yes/no state (DELETED, ...), read and written through the accessors below. */
+  private bits = EXPIRY_ORDERED;
   /** The highest priority level (x-max-priority); 0 for a queue without priorities. */
   readonly maxPriority: number;
   private readonly ready: ReadyMessages;
-  readonly consumers: Consumer[] = [];
+  /** The consumers, in subscription order: NO_CONSUMERS (shared, never written) until the first subscribes. */
+  protected consumerList: Consumer[] = NO_CONSUMERS;
   /** Bindings that route into this queue, so deleting it can remove them (created with the first). */
   private bindingSet: Set<Binding> | undefined = undefined;
   private roundRobin = 0;
@@ -99,24 +119,22 @@ export class Queue {
   /** Body bytes and persistent messages among the ready ones (warrenctl list_queues). */
   readyBytes = 0;
   readyPersistent = 0;
-  /** Set once a consumer has subscribed: auto-delete only applies after that. */
-  private hadConsumer = false;
   /** Marks the routing pass that last reached this queue, so one publish enqueues once. */
   routeEpoch = 0;
-  deleted = false;
+  /** Set while dispatch runs (a delivery may call back in). Kept a field of its own, as headChanged: both are written per message. */
+  private dispatching = false;
+  /** Set when the head may have changed since it was last looked at for expiry. */
+  private headChanged = false;
   /** Messages handed to consumers or basic.get so far (flow control watches it for progress). */
   deliveries = 0;
-  /** Counters for the management API's message_stats (publish, deliver, ack, ...). */
-  readonly stats = new MessageStats();
+  /** The management API's message_stats counters; made on the first count (see `stats`). */
+  private counters: MessageStats | undefined = undefined;
   /**
    * Set while flow control holds publishers for this queue: called when the backlog is down to
    * `flowResumeAt` (src/server/flow-control.ts).
    */
   onDrained: (() => void) | undefined = undefined;
   flowResumeAt = 0;
-  private dispatching = false;
-  /** True once any consumer has a non-zero x-priority; until then the first free consumer wins. */
-  hasPriorities = false;
   /** Opened on first use: a queue that never holds a message costs its log nothing. */
   private log: MessageLog | undefined;
   /** The message being handed out (reused: see StoredMessage); a queue's own from its first message on. */
@@ -131,48 +149,24 @@ export class Queue {
   /** The policy and operator policy that apply (the vhost matches them: policy-set.ts). */
   policy: Policy | undefined = undefined;
   operatorPolicy: Policy | undefined = undefined;
-  /** Where dropped messages are dead-lettered (x-dead-letter-exchange, or a policy's); the vhost sets dropHandler to match. */
-  deadLetterExchange: string | undefined = undefined;
-  deadLetterRoutingKey: string | undefined = undefined;
-  /** x-max-length / x-max-length-bytes (or a policy's); undefined (the usual case) costs enqueue one check. */
-  lengthLimit: LengthLimit | undefined = undefined;
-  /** x-single-active-consumer: only `activeConsumer` receives. */
-  readonly singleActiveConsumer: boolean;
+  /** The arguments and policies put together (effective-settings.ts): shared with the queues whose settings are the same. */
+  private settings: QueueSettings = DEFAULT_QUEUE_SETTINGS;
   /**
    * The one consumer that receives, in a single-active-consumer queue that has consumers: the
    * first to subscribe, then, when it leaves, the highest-priority one of those waiting (the
    * earliest among equals), as RabbitMQ 3.10. Always undefined in other queues.
    */
   activeConsumer: Consumer | undefined = undefined;
-  /** x-message-ttl (or a policy's) in ms; -1 when the queue has none. */
-  private messageTtl = -1;
   /** The TTLs in force before policy changes, for the messages enqueued under them; undefined (the usual case) when it never changed. */
   private earlierTtls: EarlierTtl[] | undefined = undefined;
   /** The head is read into this one to see when it expires (`out` may be in a caller's hands). */
   private peeked: StoredMessage | undefined = undefined;
-  /** Set when the head may have changed since it was last looked at for expiry. */
-  private headChanged = false;
-  private settlingHead = false;
   /** Waits for the head's expiry; made when a message that may expire first reaches the head. */
   private expiryTimer: DeadlineTimer | undefined;
-  /**
-   * Every ready message expires no earlier than the one before it (only the queue's TTL applies,
-   * nothing was requeued): the timer armed for an earlier head is soon enough for the next one.
-   */
-  private expiryOrdered = true;
   /** x-expires (or a policy's); undefined when the queue has none. */
   private lease: QueueLease | undefined = undefined;
-  private expiresMs = 0;
   /** x-queue-type. */
   readonly type: QueueType;
-  /** type === "quorum", looked at on the paths where quorum queues differ. */
-  private readonly quorum: boolean;
-  /**
-   * A quorum queue's delivery limit (x-delivery-limit, or the delivery-limit policy's): a message
-   * returned more often than this is dropped (dead-lettered, reason delivery_limit); -1 for none.
-   * Only quorum queues count returns, so it does nothing in others.
-   */
-  deliveryLimit = -1;
   /**
    * How often each returned message of a quorum queue came back, by log position: sparse (only
    * messages returned at least once, removed when settled), so a backlog pays nothing for it, and
@@ -180,8 +174,6 @@ export class Queue {
    * in other queues: their hot path looks no further than that.
    */
   private readonly returnCounts: Map<LogPosition, number> | undefined;
-  /** A quorum queue with reject-publish went past its limit: publishes are refused until it is back to its soft limit. */
-  private rejectingPublishes = false;
 
   constructor(
     readonly name: string,
@@ -192,11 +184,12 @@ export class Queue {
     private readonly storage: QueueStorage,
   ) {
     this.type = queueTypeOf(options.arguments);
-    const quorum = (this.quorum = this.type === "quorum");
+    const quorum = this.type === "quorum";
+    if (quorum) this.bits |= QUORUM;
     this.returnCounts = quorum ? new Map() : undefined;
     this.maxPriority = maxPriorityOf(options.arguments);
     this.ready = this.maxPriority === 0 ? new ReadyIndex() : new PriorityReadyIndex(this.maxPriority);
-    this.singleActiveConsumer = isSingleActiveConsumer(options.arguments);
+    if (isSingleActiveConsumer(options.arguments)) this.bits |= SINGLE_ACTIVE_CONSUMER;
     // Checked at declare (queue-arguments.ts); anything else (an unchecked import) counts as none.
     this.applySettings(queueSettings(options.arguments));
   }
@@ -209,31 +202,28 @@ export class Queue {
    */
   applySettings(settings: QueueSettings): void {
     if (this.deleted) return;
-    this.deadLetterExchange = settings.deadLetterExchange;
-    this.deadLetterRoutingKey = settings.deadLetterRoutingKey;
-    this.deliveryLimit = settings.deliveryLimit;
-    if (settings.expires !== this.expiresMs) {
+    const before = this.settings;
+    this.settings = settings;
+    if (settings.expires !== before.expires) {
       this.lease?.stop();
-      this.expiresMs = settings.expires;
       this.lease = settings.expires > 0 ? new QueueLease(settings.expires, this, () => this.onUnused(this)) : undefined;
     }
-    if (settings.messageTtl !== this.messageTtl) this.changeTtl(settings.messageTtl);
-    const limit = (this.lengthLimit = settings.lengthLimit);
+    if (settings.messageTtl !== before.messageTtl) this.changeTtl(before.messageTtl);
+    const limit = settings.lengthLimit;
     if (limit !== undefined && limit.overflow === "drop-head") this.dropOverLimit(limit);
     // The head may expire sooner or later now: look at it again (a no-op for an empty queue).
     this.settleHead(true);
   }
 
-  /** A new message TTL: the messages queued now keep the one they were enqueued under. */
-  private changeTtl(ttl: number): void {
+  /** A new message TTL (in this.settings) replaced `previous`: the messages queued now keep the one they were enqueued under. */
+  private changeTtl(previous: number): void {
     if (this.ready.length === 0 && this.unacked === 0) {
       this.earlierTtls = undefined;
     } else {
       const earlier = (this.earlierTtls ??= []);
-      earlier.push({ until: coarseNow(), ttl: this.messageTtl });
+      earlier.push({ until: coarseNow(), ttl: previous });
       if (earlier.length > MAX_EARLIER_TTLS) earlier.shift();
     }
-    this.messageTtl = ttl;
     this.expiryOrdered = false;
   }
 
@@ -241,7 +231,113 @@ export class Queue {
   private ttlFor(enqueuedAt: number): number {
     const earlier = this.earlierTtls;
     if (earlier !== undefined) for (let i = 0; i < earlier.length; i++) if (enqueuedAt < earlier[i]!.until) return earlier[i]!.ttl;
-    return this.messageTtl;
+    return this.settings.messageTtl;
+  }
+
+  /** Where dropped messages are dead-lettered (x-dead-letter-exchange, or a policy's); the vhost sets dropHandler to match. */
+  get deadLetterExchange(): string | undefined {
+    return this.settings.deadLetterExchange;
+  }
+
+  get deadLetterRoutingKey(): string | undefined {
+    return this.settings.deadLetterRoutingKey;
+  }
+
+  /** x-max-length / x-max-length-bytes (or a policy's); undefined (the usual case) costs enqueue one check. */
+  get lengthLimit(): LengthLimit | undefined {
+    return this.settings.lengthLimit;
+  }
+
+  /**
+   * A quorum queue's delivery limit (x-delivery-limit, or the delivery-limit policy's): a message
+   * returned more often than this is dropped (dead-lettered, reason delivery_limit); -1 for none.
+   * Only quorum queues count returns, so it does nothing in others.
+   */
+  get deliveryLimit(): number {
+    return this.settings.deliveryLimit;
+  }
+
+  /** Set when the queue is deleted: what still holds it (a delivery, a timer) does nothing more with it. */
+  get deleted(): boolean {
+    return (this.bits & DELETED) !== 0;
+  }
+
+  protected set deleted(on: boolean) {
+    this.setBit(DELETED, on);
+  }
+
+  /** True once any consumer has a non-zero x-priority; until then the first free consumer wins. */
+  get hasPriorities(): boolean {
+    return (this.bits & HAS_PRIORITIES) !== 0;
+  }
+
+  set hasPriorities(on: boolean) {
+    this.setBit(HAS_PRIORITIES, on);
+  }
+
+  /** x-single-active-consumer: only `activeConsumer` receives. */
+  get singleActiveConsumer(): boolean {
+    return (this.bits & SINGLE_ACTIVE_CONSUMER) !== 0;
+  }
+
+  /** type === "quorum", looked at on the paths where quorum queues differ. */
+  private get quorum(): boolean {
+    return (this.bits & QUORUM) !== 0;
+  }
+
+  /** Set once a consumer has subscribed: auto-delete only applies after that. */
+  private get hadConsumer(): boolean {
+    return (this.bits & HAD_CONSUMER) !== 0;
+  }
+
+  private set hadConsumer(on: boolean) {
+    this.setBit(HAD_CONSUMER, on);
+  }
+
+  private get settlingHead(): boolean {
+    return (this.bits & SETTLING_HEAD) !== 0;
+  }
+
+  private set settlingHead(on: boolean) {
+    this.setBit(SETTLING_HEAD, on);
+  }
+
+  /**
+   * Every ready message expires no earlier than the one before it (only the queue's TTL applies,
+   * nothing was requeued): the timer armed for an earlier head is soon enough for the next one.
+   */
+  private get expiryOrdered(): boolean {
+    return (this.bits & EXPIRY_ORDERED) !== 0;
+  }
+
+  private set expiryOrdered(on: boolean) {
+    this.setBit(EXPIRY_ORDERED, on);
+  }
+
+  /** A quorum queue with reject-publish went past its limit: publishes are refused until it is back to its soft limit. */
+  private get rejectingPublishes(): boolean {
+    return (this.bits & REJECTING_PUBLISHES) !== 0;
+  }
+
+  private set rejectingPublishes(on: boolean) {
+    this.setBit(REJECTING_PUBLISHES, on);
+  }
+
+  private setBit(bit: number, on: boolean): void {
+    this.bits = on ? this.bits | bit : this.bits & ~bit;
+  }
+
+  /**
+   * Counters for the management API's message_stats (publish, deliver, ack, ...), made on first
+   * use: the thousands of queues that never see a message carry none.
+   */
+  get stats(): MessageStats {
+    return (this.counters ??= new MessageStats());
+  }
+
+  /** The counters if anything was counted yet; undefined for a queue that never was (readers that must not make them). */
+  get countedStats(): MessageStats | undefined {
+    return this.counters;
   }
 
   /** Survives a restart: durable and not exclusive (exclusive queues never outlive their connection). */
@@ -265,6 +361,17 @@ export class Queue {
 
   get messageCount(): number {
     return this.ready.length;
+  }
+
+  /** The consumers, in subscription order. */
+  get consumers(): readonly Consumer[] {
+    return this.consumerList;
+  }
+
+  /** Subscribe a consumer (the first one gets the queue a list of its own). */
+  protected pushConsumer(consumer: Consumer): void {
+    if (this.consumerList === NO_CONSUMERS) this.consumerList = [consumer];
+    else this.consumerList.push(consumer);
   }
 
   get consumerCount(): number {
@@ -325,7 +432,7 @@ export class Queue {
     if (this.maxPriority !== 0) flags |= Math.min(message.priority, this.maxPriority) << PRIORITY_SHIFT;
     const withExpiration = hasExpiration(message.propertiesBuf, message.propertiesStart, message.propertiesEnd);
     if (withExpiration) this.expiryOrdered = false;
-    if (withExpiration || this.messageTtl >= 0) flags |= EXPIRES;
+    if (withExpiration || this.settings.messageTtl >= 0) flags |= EXPIRES;
     if (this.ready.length === 0) this.headChanged = true;
     this.ready.push(position, flags);
     this.readyBytes += message.bodySize;
@@ -572,7 +679,7 @@ export class Queue {
   }
 
   addConsumer(consumer: Consumer): void {
-    this.consumers.push(consumer);
+    this.pushConsumer(consumer);
     this.hadConsumer = true;
     if (this.singleActiveConsumer && this.activeConsumer === undefined) this.activeConsumer = consumer;
     this.dispatch();
@@ -585,7 +692,7 @@ export class Queue {
   removeConsumer(consumer: Consumer): void {
     const i = this.consumers.indexOf(consumer);
     if (i < 0) return;
-    this.consumers.splice(i, 1);
+    this.consumerList.splice(i, 1);
     if (this.roundRobin > i) this.roundRobin--;
     if (consumer === this.activeConsumer) this.activeConsumer = this.nextActiveConsumer();
     if (this.consumers.length === 0 && this.options.autoDelete && this.hadConsumer && !this.deleted) {

@@ -240,7 +240,7 @@ export class StreamQueue extends Queue {
 
   override addConsumer(consumer: Consumer): void {
     this.cursors.set(consumer, { next: this.startOffset(streamStartOf(consumer.options.arguments, this.resource)) });
-    this.consumers.push(consumer);
+    this.pushConsumer(consumer);
     this.dispatch();
   }
 

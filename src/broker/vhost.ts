@@ -11,6 +11,7 @@ import { exchangeTypes } from "./exchange/registry.js";
 import type { Message } from "./message.js";
 import { Queue, type QueueOptions } from "./queue.js";
 import { queueTypeOf } from "./queue-arguments.js";
+import { sharedQueueOptions } from "./shared-queue-options.js";
 import { StreamQueue } from "./stream-queue.js";
 import { checkQueueEquivalence, inequivalence } from "./queue-equivalence.js";
 import { valuesEqual } from "./exchange/headers-match.js";
@@ -255,7 +256,7 @@ export class VHost {
     }
     if (this.storage === undefined) throw new Error("a vhost without storage cannot hold queues");
     const Type = queueTypeOf(options.arguments) === "stream" ? StreamQueue : Queue;
-    const queue = new Type(name, this.name, options, this.deleteUnusedQueue, this.storage);
+    const queue = new Type(name, this.name, sharedQueueOptions(options), this.deleteUnusedQueue, this.storage);
     this.journal?.queueDeclared(queue); // first: a declare the log refuses is not made
     this.queues.set(name, queue);
     this.applyQueuePolicies(queue, true);

@@ -20,19 +20,21 @@ const STAT_FIELDS = MESSAGE_STAT_KEYS.length;
 
 /** The last SLOTS samples of a fixed set of numbers. */
 class Track {
+  /** SLOTS samples of `fields` numbers, then the SLOTS samples' times (one buffer: one allocation per track). */
   readonly values: Float64Array;
-  readonly times = new Float64Array(SLOTS);
+  private readonly timesAt: number;
   head = -1;
   count = 0;
 
   constructor(readonly fields: number) {
-    this.values = new Float64Array(fields * SLOTS);
+    this.timesAt = fields * SLOTS;
+    this.values = new Float64Array(this.timesAt + SLOTS);
   }
 
   /** Start a sample at `now`: returns the offset to write the fields at. */
   begin(now: number): number {
     this.head = (this.head + 1) % SLOTS;
-    this.times[this.head] = now;
+    this.values[this.timesAt + this.head] = now;
     if (this.count < SLOTS) this.count++;
     return this.head * this.fields;
   }
@@ -45,7 +47,7 @@ class Track {
   rate(field: number): number {
     if (this.count < 2) return 0;
     const oldest = (this.head - this.count + 1 + SLOTS) % SLOTS;
-    const seconds = (this.times[this.head]! - this.times[oldest]!) / 1000;
+    const seconds = (this.values[this.timesAt + this.head]! - this.values[this.timesAt + oldest]!) / 1000;
     if (seconds <= 0) return 0;
     const change = this.values[this.head * this.fields + field]! - this.values[oldest * this.fields + field]!;
     return Math.round((change / seconds) * 10) / 10;
@@ -89,6 +91,8 @@ export class Rates {
   private readonly nodeTotals = new Float64Array(STAT_FIELDS);
   private readonly nodeStats = new Track(STAT_FIELDS);
   private readonly nodeDepth = new Track(DEPTH_FIELDS);
+  /** When sample() last ran (a queue's first track starts there). */
+  private lastSampleAt: number | undefined = undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -112,17 +116,20 @@ export class Rates {
     for (const [name, vhost] of this.broker.vhosts) {
       const depth = [0, 0, 0];
       for (const q of vhost.queues.values()) {
-        this.sampleStats(q, q.stats, now, DEPTH_FIELDS);
-        const t = this.tracks.get(q)!;
-        const at = t.head * t.fields + STAT_FIELDS;
-        t.values[at] = q.messageCount + q.unacked;
-        t.values[at + 1] = q.messageCount;
-        t.values[at + 2] = q.unacked;
-        depth[0] += q.messageCount + q.unacked;
-        depth[1] += q.messageCount;
-        depth[2] += q.unacked;
+        const ready = q.messageCount;
+        const unacked = q.unacked;
+        depth[0] += ready + unacked;
+        depth[1] += ready;
+        depth[2] += unacked;
+        const t = this.queueTrack(q, ready + unacked);
+        if (t === undefined) continue;
+        const at = t.begin(now);
+        writeCounters(t, at, q.countedStats);
+        t.values[at + STAT_FIELDS] = ready + unacked;
+        t.values[at + STAT_FIELDS + 1] = ready;
+        t.values[at + STAT_FIELDS + 2] = unacked;
       }
-      for (const x of vhost.exchanges.values()) this.sampleStats(x, x.stats, now, 0);
+      for (const x of vhost.exchanges.values()) this.sampleStats(x, x.stats, now);
       const v = this.vhostTrack(name);
       writeDepth(v.depth, now, depth);
     }
@@ -135,7 +142,7 @@ export class Rates {
       for (const ch of c.openChannels) {
         const track = this.tracks.get(ch);
         const before = track === undefined ? undefined : track.values.slice(track.head * track.fields, track.head * track.fields + STAT_FIELDS);
-        this.sampleStats(ch, ch.stats, now, 0);
+        this.sampleStats(ch, ch.stats, now);
         if (vhost === undefined) continue;
         const totals = this.vhostTotal(vhost);
         MESSAGE_STAT_KEYS.forEach((key, i) => {
@@ -158,6 +165,22 @@ export class Rates {
     for (const { depth } of this.vhostTracks.values()) for (let i = 0; i < DEPTH_FIELDS; i++) nodeDepth[i] += depth.latest(i);
     this.nodeStats.values.set(this.nodeTotals, this.nodeStats.begin(now));
     writeDepth(this.nodeDepth, now, nodeDepth);
+    this.lastSampleAt = now;
+  }
+
+  /**
+   * A queue's track, made once it has counted something or holds messages: the thousands of
+   * queues that never see a message carry none (its rates are 0 until then, as they would be).
+   * A new one starts with what the queue had at the previous sample, all zeros (it had counted
+   * nothing, held nothing, or did not exist yet), so its first second has a rate.
+   */
+  private queueTrack(q: Queue, depth: number): Track | undefined {
+    let t = this.tracks.get(q);
+    if (t !== undefined) return t;
+    if (depth === 0 && q.countedStats === undefined) return undefined;
+    this.tracks.set(q, (t = new Track(STAT_FIELDS + DEPTH_FIELDS)));
+    if (this.lastSampleAt !== undefined) t.begin(this.lastSampleAt);
+    return t;
   }
 
   private track(o: object, fields: number): Track {
@@ -166,10 +189,9 @@ export class Rates {
     return t;
   }
 
-  private sampleStats(o: object, stats: MessageStats, now: number, extraFields: number): void {
-    const t = this.track(o, STAT_FIELDS + extraFields);
-    const at = t.begin(now);
-    for (let i = 0; i < STAT_FIELDS; i++) t.values[at + i] = stats[MESSAGE_STAT_KEYS[i]!];
+  private sampleStats(o: object, stats: MessageStats, now: number): void {
+    const t = this.track(o, STAT_FIELDS);
+    writeCounters(t, t.begin(now), stats);
   }
 
   private vhostTotal(name: string): Float64Array {
@@ -187,7 +209,8 @@ export class Rates {
   // ---- what the JSON shapes read ----
 
   queueStats(q: Queue): Item | undefined {
-    return statsJson(q.stats, this.tracks.get(q), [PUBLISH_GROUP, DELIVER_GROUP]);
+    const stats = q.countedStats;
+    return stats === undefined ? undefined : statsJson(stats, this.tracks.get(q), [PUBLISH_GROUP, DELIVER_GROUP]);
   }
 
   queueDepthRates(q: Queue): DepthRates {
@@ -233,6 +256,11 @@ export class Rates {
   nodeDepthRates(): DepthRates {
     return depthRates(this.nodeDepth);
   }
+}
+
+/** Counters into a sample begun at `at` (zeros for an object that has counted nothing). */
+function writeCounters(t: Track, at: number, stats: MessageStats | undefined): void {
+  for (let i = 0; i < STAT_FIELDS; i++) t.values[at + i] = stats === undefined ? 0 : stats[MESSAGE_STAT_KEYS[i]!];
 }
 
 function writeDepth(t: Track, now: number, depth: number[]): void {
