@@ -5,7 +5,6 @@
  * are left out; keys that name things Warren does not have (mirrors, policies) are null or empty,
  * as RabbitMQ shows them for an object that has none.
  */
-import { createHash } from "node:crypto";
 import type { FieldTable } from "../amqp/field-types.js";
 import { isQueue, type Binding } from "../broker/binding.js";
 import type { Consumer } from "../broker/consumer.js";
@@ -16,6 +15,7 @@ import type { NodeIdentity } from "../ctl/server/node-identity.js";
 import { Channel } from "../server/channel.js";
 import { Connection } from "../server/connection.js";
 import { tlsInfo } from "../server/tls-peer.js";
+import { propertiesKey } from "./binding-key.js";
 import type { Item } from "./listing.js";
 import type { Rates } from "./rates.js";
 
@@ -95,31 +95,6 @@ export function exchangeJson(x: Exchange, sc: ShapeContext): Item {
   out.type = x.type;
   out.user_who_performed_action = x.name === "" || x.name.startsWith("amq.") ? "rmq-internal" : "";
   out.vhost = x.vhost;
-  return out;
-}
-
-/**
- * A binding's properties_key: its routing key quoted as in a URL, and, when it has arguments,
- * "~" and a short hash of them. RabbitMQ hashes the arguments with erlang:phash2; Warren with
- * SHA-256, so the key differs from RabbitMQ's for bindings with arguments (it is opaque: clients
- * read it from a listing and send it back).
- */
-export function propertiesKey(routingKey: string, args: FieldTable): string {
-  const names = Object.keys(args);
-  if (names.length === 0) return routingKey === "" ? "~" : quoteBinding(routingKey);
-  const hash = createHash("sha256").update(JSON.stringify(names.sort().map((k) => [k, tableToJson({ [k]: args[k]! })[k]])));
-  return `${quoteBinding(routingKey)}~${quoteBinding(hash.digest().subarray(0, 4).toString("base64url"))}`;
-}
-
-/** rabbit_http_util:quote_plus with "~" escaped: letters, digits and "-_." stay, space is "+". */
-function quoteBinding(text: string): string {
-  let out = "";
-  for (const byte of Buffer.from(text, "utf8")) {
-    const c = String.fromCharCode(byte);
-    if (/[A-Za-z0-9._-]/.test(c)) out += c;
-    else if (c === " ") out += "+";
-    else out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
   return out;
 }
 

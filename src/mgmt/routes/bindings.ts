@@ -1,7 +1,7 @@
 /**
  * /api/bindings: list them, and bind, look up and unbind one between an exchange and a queue
  * (`q`) or another exchange (`e`). A binding is named in paths by its properties_key
- * (src/mgmt/shapes.ts); POST answers 201 with a Location holding it, as RabbitMQ.
+ * (src/mgmt/binding-key.ts); POST answers 201 with a Location holding it, as RabbitMQ.
  */
 import type { Destination } from "../../broker/binding.js";
 import type { Exchange } from "../../broker/exchange/exchange.js";
@@ -13,7 +13,8 @@ import type { ManagementContext } from "../context.js";
 import { HttpError, httpError } from "../http-error.js";
 import { listResponse, objectResponse } from "../listing.js";
 import { bodyObject, objectParam, stringParam } from "../params.js";
-import { type BindingView, bindingJson, bindingView, implicitBinding, propertiesKey } from "../shapes.js";
+import { propertiesKey } from "../binding-key.js";
+import { type BindingView, bindingJson, bindingView, implicitBinding } from "../shapes.js";
 import { exchangeName } from "./exchanges.js";
 
 /** Every binding of a vhost, RabbitMQ's order: the default exchange's first, then by source, key, destination. */
