@@ -8,7 +8,9 @@
 # Environment: RABBITMQ_PORT (5673), RABBITMQ_DIR (/tmp/warren-rabbitmq: all of the node's state,
 # wiped on every start), RABBITMQ_DIST_PORT (AMQP port + 20000), RABBITMQ_START_TIMEOUT (60 s),
 # RABBITMQ_MANAGEMENT_PORT (unset: no management plugin; set, say 15674: the management plugin on
-# 127.0.0.1 at that port, the oracle for Warren's HTTP API; never 15672, which Warren uses).
+# 127.0.0.1 at that port, the oracle for Warren's HTTP API; never 15672, which Warren uses),
+# RABBITMQ_PROMETHEUS_PORT (unset: no rabbitmq_prometheus; set, say 15695: the plugin on 127.0.0.1 at
+# that port, the oracle for Warren's /metrics; never 15692, which Warren uses).
 #
 # Why not `rabbitmq-server -detached`: /usr/sbin/rabbitmq-server re-runs itself as the `rabbitmq`
 # user, which cannot write state folders created by root (failed_to_create_feature_flags_file_directory),
@@ -100,6 +102,12 @@ EOF
   if [[ -n "${RABBITMQ_MANAGEMENT_PORT:-}" ]]; then
     echo '[rabbitmq_management].' >"$DIR/enabled_plugins"
     printf 'management.tcp.port = %s\nmanagement.tcp.ip = 127.0.0.1\n' "$RABBITMQ_MANAGEMENT_PORT" >>"$DIR/rabbitmq.conf"
+  fi
+  if [[ -n "${RABBITMQ_PROMETHEUS_PORT:-}" ]]; then
+    # rabbitmq_prometheus alone also starts the management agent, not the HTTP API on 15672.
+    if [[ -n "${RABBITMQ_MANAGEMENT_PORT:-}" ]]; then plugins='rabbitmq_management,rabbitmq_prometheus'; else plugins='rabbitmq_prometheus'; fi
+    echo "[$plugins]." >"$DIR/enabled_plugins"
+    printf 'prometheus.tcp.port = %s\nprometheus.tcp.ip = 127.0.0.1\n' "$RABBITMQ_PROMETHEUS_PORT" >>"$DIR/rabbitmq.conf"
   fi
 
   node_env

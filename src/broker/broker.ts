@@ -4,6 +4,7 @@ import { UserStore } from "../access/user-store.js";
 import { Alarms } from "./alarms.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./message-log.js";
+import { NodeCounters } from "./node-counters.js";
 import { VHost, type VhostMetadata } from "./vhost.js";
 
 /** The broker's whole model: vhosts, users and permissions. Knows nothing about sockets or files. */
@@ -13,6 +14,8 @@ export class Broker {
   readonly permissions: PermissionStore;
   readonly topicPermissions: TopicPermissionStore;
   readonly alarms = new Alarms();
+  /** Churn and retired message counters (Prometheus). */
+  readonly counters = new NodeCounters();
 
   constructor(
     private readonly storage?: QueueStorage,
@@ -26,7 +29,7 @@ export class Broker {
   addVhost(name: string, metadata?: VhostMetadata): VHost {
     let vhost = this.vhosts.get(name);
     if (vhost === undefined) {
-      this.vhosts.set(name, (vhost = new VHost(name, this.storage, this.journal)));
+      this.vhosts.set(name, (vhost = new VHost(name, this.storage, this.journal, this.counters)));
       if (metadata !== undefined) vhost.metadata = metadata;
       this.journal?.vhostAdded(name, metadata);
     }

@@ -16,6 +16,7 @@ import { checkQueueEquivalence, inequivalence } from "./queue-equivalence.js";
 import { valuesEqual } from "./exchange/headers-match.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./message-log.js";
+import type { NodeCounters } from "./node-counters.js";
 import { limitOf, type VhostLimits } from "./vhost-limits.js";
 import { RouteList } from "./route-list.js";
 import type { Policy, PolicyKind } from "./policy-definition.js";
@@ -71,6 +72,8 @@ export class VHost {
     readonly name: string,
     private readonly storage?: QueueStorage,
     journal?: DefinitionsJournal,
+    /** The broker's counters, told of each queue deleted. */
+    private readonly counters?: NodeCounters,
   ) {
     this.exchangeHost = { storage, route: (exchange, message, queues) => this.route(exchange, message, queues) };
     this.defaultExchange = new DefaultExchange(name, this.queues);
@@ -273,6 +276,7 @@ export class VHost {
     for (const binding of [...queue.bindings]) this.removeBinding(binding);
     this.journal?.queueDeleted(queue);
     const count = queue.markDeleted();
+    this.counters?.queueDeleted(queue);
     for (const consumer of [...queue.consumers]) {
       queue.removeConsumer(consumer);
       consumer.owner.consumerCancelled(consumer);

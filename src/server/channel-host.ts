@@ -10,8 +10,8 @@ import type { DirectReplyTo } from "./direct-reply-to.js";
 
 /** The broker-wide services a channel uses: a narrow view of the ServerContext. */
 export interface ChannelServices {
-  /** Permission stores, for the channel's own checks (ChannelAccess keeps a cache per channel). */
-  readonly broker: Pick<Broker, "permissions" | "topicPermissions">;
+  /** Permission stores, for the channel's own checks (ChannelAccess keeps a cache per channel); the node's counters (queue declares). */
+  readonly broker: Pick<Broker, "permissions" | "topicPermissions" | "counters">;
   readonly options: Pick<Options, "maxMessageSize">;
   /** Group commit of the message store: confirms and tx.commit-ok wait on it. */
   readonly persister?: Persister | undefined;

@@ -258,6 +258,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
         throw refuse.channelLimit(this.channels.size, this.channelMax);
       }
       this.channels.set(channelId, new Channel(channelId, this));
+      this.ctx.broker.counters.channelsOpened++;
       this.writer.method(channelId, amqp.encodeChannelOpenOk, {});
       return;
     }
@@ -416,6 +417,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     this.state = "running";
     this.ctx.connectionLimits.opened(vhost.name);
     this.countedOpen = true;
+    this.ctx.broker.counters.connectionsOpened++;
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined; // the cleared timer and its closure would stay for the connection's life
     this.ctx.broker.alarms.subscribe(this.onAlarm);
@@ -590,7 +592,10 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
 
   /** Channel finished closing (close-ok exchanged): forget it. */
   removeChannel(id: number): void {
+    const channel = this.channels.get(id);
+    if (channel === undefined) return;
     this.channels.delete(id);
+    this.ctx.broker.counters.channelClosed(channel.stats);
   }
 
   dispatchAfterAcks(queue: Queue): void {
@@ -626,7 +631,10 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
   }
 
   private closeChannels(): void {
-    for (const channel of this.channels.values()) channel.release();
+    for (const channel of this.channels.values()) {
+      channel.release();
+      this.ctx.broker.counters.channelClosed(channel.stats);
+    }
     this.channels.clear();
     for (const queue of this.exclusiveQueues) this.vhost?.deleteQueue(queue);
     this.exclusiveQueues.clear();
@@ -673,6 +681,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
     this.ctx.broker.alarms.unsubscribe(this.onAlarm);
     this.ctx.flow?.forget(this);
     this.closeChannels();
+    this.ctx.broker.counters.connectionsClosed++;
     if (wasRunning || this.user) {
       this.log.info(
         { event: "connection.closed", connection: this.name, user: this.username, readBudgetExhausted: this.readBudget.exhausted },

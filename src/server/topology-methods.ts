@@ -135,6 +135,9 @@ export class TopologyMethods {
       const name = m.queue === "" ? `amq.gen-${randomName()}` : m.queue;
       if (m.queue.startsWith("amq.")) throw refuse.reservedName("queue", m.queue);
       this.access.configure("queue", name);
+      // Counted here as RabbitMQ counts it: after the permission check, before equivalence and limits.
+      const counters = this.host.ctx.broker.counters;
+      counters.queuesDeclared++;
       const existing = this.vhost.queues.get(name);
       if (existing !== undefined) {
         this.checkExclusive(existing);
@@ -153,6 +156,7 @@ export class TopologyMethods {
         owner: m.exclusive ? this.host : undefined,
       });
       queue = result.queue;
+      if (result.created) counters.queuesCreated++;
       if (result.created && m.exclusive) this.host.ownExclusiveQueue(queue);
     }
     this.lastDeclaredQueue = queue.name;

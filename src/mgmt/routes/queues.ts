@@ -71,7 +71,9 @@ export function registerQueueRoutes(api: ApiRouter, ctx: ManagementContext): voi
       vhost.checkQueueLimit(name);
       checkQueueArguments(args, resourceName("queue", name, vhostName));
     }
+    broker.counters.queuesDeclared++;
     const { created: isNew } = vhost.declareQueue(name, { durable, exclusive: false, autoDelete, arguments: args });
+    if (isNew) broker.counters.queuesCreated++;
     return isNew ? created() : noContent();
   });
 
