@@ -16,8 +16,9 @@ import { Channel } from "../server/channel.js";
 import { Connection } from "../server/connection.js";
 import { tlsInfo } from "../server/tls-peer.js";
 import { propertiesKey } from "./binding-key.js";
-import type { Item } from "./listing.js";
+import type { Item, Query } from "./listing.js";
 import type { Rates } from "./rates.js";
+import { type SampleRanges, sampleRanges } from "./sample-range.js";
 
 /** What the shapes need besides the object itself. */
 export interface ShapeContext {
@@ -25,16 +26,23 @@ export interface ShapeContext {
   rates: Rates;
   /** Open connections, to tell whether an exclusive queue's owner is one. */
   connections: Iterable<Connection>;
+  /** The sample ranges the request asked for (`msg_rates_age`, ...): `*_details` get samples. */
+  ranges?: SampleRanges;
+}
+
+/** The shape context of one request: the sample ranges its query asks for. */
+export function forRequest<T extends ShapeContext>(sc: T, query: Query): T {
+  return { ...sc, ranges: sampleRanges(query) };
 }
 
 export function argumentsJson(table: FieldTable): Item {
   return tableToJson(table);
 }
 
-/** A figure and its rate, as RabbitMQ pairs them: `messages` with `messages_details.rate`. */
-function withDetails(out: Item, key: string, value: number, rate = 0): void {
+/** A figure and its details, as RabbitMQ pairs them: `messages` with `messages_details`. */
+function withDetails(out: Item, key: string, value: number, details: Item): void {
   out[key] = value;
-  out[`${key}_details`] = { rate };
+  out[`${key}_details`] = details;
 }
 
 export function queueJson(q: Queue, sc: ShapeContext): Item {
@@ -58,9 +66,9 @@ export function queueJson(q: Queue, sc: ShapeContext): Item {
     message_bytes_ready: q.readyBytes,
     message_bytes_unacknowledged: q.unackedBytes,
   };
-  const stats = sc.rates.queueStats(q);
+  const stats = sc.rates.queueStats(q, sc.ranges?.msgRates);
   if (stats !== undefined) out.message_stats = stats;
-  const r = sc.rates.queueDepthRates(q);
+  const r = sc.rates.queueDepthDetails(q, sc.ranges?.lengths);
   withDetails(out, "messages", q.messageCount + q.unacked, r.messages);
   out.messages_paged_out = 0;
   out.messages_persistent = q.readyPersistent;
@@ -89,7 +97,7 @@ export function exchangeJson(x: Exchange, sc: ShapeContext): Item {
     durable: x.options.durable,
     internal: x.options.internal,
   };
-  const stats = sc.rates.exchangeStats(x);
+  const stats = sc.rates.exchangeStats(x, sc.ranges?.msgRates);
   if (stats !== undefined) out.message_stats = stats;
   out.name = x.name;
   out.type = x.type;
@@ -163,7 +171,7 @@ export function connectionJson(c: Connection, sc: ShapeContext): Item {
     protocol: "AMQP 0-9-1",
     recv_cnt: 0,
   };
-  const r = sc.rates.connectionRates(c);
+  const r = sc.rates.connectionDetails(c, sc.ranges?.dataRates);
   withDetails(out, "recv_oct", s.bytesRead, r.recv);
   out.send_cnt = 0;
   withDetails(out, "send_oct", s.bytesWritten, r.send);
@@ -206,7 +214,7 @@ export function channelJson(ch: Channel, sc: ShapeContext): Item {
     consumer_count: info.consumerCount,
     global_prefetch_count: info.globalPrefetchCount,
   };
-  const stats = sc.rates.channelStats(ch);
+  const stats = sc.rates.channelStats(ch, sc.ranges?.msgRates);
   if (stats !== undefined) out.message_stats = stats;
   Object.assign(out, {
     messages_unacknowledged: info.messagesUnacknowledged,

@@ -11,13 +11,14 @@ import { httpError } from "../http-error.js";
 import { parseTags } from "../../access/tags.js";
 import { type Item, listResponse, objectResponse } from "../listing.js";
 import { type Body, bodyObject, boolParam, stringParam } from "../params.js";
+import { type SampleRanges, sampleRanges } from "../sample-range.js";
 
 export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): void {
   const { broker } = ctx;
 
   // ---- vhosts ----
 
-  const vhostJson = (name: string): Item => {
+  const vhostJson = (name: string, ranges: SampleRanges = {}): Item => {
     const v = broker.vhosts.get(name)!;
     let [messages, ready, unacked] = [0, 0, 0];
     for (const q of v.queues.values()) {
@@ -25,7 +26,8 @@ export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): vo
       unacked += q.unacked;
     }
     messages = ready + unacked;
-    const depth = ctx.rates.vhostDepthRates(name);
+    const depth = ctx.rates.vhostDepthDetails(name, ranges.lengths);
+    const data = ctx.rates.vhostDataDetails(name, ranges.dataRates);
     let recv = 0;
     let send = 0;
     for (const c of ctx.connections) {
@@ -38,33 +40,39 @@ export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): vo
       default_queue_type: "undefined",
       description: v.metadata.description,
     };
-    const stats = ctx.rates.vhostStats(name);
+    const stats = ctx.rates.vhostStats(name, ranges.msgRates);
     if (Object.keys(stats).length > 0) out.message_stats = stats;
     Object.assign(out, {
       messages,
-      messages_details: { rate: depth.messages },
+      messages_details: depth.messages,
       messages_ready: ready,
-      messages_ready_details: { rate: depth.ready },
+      messages_ready_details: depth.ready,
       messages_unacknowledged: unacked,
-      messages_unacknowledged_details: { rate: depth.unacked },
+      messages_unacknowledged_details: depth.unacked,
       metadata: { description: v.metadata.description, tags: [...v.metadata.tags] },
       name,
       recv_oct: recv,
-      recv_oct_details: { rate: 0 },
+      recv_oct_details: data.recv,
       send_oct: send,
-      send_oct_details: { rate: 0 },
+      send_oct_details: data.send,
       tags: [...v.metadata.tags],
       tracing: false,
     });
     return out;
   };
 
-  api.get("/api/vhosts", (call) => listResponse(visibleVhosts(broker, call.principal).map(vhostJson), call.query, ["name"]));
+  api.get("/api/vhosts", (call) =>
+    listResponse(
+      visibleVhosts(broker, call.principal).map((name) => vhostJson(name, sampleRanges(call.query))),
+      call.query,
+      ["name"],
+    ),
+  );
 
   api.get("/api/vhosts/:vhost", (call) => {
     const name = call.params.vhost!;
     if (!broker.vhosts.has(name) || !canSeeVhost(broker, call.principal, name)) throw httpError.notFound();
-    return objectResponse(vhostJson(name), call.query);
+    return objectResponse(vhostJson(name, sampleRanges(call.query)), call.query);
   });
 
   api.put("/api/vhosts/:vhost", (call) => {

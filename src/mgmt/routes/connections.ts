@@ -11,7 +11,7 @@ import { canSeeVhost, type Principal, requireVhostAccess } from "../auth.js";
 import type { ManagementContext } from "../context.js";
 import { httpError } from "../http-error.js";
 import { listResponse, objectResponse } from "../listing.js";
-import { channelJson, channelName, connectionJson, consumerJson } from "../shapes.js";
+import { channelJson, channelName, connectionJson, consumerJson, forRequest } from "../shapes.js";
 
 export function registerConnectionRoutes(api: ApiRouter, ctx: ManagementContext): void {
   const { broker } = ctx;
@@ -29,7 +29,7 @@ export function registerConnectionRoutes(api: ApiRouter, ctx: ManagementContext)
 
   api.get("/api/connections", (call) =>
     listResponse(
-      visibleConnections(call.principal).map((c) => connectionJson(c, ctx)),
+      visibleConnections(call.principal).map((c) => connectionJson(c, forRequest(ctx, call.query))),
       call.query,
       ["name"],
     ),
@@ -38,13 +38,13 @@ export function registerConnectionRoutes(api: ApiRouter, ctx: ManagementContext)
   api.get("/api/vhosts/:vhost/connections", (call) => {
     requireVhostAccess(broker, call.principal, call.params.vhost!);
     return listResponse(
-      visibleConnections(call.principal, call.params.vhost).map((c) => connectionJson(c, ctx)),
+      visibleConnections(call.principal, call.params.vhost).map((c) => connectionJson(c, forRequest(ctx, call.query))),
       call.query,
       ["name"],
     );
   });
 
-  api.get("/api/connections/:connection", (call) => objectResponse(connectionJson(connectionAt(call), ctx), call.query));
+  api.get("/api/connections/:connection", (call) => objectResponse(connectionJson(connectionAt(call), forRequest(ctx, call.query)), call.query));
 
   api.delete("/api/connections/:connection", (call) => {
     const c = connectionAt(call);
@@ -59,7 +59,7 @@ export function registerConnectionRoutes(api: ApiRouter, ctx: ManagementContext)
   api.get("/api/connections/:connection/channels", (call) => {
     const c = connectionAt(call);
     return listResponse(
-      [...c.openChannels].map((ch) => channelJson(ch, ctx)),
+      [...c.openChannels].map((ch) => channelJson(ch, forRequest(ctx, call.query))),
       call.query,
       ["name"],
     );
@@ -67,7 +67,7 @@ export function registerConnectionRoutes(api: ApiRouter, ctx: ManagementContext)
 
   api.get("/api/channels", (call) =>
     listResponse(
-      channelsOf(visibleConnections(call.principal)).map((ch) => channelJson(ch, ctx)),
+      channelsOf(visibleConnections(call.principal)).map((ch) => channelJson(ch, forRequest(ctx, call.query))),
       call.query,
       ["name"],
     ),
@@ -76,7 +76,7 @@ export function registerConnectionRoutes(api: ApiRouter, ctx: ManagementContext)
   api.get("/api/vhosts/:vhost/channels", (call) => {
     requireVhostAccess(broker, call.principal, call.params.vhost!);
     return listResponse(
-      channelsOf(visibleConnections(call.principal, call.params.vhost)).map((ch) => channelJson(ch, ctx)),
+      channelsOf(visibleConnections(call.principal, call.params.vhost)).map((ch) => channelJson(ch, forRequest(ctx, call.query))),
       call.query,
       ["name"],
     );
@@ -85,7 +85,7 @@ export function registerConnectionRoutes(api: ApiRouter, ctx: ManagementContext)
   api.get("/api/channels/:channel", (call) => {
     const ch = channelsOf(visibleConnections(call.principal)).find((x) => channelName(x) === call.params.channel);
     if (ch === undefined) throw httpError.notFound();
-    const out = channelJson(ch, ctx);
+    const out = channelJson(ch, forRequest(ctx, call.query));
     out.consumer_details = consumersOf(ch).map((c) => consumerJson(c, ctx));
     out.deliveries = [];
     out.publishes = [];

@@ -9,6 +9,7 @@ import type { ManagementContext } from "../context.js";
 import { httpError } from "../http-error.js";
 import { objectResponse, type Item } from "../listing.js";
 import { bodyObject, stringParam } from "../params.js";
+import { type SampleRanges, sampleRanges } from "../sample-range.js";
 
 const SAMPLE_RETENTION_POLICIES = { global: [600, 3600, 28800, 86400], basic: [600, 3600], detailed: [600] };
 
@@ -34,7 +35,7 @@ export function registerOverviewRoutes(api: ApiRouter, ctx: ManagementContext): 
   /** The cluster name; PUT /api/cluster-name changes it until the next start. */
   let clusterName = ctx.ids.node;
 
-  api.get("/api/overview", (call) => objectResponse(overview(ctx, call.principal, clusterName), call.query));
+  api.get("/api/overview", (call) => objectResponse(overview(ctx, call.principal, clusterName, sampleRanges(call.query)), call.query));
 
   api.get("/api/whoami", (call) => ({ name: call.principal.user.name, tags: [...call.principal.user.tags] }));
 
@@ -64,7 +65,7 @@ export function registerOverviewRoutes(api: ApiRouter, ctx: ManagementContext): 
   api.get("/api/auth", () => ({ enable_uaa: false, uaa_client_id: "", uaa_location: "" }), { public: true });
 }
 
-function overview(ctx: ManagementContext, p: Principal, clusterName: string): Item {
+function overview(ctx: ManagementContext, p: Principal, clusterName: string, ranges: SampleRanges): Item {
   const vhosts = visibleVhosts(ctx.broker, p);
   const connections = [...ctx.connections].filter((c) => (p.isMonitor ? true : c.username === p.user.name));
   let queues = 0;
@@ -83,7 +84,7 @@ function overview(ctx: ManagementContext, p: Principal, clusterName: string): It
     }
   }
   const channels = connections.reduce((n, c) => n + [...c.openChannels].length, 0);
-  const depth = ctx.rates.nodeDepthRates();
+  const depth = ctx.rates.nodeDepthDetails(ranges.lengths);
   const out: Item = {
     management_version: RABBITMQ_COMPAT_VERSION,
     rates_mode: "basic",
@@ -96,15 +97,16 @@ function overview(ctx: ManagementContext, p: Principal, clusterName: string): It
     release_series_support_status: "supported",
     disable_stats: false,
     enable_queue_totals: false,
-    message_stats: p.isMonitor ? ctx.rates.nodeMessageStats() : {},
-    churn_rates: {},
+    message_stats: p.isMonitor ? ctx.rates.nodeMessageStats(ranges.msgRates) : {},
+    // RabbitMQ gives churn samples (over the lengths range) only when message rates are asked for too.
+    churn_rates: ctx.rates.churnRates(ranges.msgRates === undefined ? undefined : ranges.lengths),
     queue_totals: {
       messages,
-      messages_details: { rate: depth.messages },
+      messages_details: depth.messages,
       messages_ready: ready,
-      messages_ready_details: { rate: depth.ready },
+      messages_ready_details: depth.ready,
       messages_unacknowledged: unacked,
-      messages_unacknowledged_details: { rate: depth.unacked },
+      messages_unacknowledged_details: depth.unacked,
     },
     object_totals: p.isMonitor
       ? { channels, connections: connections.length, consumers, exchanges, queues }
