@@ -430,15 +430,25 @@ function statsJson(stats: MessageStats, t: Track | undefined, groups: StatName[]
   return any ? sortKeys(out) : undefined;
 }
 
-/** A vhost's or the node's totals, every counter RabbitMQ shows there. */
+/**
+ * A vhost's or the node's totals, by RabbitMQ's groups: the publishing counters (publish, confirm,
+ * return_unroutable, drop_unroutable) once any is not zero, the delivering ones likewise.
+ * (RabbitMQ adds disk_reads and disk_writes once a queue has done message-store I/O; Warren does
+ * not count its segment I/O and leaves them out.)
+ */
 function totalsJson(totals: Float64Array, t: Track, range: SampleRange | undefined): Item {
   const out: Item = {};
-  for (const [json, i] of [...PUBLISH_GROUP, ...DELIVER_GROUP, ...CHANNEL_GROUP]) {
-    out[json] = totals[i]!;
-    out[`${json}_details`] = details(t, [i], range);
+  for (const group of [[...PUBLISH_GROUP, ...CHANNEL_GROUP], DELIVER_GROUP]) {
+    if (!group.some(([, i]) => totals[i] !== 0)) continue;
+    for (const [json, i] of group) {
+      out[json] = totals[i]!;
+      out[`${json}_details`] = details(t, [i], range);
+    }
+    if (group === DELIVER_GROUP) {
+      out.deliver_get = DELIVER_GET.reduce((n, i) => n + totals[i]!, 0);
+      out.deliver_get_details = details(t, DELIVER_GET, range);
+    }
   }
-  out.deliver_get = DELIVER_GET.reduce((n, i) => n + totals[i]!, 0);
-  out.deliver_get_details = details(t, DELIVER_GET, range);
   return sortKeys(out);
 }
 
