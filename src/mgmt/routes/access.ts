@@ -4,10 +4,11 @@
  */
 import { patternProblem } from "../../access/pattern.js";
 import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm } from "../../access/password.js";
-import { type ApiRouter, created, noContent } from "../api.js";
+import { type LimitKey, validateVhostLimits, type VhostLimits, VhostLimitsError } from "../../broker/vhost-limits.js";
+import { type ApiRouter, created, noContent, Reply } from "../api.js";
 import { canSeeVhost, type Principal, requireAdministrator, requireVhostAccess, visibleVhosts } from "../auth.js";
 import type { ManagementContext } from "../context.js";
-import { httpError } from "../http-error.js";
+import { HttpError, httpError } from "../http-error.js";
 import { parseTags } from "../../access/tags.js";
 import { type Item, listResponse, objectResponse } from "../listing.js";
 import { type Body, bodyObject, boolParam, stringParam } from "../params.js";
@@ -302,21 +303,68 @@ export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): vo
 
   // ---- vhost limits ----
 
-  api.get("/api/vhost-limits", (call) => listResponse(limitRows(ctx, call.principal), call.query));
+  api.get("/api/vhost-limits", (call) => listResponse(limitRows(ctx, call.principal, true), call.query));
   api.get("/api/vhost-limits/:vhost", (call) => {
     requireVhostAccess(broker, call.principal, call.params.vhost!);
     return listResponse(
-      limitRows(ctx, call.principal).filter((r) => r.vhost === call.params.vhost),
+      limitRows(ctx, call.principal, false).filter((r) => r.vhost === call.params.vhost),
       call.query,
     );
   });
+
+  // One limit is set and cleared, not read: RabbitMQ answers GET with 405.
+  api.get("/api/vhost-limits/:vhost/:name", () => new Reply(405, undefined, { allow: "PUT, DELETE, OPTIONS" }));
+
+  api.put("/api/vhost-limits/:vhost/:name", (call) => {
+    requireAdministrator(call.principal);
+    const { vhost: name, name: key } = call.params as { vhost: string; name: string };
+    const vhost = broker.vhosts.get(name);
+    if (vhost === undefined) throw new HttpError(404, "not_found", "vhost_not_found");
+    const body = bodyObject(call.body);
+    if (body.value === undefined) throw httpError.badRequest("[{key_missing,value}]");
+    let limits: VhostLimits;
+    try {
+      limits = validateVhostLimits({ ...vhost.limits, [key]: body.value });
+    } catch (err) {
+      if (err instanceof VhostLimitsError) throw httpError.badRequest(err.message);
+      throw err;
+    }
+    vhost.setLimits(limits);
+    ctx.log.info(
+      { event: "management.vhost_limit_set", vhost: name, limit: key, value: limits[key as LimitKey], user: call.principal.user.name },
+      "vhost limit set",
+    );
+    return noContent();
+  });
+
+  api.delete("/api/vhost-limits/:vhost/:name", (call) => {
+    requireAdministrator(call.principal);
+    const { vhost: name, name: key } = call.params as { vhost: string; name: string };
+    const vhost = broker.vhosts.get(name);
+    // RabbitMQ 3.10 answers a missing vhost with a 500 (a crash in its handler); Warren with a 404.
+    if (vhost === undefined) throw httpError.notFound();
+    const limits = vhost.limits;
+    if (limits !== undefined && key in limits) {
+      // As RabbitMQ: the vhost keeps its (now perhaps empty) limits parameter.
+      const rest: VhostLimits = { ...limits };
+      delete rest[key as LimitKey];
+      vhost.setLimits(rest);
+      ctx.log.info({ event: "management.vhost_limit_cleared", vhost: name, limit: key, user: call.principal.user.name }, "vhost limit cleared");
+    }
+    return noContent();
+  });
 }
 
-function limitRows(ctx: ManagementContext, p: Principal): Item[] {
+/**
+ * The vhosts' limits as RabbitMQ lists them. A vhost whose last limit was cleared through the API
+ * keeps an empty parameter: the list of every vhost shows it with `"value": []`, a vhost's own
+ * list leaves it out.
+ */
+function limitRows(ctx: ManagementContext, p: Principal, withEmpty: boolean): Item[] {
   return visibleVhosts(ctx.broker, p)
     .map((name) => ({ name, limits: ctx.broker.vhosts.get(name)!.limits }))
-    .filter((v) => v.limits !== undefined && Object.keys(v.limits).length > 0)
-    .map((v) => ({ vhost: v.name, value: { ...v.limits } }));
+    .filter((v) => v.limits !== undefined && (withEmpty || Object.keys(v.limits).length > 0))
+    .map((v) => ({ vhost: v.name, value: Object.keys(v.limits!).length === 0 ? [] : { ...v.limits } }));
 }
 
 /** Delete a user as RabbitMQ does: its permissions go, its connections are closed. */
