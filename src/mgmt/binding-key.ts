@@ -8,7 +8,7 @@
  * same binding on Warren.
  */
 import { arrayTypes, type Decimal, fieldTypeNameOf, tableTypes, writtenTypeLetter, type FieldTable, type FieldValue } from "../amqp/field-types.js";
-import { encodeName } from "../amqp/name-bytes.js";
+import { decodeName, encodeName } from "../amqp/name-bytes.js";
 import { atom, ErlFloat, type ErlTerm, ErlTuple, phash2 } from "./phash2.js";
 
 export function propertiesKey(routingKey: string, args: FieldTable): string {
@@ -87,4 +87,41 @@ export function quoteBinding(text: string): string {
     else out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
+}
+
+/**
+ * A properties key from a path, read as RabbitMQ reads it (rabbit_mgmt_format's tokenise and
+ * unquote): split at "~", each part unquoted (`+` is a space, `%XX` a byte). So `a.*`, the
+ * listing's `a.%2A` sent quoted once more, and `~` all name their binding.
+ */
+export function parsePropertiesKey(props: string): { routingKey: string; argsHash?: string } | undefined {
+  const parts = props.split("~");
+  // RabbitMQ's tokeniser drops one empty part at the end ("k~" is "k").
+  if (parts.length > 1 && parts[parts.length - 1] === "") parts.pop();
+  if (parts.length > 2) return undefined;
+  const [key, hash] = parts.map(unquotePlus);
+  return hash === undefined ? { routingKey: key! } : { routingKey: key!, argsHash: hash };
+}
+
+/** Whether a binding is the one a parsed properties key names. */
+export function isNamedBy(parsed: { routingKey: string; argsHash?: string }, routingKey: string, args: FieldTable): boolean {
+  if (parsed.routingKey !== routingKey) return false;
+  const hasArgs = Object.keys(args).length > 0;
+  return parsed.argsHash === undefined ? !hasArgs : hasArgs && argsHash(args) === parsed.argsHash;
+}
+
+function unquotePlus(text: string): string {
+  const bytes: number[] = [];
+  const raw = encodeName(text);
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i]!;
+    const hex = c === 0x25 && i + 2 < raw.length ? raw.subarray(i + 1, i + 3).toString("latin1") : "";
+    if (c === 0x2b) bytes.push(0x20);
+    else if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else bytes.push(c);
+  }
+  const buf = Buffer.from(bytes);
+  return decodeName(buf, 0, buf.length);
 }

@@ -1,13 +1,14 @@
 /**
  * The JSON objects the API answers with, in RabbitMQ 3.10's shapes: the keys its management
  * plugin gives for a classic queue, an exchange, a binding, a connection, a channel, a consumer.
- * Keys that describe Erlang machinery (garbage_collection, reductions, backing_queue_status)
- * are left out; keys that name things Warren does not have (mirrors, policies) are null or empty,
- * as RabbitMQ shows them for an object that has none.
+ * Keys that describe Erlang machinery (garbage_collection, reductions) are left out; keys that
+ * name things Warren does not have (mirrors) are null or empty, as RabbitMQ shows them for an
+ * object that has none.
  */
 import type { FieldTable } from "../amqp/field-types.js";
 import { isQueue, type Binding } from "../broker/binding.js";
 import type { Consumer } from "../broker/consumer.js";
+import { effectiveDefinition } from "../broker/effective-settings.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import type { Queue } from "../broker/queue.js";
 import { tableToJson } from "../definitions/field-table-json.js";
@@ -50,11 +51,14 @@ export function queueJson(q: Queue, sc: ShapeContext): Item {
   const out: Item = {
     arguments: argumentsJson(q.options.arguments),
     auto_delete: q.options.autoDelete,
+  };
+  if (q.type === "classic") out.backing_queue_status = backingQueueStatus(q);
+  Object.assign(out, {
     consumer_capacity: q.consumerCount > 0 ? 1.0 : 0,
     consumer_utilisation: q.consumerCount > 0 ? 1.0 : 0,
     consumers: q.consumerCount,
     durable: q.isDurable,
-    effective_policy_definition: {},
+    effective_policy_definition: effectiveDefinition(q.policy, q.operatorPolicy) ?? {},
     exclusive: q.options.exclusive,
     exclusive_consumer_tag: exclusiveConsumer?.tag ?? null,
     head_message_timestamp: null,
@@ -65,7 +69,7 @@ export function queueJson(q: Queue, sc: ShapeContext): Item {
     message_bytes_ram: q.readyBytes,
     message_bytes_ready: q.readyBytes,
     message_bytes_unacknowledged: q.unackedBytes,
-  };
+  });
   const stats = sc.rates.queueStats(q, sc.ranges?.msgRates);
   if (stats !== undefined) out.message_stats = stats;
   const r = sc.rates.queueDepthDetails(q, sc.ranges?.lengths);
@@ -79,15 +83,40 @@ export function queueJson(q: Queue, sc: ShapeContext): Item {
   out.messages_unacknowledged_ram = q.unacked;
   out.name = q.name;
   out.node = sc.ids.node;
-  out.operator_policy = null;
-  out.policy = null;
+  out.operator_policy = q.operatorPolicy?.name ?? null;
+  out.policy = q.policy?.name ?? null;
   out.recoverable_slaves = null;
   out.single_active_consumer_tag = q.singleActiveConsumer ? (q.activeConsumer?.tag ?? null) : null;
   out.state = "running";
-  out.type = "classic";
+  out.type = q.type;
   out.vhost = q.vhost;
   if (q.consumerCount === 0) out.idle_since = new Date().toISOString().replace("T", " ").slice(0, 19);
   return out;
+}
+
+/**
+ * A classic queue's backing_queue_status in RabbitMQ's shape (its variable_queue's figures), for
+ * tools that read `mode` or `len`: Warren's queue has no RAM/disk phases (q1..q4, delta), so every
+ * ready message counts as q4 and the rest is empty.
+ */
+function backingQueueStatus(q: Queue): Item {
+  return {
+    avg_ack_egress_rate: 0,
+    avg_ack_ingress_rate: 0,
+    avg_egress_rate: 0,
+    avg_ingress_rate: 0,
+    delta: ["delta", "undefined", 0, 0, "undefined"],
+    len: q.messageCount,
+    mode: "default",
+    next_deliver_seq_id: q.stats.deliver + q.stats.deliverNoAck + q.stats.get + q.stats.getNoAck,
+    next_seq_id: q.stats.publish,
+    q1: 0,
+    q2: 0,
+    q3: 0,
+    q4: q.messageCount,
+    target_ram_count: "infinity",
+    version: 1,
+  };
 }
 
 export function exchangeJson(x: Exchange, sc: ShapeContext): Item {
@@ -100,6 +129,8 @@ export function exchangeJson(x: Exchange, sc: ShapeContext): Item {
   const stats = sc.rates.exchangeStats(x, sc.ranges?.msgRates);
   if (stats !== undefined) out.message_stats = stats;
   out.name = x.name;
+  // As RabbitMQ: the key only when a policy applies.
+  if (x.policy !== undefined) out.policy = x.policy.name;
   out.type = x.type;
   out.user_who_performed_action = x.name === "" || x.name.startsWith("amq.") ? "rmq-internal" : "";
   out.vhost = x.vhost;

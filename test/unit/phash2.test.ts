@@ -10,7 +10,7 @@ import { AmqpReader } from "../../src/amqp/field-reader.js";
 import { AmqpWriter } from "../../src/amqp/field-writer.js";
 import { type FieldTable, type FieldValue, TypedValue } from "../../src/amqp/field-types.js";
 import { jsonToTable } from "../../src/definitions/field-table-json.js";
-import { propertiesKey } from "../../src/mgmt/binding-key.js";
+import { isNamedBy, parsePropertiesKey, propertiesKey } from "../../src/mgmt/binding-key.js";
 import { atom, ErlFloat, type ErlTerm, ErlTuple, phash2 } from "../../src/mgmt/phash2.js";
 
 const b = (s: string) => Buffer.from(s);
@@ -98,5 +98,23 @@ describe("properties_key", () => {
       ["k10", { a: null }, "k10~OfJhaA"],
     ];
     for (const [key, args, expected] of keys) assert.equal(propertiesKey(key, wire(args)), expected, key);
+  });
+});
+
+describe("a properties key in a path", () => {
+  test("is read as RabbitMQ reads it: split at ~, each part unquoted (+ is a space)", () => {
+    assert.deepEqual(parsePropertiesKey("~"), { routingKey: "" });
+    assert.deepEqual(parsePropertiesKey("a.*"), { routingKey: "a.*" });
+    assert.deepEqual(parsePropertiesKey("a.%2A+b%7Ec%2Fd"), { routingKey: "a.* b~c/d" });
+    assert.deepEqual(parsePropertiesKey("k~Ajat_Q"), { routingKey: "k", argsHash: "Ajat_Q" });
+    assert.equal(parsePropertiesKey("a~b~c"), undefined);
+  });
+
+  test("names the binding whose key and argument hash it gives", () => {
+    const args = jsonToTable({ a: 1 }, "arguments");
+    assert.ok(isNamedBy(parsePropertiesKey(propertiesKey("a b", {}))!, "a b", {}));
+    assert.ok(isNamedBy(parsePropertiesKey(propertiesKey("k", args))!, "k", args));
+    assert.ok(!isNamedBy(parsePropertiesKey("k")!, "k", args));
+    assert.ok(!isNamedBy(parsePropertiesKey(propertiesKey("k", args))!, "k", {}));
   });
 });
