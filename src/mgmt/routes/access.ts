@@ -160,7 +160,11 @@ export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): vo
     requireAdministrator(call.principal);
     const users = bodyObject(call.body).users;
     if (!Array.isArray(users) || !users.every((u) => typeof u === "string")) throw httpError.badRequest("users must be a list of names");
-    for (const name of users as string[]) if (broker.users.get(name) !== undefined) deleteUser(ctx, name);
+    // In order, as RabbitMQ: a name that is no user stops the run with 400 (the ones before it are gone).
+    for (const name of users as string[]) {
+      if (broker.users.get(name) === undefined) throw httpError.badRequest(["no_such_user", name]);
+      deleteUser(ctx, name);
+    }
     return noContent();
   });
 

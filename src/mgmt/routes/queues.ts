@@ -114,7 +114,7 @@ export function registerQueueRoutes(api: ApiRouter, ctx: ManagementContext): voi
     const ackmode = String(body.ackmode);
     if (!ACK_MODES.has(ackmode)) throw httpError.badRequest(`Unknown ackmode: ${ackmode}`);
     const encoding = body.encoding;
-    if (encoding !== "auto" && encoding !== "base64") throw httpError.badRequest(`Unsupported encoding: ${String(encoding)}`);
+    if (encoding !== "auto" && encoding !== "base64") throw httpError.badRequest("Unsupported encoding. Please use auto or base64.");
     const truncate = body.truncate === undefined || body.truncate === "" ? undefined : intParam(body, "truncate", 0);
     return getMessages(queue, count, ackmode, encoding, truncate);
   });
