@@ -2,7 +2,7 @@
  * erlang:phash2 and the properties_key of a binding with arguments, checked against values the
  * Erlang VM (OTP 25, under RabbitMQ 3.10.8) gives: `erlang:phash2(Term, 1 bsl 32)` in an escript,
  * and properties keys read from RabbitMQ's management API for bindings made with amqplib and with
- * the HTTP API (test/management-api-extras.test.ts compares them live).
+ * the HTTP API (test/management-api-sweep.test.ts compares them live).
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
