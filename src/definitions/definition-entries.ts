@@ -137,7 +137,9 @@ export function vhostDef(v: unknown, where: string): VhostDef {
 export function limitsDef(v: unknown, where: string): LimitsDef[] {
   const o = object(v, where);
   if (o.component !== "vhost-limits") return [];
-  return [{ vhost: str(o, "vhost", where), limits: checkedLimits(o.value, `${where}: value`) }];
+  // An empty list is RabbitMQ's export of a vhost whose last limit was cleared through the HTTP API.
+  const value = Array.isArray(o.value) && o.value.length === 0 ? {} : o.value;
+  return [{ vhost: str(o, "vhost", where), limits: checkedLimits(value, `${where}: value`) }];
 }
 
 function checkedLimits(v: unknown, where: string): VhostLimits {

@@ -94,7 +94,8 @@ export function exportDefinitions(broker: Broker): JsonObject {
     parameters: [
       ...[...broker.vhosts.values()]
         .filter((v) => v.limits !== undefined)
-        .map((v) => ({ component: "vhost-limits", name: "limits", value: sortedLimits(v.limits!), vhost: v.name })),
+        // No limits left (the last one cleared through the HTTP API): RabbitMQ writes an empty list.
+        .map((v) => ({ component: "vhost-limits", name: "limits", value: Object.keys(v.limits!).length === 0 ? [] : sortedLimits(v.limits!), vhost: v.name })),
       // RabbitMQ 3.10 exports operator policies as parameters, their definitions as [key, value] pairs.
       ...[...broker.vhosts.values()].flatMap((v) =>
         v.operatorPolicies.list().map((p) => ({

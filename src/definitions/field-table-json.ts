@@ -1,5 +1,5 @@
 /** Queue, exchange and binding arguments: the JSON of a definitions file <-> AMQP field tables. */
-import { Decimal, tableTypes, type FieldTable, type FieldValue } from "../amqp/field-types.js";
+import { arrayTypes, Decimal, tableTypes, writtenTypeLetter, type FieldTable, type FieldValue } from "../amqp/field-types.js";
 import { bad } from "./definitions-error.js";
 import { isObject, type Json, type JsonObject } from "./json.js";
 
@@ -21,7 +21,12 @@ export function jsonToTable(v: unknown, where: string): FieldTable {
 
 function jsonToField(v: unknown, where: string): FieldValue {
   if (v === null || typeof v === "string" || typeof v === "boolean" || typeof v === "number") return v;
-  if (Array.isArray(v)) return v.map((e, i) => jsonToField(e, `${where}[${i}]`));
+  if (Array.isArray(v)) {
+    const array = v.map((e, i) => jsonToField(e, `${where}[${i}]`));
+    // Integers in arrays are long too (and written so): RabbitMQ compares and hashes them typed.
+    arrayTypes.set(array, v.map((e, i) => (typeof e === "number" && Number.isInteger(e) ? "l" : writtenTypeLetter(array[i]!))).join(""));
+    return array;
+  }
   if (isObject(v)) return jsonToTable(v, where);
   throw bad(`${where}: unsupported value`);
 }

@@ -81,5 +81,6 @@ export function payloadFromJson(payload: unknown, encoding: unknown): Buffer {
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(payload)) throw httpError.badRequest("not_base64");
     return Buffer.from(payload, "base64");
   }
+  if (typeof encoding === "string") throw httpError.badRequest(["unsupported_encoding", encoding]);
   throw httpError.badRequest(`invalid payload_encoding '${String(encoding)}'`);
 }

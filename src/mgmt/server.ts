@@ -34,6 +34,8 @@ export class ManagementServer {
   port = 0;
   /** Who made each request in flight (set by the login hook, read by the handler). */
   private readonly principals = new WeakMap<FastifyRequest, Principal>();
+  /** Every API path (as a pattern) with the methods it takes, for the 405s of the others. */
+  private readonly methodsByPath = new Map<string, { pattern: RegExp; methods: string[] }>();
 
   constructor(private readonly ctx: ManagementContext) {
     this.app = Fastify({
@@ -54,7 +56,7 @@ export class ManagementServer {
         done(httpError.badRequest("not_json"), undefined);
       }
     });
-    this.app.setNotFoundHandler((_req, reply) => void send(reply, httpError.notFound()));
+    this.app.setNotFoundHandler((req, reply) => void this.notFound(req, reply));
     this.app.setErrorHandler((err, req, reply) => void this.fail(err, req, reply));
     const router: ApiRouter = {
       get: (path, handler, options) => this.route("GET", path, handler, options),
@@ -87,7 +89,23 @@ export class ManagementServer {
     });
   }
 
+  /** A path the API has, asked with a method it does not take: 405 with Allow and no body, as RabbitMQ; otherwise 404. */
+  private notFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const path = req.url.split("?")[0]!;
+    const allowed = [...this.methodsByPath.values()].find((r) => r.pattern.test(path))?.methods;
+    if (allowed === undefined) return send(reply, httpError.notFound());
+    const allow = [...(allowed.includes("GET") ? ["HEAD"] : []), ...allowed, "OPTIONS"];
+    return reply.code(405).header("allow", allow.join(", ")).send();
+  }
+
   private route(method: "GET" | "PUT" | "POST" | "DELETE", path: string, handler: Handler, options: RouteOptions = {}): void {
+    const known = this.methodsByPath.get(path);
+    if (known !== undefined) known.methods.push(method);
+    else {
+      // ":name" is one percent-encoded segment; a trailing slash is accepted.
+      const source = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z]+/g, "[^/]+");
+      this.methodsByPath.set(path, { pattern: new RegExp(`^${source}/?$`), methods: [method] });
+    }
     this.app.route({
       method,
       url: path,

@@ -1,14 +1,14 @@
 /**
  * The JSON objects the API answers with, in RabbitMQ 3.10's shapes: the keys its management
  * plugin gives for a classic queue, an exchange, a binding, a connection, a channel, a consumer.
- * Keys that describe Erlang machinery (garbage_collection, reductions, backing_queue_status)
- * are left out; keys that name things Warren does not have (mirrors, policies) are null or empty,
- * as RabbitMQ shows them for an object that has none.
+ * Keys that describe Erlang machinery (garbage_collection, reductions) are left out; keys that
+ * name things Warren does not have (mirrors) are null or empty, as RabbitMQ shows them for an
+ * object that has none.
  */
-import { createHash } from "node:crypto";
 import type { FieldTable } from "../amqp/field-types.js";
 import { isQueue, type Binding } from "../broker/binding.js";
 import type { Consumer } from "../broker/consumer.js";
+import { effectiveDefinition } from "../broker/effective-settings.js";
 import type { Exchange } from "../broker/exchange/exchange.js";
 import type { Queue } from "../broker/queue.js";
 import { tableToJson } from "../definitions/field-table-json.js";
@@ -16,8 +16,10 @@ import type { NodeIdentity } from "../ctl/server/node-identity.js";
 import { Channel } from "../server/channel.js";
 import { Connection } from "../server/connection.js";
 import { tlsInfo } from "../server/tls-peer.js";
-import type { Item } from "./listing.js";
+import { propertiesKey } from "./binding-key.js";
+import type { Item, Query } from "./listing.js";
 import type { Rates } from "./rates.js";
+import { type SampleRanges, sampleRanges } from "./sample-range.js";
 
 /** What the shapes need besides the object itself. */
 export interface ShapeContext {
@@ -25,16 +27,23 @@ export interface ShapeContext {
   rates: Rates;
   /** Open connections, to tell whether an exclusive queue's owner is one. */
   connections: Iterable<Connection>;
+  /** The sample ranges the request asked for (`msg_rates_age`, ...): `*_details` get samples. */
+  ranges?: SampleRanges;
+}
+
+/** The shape context of one request: the sample ranges its query asks for. */
+export function forRequest<T extends ShapeContext>(sc: T, query: Query): T {
+  return { ...sc, ranges: sampleRanges(query) };
 }
 
 export function argumentsJson(table: FieldTable): Item {
   return tableToJson(table);
 }
 
-/** A figure and its rate, as RabbitMQ pairs them: `messages` with `messages_details.rate`. */
-function withDetails(out: Item, key: string, value: number, rate = 0): void {
+/** A figure and its details, as RabbitMQ pairs them: `messages` with `messages_details`. */
+function withDetails(out: Item, key: string, value: number, details: Item): void {
   out[key] = value;
-  out[`${key}_details`] = { rate };
+  out[`${key}_details`] = details;
 }
 
 export function queueJson(q: Queue, sc: ShapeContext): Item {
@@ -42,11 +51,14 @@ export function queueJson(q: Queue, sc: ShapeContext): Item {
   const out: Item = {
     arguments: argumentsJson(q.options.arguments),
     auto_delete: q.options.autoDelete,
+  };
+  if (q.type === "classic") out.backing_queue_status = backingQueueStatus(q);
+  Object.assign(out, {
     consumer_capacity: q.consumerCount > 0 ? 1.0 : 0,
     consumer_utilisation: q.consumerCount > 0 ? 1.0 : 0,
     consumers: q.consumerCount,
     durable: q.isDurable,
-    effective_policy_definition: {},
+    effective_policy_definition: effectiveDefinition(q.policy, q.operatorPolicy) ?? {},
     exclusive: q.options.exclusive,
     exclusive_consumer_tag: exclusiveConsumer?.tag ?? null,
     head_message_timestamp: null,
@@ -57,10 +69,10 @@ export function queueJson(q: Queue, sc: ShapeContext): Item {
     message_bytes_ram: q.readyBytes,
     message_bytes_ready: q.readyBytes,
     message_bytes_unacknowledged: q.unackedBytes,
-  };
-  const stats = sc.rates.queueStats(q);
+  });
+  const stats = sc.rates.queueStats(q, sc.ranges?.msgRates);
   if (stats !== undefined) out.message_stats = stats;
-  const r = sc.rates.queueDepthRates(q);
+  const r = sc.rates.queueDepthDetails(q, sc.ranges?.lengths);
   withDetails(out, "messages", q.messageCount + q.unacked, r.messages);
   out.messages_paged_out = 0;
   out.messages_persistent = q.readyPersistent;
@@ -71,15 +83,40 @@ export function queueJson(q: Queue, sc: ShapeContext): Item {
   out.messages_unacknowledged_ram = q.unacked;
   out.name = q.name;
   out.node = sc.ids.node;
-  out.operator_policy = null;
-  out.policy = null;
+  out.operator_policy = q.operatorPolicy?.name ?? null;
+  out.policy = q.policy?.name ?? null;
   out.recoverable_slaves = null;
   out.single_active_consumer_tag = q.singleActiveConsumer ? (q.activeConsumer?.tag ?? null) : null;
   out.state = "running";
-  out.type = "classic";
+  out.type = q.type;
   out.vhost = q.vhost;
   if (q.consumerCount === 0) out.idle_since = new Date().toISOString().replace("T", " ").slice(0, 19);
   return out;
+}
+
+/**
+ * A classic queue's backing_queue_status in RabbitMQ's shape (its variable_queue's figures), for
+ * tools that read `mode` or `len`: Warren's queue has no RAM/disk phases (q1..q4, delta), so every
+ * ready message counts as q4 and the rest is empty.
+ */
+function backingQueueStatus(q: Queue): Item {
+  return {
+    avg_ack_egress_rate: 0,
+    avg_ack_ingress_rate: 0,
+    avg_egress_rate: 0,
+    avg_ingress_rate: 0,
+    delta: ["delta", "undefined", 0, 0, "undefined"],
+    len: q.messageCount,
+    mode: "default",
+    next_deliver_seq_id: q.stats.deliver + q.stats.deliverNoAck + q.stats.get + q.stats.getNoAck,
+    next_seq_id: q.stats.publish,
+    q1: 0,
+    q2: 0,
+    q3: 0,
+    q4: q.messageCount,
+    target_ram_count: "infinity",
+    version: 1,
+  };
 }
 
 export function exchangeJson(x: Exchange, sc: ShapeContext): Item {
@@ -89,37 +126,14 @@ export function exchangeJson(x: Exchange, sc: ShapeContext): Item {
     durable: x.options.durable,
     internal: x.options.internal,
   };
-  const stats = sc.rates.exchangeStats(x);
+  const stats = sc.rates.exchangeStats(x, sc.ranges?.msgRates);
   if (stats !== undefined) out.message_stats = stats;
   out.name = x.name;
+  // As RabbitMQ: the key only when a policy applies.
+  if (x.policy !== undefined) out.policy = x.policy.name;
   out.type = x.type;
   out.user_who_performed_action = x.name === "" || x.name.startsWith("amq.") ? "rmq-internal" : "";
   out.vhost = x.vhost;
-  return out;
-}
-
-/**
- * A binding's properties_key: its routing key quoted as in a URL, and, when it has arguments,
- * "~" and a short hash of them. RabbitMQ hashes the arguments with erlang:phash2; Warren with
- * SHA-256, so the key differs from RabbitMQ's for bindings with arguments (it is opaque: clients
- * read it from a listing and send it back).
- */
-export function propertiesKey(routingKey: string, args: FieldTable): string {
-  const names = Object.keys(args);
-  if (names.length === 0) return routingKey === "" ? "~" : quoteBinding(routingKey);
-  const hash = createHash("sha256").update(JSON.stringify(names.sort().map((k) => [k, tableToJson({ [k]: args[k]! })[k]])));
-  return `${quoteBinding(routingKey)}~${quoteBinding(hash.digest().subarray(0, 4).toString("base64url"))}`;
-}
-
-/** rabbit_http_util:quote_plus with "~" escaped: letters, digits and "-_." stay, space is "+". */
-function quoteBinding(text: string): string {
-  let out = "";
-  for (const byte of Buffer.from(text, "utf8")) {
-    const c = String.fromCharCode(byte);
-    if (/[A-Za-z0-9._-]/.test(c)) out += c;
-    else if (c === " ") out += "+";
-    else out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
   return out;
 }
 
@@ -188,7 +202,7 @@ export function connectionJson(c: Connection, sc: ShapeContext): Item {
     protocol: "AMQP 0-9-1",
     recv_cnt: 0,
   };
-  const r = sc.rates.connectionRates(c);
+  const r = sc.rates.connectionDetails(c, sc.ranges?.dataRates);
   withDetails(out, "recv_oct", s.bytesRead, r.recv);
   out.send_cnt = 0;
   withDetails(out, "send_oct", s.bytesWritten, r.send);
@@ -231,7 +245,7 @@ export function channelJson(ch: Channel, sc: ShapeContext): Item {
     consumer_count: info.consumerCount,
     global_prefetch_count: info.globalPrefetchCount,
   };
-  const stats = sc.rates.channelStats(ch);
+  const stats = sc.rates.channelStats(ch, sc.ranges?.msgRates);
   if (stats !== undefined) out.message_stats = stats;
   Object.assign(out, {
     messages_unacknowledged: info.messagesUnacknowledged,

@@ -4,20 +4,22 @@
  */
 import { patternProblem } from "../../access/pattern.js";
 import { DEFAULT_HASHING_ALGORITHM, hashPassword, isHashingAlgorithm } from "../../access/password.js";
-import { type ApiRouter, created, noContent } from "../api.js";
-import { canSeeVhost, type Principal, requireAdministrator, requireVhostAccess, visibleVhosts } from "../auth.js";
+import { type LimitKey, validateVhostLimits, type VhostLimits, VhostLimitsError } from "../../broker/vhost-limits.js";
+import { type ApiRouter, created, noContent, Reply } from "../api.js";
+import { type Principal, requireAdministrator, requireVhostAccess, visibleVhosts } from "../auth.js";
 import type { ManagementContext } from "../context.js";
-import { httpError } from "../http-error.js";
+import { HttpError, httpError } from "../http-error.js";
 import { parseTags } from "../../access/tags.js";
 import { type Item, listResponse, objectResponse } from "../listing.js";
 import { type Body, bodyObject, boolParam, stringParam } from "../params.js";
+import { type SampleRanges, sampleRanges } from "../sample-range.js";
 
 export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): void {
   const { broker } = ctx;
 
   // ---- vhosts ----
 
-  const vhostJson = (name: string): Item => {
+  const vhostJson = (name: string, ranges: SampleRanges = {}): Item => {
     const v = broker.vhosts.get(name)!;
     let [messages, ready, unacked] = [0, 0, 0];
     for (const q of v.queues.values()) {
@@ -25,7 +27,8 @@ export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): vo
       unacked += q.unacked;
     }
     messages = ready + unacked;
-    const depth = ctx.rates.vhostDepthRates(name);
+    const depth = ctx.rates.vhostDepthDetails(name, ranges.lengths);
+    const data = ctx.rates.vhostDataDetails(name, ranges.dataRates);
     let recv = 0;
     let send = 0;
     for (const c of ctx.connections) {
@@ -38,33 +41,41 @@ export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): vo
       default_queue_type: "undefined",
       description: v.metadata.description,
     };
-    const stats = ctx.rates.vhostStats(name);
+    const stats = ctx.rates.vhostStats(name, ranges.msgRates);
     if (Object.keys(stats).length > 0) out.message_stats = stats;
     Object.assign(out, {
       messages,
-      messages_details: { rate: depth.messages },
+      messages_details: depth.messages,
       messages_ready: ready,
-      messages_ready_details: { rate: depth.ready },
+      messages_ready_details: depth.ready,
       messages_unacknowledged: unacked,
-      messages_unacknowledged_details: { rate: depth.unacked },
+      messages_unacknowledged_details: depth.unacked,
       metadata: { description: v.metadata.description, tags: [...v.metadata.tags] },
       name,
       recv_oct: recv,
-      recv_oct_details: { rate: 0 },
+      recv_oct_details: data.recv,
       send_oct: send,
-      send_oct_details: { rate: 0 },
+      send_oct_details: data.send,
       tags: [...v.metadata.tags],
       tracing: false,
     });
     return out;
   };
 
-  api.get("/api/vhosts", (call) => listResponse(visibleVhosts(broker, call.principal).map(vhostJson), call.query, ["name"]));
+  api.get("/api/vhosts", (call) =>
+    listResponse(
+      visibleVhosts(broker, call.principal).map((name) => vhostJson(name, sampleRanges(call.query))),
+      call.query,
+      ["name"],
+    ),
+  );
 
   api.get("/api/vhosts/:vhost", (call) => {
+    // One vhost is for administrators in RabbitMQ 3.10 (the list is for every management user).
+    requireAdministrator(call.principal);
     const name = call.params.vhost!;
-    if (!broker.vhosts.has(name) || !canSeeVhost(broker, call.principal, name)) throw httpError.notFound();
-    return objectResponse(vhostJson(name), call.query);
+    if (!broker.vhosts.has(name)) throw httpError.notFound();
+    return objectResponse(vhostJson(name, sampleRanges(call.query)), call.query);
   });
 
   api.put("/api/vhosts/:vhost", (call) => {
@@ -149,7 +160,11 @@ export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): vo
     requireAdministrator(call.principal);
     const users = bodyObject(call.body).users;
     if (!Array.isArray(users) || !users.every((u) => typeof u === "string")) throw httpError.badRequest("users must be a list of names");
-    for (const name of users as string[]) if (broker.users.get(name) !== undefined) deleteUser(ctx, name);
+    // In order, as RabbitMQ: a name that is no user stops the run with 400 (the ones before it are gone).
+    for (const name of users as string[]) {
+      if (broker.users.get(name) === undefined) throw httpError.badRequest(["no_such_user", name]);
+      deleteUser(ctx, name);
+    }
     return noContent();
   });
 
@@ -294,21 +309,68 @@ export function registerAccessRoutes(api: ApiRouter, ctx: ManagementContext): vo
 
   // ---- vhost limits ----
 
-  api.get("/api/vhost-limits", (call) => listResponse(limitRows(ctx, call.principal), call.query));
+  api.get("/api/vhost-limits", (call) => listResponse(limitRows(ctx, call.principal, true), call.query));
   api.get("/api/vhost-limits/:vhost", (call) => {
     requireVhostAccess(broker, call.principal, call.params.vhost!);
     return listResponse(
-      limitRows(ctx, call.principal).filter((r) => r.vhost === call.params.vhost),
+      limitRows(ctx, call.principal, false).filter((r) => r.vhost === call.params.vhost),
       call.query,
     );
   });
+
+  // One limit is set and cleared, not read: RabbitMQ answers GET with 405.
+  api.get("/api/vhost-limits/:vhost/:name", () => new Reply(405, undefined, { allow: "PUT, DELETE, OPTIONS" }));
+
+  api.put("/api/vhost-limits/:vhost/:name", (call) => {
+    requireAdministrator(call.principal);
+    const { vhost: name, name: key } = call.params as { vhost: string; name: string };
+    const vhost = broker.vhosts.get(name);
+    if (vhost === undefined) throw new HttpError(404, "not_found", "vhost_not_found");
+    const body = bodyObject(call.body);
+    if (body.value === undefined) throw httpError.badRequest("[{key_missing,value}]");
+    let limits: VhostLimits;
+    try {
+      limits = validateVhostLimits({ ...vhost.limits, [key]: body.value });
+    } catch (err) {
+      if (err instanceof VhostLimitsError) throw httpError.badRequest(err.message);
+      throw err;
+    }
+    vhost.setLimits(limits);
+    ctx.log.info(
+      { event: "management.vhost_limit_set", vhost: name, limit: key, value: limits[key as LimitKey], user: call.principal.user.name },
+      "vhost limit set",
+    );
+    return noContent();
+  });
+
+  api.delete("/api/vhost-limits/:vhost/:name", (call) => {
+    requireAdministrator(call.principal);
+    const { vhost: name, name: key } = call.params as { vhost: string; name: string };
+    const vhost = broker.vhosts.get(name);
+    // RabbitMQ 3.10 answers a missing vhost with a 500 (a crash in its handler); Warren with a 404.
+    if (vhost === undefined) throw httpError.notFound();
+    const limits = vhost.limits;
+    if (limits !== undefined && key in limits) {
+      // As RabbitMQ: the vhost keeps its (now perhaps empty) limits parameter.
+      const rest: VhostLimits = { ...limits };
+      delete rest[key as LimitKey];
+      vhost.setLimits(rest);
+      ctx.log.info({ event: "management.vhost_limit_cleared", vhost: name, limit: key, user: call.principal.user.name }, "vhost limit cleared");
+    }
+    return noContent();
+  });
 }
 
-function limitRows(ctx: ManagementContext, p: Principal): Item[] {
+/**
+ * The vhosts' limits as RabbitMQ lists them. A vhost whose last limit was cleared through the API
+ * keeps an empty parameter: the list of every vhost shows it with `"value": []`, a vhost's own
+ * list leaves it out.
+ */
+function limitRows(ctx: ManagementContext, p: Principal, withEmpty: boolean): Item[] {
   return visibleVhosts(ctx.broker, p)
     .map((name) => ({ name, limits: ctx.broker.vhosts.get(name)!.limits }))
-    .filter((v) => v.limits !== undefined && Object.keys(v.limits).length > 0)
-    .map((v) => ({ vhost: v.name, value: { ...v.limits } }));
+    .filter((v) => v.limits !== undefined && (withEmpty || Object.keys(v.limits).length > 0))
+    .map((v) => ({ vhost: v.name, value: Object.keys(v.limits!).length === 0 ? [] : { ...v.limits } }));
 }
 
 /** Delete a user as RabbitMQ does: its permissions go, its connections are closed. */

@@ -1,7 +1,7 @@
 /**
  * /api/bindings: list them, and bind, look up and unbind one between an exchange and a queue
  * (`q`) or another exchange (`e`). A binding is named in paths by its properties_key
- * (src/mgmt/shapes.ts); POST answers 201 with a Location holding it, as RabbitMQ.
+ * (src/mgmt/binding-key.ts); POST answers 201 with a Location holding it, as RabbitMQ.
  */
 import type { Destination } from "../../broker/binding.js";
 import type { Exchange } from "../../broker/exchange/exchange.js";
@@ -13,7 +13,8 @@ import type { ManagementContext } from "../context.js";
 import { HttpError, httpError } from "../http-error.js";
 import { listResponse, objectResponse } from "../listing.js";
 import { bodyObject, objectParam, stringParam } from "../params.js";
-import { type BindingView, bindingJson, bindingView, implicitBinding, propertiesKey } from "../shapes.js";
+import { isNamedBy, parsePropertiesKey, propertiesKey } from "../binding-key.js";
+import { type BindingView, bindingJson, bindingView, implicitBinding } from "../shapes.js";
 import { exchangeName } from "./exchanges.js";
 
 /** Every binding of a vhost, RabbitMQ's order: the default exchange's first, then by source, key, destination. */
@@ -86,14 +87,16 @@ export function registerBindingRoutes(api: ApiRouter, ctx: ManagementContext): v
 
     api.get(`${base}/:props`, (call) => {
       const { source, destination } = ends(call, kind);
-      const found = [...source.bindings.values()].find((b) => b.destination === destination && propertiesKey(b.routingKey, b.args) === call.params.props);
+      const named = parsePropertiesKey(call.params.props!);
+      const found = named && [...source.bindings.values()].find((b) => b.destination === destination && isNamedBy(named, b.routingKey, b.args));
       if (found === undefined) throw httpError.notFound();
       return objectResponse(bindingJson(bindingView(found)), call.query);
     });
 
     api.delete(`${base}/:props`, (call) => {
       const { vhost, source, destination } = ends(call, kind);
-      const found = [...source.bindings.values()].find((b) => b.destination === destination && propertiesKey(b.routingKey, b.args) === call.params.props);
+      const named = parsePropertiesKey(call.params.props!);
+      const found = named && [...source.bindings.values()].find((b) => b.destination === destination && isNamedBy(named, b.routingKey, b.args));
       if (found === undefined) throw httpError.notFound();
       requirePermission(broker, call.principal, vhost.name, "write", destination.name);
       requirePermission(broker, call.principal, vhost.name, "read", source.name);

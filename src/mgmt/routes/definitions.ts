@@ -35,6 +35,8 @@ export function registerDefinitionRoutes(api: ApiRouter, ctx: ManagementContext)
       out[key] = items
         .filter((i) => i.vhost === vhost)
         .map((i) => {
+          // Policies and parameters keep their vhost field, as RabbitMQ 3.10 exports them.
+          if (key === "policies" || key === "parameters") return i;
           const { vhost: _, ...rest } = i;
           return rest;
         });
@@ -57,8 +59,9 @@ export function registerDefinitionRoutes(api: ApiRouter, ctx: ManagementContext)
 }
 
 /**
- * The export as the API gives it, which differs from rabbitmqctl's in two fields: exchanges say
- * whether they are internal, and queues do not name their type (RabbitMQ 3.10's management plugin).
+ * The export as the API gives it, which differs from rabbitmqctl's in three fields: exchanges say
+ * whether they are internal, queues do not name their type, and vhosts are only named (RabbitMQ
+ * 3.10's management plugin).
  */
 function apiExport(ctx: ManagementContext): JsonObject {
   const all = exportDefinitions(ctx.broker);
@@ -70,7 +73,9 @@ function apiExport(ctx: ManagementContext): JsonObject {
     const { arguments: args, auto_delete, durable, name, vhost } = q;
     return { name, vhost, durable, auto_delete, arguments: args } as JsonObject;
   });
-  return { ...all, exchanges, queues };
+  // The API's vhosts are names only (rabbitmqctl's carry their limits and metadata too).
+  const vhosts = (all.vhosts as JsonObject[]).map((v) => ({ name: v.name }) as JsonObject);
+  return { ...all, vhosts, exchanges, queues };
 }
 
 /** The definitions a POST carries: its JSON body, or the JSON of a multipart form's `file`. */

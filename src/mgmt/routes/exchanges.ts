@@ -10,10 +10,10 @@ import { type ApiRouter, created, noContent } from "../api.js";
 import { canSeeVhost, type Principal, requirePermission, requireVhostAccess, visibleVhosts } from "../auth.js";
 import type { ManagementContext } from "../context.js";
 import { HttpError, httpError } from "../http-error.js";
-import { type Item, listResponse, objectResponse } from "../listing.js";
+import { type Item, listResponse, objectResponse, type Query } from "../listing.js";
 import { payloadFromJson, propertiesFromJson } from "../messages.js";
 import { bodyObject, boolParam, objectParam, stringParam } from "../params.js";
-import { bindingJson, bindingView, exchangeJson } from "../shapes.js";
+import { bindingJson, bindingView, exchangeJson, forRequest } from "../shapes.js";
 
 /** The default exchange's name in paths: it has no name of its own. */
 export const DEFAULT_EXCHANGE_PATH_NAME = "amq.default";
@@ -26,20 +26,23 @@ export function exchangeName(pathName: string): string {
 export function registerExchangeRoutes(api: ApiRouter, ctx: ManagementContext): void {
   const { broker } = ctx;
 
-  const exchangesOf = (p: Principal, vhosts: string[]): Item[] => {
+  const exchangesOf = (p: Principal, vhosts: string[], query: Query): Item[] => {
+    const sc = forRequest(ctx, query);
     const out: Item[] = [];
     for (const name of vhosts) {
       if (!canSeeVhost(broker, p, name)) continue;
-      for (const x of broker.vhosts.get(name)!.exchanges.values()) out.push(exchangeJson(x, ctx));
+      for (const x of broker.vhosts.get(name)!.exchanges.values()) out.push(exchangeJson(x, sc));
     }
     return out;
   };
 
-  api.get("/api/exchanges", (call) => listResponse(exchangesOf(call.principal, visibleVhosts(broker, call.principal)), call.query, ["vhost", "name"]));
+  api.get("/api/exchanges", (call) =>
+    listResponse(exchangesOf(call.principal, visibleVhosts(broker, call.principal), call.query), call.query, ["vhost", "name"]),
+  );
 
   api.get("/api/exchanges/:vhost", (call) => {
     requireVhostAccess(broker, call.principal, call.params.vhost!);
-    return listResponse(exchangesOf(call.principal, [call.params.vhost!]), call.query, ["vhost", "name"]);
+    return listResponse(exchangesOf(call.principal, [call.params.vhost!], call.query), call.query, ["vhost", "name"]);
   });
 
   const exchangeAt = (call: { principal: Principal; params: Record<string, string> }): { vhost: VHost; exchange: Exchange } => {
@@ -52,7 +55,7 @@ export function registerExchangeRoutes(api: ApiRouter, ctx: ManagementContext): 
 
   api.get("/api/exchanges/:vhost/:exchange", (call) => {
     const { exchange } = exchangeAt(call);
-    const out = exchangeJson(exchange, ctx);
+    const out = exchangeJson(exchange, forRequest(ctx, call.query));
     out.incoming = [];
     out.outgoing = [];
     return objectResponse(out, call.query);

@@ -9,6 +9,7 @@ import type { ManagementContext } from "../context.js";
 import { httpError } from "../http-error.js";
 import { objectResponse, type Item } from "../listing.js";
 import { bodyObject, stringParam } from "../params.js";
+import { type SampleRanges, sampleRanges } from "../sample-range.js";
 
 const SAMPLE_RETENTION_POLICIES = { global: [600, 3600, 28800, 86400], basic: [600, 3600], detailed: [600] };
 
@@ -34,7 +35,7 @@ export function registerOverviewRoutes(api: ApiRouter, ctx: ManagementContext): 
   /** The cluster name; PUT /api/cluster-name changes it until the next start. */
   let clusterName = ctx.ids.node;
 
-  api.get("/api/overview", (call) => objectResponse(overview(ctx, call.principal, clusterName), call.query));
+  api.get("/api/overview", (call) => objectResponse(overview(ctx, call.principal, clusterName, sampleRanges(call.query)), call.query));
 
   api.get("/api/whoami", (call) => ({ name: call.principal.user.name, tags: [...call.principal.user.tags] }));
 
@@ -64,7 +65,7 @@ export function registerOverviewRoutes(api: ApiRouter, ctx: ManagementContext): 
   api.get("/api/auth", () => ({ enable_uaa: false, uaa_client_id: "", uaa_location: "" }), { public: true });
 }
 
-function overview(ctx: ManagementContext, p: Principal, clusterName: string): Item {
+function overview(ctx: ManagementContext, p: Principal, clusterName: string, ranges: SampleRanges): Item {
   const vhosts = visibleVhosts(ctx.broker, p);
   const connections = [...ctx.connections].filter((c) => (p.isMonitor ? true : c.username === p.user.name));
   let queues = 0;
@@ -83,7 +84,7 @@ function overview(ctx: ManagementContext, p: Principal, clusterName: string): It
     }
   }
   const channels = connections.reduce((n, c) => n + [...c.openChannels].length, 0);
-  const depth = ctx.rates.nodeDepthRates();
+  const depth = ctx.rates.nodeDepthDetails(ranges.lengths);
   const out: Item = {
     management_version: RABBITMQ_COMPAT_VERSION,
     rates_mode: "basic",
@@ -96,15 +97,16 @@ function overview(ctx: ManagementContext, p: Principal, clusterName: string): It
     release_series_support_status: "supported",
     disable_stats: false,
     enable_queue_totals: false,
-    message_stats: p.isMonitor ? ctx.rates.nodeMessageStats() : {},
-    churn_rates: {},
+    message_stats: p.isMonitor ? ctx.rates.nodeMessageStats(ranges.msgRates) : {},
+    // RabbitMQ gives churn samples (over the lengths range) only when message rates are asked for too.
+    churn_rates: ctx.rates.churnRates(ranges.msgRates === undefined ? undefined : ranges.lengths),
     queue_totals: {
       messages,
-      messages_details: { rate: depth.messages },
+      messages_details: depth.messages,
       messages_ready: ready,
-      messages_ready_details: { rate: depth.ready },
+      messages_ready_details: depth.ready,
       messages_unacknowledged: unacked,
-      messages_unacknowledged_details: { rate: depth.unacked },
+      messages_unacknowledged_details: depth.unacked,
     },
     object_totals: p.isMonitor
       ? { channels, connections: connections.length, consumers, exchanges, queues }
@@ -182,7 +184,61 @@ function node(ctx: ManagementContext): Item {
     sockets_used: connections,
     type: "disc",
     uptime: Date.now() - ctx.startedAt,
-    being_drained: false,
+    ...nodeCounters(ctx),
+  };
+}
+
+/**
+ * The node's counters RabbitMQ 3.10 lists: churn from Warren's counters, context switches from
+ * the process; RabbitMQ's file-handle, Mnesia, message-store, queue-index and Raft counters have
+ * no counterpart in Warren and are 0, as on a node that has done none of that.
+ */
+function nodeCounters(ctx: ManagementContext): Item {
+  const c = ctx.broker.counters;
+  const usage = process.resourceUsage();
+  const zero = (keys: string[]) => Object.fromEntries(keys.map((k) => [k, 0]));
+  return {
+    gc_num: 0,
+    gc_bytes_reclaimed: 0,
+    context_switches: usage.voluntaryContextSwitches + usage.involuntaryContextSwitches,
+    ...zero([
+      "io_read_count",
+      "io_read_bytes",
+      "io_read_avg_time",
+      "io_write_count",
+      "io_write_bytes",
+      "io_write_avg_time",
+      "io_sync_count",
+      "io_sync_avg_time",
+    ]),
+    ...zero([
+      "io_seek_count",
+      "io_seek_avg_time",
+      "io_reopen_count",
+      "mnesia_ram_tx_count",
+      "mnesia_disk_tx_count",
+      "msg_store_read_count",
+      "msg_store_write_count",
+    ]),
+    ...zero(["queue_index_write_count", "queue_index_read_count"]),
+    connection_created: c.connectionsOpened,
+    connection_closed: c.connectionsClosed,
+    channel_created: c.channelsOpened,
+    channel_closed: c.channelsClosed,
+    queue_declared: c.queuesDeclared,
+    queue_created: c.queuesCreated,
+    queue_deleted: c.queuesDeleted,
+    metrics_gc_queue_length: zero([
+      "connection_closed",
+      "channel_closed",
+      "consumer_deleted",
+      "exchange_deleted",
+      "queue_deleted",
+      "vhost_deleted",
+      "node_node_deleted",
+      "channel_consumer_deleted",
+    ]),
+    ra_open_file_metrics: { ra_log_wal: 0, ra_log_segment_writer: 0 },
   };
 }
 

@@ -52,6 +52,8 @@ export function registerPolicyRoutes(api: ApiRouter, ctx: ManagementContext): vo
     });
 
     api.get(`/api/${path}/:vhost/:name`, (call) => {
+      // One policy is for those who may change it (RabbitMQ 3.10); the lists are for every management user.
+      requireTag(call.principal);
       requireVhostAccess(broker, call.principal, call.params.vhost!);
       const policy = broker.vhosts.get(call.params.vhost!)!.policySet(kind).get(call.params.name!);
       if (policy === undefined) throw httpError.notFound();

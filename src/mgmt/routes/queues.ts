@@ -8,32 +8,31 @@ import { type ApiRouter, created, noContent } from "../api.js";
 import { canSeeVhost, type Principal, requirePermission, requireVhostAccess, visibleVhosts } from "../auth.js";
 import type { ManagementContext } from "../context.js";
 import { HttpError, httpError } from "../http-error.js";
-import { type Item, listResponse, objectResponse } from "../listing.js";
+import { type Item, listResponse, objectResponse, type Query } from "../listing.js";
 import { payloadJson, propertiesJson } from "../messages.js";
 import { bodyObject, boolParam, intParam, objectParam } from "../params.js";
-import { bindingJson, bindingView, consumerJson, implicitBinding, queueJson } from "../shapes.js";
+import { bindingJson, bindingView, consumerJson, forRequest, implicitBinding, queueJson } from "../shapes.js";
 
 /** The ackmodes of POST .../get. */
 const ACK_MODES = new Set(["ack_requeue_true", "ack_requeue_false", "reject_requeue_true", "reject_requeue_false"]);
 
 export function registerQueueRoutes(api: ApiRouter, ctx: ManagementContext): void {
   const { broker } = ctx;
-  const json = (q: Queue) => queueJson(q, ctx);
-
-  const queuesOf = (p: Principal, vhosts: string[]): Item[] => {
+  const queuesOf = (p: Principal, vhosts: string[], query: Query): Item[] => {
+    const sc = forRequest(ctx, query);
     const out: Item[] = [];
     for (const name of vhosts) {
       if (!canSeeVhost(broker, p, name)) continue;
-      for (const q of broker.vhosts.get(name)!.queues.values()) out.push(json(q));
+      for (const q of broker.vhosts.get(name)!.queues.values()) out.push(queueJson(q, sc));
     }
     return out;
   };
 
-  api.get("/api/queues", (call) => listResponse(queuesOf(call.principal, visibleVhosts(broker, call.principal)), call.query, ["vhost", "name"]));
+  api.get("/api/queues", (call) => listResponse(queuesOf(call.principal, visibleVhosts(broker, call.principal), call.query), call.query, ["vhost", "name"]));
 
   api.get("/api/queues/:vhost", (call) => {
     requireVhostAccess(broker, call.principal, call.params.vhost!);
-    return listResponse(queuesOf(call.principal, [call.params.vhost!]), call.query, ["vhost", "name"]);
+    return listResponse(queuesOf(call.principal, [call.params.vhost!], call.query), call.query, ["vhost", "name"]);
   });
 
   /** The queue a path names (404 when there is none), after the vhost access check. */
@@ -47,7 +46,7 @@ export function registerQueueRoutes(api: ApiRouter, ctx: ManagementContext): voi
 
   api.get("/api/queues/:vhost/:queue", (call) => {
     const { queue } = queueAt(call);
-    const out = json(queue);
+    const out = queueJson(queue, forRequest(ctx, call.query));
     // A single queue also lists its consumers and where its messages came from, as RabbitMQ.
     out.consumer_details = queue.consumers.map((c) => consumerJson(c, ctx));
     out.deliveries = [];
@@ -115,7 +114,7 @@ export function registerQueueRoutes(api: ApiRouter, ctx: ManagementContext): voi
     const ackmode = String(body.ackmode);
     if (!ACK_MODES.has(ackmode)) throw httpError.badRequest(`Unknown ackmode: ${ackmode}`);
     const encoding = body.encoding;
-    if (encoding !== "auto" && encoding !== "base64") throw httpError.badRequest(`Unsupported encoding: ${String(encoding)}`);
+    if (encoding !== "auto" && encoding !== "base64") throw httpError.badRequest("Unsupported encoding. Please use auto or base64.");
     const truncate = body.truncate === undefined || body.truncate === "" ? undefined : intParam(body, "truncate", 0);
     return getMessages(queue, count, ackmode, encoding, truncate);
   });
