@@ -79,7 +79,7 @@ export class Warren {
       fs: deps.storeFs ?? storeFsFromEnvironment(nodeFs, process.env),
     });
     this.journal = new DefinitionsLogJournal(this.storage.definitions);
-    this.broker = new Broker(this.storage, this.journal);
+    this.broker = new Broker(this.storage, this.journal, { log: this.log, deadLetterRetryInterval: options.deadLetterRetryInterval });
     this.diskMonitor = new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
     this.storage.persister.onFailure = (err) => this.diskMonitor.fail(err);
     this.consumerTimeouts = options.consumerTimeout > 0 ? new ConsumerTimeoutClock({ timeoutMs: options.consumerTimeout, log: this.log }) : undefined;

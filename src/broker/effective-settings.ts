@@ -19,7 +19,21 @@ export interface QueueSettings {
   deadLetterRoutingKey: string | undefined;
   /** Quorum queues' delivery limit; -1 for none. */
   deliveryLimit: number;
+  /** How dropped messages are dead-lettered (at-least-once: held until their targets have them). */
+  deadLetterStrategy: DeadLetterStrategy;
+  /**
+   * Why a quorum queue configured for at-least-once dead-letters at most once (RabbitMQ logs it):
+   * its overflow is drop-head, or it has no dead-letter exchange. Undefined otherwise.
+   */
+  deadLetterFallback: "drop-head" | "no-exchange" | undefined;
 }
+
+/**
+ * RabbitMQ 3.10's dead-letter strategies: at-most-once (every queue type) republishes a dropped
+ * message and forgets it; at-least-once (quorum queues) keeps it until every queue it is routed to
+ * has it (rabbit_fifo_dlx).
+ */
+export type DeadLetterStrategy = "at-most-once" | "at-least-once";
 
 /** How a key's policy value and argument value combine when both are given (rabbit_queue_type_util:args_policy_lookup's Resolve). */
 type Resolve = "min" | "argument" | "policy";
@@ -48,6 +62,7 @@ const RESOLVE: Readonly<Record<QueueType, Readonly<Record<string, Resolve>>>> = 
     "message-ttl": "min",
     "dead-letter-exchange": "argument",
     "dead-letter-routing-key": "argument",
+    "dead-letter-strategy": "argument",
   },
   stream: { "max-length-bytes": "policy" },
 };
@@ -119,14 +134,35 @@ export function queueSettings(args: FieldTable, policy?: Policy, operatorPolicy?
     argumentLimit < 0 ? undefined : argumentLimit,
     Math.min,
   );
+  const deadLetterExchange = text("dead-letter-exchange");
+  const { strategy, fallback } = deadLetterStrategyOf(type, text("dead-letter-strategy"), overflow, deadLetterExchange);
   return {
     messageTtl: ttl ?? -1,
     expires: expires !== undefined && expires > 0 ? expires : 0,
     lengthLimit: type === "quorum" ? quorumLengthLimit(lengthLimit) : lengthLimit,
-    deadLetterExchange: text("dead-letter-exchange"),
+    deadLetterExchange,
     deadLetterRoutingKey: text("dead-letter-routing-key"),
     deliveryLimit: deliveryLimit ?? -1,
+    deadLetterStrategy: strategy,
+    deadLetterFallback: fallback,
   };
+}
+
+/**
+ * The strategy in force, as rabbit_quorum_queue:dead_letter_handler picks it: at-least-once needs
+ * a quorum queue, a dead-letter exchange, and the overflow reject-publish (whether or not a length
+ * limit is set; reject-publish-dlx counts as drop-head in a quorum queue). Otherwise at most once.
+ */
+function deadLetterStrategyOf(
+  type: QueueType,
+  configured: string | undefined,
+  overflow: string | undefined,
+  exchange: string | undefined,
+): { strategy: DeadLetterStrategy; fallback: QueueSettings["deadLetterFallback"] } {
+  if (type !== "quorum" || configured !== "at-least-once") return { strategy: "at-most-once", fallback: undefined };
+  if (exchange === undefined) return { strategy: "at-most-once", fallback: "no-exchange" };
+  if (overflow !== "reject-publish") return { strategy: "at-most-once", fallback: "drop-head" };
+  return { strategy: "at-least-once", fallback: undefined };
 }
 
 /** An exchange's alternate exchange: its argument, else its policy's (rabbit_policy:get_arg). */

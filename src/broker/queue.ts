@@ -7,7 +7,8 @@ import type { Message } from "./message.js";
 import { expirationMs, hasExpiration } from "../amqp/expiration.js";
 import { coarseNow } from "./clock.js";
 import { DeadlineTimer } from "./deadline-timer.js";
-import { queueSettings, type QueueSettings } from "./effective-settings.js";
+import { queueSettings, type DeadLetterStrategy, type QueueSettings } from "./effective-settings.js";
+import type { HeldDeadLetters } from "./held-dead-letters.js";
 import { EXPIRES, PERSISTENT, PRIORITY_SHIFT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
 import type { Policy } from "./policy-definition.js";
 import { PriorityReadyIndex } from "./priority-ready-index.js";
@@ -129,6 +130,10 @@ export class Queue {
   /** Where dropped messages are dead-lettered (x-dead-letter-exchange, or a policy's); the vhost sets dropHandler to match. */
   deadLetterExchange: string | undefined = undefined;
   deadLetterRoutingKey: string | undefined = undefined;
+  /** at-least-once (a quorum queue's x-dead-letter-strategy, in force): the vhost gives it `heldDeadLetters`. */
+  deadLetterStrategy: DeadLetterStrategy = "at-most-once";
+  /** The dead letters an at-least-once quorum queue holds until their targets have them; undefined in every other queue. */
+  heldDeadLetters: HeldDeadLetters | undefined = undefined;
   /** x-max-length / x-max-length-bytes (or a policy's); undefined (the usual case) costs enqueue one check. */
   lengthLimit: LengthLimit | undefined = undefined;
   /** x-single-active-consumer: only `activeConsumer` receives. */
@@ -206,6 +211,7 @@ export class Queue {
     if (this.deleted) return;
     this.deadLetterExchange = settings.deadLetterExchange;
     this.deadLetterRoutingKey = settings.deadLetterRoutingKey;
+    this.deadLetterStrategy = settings.deadLetterStrategy;
     this.deliveryLimit = settings.deliveryLimit;
     if (settings.expires !== this.expiresMs) {
       this.lease?.stop();
@@ -262,6 +268,15 @@ export class Queue {
     return this.ready.length;
   }
 
+  /** Dead letters held until their targets have them (at-least-once), and their body bytes: RabbitMQ's messages_dlx, message_bytes_dlx. */
+  get deadLettersHeld(): number {
+    return this.heldDeadLetters?.count ?? 0;
+  }
+
+  get deadLetterBytesHeld(): number {
+    return this.heldDeadLetters?.bytes ?? 0;
+  }
+
   get consumerCount(): number {
     return this.consumers.length;
   }
@@ -293,6 +308,8 @@ export class Queue {
       this.expiryOrdered = false;
       this.settleHead(false);
     }
+    // Dead letters held when it stopped: sent on once startup is done.
+    this.heldDeadLetters?.recover();
     return count;
   }
 
@@ -342,8 +359,12 @@ export class Queue {
    */
   private wouldOverflow(limit: LengthLimit, message: Message): boolean {
     if (!this.quorum) return this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
-    if (this.rejectingPublishes && !belowSoftLimit(limit, this.ready.length, this.readyBytes)) return true;
-    this.rejectingPublishes = this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
+    // Dead letters it holds (at-least-once) count as its messages do (rabbit_fifo's is_over_limit).
+    const held = this.heldDeadLetters;
+    const count = held === undefined ? this.ready.length : this.ready.length + held.count;
+    const bytes = held === undefined ? this.readyBytes : this.readyBytes + held.bytes;
+    if (this.rejectingPublishes && !belowSoftLimit(limit, count, bytes)) return true;
+    this.rejectingPublishes = count + 1 > limit.maxLength || bytes + message.bodySize > limit.maxBytes;
     return false;
   }
 
@@ -669,6 +690,8 @@ export class Queue {
     this.readyPersistent = 0;
     this.log?.destroy();
     this.log = undefined;
+    this.heldDeadLetters?.destroy();
+    this.heldDeadLetters = undefined;
     return count;
   }
 
@@ -676,5 +699,6 @@ export class Queue {
   stopTimers(): void {
     this.expiryTimer?.cancel();
     this.lease?.stop();
+    this.heldDeadLetters?.stop();
   }
 }
