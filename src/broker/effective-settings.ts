@@ -3,6 +3,7 @@ import { OVERFLOWS, type LengthLimit, type Overflow } from "./length-limit.js";
 import type { Policy, PolicyDefinition, PolicyValue } from "./policy-definition.js";
 import { queueTypeOf, type QueueType } from "./queue-arguments.js";
 import { deliveryLimitOf, quorumLengthLimit } from "./quorum-semantics.js";
+import { integerArgument, maxAgeOf, parseDuration } from "./stream-arguments.js";
 
 /**
  * What a queue does, once its arguments, its policy and its operator policy are put together:
@@ -64,7 +65,7 @@ const RESOLVE: Readonly<Record<QueueType, Readonly<Record<string, Resolve>>>> = 
     "dead-letter-routing-key": "argument",
     "dead-letter-strategy": "argument",
   },
-  stream: { "max-length-bytes": "policy" },
+  stream: { "max-length-bytes": "policy", "max-age": "policy", "stream-max-segment-size-bytes": "policy" },
 };
 
 /** The keys where an operator policy's value and a user policy's combine to the lower (rabbit_policies' merge strategy). */
@@ -163,6 +164,31 @@ function deadLetterStrategyOf(
   if (exchange === undefined) return { strategy: "at-most-once", fallback: "no-exchange" };
   if (overflow !== "reject-publish") return { strategy: "at-most-once", fallback: "drop-head" };
   return { strategy: "at-least-once", fallback: undefined };
+}
+
+/** What a stream keeps, and the size of its segments: its arguments or, where one sets it, its policy's. */
+export interface StreamRetention {
+  /** x-max-length-bytes: bytes kept, whole segments dropped from the front past it. */
+  maxBytes: number | undefined;
+  /** x-max-age in ms: segments whose newest message is older go. */
+  maxAge: number | undefined;
+  /** x-stream-max-segment-size-bytes. */
+  segmentSize: number | undefined;
+}
+
+/**
+ * A stream's retention and segment size as rabbit_stream_queue:update_stream_conf reads them:
+ * for each, the policy's value (the operator policy's lower max-length-bytes included) wins over
+ * the argument (policy_precedence), whichever is set. Policy values were checked when set.
+ */
+export function streamRetention(args: FieldTable, policy?: Policy, operatorPolicy?: Policy): StreamRetention {
+  const age = policyValue("max-age", policy, operatorPolicy);
+  const parsedAge = typeof age === "string" ? parseDuration(age) : undefined;
+  return {
+    maxBytes: count(policyValue("max-length-bytes", policy, operatorPolicy)) ?? integerArgument(args, "x-max-length-bytes"),
+    maxAge: typeof parsedAge === "number" ? parsedAge : maxAgeOf(args),
+    segmentSize: count(policyValue("stream-max-segment-size-bytes", policy, operatorPolicy)) ?? integerArgument(args, "x-stream-max-segment-size-bytes"),
+  };
 }
 
 /** An exchange's alternate exchange: its argument, else its policy's (rabbit_policy:get_arg). */

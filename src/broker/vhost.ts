@@ -3,7 +3,7 @@ import { fail } from "../amqp/errors.js";
 import { refuse, resourceName } from "../amqp/refusals.js";
 import { Binding, bindingKey, isQueue, type Destination } from "./binding.js";
 import { DeadLetterer } from "./dead-letter.js";
-import { exchangeAlternate, queueSettings, type QueueSettings } from "./effective-settings.js";
+import { exchangeAlternate, queueSettings, streamRetention, type QueueSettings } from "./effective-settings.js";
 import { DEFAULT_RETRY_INTERVAL, HeldDeadLetters } from "./held-dead-letters.js";
 import type { Logger } from "../logger.js";
 import { DefaultExchange } from "./exchange/default.js";
@@ -172,6 +172,7 @@ export class VHost {
     queue.dropHandler = settings.deadLetterExchange !== undefined ? this.deadLetterer.handler : undefined;
     queue.applySettings(settings);
     if (queue.type === "quorum") this.applyDeadLetterStrategy(queue, settings);
+    if (queue instanceof StreamQueue) queue.setRetention(streamRetention(queue.options.arguments, policy, operatorPolicy));
   }
 
   /**
