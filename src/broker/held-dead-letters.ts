@@ -11,6 +11,9 @@ import { isAutomaticCycle } from "./x-death.js";
 /** RabbitMQ 3.10's dead_letter_worker_publisher_confirm_timeout: how often unconfirmed or unroutable dead letters are tried again. */
 export const DEFAULT_RETRY_INTERVAL = 180_000;
 
+/** Letters tried in one pass at most: a large backlog is tried in slices, the event loop served between them. */
+const TRIED_PER_PASS = 2_000;
+
 /** One dead letter held until its targets have it. */
 interface Held {
   position: LogPosition;
@@ -23,6 +26,8 @@ interface Held {
   refused: boolean;
   /** When it was last sent to targets (ms); -1 when never (no exchange, no route). */
   lastSent: number;
+  /** The round of tries it was last looked at in (HeldDeadLetters.round). */
+  round: number;
   done: boolean;
 }
 
@@ -73,6 +78,10 @@ export class HeldDeadLetters implements LogOwner {
   private readonly timer = new DeadlineTimer(() => this.onTimer());
   private readonly stored = new StoredMessage();
   private destroyed = false;
+  /** Counts rounds of tries: a round in slices looks at each letter once. */
+  private round = 0;
+  /** The timer continues a round (the next slice) rather than start one. */
+  private continuing = false;
   /** What was logged last about letters that cannot be sent, so it is logged once per cause (RabbitMQ's log_*_once). */
   private logged: string | undefined;
 
@@ -107,7 +116,7 @@ export class HeldDeadLetters implements LogOwner {
       if (exchange !== undefined) this.deadLetterer.run(addressed(copy, exchange, this.queue.deadLetterRoutingKey));
       return;
     }
-    const letter: Held = { position, bodySize: copy.body.length, settled: undefined, syncing: 0, refused: false, lastSent: -1, done: false };
+    const letter: Held = { position, bodySize: copy.body.length, settled: undefined, syncing: 0, refused: false, lastSent: -1, round: 0, done: false };
     this.letters.set(position, letter);
     this.count++;
     this.bytes += letter.bodySize;
@@ -118,7 +127,7 @@ export class HeldDeadLetters implements LogOwner {
   recover(): number {
     const log = this.openLog();
     log.recover((position, bodySize) => {
-      this.letters.set(position, { position, bodySize, settled: undefined, syncing: 0, refused: false, lastSent: -1, done: false });
+      this.letters.set(position, { position, bodySize, settled: undefined, syncing: 0, refused: false, lastSent: -1, round: 0, done: false });
       this.count++;
       this.bytes += bodySize;
     });
@@ -132,16 +141,29 @@ export class HeldDeadLetters implements LogOwner {
   }
 
   private onTimer(): void {
-    this.retryDue();
+    const next = this.continuing;
+    this.continuing = false;
+    this.retryDue(!next);
   }
 
-  /** Send again the letters never sent, or sent longer than the retry interval ago and not confirmed since. */
-  private retryDue(): void {
+  /**
+   * Send again the letters never sent, or sent longer than the retry interval ago and not
+   * confirmed since; TRIED_PER_PASS at a time, the rest of the round right after.
+   */
+  private retryDue(newRound = true): void {
     if (this.destroyed) return;
+    if (newRound) this.round++;
     const now = coarseNow();
+    let tried = 0;
     for (const letter of this.letters.values()) {
-      if (letter.syncing > 0 || (letter.lastSent >= 0 && letter.lastSent + this.retryInterval > now)) continue;
+      if (letter.round === this.round || letter.syncing > 0 || (letter.lastSent >= 0 && letter.lastSent + this.retryInterval > now)) continue;
+      letter.round = this.round;
       this.deadLetterer.run(() => this.send(letter, undefined));
+      if (++tried === TRIED_PER_PASS) {
+        this.continuing = true;
+        this.timer.schedule(0, now);
+        return;
+      }
     }
     this.armTimer();
   }
