@@ -99,7 +99,7 @@ export class Warren {
     this.storage = storage;
     this.journal = storage && new DefinitionsLogJournal(storage.definitions);
     const journal = deps.journal ? deps.journal(this.journal) : this.journal;
-    this.broker = new Broker(storage ?? memoryStorage(this.log), journal);
+    this.broker = new Broker(storage ?? memoryStorage(this.log), journal, { log: this.log, deadLetterRetryInterval: options.deadLetterRetryInterval });
     const diskMonitor = storage && new DiskMonitor({ dataDir: options.dataDir, limit: options.diskFreeLimit, intervalMs: 5_000 }, this.broker.alarms, this.log);
     this.diskMonitor = diskMonitor;
     if (storage && diskMonitor) storage.persister.onFailure = (err) => diskMonitor.fail(err);

@@ -5,7 +5,7 @@ import { Alarms } from "./alarms.js";
 import type { DefinitionsJournal } from "./journal.js";
 import type { QueueStorage } from "./message-log.js";
 import { NodeCounters } from "./node-counters.js";
-import { VHost, type VhostMetadata } from "./vhost.js";
+import { VHost, type VhostMetadata, type VhostOptions } from "./vhost.js";
 
 /** The broker's whole model: vhosts, users and permissions. Knows nothing about sockets or files. */
 export class Broker {
@@ -20,6 +20,8 @@ export class Broker {
   constructor(
     private readonly storage?: QueueStorage,
     private readonly journal?: DefinitionsJournal,
+    /** What every vhost is given (vhost.ts). */
+    private readonly vhostOptions: VhostOptions = {},
   ) {
     this.users = new UserStore(journal);
     this.permissions = new PermissionStore(journal);
@@ -29,7 +31,7 @@ export class Broker {
   addVhost(name: string, metadata?: VhostMetadata): VHost {
     let vhost = this.vhosts.get(name);
     if (vhost === undefined) {
-      this.vhosts.set(name, (vhost = new VHost(name, this.storage, this.journal, this.counters)));
+      this.vhosts.set(name, (vhost = new VHost(name, this.storage, this.journal, { ...this.vhostOptions, counters: this.counters })));
       if (metadata !== undefined) vhost.metadata = metadata;
       this.journal?.vhostAdded(name, metadata);
     }

@@ -31,7 +31,7 @@ export interface DeadLetterRouting {
 }
 
 /** A dead-lettered message on its way to its exchange's queues. */
-interface DeadLetter {
+export interface DeadLetter {
   exchange: Exchange;
   message: Message;
   /** Every routing key it is routed with (the first is the one deliveries show). */
@@ -40,7 +40,88 @@ interface DeadLetter {
   deaths: FieldValue | undefined;
 }
 
+/**
+ * A dropped message once dead-lettering has recorded its death: x-death added, expiration and BCC
+ * removed, still addressed as it was published (its CC header kept). A quorum queue that
+ * dead-letters at least once holds it in this form (held-dead-letters.ts) until its targets have it.
+ */
+export interface DeadCopy {
+  exchange: string;
+  routingKey: string;
+  properties: BasicProperties;
+  body: Buffer;
+}
+
 const reader = new AmqpReader();
+
+/** The dead copy of a message; undefined when its properties do not decode (dropped). */
+export function deadCopy(queue: Queue, dropped: StoredMessage | Message, reason: DropReason): DeadCopy | undefined {
+  let from: { exchange: string; routingKey: string; raw: Buffer; body: Buffer };
+  if (dropped instanceof StoredMessage) {
+    const buf = dropped.buf;
+    const exchangeEnd = dropped.addressStart + 1 + buf[dropped.addressStart]!;
+    from = {
+      exchange: decodeName(buf, dropped.addressStart + 1, exchangeEnd),
+      routingKey: decodeName(buf, exchangeEnd + 1, exchangeEnd + 1 + buf[exchangeEnd]!),
+      raw: dropped.properties(),
+      // Copied: the segment's bytes are the dropped message's, settled after this call.
+      body: Buffer.from(dropped.body()),
+    };
+  } else {
+    from = { exchange: dropped.exchange, routingKey: dropped.routingKey, raw: dropped.rawProperties, body: dropped.body };
+  }
+  const properties = decodeProperties(from.raw);
+  if (properties === undefined) return undefined; // headers that do not decode: RabbitMQ would have refused the publish
+  const headers = recordDeath(properties.headers, {
+    reason,
+    queue: queue.name,
+    exchange: from.exchange,
+    routingKeys: [from.routingKey, ...headerRoutes(properties.headers)],
+    originalExpiration: properties.expiration,
+    time: new Date(),
+  });
+  // BCC never reaches a queue in RabbitMQ (it is removed at publish), so it is not carried on.
+  delete headers.BCC;
+  const { expiration: _removed, ...kept } = properties;
+  return { exchange: from.exchange, routingKey: from.routingKey, properties: { ...kept, headers }, body: from.body };
+}
+
+/** A content header's property section for `properties`. */
+export function encodeProperties(properties: BasicProperties): Buffer {
+  const w = new AmqpWriter(256);
+  encodeBasicProperties(w, properties);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+
+/** A property section decoded; undefined when it does not decode. */
+export function decodeProperties(raw: Buffer): BasicProperties | undefined {
+  try {
+    return decodeBasicProperties(reader.reset(raw, 0, raw.length));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The dead copy addressed to the dead-letter exchange: routed with x-dead-letter-routing-key (the
+ * CC header then removed: with its own routing key the message no longer goes to its CC keys), or
+ * else with its own routing keys (routing key, CC).
+ */
+export function addressed(copy: DeadCopy, exchange: Exchange, dlrk: string | undefined): DeadLetter {
+  const headers: FieldTable = { ...copy.properties.headers };
+  if (dlrk !== undefined) delete headers.CC;
+  const routingKeys = dlrk !== undefined ? [dlrk] : [copy.routingKey, ...headerRoutes(headers)];
+  const message = new Message(exchange.name, routingKeys[0]!, encodeProperties({ ...copy.properties, headers }), copy.body);
+  // The front x-death entry is this dead-lettering's (x-death.ts).
+  const deaths = headers["x-death"];
+  const front = Array.isArray(deaths) ? deaths[0] : undefined;
+  const rejected = isPlainTable(front) && front.reason === "rejected";
+  return { exchange, message, routingKeys, deaths: rejected ? undefined : deaths };
+}
+
+function isPlainTable(v: FieldValue | undefined): v is FieldTable {
+  return typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+}
 
 /**
  * Dead-lettering for the queues of one vhost (their `dropHandler`), as RabbitMQ 3.10's
@@ -53,7 +134,8 @@ const reader = new AmqpReader();
  *
  * At most once, as RabbitMQ's classic queues: the message is settled in its queue as soon as it
  * is enqueued in the others (a persistent one into a durable queue is written there, not waited
- * for), and nothing confirms it.
+ * for), and nothing confirms it. A quorum queue that dead-letters at least once hands its dropped
+ * messages to its `heldDeadLetters` instead, which forwards them through `run` and `targets`.
  *
  * Only dead-lettered messages are decoded and re-encoded (a new Message, its body copied out of
  * the segment): the normal path keeps the raw bytes. A dead-lettering that causes another (a
@@ -61,7 +143,7 @@ const reader = new AmqpReader();
  * chain of queues costs a loop, not the stack.
  */
 export class DeadLetterer {
-  private readonly pending: DeadLetter[] = [];
+  private readonly pending: Array<DeadLetter | (() => void)> = [];
   private publishing = false;
   private readonly routed = new RouteList<Queue>();
   /** The queue's DropHandler. */
@@ -69,85 +151,67 @@ export class DeadLetterer {
 
   constructor(private readonly vhost: DeadLetterRouting) {}
 
+  /** The exchange a queue's dead letters go to now; undefined when it has none or it does not exist. */
+  exchangeOf(queue: Queue): Exchange | undefined {
+    const name = queue.deadLetterExchange;
+    return name === undefined ? undefined : this.vhost.exchanges.get(name);
+  }
+
   private deadLetter(queue: Queue, dropped: StoredMessage | Message, reason: DropReason): void {
     // The queue's effective settings: its arguments, or its policy's (effective-settings.ts).
-    const dlxName = queue.deadLetterExchange;
-    if (dlxName === undefined) return;
-    const exchange = this.vhost.exchanges.get(dlxName);
+    if (queue.deadLetterExchange === undefined) return;
+    const held = queue.heldDeadLetters;
+    // At least once: kept, whether or not the exchange exists now, until its targets have it.
+    if (held !== undefined && dropped instanceof StoredMessage) {
+      held.hold(dropped, reason);
+      return;
+    }
+    const exchange = this.exchangeOf(queue);
     if (exchange === undefined) return; // the dead-letter exchange need not exist: dropped
-    const letter = this.letter(queue, dropped, reason, exchange, queue.deadLetterRoutingKey);
-    if (letter === undefined) return;
-    this.pending.push(letter);
+    const copy = deadCopy(queue, dropped, reason);
+    if (copy !== undefined) this.run(addressed(copy, exchange, queue.deadLetterRoutingKey));
+  }
+
+  /** Publish a letter, or run a job (a held dead letter's forwarding): now, or, inside another, right after it. */
+  run(work: DeadLetter | (() => void)): void {
+    this.pending.push(work);
     if (this.publishing) return; // a dead-lettering caused by one being published: after it
     this.publishing = true;
     try {
-      for (let i = 0; i < this.pending.length; i++) this.publish(this.pending[i]!);
+      for (let i = 0; i < this.pending.length; i++) {
+        const next = this.pending[i]!;
+        if (typeof next === "function") next();
+        else this.publish(next);
+      }
     } finally {
       this.pending.length = 0;
       this.publishing = false;
     }
   }
 
-  /** The dead-lettered copy of a message; undefined when its properties do not decode (dropped). */
-  private letter(queue: Queue, dropped: StoredMessage | Message, reason: DropReason, exchange: Exchange, dlrk: string | undefined): DeadLetter | undefined {
-    let from: { exchange: string; routingKey: string; raw: Buffer; body: Buffer };
-    if (dropped instanceof StoredMessage) {
-      const buf = dropped.buf;
-      const exchangeEnd = dropped.addressStart + 1 + buf[dropped.addressStart]!;
-      from = {
-        exchange: decodeName(buf, dropped.addressStart + 1, exchangeEnd),
-        routingKey: decodeName(buf, exchangeEnd + 1, exchangeEnd + 1 + buf[exchangeEnd]!),
-        raw: dropped.properties(),
-        // Copied: the segment's bytes are the dropped message's, settled after this call.
-        body: Buffer.from(dropped.body()),
-      };
-    } else {
-      from = { exchange: dropped.exchange, routingKey: dropped.routingKey, raw: dropped.rawProperties, body: dropped.body };
-    }
-    let properties: BasicProperties;
-    try {
-      properties = decodeBasicProperties(reader.reset(from.raw, 0, from.raw.length));
-    } catch {
-      return undefined; // headers that do not decode: RabbitMQ would have refused the publish
-    }
-    const ownKeys = [from.routingKey, ...headerRoutes(properties.headers)];
-    const headers = recordDeath(properties.headers, {
-      reason,
-      queue: queue.name,
-      exchange: from.exchange,
-      routingKeys: ownKeys,
-      originalExpiration: properties.expiration,
-      time: new Date(),
-    });
-    // With its own routing key the message no longer goes to its CC keys. BCC never reaches a
-    // queue in RabbitMQ (it is removed at publish), so it is not carried on either.
-    if (dlrk !== undefined) delete headers.CC;
-    delete headers.BCC;
-    const { expiration: _removed, ...kept } = properties;
-    const w = new AmqpWriter(from.raw.length + 256);
-    encodeBasicProperties(w, { ...kept, headers });
-    const routingKeys = dlrk !== undefined ? [dlrk] : ownKeys;
-    const message = new Message(exchange.name, routingKeys[0]!, Buffer.from(w.buf.subarray(0, w.pos)), from.body);
-    return { exchange, message, routingKeys, deaths: reason === "rejected" ? undefined : headers["x-death"] };
-  }
-
   /**
-   * Route a dead-lettered message with all its keys in one pass (its CC and BCC keys as extra
-   * keys, as a publish routes them: an alternate exchange only when no key routed) and enqueue it
-   * once in each queue reached.
+   * The queues a letter reaches now, each once: routed with all its keys in one pass (its CC and
+   * BCC keys as extra keys, as a publish routes them: an alternate exchange only when no key
+   * routed), without deleted queues and (`withoutCycles`) those that would close a cycle with no
+   * rejection in it (RabbitMQ logs the cycle).
    */
-  private publish(letter: DeadLetter): void {
+  targets(letter: DeadLetter, withoutCycles: boolean): Set<Queue> {
     const { exchange, message, routingKeys } = letter;
-    if (exchange.deleted) return;
+    const targets = new Set<Queue>();
+    if (exchange.deleted) return targets;
     if (routingKeys.length > 1) message.extraRoutingKeys = routingKeys.slice(1);
     this.vhost.route(exchange, message, this.routed);
-    const targets = new Set<Queue>();
     for (let i = 0; i < this.routed.length; i++) targets.add(this.routed.at(i));
     this.routed.clear();
     const deaths = letter.deaths;
     for (const target of targets) {
-      if (deaths !== undefined && isAutomaticCycle(deaths, target.name)) continue; // dropped: RabbitMQ logs the cycle
-      if (!target.deleted) target.enqueue(message);
+      if (target.deleted || (withoutCycles && deaths !== undefined && isAutomaticCycle(deaths, target.name))) targets.delete(target);
     }
+    return targets;
+  }
+
+  /** Enqueue a letter once in each queue it reaches. */
+  private publish(letter: DeadLetter): void {
+    for (const target of this.targets(letter, true)) target.enqueue(letter.message);
   }
 }

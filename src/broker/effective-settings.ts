@@ -3,6 +3,7 @@ import { OVERFLOWS, type LengthLimit, type Overflow } from "./length-limit.js";
 import type { Policy, PolicyDefinition, PolicyValue } from "./policy-definition.js";
 import { queueTypeOf, type QueueType } from "./queue-arguments.js";
 import { deliveryLimitOf, quorumLengthLimit } from "./quorum-semantics.js";
+import { integerArgument, maxAgeOf, parseDuration } from "./stream-arguments.js";
 
 /**
  * What a queue does, once its arguments, its policy and its operator policy are put together:
@@ -20,7 +21,21 @@ export interface QueueSettings {
   deadLetterRoutingKey: string | undefined;
   /** Quorum queues' delivery limit; -1 for none. */
   deliveryLimit: number;
+  /** How dropped messages are dead-lettered (at-least-once: held until their targets have them). */
+  deadLetterStrategy: DeadLetterStrategy;
+  /**
+   * Why a quorum queue configured for at-least-once dead-letters at most once (RabbitMQ logs it):
+   * its overflow is drop-head, or it has no dead-letter exchange. Undefined otherwise.
+   */
+  deadLetterFallback: "drop-head" | "no-exchange" | undefined;
 }
+
+/**
+ * RabbitMQ 3.10's dead-letter strategies: at-most-once (every queue type) republishes a dropped
+ * message and forgets it; at-least-once (quorum queues) keeps it until every queue it is routed to
+ * has it (rabbit_fifo_dlx).
+ */
+export type DeadLetterStrategy = "at-most-once" | "at-least-once";
 
 /** The settings of a queue that no argument and no policy gives any: shared by most queues. */
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = Object.freeze({
@@ -30,6 +45,8 @@ export const DEFAULT_QUEUE_SETTINGS: QueueSettings = Object.freeze({
   deadLetterExchange: undefined,
   deadLetterRoutingKey: undefined,
   deliveryLimit: -1,
+  deadLetterStrategy: "at-most-once",
+  deadLetterFallback: undefined,
 });
 
 /** Settings objects kept for sharing at most; past it the table starts over (a client declaring ever new TTLs grows nothing). */
@@ -41,12 +58,30 @@ const sharedSettings = new Map<string, QueueSettings>();
  * default for the queues nothing sets anything for, one of a bounded table for the others.
  */
 function shared(settings: QueueSettings): QueueSettings {
-  const { messageTtl, expires, lengthLimit: limit, deadLetterExchange: dlx, deadLetterRoutingKey: dlrk, deliveryLimit } = settings;
-  if (messageTtl === -1 && expires === 0 && limit === undefined && dlx === undefined && dlrk === undefined && deliveryLimit === -1) {
+  const {
+    messageTtl,
+    expires,
+    lengthLimit: limit,
+    deadLetterExchange: dlx,
+    deadLetterRoutingKey: dlrk,
+    deliveryLimit,
+    deadLetterStrategy,
+    deadLetterFallback,
+  } = settings;
+  if (
+    messageTtl === -1 &&
+    expires === 0 &&
+    limit === undefined &&
+    dlx === undefined &&
+    dlrk === undefined &&
+    deliveryLimit === -1 &&
+    deadLetterStrategy === "at-most-once" &&
+    deadLetterFallback === undefined
+  ) {
     return DEFAULT_QUEUE_SETTINGS;
   }
   // Numbers first; the names JSON-quoted, so no two settings share a key.
-  const key = `${messageTtl},${expires},${deliveryLimit},${limit?.maxLength},${limit?.maxBytes},${limit?.overflow},${JSON.stringify(dlx ?? null)},${JSON.stringify(dlrk ?? null)}`;
+  const key = `${messageTtl},${expires},${deliveryLimit},${limit?.maxLength},${limit?.maxBytes},${limit?.overflow},${JSON.stringify(dlx ?? null)},${JSON.stringify(dlrk ?? null)},${deadLetterStrategy},${deadLetterFallback}`;
   let found = sharedSettings.get(key);
   if (found === undefined) {
     if (sharedSettings.size >= SHARED_SETTINGS_MAX) sharedSettings.clear();
@@ -82,8 +117,9 @@ const RESOLVE: Readonly<Record<QueueType, Readonly<Record<string, Resolve>>>> = 
     "message-ttl": "min",
     "dead-letter-exchange": "argument",
     "dead-letter-routing-key": "argument",
+    "dead-letter-strategy": "argument",
   },
-  stream: { "max-length-bytes": "policy" },
+  stream: { "max-length-bytes": "policy", "max-age": "policy", "stream-max-segment-size-bytes": "policy" },
 };
 
 /** The keys where an operator policy's value and a user policy's combine to the lower (rabbit_policies' merge strategy). */
@@ -153,14 +189,60 @@ export function queueSettings(args: FieldTable, policy?: Policy, operatorPolicy?
     argumentLimit < 0 ? undefined : argumentLimit,
     Math.min,
   );
+  const deadLetterExchange = text("dead-letter-exchange");
+  const { strategy, fallback } = deadLetterStrategyOf(type, text("dead-letter-strategy"), overflow, deadLetterExchange);
   return shared({
     messageTtl: ttl ?? -1,
     expires: expires !== undefined && expires > 0 ? expires : 0,
     lengthLimit: type === "quorum" ? quorumLengthLimit(lengthLimit) : lengthLimit,
-    deadLetterExchange: text("dead-letter-exchange"),
+    deadLetterExchange,
     deadLetterRoutingKey: text("dead-letter-routing-key"),
     deliveryLimit: deliveryLimit ?? -1,
+    deadLetterStrategy: strategy,
+    deadLetterFallback: fallback,
   });
+}
+
+/**
+ * The strategy in force, as rabbit_quorum_queue:dead_letter_handler picks it: at-least-once needs
+ * a quorum queue, a dead-letter exchange, and the overflow reject-publish (whether or not a length
+ * limit is set; reject-publish-dlx counts as drop-head in a quorum queue). Otherwise at most once.
+ */
+function deadLetterStrategyOf(
+  type: QueueType,
+  configured: string | undefined,
+  overflow: string | undefined,
+  exchange: string | undefined,
+): { strategy: DeadLetterStrategy; fallback: QueueSettings["deadLetterFallback"] } {
+  if (type !== "quorum" || configured !== "at-least-once") return { strategy: "at-most-once", fallback: undefined };
+  if (exchange === undefined) return { strategy: "at-most-once", fallback: "no-exchange" };
+  if (overflow !== "reject-publish") return { strategy: "at-most-once", fallback: "drop-head" };
+  return { strategy: "at-least-once", fallback: undefined };
+}
+
+/** What a stream keeps, and the size of its segments: its arguments or, where one sets it, its policy's. */
+export interface StreamRetention {
+  /** x-max-length-bytes: bytes kept, whole segments dropped from the front past it. */
+  maxBytes: number | undefined;
+  /** x-max-age in ms: segments whose newest message is older go. */
+  maxAge: number | undefined;
+  /** x-stream-max-segment-size-bytes. */
+  segmentSize: number | undefined;
+}
+
+/**
+ * A stream's retention and segment size as rabbit_stream_queue:update_stream_conf reads them:
+ * for each, the policy's value (the operator policy's lower max-length-bytes included) wins over
+ * the argument (policy_precedence), whichever is set. Policy values were checked when set.
+ */
+export function streamRetention(args: FieldTable, policy?: Policy, operatorPolicy?: Policy): StreamRetention {
+  const age = policyValue("max-age", policy, operatorPolicy);
+  const parsedAge = typeof age === "string" ? parseDuration(age) : undefined;
+  return {
+    maxBytes: count(policyValue("max-length-bytes", policy, operatorPolicy)) ?? integerArgument(args, "x-max-length-bytes"),
+    maxAge: typeof parsedAge === "number" ? parsedAge : maxAgeOf(args),
+    segmentSize: count(policyValue("stream-max-segment-size-bytes", policy, operatorPolicy)) ?? integerArgument(args, "x-stream-max-segment-size-bytes"),
+  };
 }
 
 /** An exchange's alternate exchange: its argument, else its policy's (rabbit_policy:get_arg). */

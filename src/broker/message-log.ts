@@ -128,8 +128,11 @@ export interface LogOwner {
   readonly vhost: string;
   /** Durable and not exclusive: its persistent messages survive a restart. */
   readonly isDurable: boolean;
-  /** Set for the log of a delayed-message exchange's held messages (kept apart from the queues' logs). */
-  readonly logKind?: "delayed-exchange";
+  /**
+   * Set for the logs kept apart from the queues' own: a delayed-message exchange's held messages,
+   * or the dead letters a quorum queue holds until their targets have them (at-least-once).
+   */
+  readonly logKind?: "delayed-exchange" | "dead-letters";
 }
 
 /** The storage layer as the broker sees it. */
@@ -140,6 +143,8 @@ export interface QueueStorage {
   openStream(queue: LogOwner, segmentSize: number | undefined): StreamLog;
   /** The group-commit epoch a persistent append made now belongs to (confirms wait for it). */
   readonly currentEpoch: number;
+  /** Call back (never before returning) once everything appended up to `epoch` is on disk, or with the error when it never will be. */
+  whenSynced(epoch: number, callback: (err?: Error) => void): void;
   /** A queue's log refused a message (it was not enqueued): logged, counted. */
   refused(queue: LogOwner, err: Error): void;
 }

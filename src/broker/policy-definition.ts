@@ -42,8 +42,31 @@ function text(what: string): KeyCheck {
   return (v) => (typeof v === "string" ? undefined : `${erlangJson(v)} is not a valid ${what}`);
 }
 
-/** A stream's max-age: a positive number and one of the units Y, M, D, h, m, s ("7D"). */
-const maxAge: KeyCheck = (v) => (typeof v === "string" && /^0*[1-9][0-9]*[YMDhms]$/.test(v) ? undefined : `${erlangJson(v)} is not a valid max age`);
+/** Where rabbit_amqqueue:check_max_age fails, after the term it failed on (RabbitMQ 3.10.8's stack, as rabbitmqctl prints it). */
+const MAX_AGE_STACK =
+  "{:rabbit_policies, :validate_policy0, 2, [file: 'rabbit_policies.erl', line: 162]}, {:lists, :foldl, 3, [file: 'lists.erl', line: 1350]}, " +
+  "{:rabbit_policy, :\"-validation0/2-fun-1-\", 3, [file: 'rabbit_policy.erl', line: 603]}, {:lists, :foldl_1, 3, [file: 'lists.erl', line: 1355]}, " +
+  "{:rabbit_policy, :validation0, 2, [file: 'rabbit_policy.erl', line: 597]}, {:rabbit_parameter_validation, :\"-proplist/3-fun-0-\", 3, [file: 'rabbit_parameter_validation.erl', line: 80]}]}";
+
+/**
+ * A stream's max-age: a positive number and one of the units Y, M, D, h, m, s ("7D"). RabbitMQ
+ * 3.10's check crashes on a value that is not a string (re:run) and on one that does not start
+ * with a digit (list_to_integer): set_policy then prints the crash, which is thrown here as is.
+ */
+const maxAge: KeyCheck = (v) => {
+  if (typeof v === "string") {
+    if (!/^[0-9]/.test(v)) {
+      throw new PolicyError(
+        `{:badarg, [{:erlang, :list_to_integer, [[]], [error_info: %{module: :erl_erts_errors}]}, {:rabbit_amqqueue, :check_max_age, 1, [file: 'rabbit_amqqueue.erl', line: 964]}, ${MAX_AGE_STACK}`,
+      );
+    }
+    return /^0*[1-9][0-9]*[YMDhms]$/.test(v) ? undefined : `${erlangJson(v)} is not a valid max age`;
+  }
+  if (Array.isArray(v) || isJsonObject(v)) return `${erlangJson(v)} is not a valid max age`; // iodata or a map: not matched here
+  throw new PolicyError(
+    `{:badarg, [{:re, :run, [${elixirJson(v)}, '(^[0-9]*)(.*)', [{:capture, :all_but_first, :list}]], [error_info: %{module: :erl_stdlib_errors}]}, {:rabbit_amqqueue, :check_max_age, 1, [file: 'rabbit_amqqueue.erl', line: 962]}, ${MAX_AGE_STACK}`,
+  );
+};
 
 /**
  * The keys of RabbitMQ 3.10's rabbit_policies and their checks, with its texts. Operator policies

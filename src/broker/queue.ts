@@ -7,7 +7,8 @@ import type { Message } from "./message.js";
 import { expirationMs, hasExpiration } from "../amqp/expiration.js";
 import { coarseNow } from "./clock.js";
 import { DeadlineTimer } from "./deadline-timer.js";
-import { DEFAULT_QUEUE_SETTINGS, queueSettings, type QueueSettings } from "./effective-settings.js";
+import { DEFAULT_QUEUE_SETTINGS, queueSettings, type DeadLetterStrategy, type QueueSettings } from "./effective-settings.js";
+import type { HeldDeadLetters } from "./held-dead-letters.js";
 import { EXPIRES, PERSISTENT, PRIORITY_SHIFT, REDELIVERED, StoredMessage, type LogPosition, type MessageLog, type QueueStorage } from "./message-log.js";
 import type { Policy } from "./policy-definition.js";
 import { PriorityReadyIndex } from "./priority-ready-index.js";
@@ -151,6 +152,8 @@ export class Queue {
   operatorPolicy: Policy | undefined = undefined;
   /** The arguments and policies put together (effective-settings.ts): shared with the queues whose settings are the same. */
   private settings: QueueSettings = DEFAULT_QUEUE_SETTINGS;
+  /** The dead letters an at-least-once quorum queue holds until their targets have them; undefined in every other queue. */
+  heldDeadLetters: HeldDeadLetters | undefined = undefined;
   /**
    * The one consumer that receives, in a single-active-consumer queue that has consumers: the
    * first to subscribe, then, when it leaves, the highest-priority one of those waiting (the
@@ -255,6 +258,11 @@ export class Queue {
    */
   get deliveryLimit(): number {
     return this.settings.deliveryLimit;
+  }
+
+  /** at-least-once (a quorum queue's x-dead-letter-strategy, in force): the vhost gives it `heldDeadLetters`. */
+  get deadLetterStrategy(): DeadLetterStrategy {
+    return this.settings.deadLetterStrategy;
   }
 
   /** Set when the queue is deleted: what still holds it (a delivery, a timer) does nothing more with it. */
@@ -374,6 +382,15 @@ export class Queue {
     else this.consumerList.push(consumer);
   }
 
+  /** Dead letters held until their targets have them (at-least-once), and their body bytes: RabbitMQ's messages_dlx, message_bytes_dlx. */
+  get deadLettersHeld(): number {
+    return this.heldDeadLetters?.count ?? 0;
+  }
+
+  get deadLetterBytesHeld(): number {
+    return this.heldDeadLetters?.bytes ?? 0;
+  }
+
   get consumerCount(): number {
     return this.consumers.length;
   }
@@ -405,6 +422,8 @@ export class Queue {
       this.expiryOrdered = false;
       this.settleHead(false);
     }
+    // Dead letters held when it stopped: sent on once startup is done.
+    this.heldDeadLetters?.recover();
     return count;
   }
 
@@ -455,8 +474,12 @@ export class Queue {
    */
   private wouldOverflow(limit: LengthLimit, message: Message): boolean {
     if (!this.quorum) return this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
-    if (this.rejectingPublishes && !belowSoftLimit(limit, this.ready.length, this.readyBytes)) return true;
-    this.rejectingPublishes = this.ready.length + 1 > limit.maxLength || this.readyBytes + message.bodySize > limit.maxBytes;
+    // Dead letters it holds (at-least-once) count as its messages do (rabbit_fifo's is_over_limit).
+    const held = this.heldDeadLetters;
+    const count = held === undefined ? this.ready.length : this.ready.length + held.count;
+    const bytes = held === undefined ? this.readyBytes : this.readyBytes + held.bytes;
+    if (this.rejectingPublishes && !belowSoftLimit(limit, count, bytes)) return true;
+    this.rejectingPublishes = count + 1 > limit.maxLength || bytes + message.bodySize > limit.maxBytes;
     return false;
   }
 
@@ -783,6 +806,8 @@ export class Queue {
     this.readyPersistent = 0;
     this.log?.destroy();
     this.log = undefined;
+    this.heldDeadLetters?.destroy();
+    this.heldDeadLetters = undefined;
     return count;
   }
 
@@ -790,5 +815,6 @@ export class Queue {
   stopTimers(): void {
     this.expiryTimer?.cancel();
     this.lease?.stop();
+    this.heldDeadLetters?.stop();
   }
 }

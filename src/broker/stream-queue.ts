@@ -5,7 +5,8 @@ import type { Consumer } from "./consumer.js";
 import type { Message } from "./message.js";
 import { StoredMessage, type LogPosition, type QueueStorage, type StreamLog } from "./message-log.js";
 import { Queue, type Enqueued, type QueueOptions } from "./queue.js";
-import { integerArgument, maxAgeOf, streamStartOf, type StreamStart } from "./stream-arguments.js";
+import { streamRetention, type StreamRetention } from "./effective-settings.js";
+import { streamStartOf, type StreamStart } from "./stream-arguments.js";
 
 const SEGMENT_FACTOR = 0x1_0000_0000;
 const MIN_CAPACITY = 64;
@@ -60,16 +61,27 @@ export class StreamQueue extends Queue {
   /** The message being delivered (reused). */
   private readonly reading = new StoredMessage();
   private delivering = false;
-  private readonly maxBytes: number | undefined;
-  private readonly maxAge: number | undefined;
-  private readonly segmentSize: number | undefined;
+  private maxBytes: number | undefined;
+  private maxAge: number | undefined;
+  private segmentSize: number | undefined;
 
   constructor(name: string, vhost: string, options: QueueOptions, onUnused: (queue: Queue) => void, storage: QueueStorage) {
     super(name, vhost, options, onUnused, storage);
     this.logStorage = storage;
-    this.maxBytes = integerArgument(options.arguments, "x-max-length-bytes");
-    this.maxAge = maxAgeOf(options.arguments);
-    this.segmentSize = integerArgument(options.arguments, "x-stream-max-segment-size-bytes");
+    this.setRetention(streamRetention(options.arguments));
+  }
+
+  /**
+   * New retention (its arguments, or a policy's: effective-settings.ts), at declare and whenever
+   * its policies change. Applied at once, as RabbitMQ's osiris writer re-evaluates retention when
+   * it is updated. A new segment size applies to a log not opened yet (a stream declared under
+   * the policy, or at the next start), as osiris reads it when its writer starts.
+   */
+  setRetention(retention: StreamRetention): void {
+    this.maxBytes = retention.maxBytes;
+    this.maxAge = retention.maxAge;
+    if (this.streamLog === undefined) this.segmentSize = retention.segmentSize;
+    else if (this.spans.length > 1) this.applyRetention();
   }
 
   /** How RabbitMQ's texts name the queue. */

@@ -3,7 +3,9 @@ import { fail } from "../amqp/errors.js";
 import { refuse, resourceName } from "../amqp/refusals.js";
 import { Binding, bindingKey, isQueue, type Destination } from "./binding.js";
 import { DeadLetterer } from "./dead-letter.js";
-import { exchangeAlternate, queueSettings } from "./effective-settings.js";
+import { exchangeAlternate, queueSettings, streamRetention, type QueueSettings } from "./effective-settings.js";
+import { DEFAULT_RETRY_INTERVAL, HeldDeadLetters } from "./held-dead-letters.js";
+import type { Logger } from "../logger.js";
 import { DefaultExchange } from "./exchange/default.js";
 import type { Exchange, ExchangeHost, ExchangeOptions } from "./exchange/exchange.js";
 import { parseMatchKind } from "./exchange/headers-match.js";
@@ -33,6 +35,16 @@ const PREDECLARED: Array<[string, string, internal?: boolean]> = [
   // RabbitMQ's firehose tracer publishes here; it exists (internal) in every vhost.
   ["amq.rabbitmq.trace", "topic", true],
 ];
+
+/** What a vhost is given besides its storage and journal. */
+export interface VhostOptions {
+  /** Where the model logs what RabbitMQ's queues log (dead-lettering falling back, held dead letters). */
+  log?: Logger;
+  /** ms between attempts to forward a quorum queue's held dead letters (at-least-once); RabbitMQ's 3 minutes by default. */
+  deadLetterRetryInterval?: number;
+  /** The broker's counters, told of each queue deleted. */
+  counters?: NodeCounters;
+}
 
 /** What RabbitMQ keeps about a vhost besides its contents (shown by list_vhosts, exported). */
 export interface VhostMetadata {
@@ -73,8 +85,7 @@ export class VHost {
     readonly name: string,
     private readonly storage?: QueueStorage,
     journal?: DefinitionsJournal,
-    /** The broker's counters, told of each queue deleted. */
-    private readonly counters?: NodeCounters,
+    private readonly options: VhostOptions = {},
   ) {
     this.exchangeHost = { storage, route: (exchange, message, queues) => this.route(exchange, message, queues) };
     this.defaultExchange = new DefaultExchange(name, this.queues);
@@ -155,6 +166,7 @@ export class VHost {
     if (always && policy === undefined && operatorPolicy === undefined) {
       // A new queue under no policy: the constructor applied its arguments.
       queue.dropHandler = queue.deadLetterExchange !== undefined ? this.deadLetterer.handler : undefined;
+      if (queue.type === "quorum") this.applyDeadLetterStrategy(queue, queueSettings(queue.options.arguments));
       return;
     }
     queue.policy = policy;
@@ -163,6 +175,51 @@ export class VHost {
     // Before the settings: a new length limit may drop messages, dead-lettered with the new exchange.
     queue.dropHandler = settings.deadLetterExchange !== undefined ? this.deadLetterer.handler : undefined;
     queue.applySettings(settings);
+    if (queue.type === "quorum") this.applyDeadLetterStrategy(queue, settings);
+    if (queue instanceof StreamQueue) queue.setRetention(streamRetention(queue.options.arguments, policy, operatorPolicy));
+  }
+
+  /**
+   * A quorum queue's dead-letter strategy, as rabbit_quorum_queue and rabbit_fifo_dlx switch it:
+   * at-least-once gives the queue its held dead letters; leaving it deletes those it held (logged);
+   * staying in it, held letters are tried again at once (the exchange or routing key may have
+   * changed). A configured at-least-once not in force is logged with RabbitMQ's words.
+   */
+  private applyDeadLetterStrategy(queue: Queue, settings: QueueSettings): void {
+    const log = this.options.log;
+    const what = `queue '${queue.name}' in vhost '${this.name}'`;
+    if (settings.deadLetterFallback === "drop-head") {
+      log?.warn(
+        { event: "dead_letter.strategy_fallback", vhost: this.name, queue: queue.name },
+        `Falling back to dead-letter-strategy at-most-once for ${what} because configured dead-letter-strategy at-least-once is incompatible with effective overflow strategy drop-head. To enable dead-letter-strategy at-least-once, set overflow strategy to reject-publish.`,
+      );
+    } else if (settings.deadLetterFallback === "no-exchange") {
+      log?.warn(
+        { event: "dead_letter.strategy_disabled", vhost: this.name, queue: queue.name },
+        `Disabling dead-lettering for ${what} despite configured dead-letter-strategy 'at-least-once' because dead-letter-exchange is not configured.`,
+      );
+    }
+    const held = queue.heldDeadLetters;
+    if (queue.deadLetterStrategy === "at-least-once") {
+      if (held !== undefined) held.topologyChanged();
+      else if (this.storage !== undefined) {
+        queue.heldDeadLetters = new HeldDeadLetters({
+          queue,
+          storage: this.storage,
+          deadLetterer: this.deadLetterer,
+          retryInterval: this.options.deadLetterRetryInterval ?? DEFAULT_RETRY_INTERVAL,
+          log,
+        });
+      }
+    } else if (held !== undefined) {
+      const bytes = held.bytes;
+      const count = held.destroy();
+      queue.heldDeadLetters = undefined;
+      log?.info(
+        { event: "dead_letter.held_deleted", vhost: this.name, queue: queue.name, messages: count, bytes },
+        `Deleted ${count} dead-lettered messages (with total messages size of ${bytes} bytes) in ${what}`,
+      );
+    }
   }
 
   /** Give an exchange its policies: its alternate exchange may come from one. */
@@ -277,7 +334,7 @@ export class VHost {
     for (const binding of [...queue.bindings]) this.removeBinding(binding);
     this.journal?.queueDeleted(queue);
     const count = queue.markDeleted();
-    this.counters?.queueDeleted(queue);
+    this.options.counters?.queueDeleted(queue);
     for (const consumer of [...queue.consumers]) {
       queue.removeConsumer(consumer);
       consumer.owner.consumerCancelled(consumer);

@@ -61,6 +61,7 @@ const DIRECT_KEYS: Record<string, keyof Options> = {
   "warren.in_memory": "inMemory",
   "warren.queue_memory_budget": "queueMemoryBudget",
   "warren.segment_size": "segmentSize",
+  "warren.dead_letter_retry_interval": "deadLetterRetryInterval",
   "ssl_options.certfile": "tlsCert",
   "ssl_options.keyfile": "tlsKey",
   "ssl_options.cacertfile": "tlsCa",

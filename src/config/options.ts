@@ -33,6 +33,8 @@ export interface Options {
   handshakeTimeout: number;
   /** A delivery unacked for longer than this closes its channel, ms (0 disables; RabbitMQ's consumer_timeout). */
   consumerTimeout: number;
+  /** ms between attempts to forward the dead letters an at-least-once quorum queue holds (RabbitMQ's dead_letter_worker_publisher_confirm_timeout). */
+  deadLetterRetryInterval: number;
   maxMessageSize: number;
   defaultUser: string;
   defaultPass: string;
@@ -218,6 +220,16 @@ export const settings: Setting[] = [
     min: 0,
     max: 2 ** 53 - 1,
     description: "ms a delivery may stay unacked before its channel is closed (0: no limit)",
+  },
+  {
+    key: "deadLetterRetryInterval",
+    flag: "--dead-letter-retry-interval",
+    env: "WARREN_DEAD_LETTER_RETRY_INTERVAL",
+    kind: "int",
+    default: 180_000,
+    min: 1,
+    max: 2 ** 31 - 1,
+    description: "ms between attempts to forward the dead letters an at-least-once quorum queue holds",
   },
   {
     key: "maxMessageSize",

@@ -63,7 +63,7 @@ export function queueJson(q: Queue, sc: ShapeContext): Item {
     exclusive_consumer_tag: exclusiveConsumer?.tag ?? null,
     head_message_timestamp: null,
     memory: 1024 + q.messageCount * 9,
-    message_bytes: q.readyBytes + q.unackedBytes,
+    message_bytes: q.readyBytes + q.unackedBytes + q.deadLetterBytesHeld,
     message_bytes_paged_out: 0,
     message_bytes_persistent: 0,
     message_bytes_ram: q.readyBytes,
@@ -73,7 +73,12 @@ export function queueJson(q: Queue, sc: ShapeContext): Item {
   const stats = sc.rates.queueStats(q, sc.ranges?.msgRates);
   if (stats !== undefined) out.message_stats = stats;
   const r = sc.rates.queueDepthDetails(q, sc.ranges?.lengths);
-  withDetails(out, "messages", q.messageCount + q.unacked, r.messages);
+  // A quorum queue's dead letters held until their targets have them (at-least-once) count too, and apart.
+  withDetails(out, "messages", q.messageCount + q.unacked + q.deadLettersHeld, r.messages);
+  if (q.type === "quorum") {
+    out.messages_dlx = q.deadLettersHeld;
+    out.message_bytes_dlx = q.deadLetterBytesHeld;
+  }
   out.messages_paged_out = 0;
   out.messages_persistent = q.readyPersistent;
   out.messages_ram = q.messageCount + q.unacked;

@@ -31,6 +31,8 @@ export function memoryStorage(log: Logger = pino({ level: "silent" })): QueueSto
     });
   return {
     currentEpoch: 0,
+    // Nothing is written, so nothing is waited for.
+    whenSynced: (_epoch: number, callback: (err?: Error) => void) => process.nextTick(callback),
     open: (queue: LogOwner) => open(queue),
     openStream: (queue: LogOwner, segmentSize: number | undefined) => open(queue, segmentSize),
     refused: (queue, err) =>

@@ -85,6 +85,8 @@ export interface QueueStoreOptions {
   meta: Record<string, unknown>;
   /** Told when the queue's log is destroyed (its queue deleted). */
   onDestroy?: (store: QueueStore) => void;
+  /** Ack markers are fsynced with the next group commit, not only at a clean stop (held dead letters: settled means forwarded). */
+  syncAcks?: boolean;
 }
 
 /**
@@ -259,7 +261,7 @@ export class QueueStore implements StreamLog {
       const { buf, pos } = acks.reserve(ACK_ENTRY_SIZE);
       writeAckEntry(buf, pos, delivered ? (offset | DELIVERED_BIT) >>> 0 : offset, segment.format.ackSalt);
       acks.commit(ACK_ENTRY_SIZE);
-      this.persister.touched(acks, false, true);
+      this.persister.touched(acks, !delivered && this.options.syncAcks === true, true);
     } catch (err) {
       // A marker that cannot be written only means the message may come back after a restart.
       this.persister.reportFailure(err as Error, segment.ackPath);

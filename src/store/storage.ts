@@ -33,6 +33,7 @@ export interface StorageOptions {
  *     definitions.log      durable vhosts, exchanges, queues and bindings
  *     queues/<id>/         one folder per durable queue: segments and ack files
  *     delayed/<id>/        one per durable delayed-message exchange: its held messages, as a queue's
+ *     dead-letters/<id>/   one per durable quorum queue that dead-letters at least once: the dead letters it holds
  *     transient/<id>/      transient queues' segments the cache evicted; wiped at startup
  */
 export class Storage implements QueueStorage {
@@ -50,6 +51,8 @@ export class Storage implements QueueStorage {
   private readonly durableQueueIds = new Set<string>();
   /** Folder ids (under delayed/) of the durable delayed-message exchanges' logs opened since startup. */
   private readonly delayedExchangeIds = new Set<string>();
+  /** Folder ids (under dead-letters/) of the held dead letters' logs opened since startup. */
+  private readonly deadLetterIds = new Set<string>();
   /** The logs of durable queues that exist: sealed at a clean stop. */
   private readonly durableStores = new Set<QueueStore>();
 
@@ -93,12 +96,15 @@ export class Storage implements QueueStorage {
   private openLog(queue: LogOwner, segmentSize: number): QueueStore {
     const durable = queue.isDurable;
     const id = createHash("sha1").update(`${queue.vhost}\u0000${queue.name}`).digest("hex");
-    // A delayed-message exchange's log sits apart: a queue of the same name has its own.
+    // A delayed-message exchange's log sits apart: a queue of the same name has its own. So do a
+    // queue's held dead letters, whose settlements are fsynced: one confirmed by its targets is
+    // not forwarded again after a crash.
     const delayed = queue.logKind === "delayed-exchange";
-    if (durable) (delayed ? this.delayedExchangeIds : this.durableQueueIds).add(id);
+    const deadLetters = queue.logKind === "dead-letters";
+    if (durable) (delayed ? this.delayedExchangeIds : deadLetters ? this.deadLetterIds : this.durableQueueIds).add(id);
     const dir = durable
-      ? join(this.options.dataDir, delayed ? "delayed" : "queues", id)
-      : join(this.options.dataDir, "transient", `${id}-${randomBytes(4).toString("hex")}`);
+      ? join(this.options.dataDir, delayed ? "delayed" : deadLetters ? "dead-letters" : "queues", id)
+      : join(this.options.dataDir, "transient", `${id}-${randomBytes(4).toString("hex")}${deadLetters ? "-dlx" : ""}`);
     const store = new QueueStore({
       dir,
       durable,
@@ -110,7 +116,12 @@ export class Storage implements QueueStorage {
       counters: this.counters,
       uncleanRecovery: this.uncleanStart,
       tag: Number.parseInt(id.slice(0, 8), 16),
-      meta: delayed ? { vhost: queue.vhost, exchange: queue.name } : { vhost: queue.vhost, name: queue.name },
+      meta: delayed
+        ? { vhost: queue.vhost, exchange: queue.name }
+        : deadLetters
+          ? { vhost: queue.vhost, deadLettersOf: queue.name }
+          : { vhost: queue.vhost, name: queue.name },
+      syncAcks: deadLetters,
       onDestroy: (destroyed) => this.durableStores.delete(destroyed),
     });
     if (durable) this.durableStores.add(store);
@@ -127,6 +138,8 @@ export class Storage implements QueueStorage {
     this.removeUnrestored("queues", this.durableQueueIds);
     // The same for the held messages of delayed-message exchanges that were not restored.
     this.removeUnrestored("delayed", this.delayedExchangeIds);
+    // And the held dead letters of queues that were not restored or no longer hold them.
+    this.removeUnrestored("dead-letters", this.deadLetterIds);
   }
 
   private removeUnrestored(folder: string, restored: ReadonlySet<string>): void {
@@ -144,6 +157,10 @@ export class Storage implements QueueStorage {
 
   get currentEpoch(): number {
     return this.persister.currentEpoch;
+  }
+
+  whenSynced(epoch: number, callback: (err?: Error) => void): void {
+    this.persister.whenSynced(epoch, callback);
   }
 
   refused(queue: LogOwner, err: Error): void {

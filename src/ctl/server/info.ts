@@ -79,7 +79,8 @@ export function queueRows(src: InfoSource, vhost: VHost | undefined, keys: reado
       case "messages_unacknowledged":
         return q.unacked;
       case "messages":
-        return q.messageCount + q.unacked;
+        // With the dead letters an at-least-once quorum queue holds, as RabbitMQ counts them.
+        return q.messageCount + q.unacked + q.deadLettersHeld;
       case "messages_ready_ram":
         return q.messageCount; // its position is in memory; its bytes are in the segment cache or on disk
       case "messages_unacknowledged_ram":
