@@ -115,22 +115,30 @@ describe("the npm package", () => {
       if (!path.includes("*")) assert.ok(packed.has(path), `${path} (named in package.json) is not in the tarball`);
     }
     for (const path of packed) {
-      assert.ok(!/^(src|test|bench|scripts|spec|docs)\/|^dist\/(test|bench|scripts)\/|\.map$|(?<!\.d)\.ts$/.test(path), `${path} should not be in the tarball`);
+      assert.ok(
+        !/^(test|bench|scripts|spec|docs)\/|^dist\/(test|bench|scripts)\/|\.map$|(?<!\.d)\.ts$|tsconfig\.json$/.test(path),
+        `${path} should not be in the tarball`,
+      );
     }
-    // Every built file the broker has (the management UI's too, wherever the build puts it) ships.
+    // Every built file the broker has (the management UI's too, wherever the build puts it) ships...
     const built = filesUnder(join(repo, "dist"), repo).filter((p) => !/^dist\/(test|bench|scripts)\/|\.map$/.test(p));
     assert.ok(built.length > 100, `only ${built.length} built files: is dist/ built?`);
+    // ...and so does every static file kept beside the sources (the web UI's page, styles, icons).
+    const assets = filesUnder(join(repo, "src"), repo).filter((p) => !/\.ts$|tsconfig\.json$/.test(p));
     assert.deepEqual(
-      built.filter((p) => !packed.has(p)),
+      [...built, ...assets].filter((p) => !packed.has(p)),
       [],
-      "built files missing from the tarball",
+      "files the broker runs or serves are missing from the tarball",
     );
   });
 
   test("installed: every module loads with the runtime dependencies alone (no dev dependency installed)", async () => {
     for (const dev of Object.keys(pkg.devDependencies)) assert.ok(!existsSync(join(project, "node_modules", dev)), `dev dependency ${dev} got installed`);
-    const modules = filesUnder(join(installed, "dist"), installed).filter((p) => p.endsWith(".js") && !/^dist\/src\/cli\/|\/worker\.js$/.test(p));
-    // The entry points run on import, so they are checked by running them (below); everything else is imported.
+    // The entry points run on import, so they are checked by running them (below), and the web UI's
+    // modules are the browser's; everything else is imported here.
+    const modules = filesUnder(join(installed, "dist"), installed).filter(
+      (p) => p.endsWith(".js") && !/^dist\/src\/cli\/|^dist\/src\/mgmt\/ui\/|\/worker\.js$/.test(p),
+    );
     const script = `for (const m of ${JSON.stringify(modules)}) await import(new URL(m, ${JSON.stringify(`file://${installed}/`)}));`;
     const r = await runCommand(process.execPath, ["--input-type=module", "-e", script], { cwd: project, env: npmEnv(), timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);
@@ -179,9 +187,15 @@ describe("the npm package", () => {
       assert.equal(overview.status, 200);
       assert.equal(((await overview.json()) as { product_version: string }).product_version, pkg.version);
 
-      const perf = await npx(["warren-perf", "--help"]);
+      const help = await npx(["warren-perf", "--help"]);
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, /Usage: warren-perf/);
+      // A short load: its worker threads load from the installed package too.
+      const perf = await npx(["warren-perf", "--uri", `amqp://guest:guest@127.0.0.1:${port}/`, "--json", "--quiet", "-z", "1"]);
       assert.equal(perf.code, 0, perf.stderr);
-      assert.match(perf.stdout, /Usage: warren-perf/);
+      const result = JSON.parse(perf.stdout.trim()) as { broker: { product: string; version: string }; published: number; consumed: number };
+      assert.deepEqual([result.broker.product, result.broker.version], ["Warren", pkg.version]);
+      assert.ok(result.published > 0 && result.consumed > 0, perf.stdout);
 
       process.kill(pid, "SIGTERM");
       assert.equal(await exited, 0, "npx warren exits with 0 after SIGTERM");
