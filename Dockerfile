@@ -15,13 +15,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 # The production dependencies, at the lockfile's versions, beside the unpacked package.
-RUN npm pack --pack-destination /tmp/pack \
- && mkdir -p /opt/warren \
+RUN mkdir -p /tmp/pack /opt/warren \
+ && npm pack --pack-destination /tmp/pack \
  && tar -xzf /tmp/pack/*.tgz -C /opt/warren --strip-components 1 \
  && cp package-lock.json /opt/warren/ \
  && cd /opt/warren \
- && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && npm cache clean --force
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # Runtime stage: Node 20 and the package, no compiler, no dev dependencies.
 FROM node:20-bookworm-slim

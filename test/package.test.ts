@@ -321,6 +321,35 @@ describe("the container image (without a Docker engine)", () => {
     for (const kept of ["package.json", "package-lock.json", "src", "tsconfig.json"]) assert.ok(!ignored.includes(kept), `.dockerignore leaves out ${kept}`);
   });
 
+  test("the Dockerfile's packing and linking steps, run here with their paths moved into the temporary folder, give bins that run", async () => {
+    const root = join(tmp, "image");
+    mkdirSync(join(root, "bin"), { recursive: true });
+    /** The RUN step's shell, its image paths moved under `root`; every absolute path left must be there. */
+    const sandboxed = (command: string) => {
+      const moved = command.replaceAll("/opt/warren", `${root}/opt/warren`).replaceAll("/tmp/pack", `${root}/pack`).replaceAll("/usr/local/bin", `${root}/bin`);
+      for (const [, path] of moved.matchAll(/(?:^|[\s=])(\/[^\s;&|]*)/g)) assert.ok(path!.startsWith(root), `the step writes to ${path}, outside the sandbox`);
+      return moved;
+    };
+    const runStep = (stage: number, marker: string) => {
+      const step = image.stages.at(stage)!.find((i) => i.keyword === "RUN" && i.args.includes(marker));
+      assert.ok(step !== undefined, `no RUN step with ${marker}`);
+      // npm pack without its prepack: dist/ is built already, and rebuilding it would rewrite
+      // files that the test files running beside this one are loading.
+      return runCommand("sh", ["-c", sandboxed(step.args.replace("npm pack", "npm pack --ignore-scripts"))], { cwd: repo, env: npmEnv(), timeoutMs: 240_000 });
+    };
+    const pack = await runStep(0, "npm pack");
+    assert.equal(pack.code, 0, `build stage: ${pack.stderr}`);
+    const link = await runStep(-1, "ln -s");
+    assert.equal(link.code, 0, `runtime stage: ${link.stderr}`);
+    for (const dev of Object.keys(pkg.devDependencies))
+      assert.ok(!existsSync(join(root, "opt", "warren", "node_modules", dev)), `dev dependency ${dev} in the image`);
+    for (const bin of Object.keys(pkg.bin)) {
+      const r = await runCommand(join(root, "bin", bin), ["--version"], { cwd: root, env: { PATH: process.env.PATH }, timeoutMs: 30_000 });
+      assert.equal(r.code, 0, `${bin}: ${r.stderr}`);
+      assert.equal(r.stdout.trim(), pkg.version, bin);
+    }
+  });
+
   test("the image: non-root, data in a volume at /var/lib/warren, the four ports, listeners on every address, checks by package bins", () => {
     assert.deepEqual(image.volumes, ["/var/lib/warren"]);
     assert.equal(image.env.WARREN_DATA_DIR, "/var/lib/warren", "the broker and warrenctl (health check, docker exec) use the volume");
