@@ -49,7 +49,7 @@ EXPOSE 5672 5671 15672 15692
 # `warrenctl status` asks the broker itself over its control socket: it answers once storage is
 # recovered, and not when the process is gone or its event loop is stuck.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["warrenctl", "--quiet", "--timeout", "5", "status"]
-# node is PID 1 (no init): Warren handles SIGTERM and SIGINT itself from before it starts, and a
+# node is PID 1 (no init): Warren handles SIGTERM and SIGINT itself from before it opens its data, and a
 # SIGTERM (`docker stop`) closes connections and writes what is pending before it exits. Flags
 # given to `docker run IMAGE ...` are warren's (`docker run IMAGE --log-level debug`).
 STOPSIGNAL SIGTERM
