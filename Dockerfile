@@ -4,7 +4,7 @@
 #   docker run -d --name warren -p 5672:5672 -p 15672:15672 \
 #     -e WARREN_DEFAULT_USER=app -e WARREN_DEFAULT_PASS=change-me -v warren-data:/var/lib/warren warren
 #
-# scripts/docker-smoke.sh builds and checks it; test/package.test.ts checks, without a Docker engine,
+# scripts/docker-smoke.sh builds and checks it; test/container.test.ts checks, without a Docker engine,
 # that the paths below are in the npm tarball and that the entrypoint starts with this environment.
 
 # Build stage: the dev dependencies compile the TypeScript, and `npm pack` makes the tarball npm

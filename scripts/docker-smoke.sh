@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Warren's image and checks it as a user would, on a machine with Docker (the test suite
-# checks what can be checked without an engine: test/package.test.ts).
+# checks what can be checked without an engine: test/container.test.ts).
 #
 #   bash scripts/docker-smoke.sh             # build warren:smoke, check it, remove the container and volume
 #   WARREN_IMAGE=warren:1.2.3 bash scripts/docker-smoke.sh --no-build   # check an image built elsewhere
