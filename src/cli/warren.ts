@@ -36,6 +36,23 @@ try {
 }
 
 const warren = new Warren(options);
+let started = false;
+let stopRequested = false;
+let stopping = false;
+/** SIGINT, SIGTERM and `warrenctl stop` all end here; one that comes while starting stops the broker once it has started. */
+function shutdown(): void {
+  if (!started) {
+    stopRequested = true;
+    return;
+  }
+  if (stopping) return;
+  stopping = true;
+  void warren.stop().then(() => process.exit(0));
+}
+warren.onStopRequest = shutdown;
+// Handled before the broker starts: as a container's PID 1, a signal with no handler is dropped by
+// the kernel, so a `docker stop` during startup would otherwise be lost (and end in SIGKILL).
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, shutdown);
 try {
   await warren.start();
 } catch (err) {
@@ -43,13 +60,5 @@ try {
   console.error(`warren: could not start: ${err instanceof Error ? err.message : String(err)}`);
   process.exit(1);
 }
-
-let stopping = false;
-/** SIGINT, SIGTERM and `warrenctl stop` all end here. */
-function shutdown(): void {
-  if (stopping) return;
-  stopping = true;
-  void warren.stop().then(() => process.exit(0));
-}
-warren.onStopRequest = shutdown;
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, shutdown);
+started = true;
+if (stopRequested) shutdown();
