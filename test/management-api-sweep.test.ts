@@ -56,8 +56,26 @@ before(async () => {
   warren = new Api(broker.managementUrl!);
   rabbit = await managementOracle();
   await setUp(warren, `amqp://guest:guest@127.0.0.1:${broker.port}/${V}`);
-  if (rabbit !== undefined) await setUp(rabbit.api, `${rabbit.amqpUrl}${V}`);
+  if (rabbit !== undefined) {
+    await setUp(rabbit.api, `${rabbit.amqpUrl}${V}`);
+    await statsArrived(rabbit.api);
+  }
 });
+
+/**
+ * RabbitMQ lists a new connection and channel at once but adds most of their keys (a connection's
+ * `state`, a channel's `name`) with its next statistics event, up to 5 s later (or more on a busy
+ * machine): compare only once they are there, or the sweep races it.
+ */
+async function statsArrived(api: Api): Promise<void> {
+  const complete = async (path: string, key: string) => {
+    const res = await api.get(path);
+    const list = res.body as Json[] | undefined;
+    return Array.isArray(list) && list.length > 0 && list.every((item) => key in item) ? true : undefined;
+  };
+  await eventually(() => complete(`/api/vhosts/${V}/connections`, "state"), 60_000);
+  await eventually(() => complete(`/api/vhosts/${V}/channels`, "name"), 60_000);
+}
 
 after(async () => {
   for (const c of clients) await c.close().catch(() => {});
