@@ -8,7 +8,7 @@ import { type ApiRouter, created, noContent } from "../api.js";
 import { canSeeVhost, type Principal, requirePermission, requireVhostAccess, visibleVhosts } from "../auth.js";
 import type { ManagementContext } from "../context.js";
 import { HttpError, httpError } from "../http-error.js";
-import { type Item, listResponse, objectResponse, type Query } from "../listing.js";
+import { type Item, listResponse, objectResponse, type Query, stubbedListResponse } from "../listing.js";
 import { payloadJson, propertiesJson } from "../messages.js";
 import { bodyObject, boolParam, intParam, objectParam } from "../params.js";
 import { bindingJson, bindingView, consumerJson, forRequest, implicitBinding, queueJson } from "../shapes.js";
@@ -18,21 +18,25 @@ const ACK_MODES = new Set(["ack_requeue_true", "ack_requeue_false", "reject_requ
 
 export function registerQueueRoutes(api: ApiRouter, ctx: ManagementContext): void {
   const { broker } = ctx;
-  const queuesOf = (p: Principal, vhosts: string[], query: Query): Item[] => {
+  /** The queues of the vhosts `p` may see, listed as the query asks: a page builds only its queues' JSON. */
+  const listQueues = (p: Principal, vhosts: string[], query: Query): unknown => {
     const sc = forRequest(ctx, query);
-    const out: Item[] = [];
+    const queues: Queue[] = [];
     for (const name of vhosts) {
       if (!canSeeVhost(broker, p, name)) continue;
-      for (const q of broker.vhosts.get(name)!.queues.values()) out.push(queueJson(q, sc));
+      for (const queue of broker.vhosts.get(name)!.queues.values()) queues.push(queue);
     }
-    return out;
+    return stubbedListResponse(queues, { stubKeys: ["vhost", "name"], stub: (q) => ({ name: q.name, vhost: q.vhost }), full: (q) => queueJson(q, sc) }, query, [
+      "vhost",
+      "name",
+    ]);
   };
 
-  api.get("/api/queues", (call) => listResponse(queuesOf(call.principal, visibleVhosts(broker, call.principal), call.query), call.query, ["vhost", "name"]));
+  api.get("/api/queues", (call) => listQueues(call.principal, visibleVhosts(broker, call.principal), call.query));
 
   api.get("/api/queues/:vhost", (call) => {
     requireVhostAccess(broker, call.principal, call.params.vhost!);
-    return listResponse(queuesOf(call.principal, [call.params.vhost!], call.query), call.query, ["vhost", "name"]);
+    return listQueues(call.principal, [call.params.vhost!], call.query);
   });
 
   /** The queue a path names (404 when there is none), after the vhost access check. */
