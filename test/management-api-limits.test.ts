@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import { AMQPClient } from "@cloudamqp/amqp-client";
 import { connect } from "amqplib";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
-import { Api, type ApiResponse, type ManagementOracle, managementOracle } from "./helpers/management.js";
+import { Api, type ApiResponse, type ManagementOracle, managementOracle, expectOnEach } from "./helpers/management.js";
 
 let broker: BrokerHandle;
 let warren: Api;
@@ -27,16 +27,8 @@ function apis(): Api[] {
 }
 
 /** Run a request on each broker and check it gives `status` (and `body` when given) on both. */
-async function expectBoth(run: (api: Api) => Promise<ApiResponse>, status: number, body?: unknown): Promise<ApiResponse[]> {
-  const out: ApiResponse[] = [];
-  for (const api of apis()) {
-    const res = await run(api);
-    const who = api === warren ? "Warren" : "RabbitMQ";
-    assert.equal(res.status, status, `${who}: status ${res.status}, body ${res.text}`);
-    if (body !== undefined) assert.deepEqual(res.body, body, `${who}: body`);
-    out.push(res);
-  }
-  return out;
+function expectBoth(run: (api: Api) => Promise<ApiResponse>, status: number, body?: unknown): Promise<ApiResponse[]> {
+  return expectOnEach(apis(), run, status, body);
 }
 
 before(async () => {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { connect, type ChannelModel } from "amqplib";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
-import { Api, type ApiResponse, eventually, keysOf, type ManagementOracle, managementOracle } from "./helpers/management.js";
+import { Api, type ApiResponse, eventually, keysOf, type ManagementOracle, managementOracle, expectOnEach } from "./helpers/management.js";
 
 let broker: BrokerHandle;
 let warren: Api;
@@ -34,17 +34,9 @@ function apis(): Api[] {
   return rabbit === undefined ? [warren] : [warren, rabbit.api];
 }
 
-/** Run a request on each broker and check it gives `expected` (status, and body when given) on both. */
-async function expectBoth(run: (api: Api) => Promise<ApiResponse>, status: number, body?: unknown): Promise<ApiResponse[]> {
-  const out: ApiResponse[] = [];
-  for (const api of apis()) {
-    const res = await run(api);
-    const who = api === warren ? "Warren" : "RabbitMQ";
-    assert.equal(res.status, status, `${who}: status ${res.status}, body ${res.text}`);
-    if (body !== undefined) assert.deepEqual(res.body, body, `${who}: body`);
-    out.push(res);
-  }
-  return out;
+/** Run a request on each broker and check it gives `status` (and `body` when given) on both. */
+function expectBoth(run: (api: Api) => Promise<ApiResponse>, status: number, body?: unknown): Promise<ApiResponse[]> {
+  return expectOnEach(apis(), run, status, body);
 }
 
 async function setUp(api: Api): Promise<void> {

@@ -4,6 +4,7 @@
  * `RABBITMQ_PORT=5674 RABBITMQ_MANAGEMENT_PORT=15674 RABBITMQ_DIR=/tmp/warren-rabbitmq-mgmt bash scripts/rabbitmq.sh start`;
  * .ci/run starts it). Without it the comparisons skip, saying how to start it; under CI they fail.
  */
+import assert from "node:assert/strict";
 import { portOpen, underCi } from "./control.js";
 
 export interface ApiResponse {
@@ -101,4 +102,20 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * Run a request on each broker (Warren first, then the oracle when it runs) and check it gives
+ * `status`, and `body` when given, on each. Returns the responses in that order.
+ */
+export async function expectOnEach(apis: readonly Api[], run: (api: Api) => Promise<ApiResponse>, status: number, body?: unknown): Promise<ApiResponse[]> {
+  const out: ApiResponse[] = [];
+  for (const [i, api] of apis.entries()) {
+    const res = await run(api);
+    const who = i === 0 ? "Warren" : "RabbitMQ";
+    assert.equal(res.status, status, `${who}: status ${res.status}, body ${res.text}`);
+    if (body !== undefined) assert.deepEqual(res.body, body, `${who}: body`);
+    out.push(res);
+  }
+  return out;
 }
