@@ -6,8 +6,7 @@ import { fail } from "../amqp/errors.js";
 import { refuse } from "../amqp/refusals.js";
 import type { Broker } from "../broker/broker.js";
 import { Message } from "../broker/message.js";
-import type { Queue } from "../broker/queue.js";
-import { RouteList } from "../broker/route-list.js";
+import { publishOutsideChannel } from "../broker/publish-outside-channel.js";
 import type { VHost } from "../broker/vhost.js";
 import { checkDelayReadable } from "../broker/x-delay.js";
 
@@ -51,14 +50,8 @@ export function publishDirect(
   encodeBasicProperties(w, properties);
   const message = new Message(exchangeName, routingKey, Buffer.from(w.buf.subarray(0, w.pos)), body);
   if (exchange.type === "x-delayed-message") checkDelayReadable(message);
-  const queues = new RouteList<Queue>();
-  vhost.route(exchange, message, queues);
-  exchange.stats.publish++;
-  if (queues.length > 0) exchange.stats.publishOut++;
-  for (let i = 0; i < queues.length; i++) queues.at(i).enqueue(message);
-  const held = message.held !== undefined && message.held !== "refused";
-  message.held = undefined;
-  return queues.length > 0 || held;
+  const { routed, held } = publishOutsideChannel(vhost, exchange, message);
+  return routed || held;
 }
 
 /**

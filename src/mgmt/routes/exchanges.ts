@@ -2,8 +2,7 @@
 import { Message } from "../../broker/message.js";
 import { exchangeTypes } from "../../broker/exchange/registry.js";
 import type { Exchange } from "../../broker/exchange/exchange.js";
-import type { Queue } from "../../broker/queue.js";
-import { RouteList } from "../../broker/route-list.js";
+import { publishOutsideChannel } from "../../broker/publish-outside-channel.js";
 import type { VHost } from "../../broker/vhost.js";
 import { jsonToTable } from "../../definitions/field-table-json.js";
 import { type ApiRouter, created, noContent } from "../api.js";
@@ -121,19 +120,6 @@ export function registerExchangeRoutes(api: ApiRouter, ctx: ManagementContext): 
     const exchange = vhost.exchanges.get(name);
     if (exchange === undefined) throw httpError.badRequest(`404 NOT_FOUND - no exchange '${name}' in vhost '${vhostName}'`);
     if (exchange.options.internal) throw httpError.badRequest(`403 ACCESS_REFUSED - cannot publish to internal exchange '${name}' in vhost '${vhostName}'`);
-    return { routed: publish(vhost, exchange, new Message(name, routingKey, properties, payload)) };
+    return { routed: publishOutsideChannel(vhost, exchange, new Message(name, routingKey, properties, payload)).routed };
   });
-}
-
-/** Route and enqueue one message, as a publish on a channel does; true when a queue took it. */
-function publish(vhost: VHost, exchange: Exchange, message: Message): boolean {
-  const queues = new RouteList<Queue>();
-  vhost.route(exchange, message, queues);
-  exchange.stats.publish++;
-  if (queues.length > 0) exchange.stats.publishOut++;
-  for (let i = 0; i < queues.length; i++) {
-    const queue = queues.at(i);
-    queue.enqueue(message);
-  }
-  return queues.length > 0;
 }
