@@ -125,8 +125,12 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
       ...["--management-host", "127.0.0.1", "--prometheus-port", "0", "--prometheus", options.prometheus ? "true" : "false", "--prometheus-host", "127.0.0.1"],
       ...["--data-dir", dataDir, "--log-level", "debug", ...(options.args ?? [])],
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...options.env } },
+    // stderr is piped, not inherited: a broker that outlives this file must not hold the test
+    // runner's pipe open, or the runner waits for it after its summary.
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
   );
+  child.stderr!.pipe(process.stderr);
+  dieWithThisFile(child);
   const logs: Array<Record<string, unknown>> = [];
   let tlsPort: number | undefined;
   let managementPort: number | undefined;
@@ -160,6 +164,37 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     },
   };
   return handle;
+}
+
+const liveBrokers = new Set<ChildProcess>();
+
+/**
+ * Make sure `child` does not outlive this test file. A file that ends normally stops its brokers in
+ * its after hooks; one that the runner kills (`--test-timeout` ends a file with SIGTERM) or that
+ * exits early would otherwise leave them running, holding ports and memory until the machine
+ * restarts.
+ */
+function dieWithThisFile(child: ChildProcess): void {
+  if (!killOnExitInstalled) installKillOnExit();
+  liveBrokers.add(child);
+  child.once("exit", () => liveBrokers.delete(child));
+}
+
+let killOnExitInstalled = false;
+
+function installKillOnExit(): void {
+  killOnExitInstalled = true;
+  const killAll = (): void => {
+    for (const child of liveBrokers) child.kill("SIGKILL");
+  };
+  process.once("exit", killAll);
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => {
+      killAll();
+      // Die of the signal, as without this handler.
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 /** Kill a Warren the test started with SIGKILL (a crash, not a stop) and wait until it has gone. */
