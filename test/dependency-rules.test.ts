@@ -63,7 +63,8 @@ function project(files: Record<string, string>): string {
 /** A module exporting a value and a type, for others to import. */
 const leaf = "export const value = 1;\nexport interface Shape { size: number }\n";
 
-describe("npm run check:deps", () => {
+// Each test checks a tree of its own (or reads the repository): they run side by side.
+describe("npm run check:deps", { concurrency: true }, () => {
   it("runs dependency-cruiser with both configs", () => {
     assert.match(checkScript, /depcruise --config \.dependency-cruiser\.mjs /);
     assert.match(checkScript, /depcruise --config \.dependency-cruiser-cycles\.mjs /);

@@ -32,9 +32,15 @@ before(async () => {
 });
 
 after(async () => {
-  for (const undo of cleanups.reverse()) await undo().catch(() => undefined);
+  // Independent of each other (queues deleted, policies cleared): all at once.
+  await Promise.all(cleanups.map((undo) => undo().catch(() => undefined)));
   await local.stop();
 });
+
+/** Run `scenario` on Warren and on the oracle side by side (the waits, rabbitmqctl's seconds included, overlap). */
+function onEachTarget(scenario: (target: Target) => Promise<void>): Promise<unknown> {
+  return Promise.all(targets.map(scenario));
+}
 
 /** A connection to `target`, closed after the file. */
 async function connect(target: Target): Promise<ChannelModel> {
@@ -105,18 +111,18 @@ async function policy(target: Target, definition: object, pattern: string, comma
 
 describe("stream retention from policies, as RabbitMQ 3.10", () => {
   it("a max-length-bytes policy drops an existing stream's old segments at once; the newest stay, in order", async () => {
-    for (const target of targets) {
+    await onEachTarget(async (target) => {
       const conn = await connect(target);
       const name = await stream(target, conn, SMALL_SEGMENTS, 50);
       assert.equal((await kept(conn, name)).length, 50, target.kind);
       await policy(target, { "max-length-bytes": 2000 }, `^${name}$`);
       const indexes = await keptUntil(conn, name, (k) => k.length < 50, `${target.kind}: old segments dropped`);
       assert.ok(isTail(indexes, 49), `${target.kind}: ${JSON.stringify(indexes)}`);
-    }
+    });
   });
 
   it("the policy's max-length-bytes wins over the argument, a larger one too", async () => {
-    for (const target of targets) {
+    await onEachTarget(async (target) => {
       const conn = await connect(target);
       const name = uniq("stream-policy-first");
       // The policy first: the stream is declared under it.
@@ -131,11 +137,11 @@ describe("stream retention from policies, as RabbitMQ 3.10", () => {
       await ch.close();
       await publish(conn, name, 50);
       assert.equal((await kept(conn, name)).length, 50, `${target.kind}: nothing dropped under the policy's larger limit`);
-    }
+    });
   });
 
   it("a stream-max-segment-size-bytes policy sizes the segments of a stream declared under it (with a max-length-bytes policy: old ones go)", async () => {
-    for (const target of targets) {
+    await onEachTarget(async (target) => {
       const conn = await connect(target);
       const prefix = uniq("stream-policy-segments");
       await policy(target, { "stream-max-segment-size-bytes": 1000, "max-length-bytes": 2000 }, `^${prefix}`);
@@ -152,11 +158,11 @@ describe("stream retention from policies, as RabbitMQ 3.10", () => {
       // With the default segment size (500 MB) nothing would go.
       const indexes = await keptUntil(conn, name, (k) => k.length < 50, `${target.kind}: old segments dropped`);
       assert.ok(isTail(indexes, 49), `${target.kind}: ${JSON.stringify(indexes)}`);
-    }
+    });
   });
 
   it("a max-age policy drops the segments older than it when it is set", async () => {
-    for (const target of targets) {
+    await onEachTarget(async (target) => {
       const conn = await connect(target);
       const name = await stream(target, conn, SMALL_SEGMENTS, 20);
       // Old enough to go, the newer batch young enough to stay, with room for rabbitmqctl's seconds.
@@ -166,31 +172,33 @@ describe("stream retention from policies, as RabbitMQ 3.10", () => {
       // The segment the old batch ends in may hold new messages too: it stays, the ones before it go.
       const indexes = await keptUntil(conn, name, (k) => k.length > 0 && k[0]! >= 10, `${target.kind}: the old segments are gone`);
       assert.ok(isTail(indexes, 39), `${target.kind}: ${JSON.stringify(indexes)}`);
-    }
+    });
   });
 
   it("an operator policy's max-length-bytes applies to streams too", async () => {
-    for (const target of targets) {
+    await onEachTarget(async (target) => {
       const conn = await connect(target);
       const name = await stream(target, conn, SMALL_SEGMENTS, 50);
       await policy(target, { "max-length-bytes": 2000 }, `^${name}$`, "set_operator_policy");
       const indexes = await keptUntil(conn, name, (k) => k.length < 50, `${target.kind}: old segments dropped`);
       assert.ok(isTail(indexes, 49), `${target.kind}: ${JSON.stringify(indexes)}`);
-    }
+    });
   });
 
   it("set_policy refuses a bad max-age as rabbitmqctl does: a validation error, or the crash of RabbitMQ's parser", async (t) => {
     const rabbit = targets.find((x) => x.kind === "rabbitmq");
     const cases = ['"1X"', '"0D"', '"1.5h"', '"D"', '"-1h"', "5", "1.5", "true", "null"];
-    const outputs = [];
-    for (const target of rabbit === undefined ? targets : [targets[0]!, rabbit]) {
-      const printed: string[] = [];
-      for (const value of cases) {
-        const out = await target.ctl(["set_policy", "bad-max-age", "^never$", `{"max-age":${value}}`, "--apply-to", "queues"]);
-        printed.push(`${out.code}\n${normalise(out.stdout + out.stderr)}`);
-      }
-      outputs.push(printed);
-    }
+    // Every call is refused, so none changes state: they all run at once, in order of the cases.
+    const outputs = await Promise.all(
+      (rabbit === undefined ? targets : [targets[0]!, rabbit]).map((target) =>
+        Promise.all(
+          cases.map(async (value) => {
+            const out = await target.ctl(["set_policy", "bad-max-age", "^never$", `{"max-age":${value}}`, "--apply-to", "queues"]);
+            return `${out.code}\n${normalise(out.stdout + out.stderr)}`;
+          }),
+        ),
+      ),
+    );
     assert.ok(outputs[0]![0]!.includes('<<"1X">> is not a valid max age'));
     assert.ok(outputs[0]![3]!.includes("{:badarg, [{:erlang, :list_to_integer, [[]]"));
     assert.ok(outputs[0]![5]!.includes("{:badarg, [{:re, :run, [5, '(^[0-9]*)(.*)'"));
