@@ -69,6 +69,10 @@ export class ContentAssembler {
     if (this.received + len > this.bodySize) {
       throw fail.frameError("content body larger than its header declared");
     }
+    // An empty body frame adds nothing (RabbitMQ takes it so). It must not reach the copy below:
+    // that would allocate the body's buffer unfilled, and when the next frame then carried the
+    // whole body by reference, completion swapped in the unfilled buffer, delivering old memory.
+    if (len === 0) return false;
     if (this.received === 0 && len === this.bodySize) {
       this.bodyBuf = buf;
       this.bodyStart = start;
