@@ -74,6 +74,8 @@ describe("the npm package", () => {
         `${path} should not be in the tarball`,
       );
     }
+    // The license (package.json says MIT) travels with the code.
+    assert.ok(packed.has("LICENSE"), "LICENSE is in the tarball");
     // Every built file the broker has (the management UI's too, wherever the build puts it) ships...
     const built = filesUnder(join(repo, "dist"), repo).filter((p) => !/^dist\/(test|bench|scripts)\/|\.map$/.test(p));
     assert.ok(built.length > 100, `only ${built.length} built files: is dist/ built?`);
