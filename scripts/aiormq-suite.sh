@@ -52,6 +52,8 @@ if "$PYTHON" -c 'import sys, yarl; sys.exit(0 if yarl.URL(sys.argv[1]).explicit_
 fi
 
 cd "$ROOT"
+# From $ROOT, as pytest will import it: a checkout with aiormq's package beside tests/ uses that one.
+"$PYTHON" -c 'import aiormq, pamqp; print(f"aiormq-suite: aiormq {aiormq.__version__} ({aiormq.__file__}), pamqp {pamqp.__version__}")' >&2
 export AMQP_URL="$URL"
 export PYTHONPATH="$REPO/test/python/aiomisc_shim${PYTHONPATH:+:$PYTHONPATH}"
 exec "$PYTHON" -m pytest \
