@@ -6,7 +6,7 @@
 #
 # TESTS is a checkout of aiormq's tests: the folder holding tests/ (tests/conftest.py), or tests/
 # itself. Take the tag matching Debian's aiormq (6.4.2 on bookworm), without aiormq's own package
-# beside it, so Debian's is the one imported (the report header says which):
+# beside it, so Debian's is the one imported (the script prints which one it is):
 #   git -C AIORMQ_GIT archive 6.4.2 tests | tar -x -C /tmp/aiormq-6.4.2
 # Nothing of aiormq's is copied into this repository: the suite is run where it lies.
 #
