@@ -1,6 +1,6 @@
 """Debian's aiormq (python3-aiormq) against a broker: what aiormq's own suite checks of the broker,
-written for this repository (aiormq's suite itself needs aiomisc's pytest plugin, which Debian
-does not package). Exits 0 when every check passes; prints the failing one otherwise.
+written for this repository (aiormq's suite itself is run by hand: scripts/aiormq-suite.sh).
+Exits 0 when every check passes; prints the failing one otherwise.
 
 usage: aiormq_client.py AMQP_URL
 """
