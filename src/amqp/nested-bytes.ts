@@ -13,6 +13,8 @@ export interface NestedVisitor {
   /** A value that is neither a table nor an array, decoded as AmqpReader decodes it. */
   scalar(value: FieldValue, letter: string, key: string | undefined): void;
   close(type: "F" | "A"): void;
+  /** True to end the walk early (the rest is not visited). */
+  done?(): boolean;
 }
 
 /**
@@ -28,6 +30,7 @@ export function walkNested(nested: NestedBytes, visitor: NestedVisitor): void {
   r.pos = 4;
   visitor.open(nested.type, undefined);
   while (types.length > 0) {
+    if (visitor.done?.() === true) return;
     const type = types[types.length - 1]!;
     if (r.pos >= ends[ends.length - 1]!) {
       types.pop();
@@ -49,36 +52,45 @@ export function walkNested(nested: NestedBytes, visitor: NestedVisitor): void {
   }
 }
 
+/** Where nestedErlangText stops: the texts it goes into are cut to 255 bytes. */
+const ERLANG_TEXT_MAX = 1024;
+
 /**
  * A NestedBytes value as Erlang's ~tp prints it on one line: a table as a list of
  * {Key,Type,Value}, an array as a list of {Type,Value} (src/amqp/erlang-term.ts does the rest;
- * `scalarText` prints one value of a wire type).
+ * `scalarText` prints one value of a wire type). Past ERLANG_TEXT_MAX characters the rest is "...".
  */
 export function nestedErlangText(nested: NestedBytes, scalarText: (value: FieldValue, letter: string) => string): string {
   const parts: string[] = [];
+  let length = 0;
+  const push = (...texts: string[]): void => {
+    for (const t of texts) length += t.length;
+    parts.push(...texts);
+  };
   // Whether the innermost open list has had an element yet (a comma goes before the next).
   const started: boolean[] = [];
   const element = (letter: string, key: string | undefined): void => {
     if (started.length > 0) {
-      if (started[started.length - 1]) parts.push(",");
+      if (started[started.length - 1]) push(",");
       started[started.length - 1] = true;
-      parts.push(key === undefined ? "{" : `{${erlangBinary(encodeName(key))},`, fieldTypeNameOf(letter), ",");
+      push(key === undefined ? "{" : `{${erlangBinary(encodeName(key))},`, fieldTypeNameOf(letter), ",");
     }
   };
   walkNested(nested, {
     open(type, key) {
       element(type, key);
-      parts.push("[");
+      push("[");
       started.push(false);
     },
     scalar(value, letter, key) {
       element(letter, key);
-      parts.push(scalarText(value, letter), "}");
+      push(scalarText(value, letter), "}");
     },
     close() {
       started.pop();
-      parts.push(started.length > 0 ? "]}" : "]");
+      push(started.length > 0 ? "]}" : "]");
     },
+    done: () => length > ERLANG_TEXT_MAX,
   });
-  return parts.join("");
+  return length > ERLANG_TEXT_MAX ? `${parts.join("").slice(0, ERLANG_TEXT_MAX)}...` : parts.join("");
 }

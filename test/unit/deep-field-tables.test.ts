@@ -151,6 +151,13 @@ describe("walkers of tables take NestedBytes", () => {
     assert.equal(erlangTerm(asNested, "F", 0), erlangTerm(shallow, "F", 0).replace(/\n\s*/g, ""));
   });
 
+  it("Erlang text of a value 18,000 levels deep stops after 1 KiB (error texts are cut to 255 bytes)", () => {
+    const deep = decode(tableBytes([["d", deepValue(18_000)]])).d!;
+    const text = erlangTerm(deep, "F", 0);
+    assert.ok(text.startsWith('[{<<"k">>,table,[{<<"k">>,table,'));
+    assert.ok(text.length < 4096 && text.includes("..."), `${text.length} characters`);
+  });
+
   it("warrenctl's table and JSON: the same as the decoded table's", () => {
     const [a, b] = [tableInfo({ d: asNested }), tableInfo({ d: shallow })] as Array<{ table: never }>;
     assert.equal(erlangTable(a.table), erlangTable(b.table));
