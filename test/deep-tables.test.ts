@@ -101,16 +101,28 @@ describe("deep field tables over AMQP (as RabbitMQ 3.10.8)", () => {
     await broker.stop();
   });
 
-  it("a message whose headers nest 18,000 tables deep reaches a consumer with its content header byte for byte", async () => {
-    const c = await client(broker.port, broker.host);
-    const queue = uniqueName("deep-deliver");
+  /** A queue bound to amq.headers for messages with a = "b": routing reads (decodes) their headers. */
+  async function headersQueue(c: RawClient, prefix: string): Promise<string> {
+    const queue = uniqueName(prefix);
     c.sendMethod(1, M.queueDeclare, declareArgs(queue, tableBytes([])));
     await c.expectMethod(M.queueDeclareOk, { channel: 1 });
+    const args = tableBytes([
+      ["x-match", longstrValue("any")],
+      ["a", longstrValue("b")],
+    ]);
+    c.sendMethod(1, M.queueBind, bindArgs(queue, "amq.headers", "", args));
+    await c.expectMethod(M.queueBindOk, { channel: 1 });
+    return queue;
+  }
+
+  it("a message whose headers nest 18,000 tables deep is routed by a headers exchange and reaches a consumer with its content header byte for byte", async () => {
+    const c = await client(broker.port, broker.host);
+    const queue = await headersQueue(c, "deep-deliver");
     const headers = tableBytes([
       ["a", longstrValue("b")],
       ["d", deepValue(18_000)],
     ]);
-    publish(c, "", queue, headers);
+    publish(c, "amq.headers", "", headers);
     c.sendMethod(1, M.basicConsume, new ArgWriter().short(0).shortstr(queue).shortstr("").bits(false, true, false, false).table({}));
     await c.expectMethod(M.basicConsumeOk, { channel: 1 });
     await c.expectMethod(M.basicDeliver, { channel: 1 });
@@ -119,11 +131,9 @@ describe("deep field tables over AMQP (as RabbitMQ 3.10.8)", () => {
     assert.ok(header.payload.equals(headersOnly(headers, 1)), "the content header as published");
   });
 
-  it("arrays nested 20,000 deep in a header come back byte for byte", async () => {
+  it("arrays nested 20,000 deep in a header are routed by a headers exchange and come back byte for byte", async () => {
     const c = await client(broker.port, broker.host);
-    const queue = uniqueName("deep-array");
-    c.sendMethod(1, M.queueDeclare, declareArgs(queue, tableBytes([])));
-    await c.expectMethod(M.queueDeclareOk, { channel: 1 });
+    const queue = await headersQueue(c, "deep-array");
     const depth = 20_000;
     const value = Buffer.alloc(5 * depth + 5);
     for (let i = 0; i < depth; i++) {
@@ -131,8 +141,11 @@ describe("deep field tables over AMQP (as RabbitMQ 3.10.8)", () => {
       value.writeUInt32BE(5 * (depth - i) + 5 - 5, i * 5 + 1);
     }
     intValue(7).copy(value, 5 * depth);
-    const headers = tableBytes([["arr", value]]);
-    publish(c, "", queue, headers);
+    const headers = tableBytes([
+      ["arr", value],
+      ["a", longstrValue("b")],
+    ]);
+    publish(c, "amq.headers", "", headers);
     assert.ok((await getHeader(c, queue))?.equals(headersOnly(headers, 1)));
   });
 
@@ -150,14 +163,14 @@ describe("deep field tables over AMQP (as RabbitMQ 3.10.8)", () => {
         "",
         tableBytes([
           ["x-match", longstrValue("all")],
-          ["d", deepValue(300)],
+          ["d", deepValue(5_000)],
         ]),
       ),
     );
     await c.expectMethod(M.queueBindOk, { channel: 1 });
-    publish(c, "amq.headers", "", tableBytes([["d", deepValue(299)]]));
-    publish(c, "amq.headers", "", tableBytes([["d", deepValue(300, intValue(1))]]));
-    publish(c, "amq.headers", "", tableBytes([["d", deepValue(300)]]));
+    publish(c, "amq.headers", "", tableBytes([["d", deepValue(4_999)]]));
+    publish(c, "amq.headers", "", tableBytes([["d", deepValue(5_000, intValue(1))]]));
+    publish(c, "amq.headers", "", tableBytes([["d", deepValue(5_000)]]));
     assert.equal(await waitForCount(c, queue, 1), 1);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(await messageCount(c, queue), 1, "only the message with the same header");
@@ -407,6 +420,31 @@ describe("deep field tables in Warren's store, management API and warrenctl", ()
       assert.deepEqual([close.replyCode, close.classId, close.methodId], [501, 50, 20]);
       assert.match(close.replyText, /^FRAME_ERROR - cannot decode <</);
     }
+  });
+
+  it("client properties 500 tables deep (start-ok fits in 4 KiB) are listed by the management API and warrenctl", async () => {
+    const c = await RawClient.connect(broker.port);
+    clients.add(c);
+    await c.start();
+    const name = uniqueName("deep-client");
+    const properties = tableBytes([
+      ["connection_name", longstrValue(name)],
+      ["deep", deepValue(500, leaf)],
+    ]);
+    c.sendMethod(0, M.connectionStartOk, new ArgWriter().raw(properties).shortstr("PLAIN").longstr("\0guest\0guest").shortstr("en_US"));
+    const tune = await c.expectMethod(M.connectionTune, { channel: 0 });
+    const [channelMax, frameMax, heartbeat] = [tune.args.short(), tune.args.long(), tune.args.short()];
+    c.sendTuneOk({ channelMax, frameMax, heartbeat });
+    c.sendConnectionOpen();
+    await c.expectMethod(M.connectionOpenOk, { channel: 0 });
+    const listed = await eventually(async () => {
+      const r = await api.get("/api/connections");
+      return r.text.includes(name) ? r : undefined;
+    });
+    assert.ok(listed.text.includes(`"deep":${deepJson(500, '"x"')}`));
+    const ctl = await warrenctl(broker.dataDir!, ["list_connections", "client_properties"]);
+    assert.equal(ctl.code, 0, ctl.stderr);
+    assert.ok(ctl.stdout.includes(`{"deep",${'[{"k",'.repeat(500)}"x"${"}]".repeat(500)}}`));
   });
 
   it("warrenctl lists deep queue and binding arguments", async () => {
