@@ -11,4 +11,6 @@ export type { LogLevel, Options } from "./config/options.js";
 export { OptionError } from "./config/options.js";
 export type { Logger } from "./logger.js";
 export type { FieldTable, FieldValue } from "./amqp/field-types.js";
+// A header table or array nested past 64 levels comes as its wire bytes (see its JSDoc).
+export { NestedBytes } from "./amqp/field-types.js";
 export { AmqpError } from "./amqp/errors.js";

@@ -18,6 +18,8 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { type BrokerHandle, startBroker } from "./helpers/broker.js";
 import { underCi } from "./helpers/control.js";
 import { Api, eventually } from "./helpers/management.js";
+import { deepValue, tableBytes } from "./helpers/deep-table.js";
+import { ArgWriter, M, RawClient } from "./helpers/raw-client.js";
 
 const CHROMIUM = process.env.WARREN_CHROMIUM ?? "/usr/bin/chromium";
 /** test-output/screenshots at the repository's root (this file runs as dist/test/management-ui.test.js). */
@@ -264,6 +266,32 @@ describe("management web UI in headless chromium", { skip }, () => {
     await photograph("exchange");
     await open("exchanges");
     await photograph("exchanges");
+  });
+
+  test("a queue whose arguments nest 6,000 tables deep shows its page, the deep levels as an ellipsis", async () => {
+    const queue = "ui-deep-arguments";
+    const c = await RawClient.connect(broker.port);
+    try {
+      await c.handshake();
+      await c.openChannel(1);
+      c.sendMethod(
+        1,
+        M.queueDeclare,
+        new ArgWriter()
+          .short(0)
+          .shortstr(queue)
+          .bits(false, false, false, false, false)
+          .raw(tableBytes([["x-deep", deepValue(6_000)]])),
+      );
+      await c.expectMethod(M.queueDeclareOk, { channel: 1 });
+      await open(`queues/%2F/${queue}`);
+      await page.locator("dt", { hasText: "x-deep" }).waitFor();
+      await page.locator("span[title^='nested deeper']").first().waitFor();
+      c.sendMethod(1, M.queueDelete, new ArgWriter().short(0).shortstr(queue).bits(false, false, false));
+      await c.expectMethod(M.queueDeleteOk, { channel: 1 });
+    } finally {
+      c.destroy();
+    }
   });
 
   test("no script error in the page through all of the above", () => {

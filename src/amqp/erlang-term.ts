@@ -1,6 +1,17 @@
-import { arrayTypes, Decimal, fieldTypeNameOf, tableTypes, writtenTypeLetter, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
+import {
+  arrayTypes,
+  Decimal,
+  fieldTypeNameOf,
+  NestedBytes,
+  tableTypes,
+  writtenTypeLetter,
+  type FieldArray,
+  type FieldTable,
+  type FieldValue,
+} from "./field-types.js";
 import { erlangBinary } from "./frame-text.js";
 import { encodeName } from "./name-bytes.js";
+import { nestedErlangText } from "./nested-bytes.js";
 
 /** Erlang's line length for ~tp: a term that does not fit is broken over lines. */
 const LINE_LENGTH = 80;
@@ -21,6 +32,8 @@ export function erlangTerm(value: FieldValue, letter: string = writtenTypeLetter
 }
 
 function term(value: FieldValue, letter: string): Term {
+  // Too deep to walk by recursion: printed on one line, as the value's end is cut off anyway.
+  if (value instanceof NestedBytes) return nestedErlangText(value, (v, t) => flat(term(v, t)));
   switch (letter) {
     case "f":
     case "d":

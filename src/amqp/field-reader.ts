@@ -1,5 +1,5 @@
 import { syntaxError } from "./errors.js";
-import { arrayTypes, Decimal, tableTypes, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
+import { arrayTypes, Decimal, DECODED_LEVELS, NestedBytes, tableTypes, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
 import { decodeName } from "./name-bytes.js";
 
 /**
@@ -82,7 +82,8 @@ export class AmqpReader {
     return b;
   }
 
-  table(): FieldTable {
+  /** A table; `level` is how deep it sits in the table being read (0: that table itself). */
+  table(level = 0): FieldTable {
     const len = this.u32();
     this.need(len);
     const end = this.pos + len;
@@ -91,7 +92,7 @@ export class AmqpReader {
     while (this.pos < end) {
       const key = this.name();
       const type = String.fromCharCode(this.buf[this.pos] ?? 0);
-      const value = this.fieldValue();
+      const value = this.fieldValue(level + 1);
       if (key === "__proto__") {
         // A plain assignment would set the object's prototype and lose the entry.
         defineEntry(types, key, type);
@@ -107,7 +108,7 @@ export class AmqpReader {
     return table;
   }
 
-  private array(): FieldArray {
+  private array(level: number): FieldArray {
     const len = this.u32();
     this.need(len);
     const end = this.pos + len;
@@ -115,15 +116,57 @@ export class AmqpReader {
     let types = "";
     while (this.pos < end) {
       types += String.fromCharCode(this.buf[this.pos] ?? 0);
-      values.push(this.fieldValue());
+      values.push(this.fieldValue(level + 1));
     }
     arrayTypes.set(values, types);
     if (this.pos !== end) throw syntaxError("SYNTAX_ERROR - field array overruns its length");
     return values;
   }
 
-  /** One field value: its type octet, then the value. */
-  fieldValue(): FieldValue {
+  /** Moves past n bytes, which must be in the frame. */
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+
+  /**
+   * A table or array too deep to decode (its type octet read): checked as thoroughly as decoding
+   * would check it, with the same errors, but in a loop with its own stack of containers instead
+   * of one call per level, and kept as a copy of its bytes (the frame's buffer is reused).
+   */
+  private nestedBytes(type: "F" | "A"): NestedBytes {
+    const start = this.pos;
+    const len = this.u32();
+    this.need(len);
+    // Where each open container ends; negative for an array (-end - 1), so one number says both.
+    const ends: number[] = [type === "F" ? this.pos + len : -(this.pos + len) - 1];
+    while (ends.length > 0) {
+      const top = ends[ends.length - 1]!;
+      const inTable = top >= 0;
+      const end = inTable ? top : -top - 1;
+      if (this.pos >= end) {
+        if (this.pos !== end) throw syntaxError(`SYNTAX_ERROR - field ${inTable ? "table" : "array"} overruns its length`);
+        ends.pop();
+        continue;
+      }
+      if (inTable) this.skip(this.u8()); // the key
+      const valueType = this.u8();
+      if (valueType === 0x46 || valueType === 0x41) {
+        const n = this.u32();
+        this.need(n);
+        ends.push(valueType === 0x46 ? this.pos + n : -(this.pos + n) - 1);
+      } else {
+        skipScalar(this, valueType);
+      }
+    }
+    return new NestedBytes(type, Buffer.from(this.buf.subarray(start, this.pos)));
+  }
+
+  /**
+   * One field value: its type octet, then the value. `level` is the level a table or array value
+   * would have (1 for an entry of the table being read); past DECODED_LEVELS one stays bytes.
+   */
+  fieldValue(level = 1): FieldValue {
     const type = this.u8();
     const b = this.buf;
     switch (type) {
@@ -199,16 +242,47 @@ export class AmqpReader {
       case 0x78: // x
         return Buffer.from(this.longStr());
       case 0x41: // A
-        return this.array();
+        return level > DECODED_LEVELS ? this.nestedBytes("A") : this.array(level);
       case 0x54: // T
         return new Date(this.u64() * 1000);
       case 0x46: // F
-        return this.table();
+        return level > DECODED_LEVELS ? this.nestedBytes("F") : this.table(level);
       case 0x56: // V
         return null;
       default:
         throw syntaxError(`SYNTAX_ERROR - unknown field type '${String.fromCharCode(type)}'`);
     }
+  }
+}
+
+/** Skips over the field value whose type octet is `type`, or throws as fieldValue would. */
+function skipScalar(r: AmqpReader, type: number): void {
+  switch (type) {
+    case 0x74: // t
+    case 0x62: // b
+    case 0x42: // B
+      return r.skip(1);
+    case 0x73: // s
+    case 0x75: // u
+      return r.skip(2);
+    case 0x49: // I
+    case 0x69: // i
+    case 0x66: // f
+      return r.skip(4);
+    case 0x6c: // l
+    case 0x4c: // L
+    case 0x64: // d
+    case 0x54: // T
+      return r.skip(8);
+    case 0x44: // D
+      return r.skip(5);
+    case 0x53: // S
+    case 0x78: // x
+      return r.skip(r.u32());
+    case 0x56: // V
+      return;
+    default:
+      throw syntaxError(`SYNTAX_ERROR - unknown field type '${String.fromCharCode(type)}'`);
   }
 }
 

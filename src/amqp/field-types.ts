@@ -6,7 +6,7 @@
  * decoded when the broker reads it (headers exchange, arguments) and re-encoded when the broker
  * writes one itself. Integers decode to number (int64 beyond 2^53 to bigint).
  */
-export type FieldValue = string | number | bigint | boolean | null | Buffer | Date | Decimal | FieldArray | FieldTable;
+export type FieldValue = string | number | bigint | boolean | null | Buffer | Date | Decimal | FieldArray | FieldTable | NestedBytes;
 
 export interface FieldTable {
   [key: string]: FieldValue;
@@ -19,6 +19,27 @@ export class Decimal {
   constructor(
     readonly scale: number,
     readonly value: number,
+  ) {}
+}
+
+/**
+ * How many levels of tables and arrays inside a table are decoded to objects (the table itself is
+ * level 0). A client may nest as deep as a frame allows (~18,000 levels in 128 KiB); code that
+ * walks decoded values recurses, so a container deeper than this is kept as its wire bytes.
+ */
+export const DECODED_LEVELS = 64;
+
+/**
+ * A table ('F') or array ('A') nested deeper than DECODED_LEVELS, kept as its exact wire bytes
+ * (the u32 length and the content, without the type octet): written back byte for byte, equal to
+ * another when the bytes are (RabbitMQ compares nested values with their types and in order, so
+ * bytes say the same, but for a float 0.0 against -0.0), and read by src/amqp/nested-bytes.ts's
+ * iterative walk where its contents are shown.
+ */
+export class NestedBytes {
+  constructor(
+    readonly type: "F" | "A",
+    readonly bytes: Buffer,
   ) {}
 }
 
@@ -52,6 +73,7 @@ export function writtenTypeLetter(v: FieldValue): string {
   if (Buffer.isBuffer(v)) return "x";
   if (v instanceof Date) return "T";
   if (v instanceof Decimal) return "D";
+  if (v instanceof NestedBytes) return v.type;
   return Array.isArray(v) ? "A" : "F";
 }
 
@@ -89,5 +111,6 @@ export function fieldTypeName(table: FieldTable, key: string): string {
   if (typeof v === "string") return "longstr";
   if (typeof v === "boolean") return "bool";
   if (typeof v === "number") return Number.isInteger(v) ? "signedint" : "double";
+  if (v instanceof NestedBytes) return TYPE_NAMES[v.type]!;
   return "table";
 }

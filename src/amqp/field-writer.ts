@@ -1,4 +1,4 @@
-import { arrayTypes, Decimal, tableTypes, TypedValue, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
+import { arrayTypes, Decimal, NestedBytes, tableTypes, TypedValue, type FieldArray, type FieldTable, type FieldValue } from "./field-types.js";
 import { writeName } from "./name-bytes.js";
 
 /**
@@ -190,6 +190,9 @@ export class AmqpWriter {
       this.pos += 4;
     } else if (v instanceof TypedValue) {
       this.number(v.type, v.value);
+    } else if (v instanceof NestedBytes) {
+      b[this.pos++] = v.type.charCodeAt(0); // then its length and content, as they came
+      this.raw(v.bytes);
     } else if (Array.isArray(v)) {
       b[this.pos++] = 0x41; // A
       this.array(v);

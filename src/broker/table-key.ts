@@ -1,4 +1,4 @@
-import { Decimal, type FieldTable, type FieldValue } from "../amqp/field-types.js";
+import { Decimal, NestedBytes, type FieldTable, type FieldValue } from "../amqp/field-types.js";
 
 /**
  * A canonical string for a field table: equal tables (in any key order) give equal strings.
@@ -25,6 +25,8 @@ function valueKey(v: FieldValue): string {
   if (Buffer.isBuffer(v)) return "x" + v.toString("hex");
   if (v instanceof Date) return "T" + v.getTime();
   if (v instanceof Decimal) return `D${v.scale}:${v.value}`;
+  // Deeper than the decoder builds objects for: its bytes (RabbitMQ keeps nested tables in order).
+  if (v instanceof NestedBytes) return v.type + v.bytes.toString("hex");
   if (Array.isArray(v)) return "[" + v.map(valueKey).join(",") + "]";
   return tableKey(v as FieldTable);
 }

@@ -7,8 +7,18 @@
  * RabbitMQ's AMQP codec decodes it (src/mgmt/phash2.ts). So a key read from RabbitMQ names the
  * same binding on Warren.
  */
-import { arrayTypes, type Decimal, fieldTypeNameOf, tableTypes, writtenTypeLetter, type FieldTable, type FieldValue } from "../amqp/field-types.js";
+import {
+  arrayTypes,
+  type Decimal,
+  fieldTypeNameOf,
+  NestedBytes,
+  tableTypes,
+  writtenTypeLetter,
+  type FieldTable,
+  type FieldValue,
+} from "../amqp/field-types.js";
 import { decodeName, encodeName } from "../amqp/name-bytes.js";
+import { walkNested } from "../amqp/nested-bytes.js";
 import { atom, ErlFloat, type ErlTerm, ErlTuple, phash2 } from "./phash2.js";
 
 export function propertiesKey(routingKey: string, args: FieldTable): string {
@@ -46,6 +56,7 @@ function entryTerm(key: Buffer, value: FieldValue, letter: string | undefined): 
 /** {Type, Value} as rabbit_binary_parser decodes a field value of wire type `letter`. */
 function typedValue(value: FieldValue, letter: string): [ErlTerm, ErlTerm] {
   const type = atom(fieldTypeNameOf(letter));
+  if (value instanceof NestedBytes) return [type, nestedTerm(value)];
   switch (letter) {
     case "t":
       return [type, atom(value ? "true" : "false")];
@@ -75,6 +86,32 @@ function typedValue(value: FieldValue, letter: string): [ErlTerm, ErlTerm] {
       // Integers of every width (bigint beyond 2^53).
       return [type, typeof value === "bigint" ? value : Number(value)];
   }
+}
+
+/** A table or array too deep to have been decoded, as the same terms, built in a loop. */
+function nestedTerm(nested: NestedBytes): ErlTerm {
+  const open: ErlTerm[][] = [];
+  let root: ErlTerm = [];
+  const add = (value: ErlTerm, letter: string, key: string | undefined): void => {
+    const parent = open[open.length - 1];
+    const type = atom(fieldTypeNameOf(letter));
+    if (parent === undefined) root = value;
+    else parent.push(key === undefined ? new ErlTuple(type, value) : new ErlTuple(encodeName(key), type, value));
+  };
+  walkNested(nested, {
+    open(type, key) {
+      const list: ErlTerm[] = [];
+      add(list, type, key);
+      open.push(list);
+    },
+    scalar(value, letter, key) {
+      add(typedValue(value, letter)[1], letter, key);
+    },
+    close() {
+      open.pop();
+    },
+  });
+  return root;
 }
 
 /** rabbit_http_util:quote_plus with "~" escaped: letters, digits and "-_." stay, space is "+". */

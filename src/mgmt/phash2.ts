@@ -47,6 +47,9 @@ const NIL_ALONE = 3468870702;
 /** NIL_DEF, the tag value the VM mixes in for [] after other terms. */
 const NIL_TAG = 2;
 
+/** Where a list's elements end and its tail [] is hashed. */
+const LIST_END = Symbol("list end");
+
 /** phash2(term, 2^32): the full 32-bit hash. */
 export function phash2(term: ErlTerm): number {
   const h = new Hasher();
@@ -57,21 +60,28 @@ export function phash2(term: ErlTerm): number {
 class Hasher {
   hash = 0;
 
-  term(t: ErlTerm): void {
-    if (typeof t === "number" || typeof t === "bigint") return this.integer(BigInt(t));
-    if (t instanceof ErlAtom) return this.atom(t.name);
-    if (t instanceof ErlFloat) return this.float(t.value);
-    if (Buffer.isBuffer(t)) return this.binary(t);
-    if (t instanceof ErlTuple) {
-      this.mixWord(t.items.length, 0, C_TUPLE);
-      for (const item of t.items) this.term(item);
-      return;
+  /** Depth first, left to right, in a loop: a term may nest as deep as a client's table does. */
+  term(root: ErlTerm): void {
+    const work: Array<ErlTerm | typeof LIST_END> = [root];
+    while (work.length > 0) {
+      const t = work.pop()!;
+      if (t === LIST_END) {
+        if (this.hash === 0) this.hash = NIL_ALONE;
+        else this.mixWord(NIL_TAG, 0, C_NIL);
+      } else if (typeof t === "number" || typeof t === "bigint") this.integer(BigInt(t));
+      else if (t instanceof ErlAtom) this.atom(t.name);
+      else if (t instanceof ErlFloat) this.float(t.value);
+      else if (Buffer.isBuffer(t)) this.binary(t);
+      else if (t instanceof ErlTuple) {
+        this.mixWord(t.items.length, 0, C_TUPLE);
+        for (let i = t.items.length - 1; i >= 0; i--) work.push(t.items[i]!);
+      } else {
+        // A list: each element in turn, then the tail []. (Lists of bytes, which the VM hashes as
+        // strings, do not occur in argument tables.)
+        work.push(LIST_END);
+        for (let i = t.length - 1; i >= 0; i--) work.push(t[i]!);
+      }
     }
-    // A list: each element in turn, then the tail []. (Lists of bytes, which the VM hashes as
-    // strings, do not occur in argument tables.)
-    for (const item of t) this.term(item);
-    if (this.hash === 0) this.hash = NIL_ALONE;
-    else this.mixWord(NIL_TAG, 0, C_NIL);
   }
 
   private atom(name: string): void {

@@ -24,6 +24,7 @@ import { registerOverviewRoutes } from "./routes/overview.js";
 import { registerPolicyRoutes } from "./routes/policies.js";
 import { registerQueueRoutes } from "./routes/queues.js";
 import { loadUiFiles, UI_HEADERS } from "./ui-files.js";
+import { jsonText } from "../ctl/json-text.js";
 
 /** RabbitMQ's management.http_max_body_size default: definitions files can be large. */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
@@ -179,7 +180,7 @@ function fromAmqpError(err: AmqpError): HttpError {
 }
 
 function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
-  return reply.header("cache-control", "no-cache").header("content-type", "application/json").send(JSON.stringify(body));
+  return reply.header("cache-control", "no-cache").header("content-type", "application/json").send(jsonText(body));
 }
 
 function send(reply: FastifyReply, err: HttpError): FastifyReply {

@@ -3,6 +3,7 @@ import {
   arrayTypes,
   Decimal,
   fieldTypeNameOf,
+  NestedBytes,
   tableTypes,
   writtenTypeLetter,
   type FieldArray,
@@ -82,6 +83,9 @@ export function valuesEqual(a: FieldValue, b: FieldValue): boolean {
     return bytesOf(a).equals(bytesOf(b));
   }
   if (a instanceof Decimal) return b instanceof Decimal && a.scale === b.scale && a.value === b.value;
+  // Values at the same depth of two tables are both bytes or both objects (DECODED_LEVELS).
+  if (a instanceof NestedBytes) return b instanceof NestedBytes && a.type === b.type && a.bytes.equals(b.bytes);
+  if (b instanceof NestedBytes) return false;
   if (isContainer(a) && isContainer(b)) {
     if (Array.isArray(a) !== Array.isArray(b)) return entryCount(a) === 0 && entryCount(b) === 0;
     if (Array.isArray(a)) return arraysEqual(a, b as FieldArray);
@@ -117,7 +121,7 @@ function tablesEqual(a: FieldTable, b: FieldTable): boolean {
 }
 
 function isContainer(v: FieldValue): v is FieldArray | FieldTable {
-  return typeof v === "object" && v !== null && !Buffer.isBuffer(v) && !(v instanceof Date) && !(v instanceof Decimal);
+  return typeof v === "object" && v !== null && !Buffer.isBuffer(v) && !(v instanceof Date) && !(v instanceof Decimal) && !(v instanceof NestedBytes);
 }
 
 function entryCount(v: FieldArray | FieldTable): number {

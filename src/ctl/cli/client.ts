@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { controlSocketPath, type ControlRequest, type ControlResponse } from "../protocol.js";
+import { jsonText } from "../json-text.js";
 
 /**
  * The control socket warrenctl talks to. `--node` / `-n` names a data folder or the socket itself;
@@ -44,7 +45,7 @@ export function request(socketPath: string, req: ControlRequest, timeoutMs: numb
       reject(new RequestTimeoutError(timeoutMs));
     }, timeoutMs);
     socket.setEncoding("utf8");
-    socket.on("connect", () => socket.write(JSON.stringify(req) + "\n"));
+    socket.on("connect", () => socket.write(jsonText(req) + "\n"));
     socket.on("error", (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (response !== undefined)

@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { splitDefinitions } from "./definitions-split.js";
 import { toJson } from "./format.js";
 import { MAX_REQUEST_BYTES } from "../protocol.js";
+import { jsonText } from "../json-text.js";
 import { parseSize } from "../../config/size.js";
 import {
   arity,
@@ -382,7 +383,7 @@ export const nodeCommands: CommandSpec[] = [
     async run([path], _opts, call) {
       const r = await call("export_definitions", {});
       if (!r.ok) return errorOutcome(EXIT.unavailable, r.error.message);
-      const body = JSON.stringify(r.result);
+      const body = jsonText(r.result);
       if (path === "-") return { exitCode: EXIT.ok, raw: body };
       const abs = resolve(path!);
       try {

@@ -5,6 +5,8 @@
  * a part that fails leaves the parts before it imported.
  */
 
+import { jsonText } from "../json-text.js";
+
 /** The sections of a definitions file, in import order. */
 const SECTION_ORDER = ["users", "vhosts", "permissions", "topic_permissions", "parameters", "global_parameters", "policies", "exchanges", "queues", "bindings"];
 
@@ -14,7 +16,7 @@ const SECTION_ORDER = ["users", "vhosts", "permissions", "topic_permissions", "p
  */
 export function splitDefinitions(definitions: unknown, maxBytes: number): unknown[] {
   if (typeof definitions !== "object" || definitions === null || Array.isArray(definitions)) return [definitions];
-  if (Buffer.byteLength(JSON.stringify(definitions)) <= maxBytes) return [definitions];
+  if (Buffer.byteLength(jsonText(definitions)) <= maxBytes) return [definitions];
   const input = definitions as Record<string, unknown>;
   const sections = [
     ...SECTION_ORDER.filter((k) => Array.isArray(input[k])),
@@ -26,10 +28,10 @@ export function splitDefinitions(definitions: unknown, maxBytes: number): unknow
 
   const parts: Array<Record<string, unknown>> = [];
   let current = first;
-  let size = Buffer.byteLength(JSON.stringify(first));
+  let size = Buffer.byteLength(jsonText(first));
   for (const section of sections) {
     for (const entry of input[section] as unknown[]) {
-      const entrySize = Buffer.byteLength(JSON.stringify(entry) ?? "null") + 1;
+      const entrySize = Buffer.byteLength(jsonText(entry) ?? "null") + 1;
       const sectionOverhead = Array.isArray(current[section]) ? 0 : section.length + 6;
       if (size + entrySize + sectionOverhead > maxBytes && Object.keys(current).length > 0) {
         parts.push(current);

@@ -79,10 +79,41 @@ const RESERVED = new Set([
   "xor",
 ]);
 
-/** One table value as ~tp prints the prettified AMQP value (typed by `type`). */
-function erlangTableValue(type: string, v: TableValue): string {
-  if (type === "table" && Array.isArray(v)) return erlangTable(v as TableEntry[]);
-  if (type === "array" && Array.isArray(v)) return `[${(v as Array<[string, TableValue]>).map(([t, x]) => erlangTableValue(t, x)).join(",")}]`;
+/**
+ * One table value as ~tp prints the prettified AMQP value (typed by `type`). A loop with a stack
+ * of what is left to print, not a call per level: a client's table may nest ~18,000 levels.
+ */
+function erlangTableValue(type: string, value: TableValue): string {
+  const parts: string[] = [];
+  const work: Array<string | [string, TableValue]> = [[type, value]];
+  while (work.length > 0) {
+    const item = work.pop()!;
+    if (typeof item === "string") {
+      parts.push(item);
+      continue;
+    }
+    const [t, v] = item;
+    if (t === "table" && Array.isArray(v)) {
+      const entries = v as TableEntry[];
+      work.push("]");
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, entryType, entryValue] = entries[i]!;
+        work.push("}", [entryType, entryValue], `${i > 0 ? "," : ""}{${erlangString(key)},`);
+      }
+      parts.push("[");
+    } else if (t === "array" && Array.isArray(v)) {
+      const items = v as Array<[string, TableValue]>;
+      work.push("]");
+      for (let i = items.length - 1; i >= 0; i--) work.push(items[i]!, ...(i > 0 ? [","] : []));
+      parts.push("[");
+    } else {
+      parts.push(scalarText(v));
+    }
+  }
+  return parts.join("");
+}
+
+function scalarText(v: TableValue): string {
   if (v === null) return "undefined";
   if (typeof v === "string") return erlangString(v);
   if (typeof v === "boolean") return String(v);
@@ -93,7 +124,7 @@ function erlangTableValue(type: string, v: TableValue): string {
 
 /** An AMQP table as rabbitmqctl's table formatter prints it: [{"key",value},...]. */
 export function erlangTable(entries: TableEntry[]): string {
-  return `[${entries.map(([k, t, v]) => `{${erlangString(k)},${erlangTableValue(t, v)}}`).join(",")}]`;
+  return erlangTableValue("table", entries);
 }
 
 /** A column value in rabbitmqctl's table format. */
@@ -114,30 +145,52 @@ export function tableCell(v: InfoValue): string {
 
 // ---- JSON ----
 
-/** JSON text, with floats written as floats ("1.0"), as Erlang's JSON encoder does. */
-export function toJson(v: unknown): string {
-  if (v === null || v === undefined) return "null";
-  if (typeof v === "string" || typeof v === "boolean") return JSON.stringify(v);
-  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null";
-  if (Array.isArray(v)) return `[${v.map(toJson).join(",")}]`;
-  if (typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    if (Object.keys(o).length === 1 && typeof o.float === "number") return erlangFloat(o.float);
-    return `{${Object.entries(o)
-      .map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`)
-      .join(",")}}`;
+/**
+ * JSON text, with floats written as floats ("1.0"), as Erlang's JSON encoder does. A loop with a
+ * stack of what is left to write: a table value may nest ~18,000 levels.
+ */
+export function toJson(value: unknown): string {
+  const parts: string[] = [];
+  const work: unknown[] = [value];
+  while (work.length > 0) {
+    const v = work.pop();
+    if (v instanceof Literal) parts.push(v.text);
+    else if (v === null || v === undefined) parts.push("null");
+    else if (typeof v === "string" || typeof v === "boolean") parts.push(JSON.stringify(v));
+    else if (typeof v === "number") parts.push(Number.isFinite(v) ? String(v) : "null");
+    else if (Array.isArray(v)) {
+      work.push(CLOSE_ARRAY);
+      for (let i = v.length - 1; i >= 0; i--) work.push(v[i], ...(i > 0 ? [COMMA] : []));
+      parts.push("[");
+    } else if (typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      if (Object.keys(o).length === 1 && typeof o.float === "number") {
+        parts.push(erlangFloat(o.float));
+        continue;
+      }
+      const entries = Object.entries(o);
+      work.push(CLOSE_OBJECT);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, x] = entries[i]!;
+        work.push(x, new Literal(`${i > 0 ? "," : ""}${JSON.stringify(k)}:`));
+      }
+      parts.push("{");
+    } else parts.push(JSON.stringify(String(v)));
   }
-  return JSON.stringify(String(v));
+  return parts.join("");
 }
 
-function jsonTableValue(type: string, v: TableValue): unknown {
-  if (type === "table" && Array.isArray(v)) return jsonTable(v as TableEntry[]);
-  if (type === "array" && Array.isArray(v)) return (v as Array<[string, TableValue]>).map(([t, x]) => [t, jsonTableValue(t, x)]);
-  return v;
+/** Text toJson writes as it is (punctuation between the values it still has to write). */
+class Literal {
+  constructor(readonly text: string) {}
 }
+const COMMA = new Literal(",");
+const CLOSE_ARRAY = new Literal("]");
+const CLOSE_OBJECT = new Literal("}");
 
+/** The entries are what rabbitmqctl's JSON shows already: [key, type, value], an array's items [type, value]. */
 function jsonTable(entries: TableEntry[]): unknown {
-  return entries.map(([k, t, v]) => [k, t, jsonTableValue(t, v)]);
+  return entries;
 }
 
 /** A column value as rabbitmqctl's JSON formatter writes it. */

@@ -4,6 +4,7 @@ import { handleRequest, type ControlContext } from "./handlers.js";
 import { controlSocketPath, MAX_REQUEST_BYTES, type ControlFailure, type ControlRequest, type ControlResponse } from "../protocol.js";
 import { ControlError } from "./control-error.js";
 import { RequestLineReader } from "./request-line.js";
+import { jsonText } from "../json-text.js";
 
 /** A client has this long (ms of silence) to finish sending its request line. */
 const REQUEST_IDLE_TIMEOUT = 60_000;
@@ -124,7 +125,7 @@ export class ControlServer {
   }
 
   private reply(socket: Socket, response: ControlResponse): void {
-    socket.end(JSON.stringify(response) + "\n");
+    socket.end(jsonText(response) + "\n"); // a queue's arguments may nest deeper than JSON.stringify goes
   }
 }
 

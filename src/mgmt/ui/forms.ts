@@ -127,15 +127,30 @@ export function parseArguments(text: string): Record<string, unknown> {
   return args;
 }
 
-/** A table of key → value (arguments, client properties, message headers). */
-export function keyValues(object: unknown): HTMLElement {
+/** How many levels of nested tables keyValues lays out; a client's table can nest ~18,000. */
+const KEY_VALUES_LEVELS = 16;
+
+/**
+ * A table of key → value (arguments, client properties, message headers). Tables nested past
+ * KEY_VALUES_LEVELS, and values too deep for JSON.stringify, show as "…" (the API has them all).
+ */
+export function keyValues(object: unknown, level = 0): HTMLElement {
   if (object === null || typeof object !== "object" || Object.keys(object).length === 0) return h("span", { class: "muted" }, "none");
+  if (level >= KEY_VALUES_LEVELS) return h("span", { class: "muted", title: "nested deeper: the HTTP API shows it" }, "…");
   return h(
     "dl",
     { class: "kv" },
     ...Object.entries(object as Record<string, unknown>).flatMap(([k, v]) => [
       h("dt", {}, k),
-      h("dd", {}, v !== null && typeof v === "object" && !Array.isArray(v) ? keyValues(v) : typeof v === "string" ? v : JSON.stringify(v)),
+      h("dd", {}, v !== null && typeof v === "object" && !Array.isArray(v) ? keyValues(v, level + 1) : typeof v === "string" ? v : jsonOrEllipsis(v)),
     ]),
   );
+}
+
+function jsonOrEllipsis(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return "…"; // nested deeper than JSON.stringify goes
+  }
 }
