@@ -41,8 +41,6 @@ RUN chmod 0755 /opt/warren/dist/src/cli/warren.js /opt/warren/dist/src/cli/warre
 # every address, so that published ports reach them; warrenctl finds the broker through
 # WARREN_DATA_DIR, in `docker exec` and in the health check alike.
 ENV WARREN_DATA_DIR=/var/lib/warren
-# src/cli/node-flags.ts, BROKER_ENV: big buffers go back to the system when freed.
-ENV MALLOC_MMAP_THRESHOLD_=131072
 VOLUME ["/var/lib/warren"]
 WORKDIR /var/lib/warren
 USER warren:warren

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { connect, type ChannelModel } from "amqplib";
-import { BROKER_ENV, BROKER_NODE_FLAGS } from "../src/cli/node-flags.js";
+import { BROKER_NODE_FLAGS } from "../src/cli/node-flags.js";
 import { stopProcess, waitForListening, warrenBin } from "./warren-process.js";
 
 const { values } = parseArgs({
@@ -36,7 +36,7 @@ const child = spawn(
     ...["--host", "127.0.0.1", "--port", "0", "--management", "false", "--prometheus-port", "0", "--prometheus-host", "127.0.0.1"],
     ...["--data-dir", dataDir, "--log-level", "info"],
   ],
-  { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...BROKER_ENV } },
+  { stdio: ["ignore", "pipe", "inherit"] },
 );
 let prometheusPort = 0;
 const connections: ChannelModel[] = [];

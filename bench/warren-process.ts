@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { BROKER_ENV, BROKER_NODE_FLAGS } from "../src/cli/node-flags.js";
+import { BROKER_NODE_FLAGS } from "../src/cli/node-flags.js";
 
 /** dist/src/cli/warren.js, seen from dist/bench. */
 export const warrenBin = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "cli", "warren.js");
@@ -51,7 +51,7 @@ export async function startWarrenProcess(options: WarrenProcessOptions = {}): Pr
       dataDir,
       ...(options.args ?? []),
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...BROKER_ENV } },
+    { stdio: ["ignore", "pipe", "inherit"] },
   );
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const port = await waitForListening(child.stdout!, { exited, timeoutMs: 15_000, what: "warren" }).catch((error: unknown) => {

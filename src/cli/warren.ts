@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2
 import { Command, Option } from "commander";
 import { loadOptions } from "../config/config-file.js";
 import { OptionError, settings, type Options } from "../config/options.js";

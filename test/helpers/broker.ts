@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stopProcess, waitForListening } from "../../bench/warren-process.js";
-import { BROKER_ENV, BROKER_NODE_FLAGS } from "../../src/cli/node-flags.js";
+import { BROKER_NODE_FLAGS } from "../../src/cli/node-flags.js";
 import { runCommand, type CommandResult } from "./run-command.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -127,7 +127,7 @@ export async function startBroker(options: StartOptions = {}): Promise<BrokerHan
     ],
     // stderr is piped, not inherited: a broker that outlives this file must not hold the test
     // runner's pipe open, or the runner waits for it after its summary.
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...BROKER_ENV, ...options.env } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } },
   );
   child.stderr!.pipe(process.stderr);
   dieWithThisFile(child);
