@@ -8,7 +8,6 @@
  *   node dist/bench/heap-breakdown.js connections 1000 [--top 40]
  *   node dist/bench/heap-breakdown.js queues 10000 [--durable]
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +15,7 @@ import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PerfConnection } from "../src/perf/connection.js";
 import { declareQueue } from "../src/perf/topology.js";
-import { stopProcess, waitForListening, warrenBin } from "./warren-process.js";
+import { startWarrenProcess } from "./warren-process.js";
 
 const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: "string" }, durable: { type: "boolean" } } });
 const [mode, countText] = positionals;
@@ -58,37 +57,19 @@ function classTotals(path: string): Map<string, ClassTotal> {
   return totals;
 }
 
+// The snapshots go to a folder of their own (node's --diagnostic-dir), the broker's data to its own.
 const dir = mkdtempSync(join(tmpdir(), "warren-heap-"));
-const child = spawn(
-  process.execPath,
-  [
-    "--heapsnapshot-signal=SIGUSR2",
-    warrenBin,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--management-port",
-    "0",
-    "--prometheus-port",
-    "0",
-    "--data-dir",
-    join(dir, "data"),
-  ],
-  { cwd: dir, stdio: ["ignore", "pipe", "inherit"] },
-);
-const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-const port = await waitForListening(child.stdout!, { exited, timeoutMs: 15_000, what: "warren" });
-const uri = `amqp://guest:guest@127.0.0.1:${port}/`;
+const warren = await startWarrenProcess({ nodeArgs: ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${dir}`] });
+const uri = warren.url;
 
 function rss(): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]) * 1024;
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${warren.pid}/status`, "utf8"))![1]) * 1024;
 }
 
 /** Signal Warren to write a snapshot; resolves with its path once it is complete. */
 async function snapshot(): Promise<string> {
   const before = new Set(readdirSync(dir));
-  child.kill("SIGUSR2");
+  process.kill(warren.pid, "SIGUSR2");
   for (;;) {
     await sleep(500);
     const name = readdirSync(dir).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
@@ -149,6 +130,6 @@ try {
   for (const [key, objects, bytes] of rows.slice(0, top)) console.log(`| ${bytes.toFixed(0)} | ${objects.toFixed(2)} | ${key} |`);
 } finally {
   await Promise.all(open.map((c) => c.close().catch(() => {})));
-  await stopProcess(child);
+  await warren.stop();
   rmSync(dir, { recursive: true, force: true });
 }

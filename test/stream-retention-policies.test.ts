@@ -49,16 +49,21 @@ async function connect(target: Target): Promise<ChannelModel> {
   return conn;
 }
 
-/** Declare a stream (deleted after the file) and publish `count` messages of 100 bytes with header i, confirmed one by one. */
-async function stream(target: Target, conn: ChannelModel, args: Record<string, unknown>, count: number, from = 0): Promise<string> {
-  const name = uniq("stream-policy");
-  const ch = await openConfirmChannel(conn);
-  await ch.assertQueue(name, { durable: true, arguments: { ...STREAM, ...args } });
+/** Delete queue `name` on `target` after the file (on a connection of its own: the test's may be closed by then). */
+function deleteAfterFile(target: Target, name: string): void {
   cleanups.push(async () => {
     const c = await openConnection(target.url("guest", "guest"));
     await (await c.createChannel()).deleteQueue(name);
     await closeQuietly(c);
   });
+}
+
+/** Declare a stream (deleted after the file) and publish `count` messages of 100 bytes with header i, confirmed one by one. */
+async function stream(target: Target, conn: ChannelModel, args: Record<string, unknown>, count: number, from = 0): Promise<string> {
+  const name = uniq("stream-policy");
+  const ch = await openConfirmChannel(conn);
+  await ch.assertQueue(name, { durable: true, arguments: { ...STREAM, ...args } });
+  deleteAfterFile(target, name);
   await publish(conn, name, count, from);
   await ch.close();
   return name;
@@ -129,11 +134,7 @@ describe("stream retention from policies, as RabbitMQ 3.10", () => {
       await policy(target, { "max-length-bytes": 10_000_000 }, `^${name}$`);
       const ch = await openConfirmChannel(conn);
       await ch.assertQueue(name, { durable: true, arguments: { ...STREAM, ...SMALL_SEGMENTS, "x-max-length-bytes": 2000 } });
-      cleanups.push(async () => {
-        const c = await openConnection(target.url("guest", "guest"));
-        await (await c.createChannel()).deleteQueue(name);
-        await closeQuietly(c);
-      });
+      deleteAfterFile(target, name);
       await ch.close();
       await publish(conn, name, 50);
       assert.equal((await kept(conn, name)).length, 50, `${target.kind}: nothing dropped under the policy's larger limit`);
@@ -148,11 +149,7 @@ describe("stream retention from policies, as RabbitMQ 3.10", () => {
       const ch = await openConfirmChannel(conn);
       const name = `${prefix}-q`;
       await ch.assertQueue(name, { durable: true, arguments: STREAM });
-      cleanups.push(async () => {
-        const c = await openConnection(target.url("guest", "guest"));
-        await (await c.createChannel()).deleteQueue(name);
-        await closeQuietly(c);
-      });
+      deleteAfterFile(target, name);
       await ch.close();
       await publish(conn, name, 50);
       // With the default segment size (500 MB) nothing would go.

@@ -11,6 +11,7 @@ import { FrameReader } from "../../src/amqp/frame-reader.js";
 import { resolveOptions } from "../../src/config/options.js";
 import { Warren } from "../../src/warren.js";
 import { startBroker, type BrokerHandle } from "../helpers/broker.js";
+import { holdTimer } from "./target.js";
 
 export interface BrokerUnderTest {
   readonly port: number;
@@ -45,15 +46,11 @@ function timePushes(): void {
   pushTimed = true;
   const push = FrameReader.prototype.push;
   FrameReader.prototype.push = function timedPush(this: FrameReader, chunk: Buffer): void {
-    const wallStart = performance.now();
-    const cpuStart = process.cpuUsage();
+    const held = holdTimer();
     try {
       push.call(this, chunk);
     } finally {
-      // As timeSync (target.ts): wall time, or CPU time when the machine preempted the read.
-      const cpu = process.cpuUsage(cpuStart);
-      const took = Math.min(performance.now() - wallStart, (cpu.user + cpu.system) / 1000);
-      if (took > longestPush) longestPush = took;
+      longestPush = Math.max(longestPush, held());
     }
   };
 }

@@ -70,18 +70,26 @@ export function mutate(input: Buffer, mutations: readonly Mutation[]): Buffer {
 }
 
 /**
- * Milliseconds `fn` held the thread (it runs synchronously): its wall time, or the process's CPU
- * time over it when that is less. A step the machine preempted (a 2-core machine loaded by other
- * test files, other processes) has a long wall time but used little CPU; a step that really loops
- * has both long. (seed 1467160832 of the session target: a read "held" the loop 210 ms three times
- * in a row while other work had the cores; alone it takes 12 ms.)
+ * Starts timing how long the thread is held; the function returned gives the milliseconds so far:
+ * the wall time, or the process's CPU time over it when that is less. A step the machine preempted
+ * (a 2-core machine loaded by other test files, other processes) has a long wall time but used
+ * little CPU; a step that really loops has both long. (seed 1467160832 of the session target: a
+ * read "held" the loop 210 ms three times in a row while other work had the cores; alone, 12 ms.)
  */
-export function timeSync(fn: () => void): number {
+export function holdTimer(): () => number {
   const wallStart = performance.now();
   const cpuStart = process.cpuUsage();
+  return () => {
+    const cpu = process.cpuUsage(cpuStart);
+    return Math.min(performance.now() - wallStart, (cpu.user + cpu.system) / 1000);
+  };
+}
+
+/** Milliseconds `fn` held the thread (it runs synchronously), as holdTimer counts them. */
+export function timeSync(fn: () => void): number {
+  const held = holdTimer();
   fn();
-  const cpu = process.cpuUsage(cpuStart);
-  return Math.min(performance.now() - wallStart, (cpu.user + cpu.system) / 1000);
+  return held();
 }
 
 /**
