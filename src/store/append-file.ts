@@ -1,7 +1,14 @@
 import type { PersistedFile } from "./persister.js";
 import type { StoreFs } from "./store-fs.js";
 
-const SLAB_SIZE = 1024 * 1024;
+/**
+ * The slab starts this small and doubles up to SLAB_MAX while a turn's appends outgrow it. A
+ * durable segment has an ack file for as long as it lives: a full-size slab each would cost a
+ * megabyte per segment of a queue that acks a few messages a second.
+ */
+const SLAB_INITIAL = 4 * 1024;
+/** Past this many bytes waiting, appends are written out at once rather than held for the turn's flush. */
+const SLAB_MAX = 1024 * 1024;
 
 /**
  * A file written only at its end. Appends land in an in-memory slab and reach the file in one
@@ -11,7 +18,7 @@ const SLAB_SIZE = 1024 * 1024;
 export class AppendFile implements PersistedFile {
   /** Logical size: bytes on disk plus bytes waiting in the slab. */
   size: number;
-  private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE);
+  private slab: Buffer = Buffer.allocUnsafe(SLAB_INITIAL);
   private slabUsed = 0;
   /** File offset of slab[0]. */
   private slabStart: number;
@@ -35,9 +42,16 @@ export class AppendFile implements PersistedFile {
 
   /** Room for n bytes at the end: returns the slab and the position to write at. */
   reserve(n: number): { buf: Buffer; pos: number } {
-    if (this.slabUsed + n > this.slab.length) {
-      this.writePending();
-      if (n > this.slab.length) this.slab = Buffer.allocUnsafe(n);
+    const needed = this.slabUsed + n;
+    if (needed > this.slab.length) {
+      if (needed <= SLAB_MAX) {
+        const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(this.slab.length * 2, SLAB_MAX)));
+        this.slab.copy(grown, 0, 0, this.slabUsed);
+        this.slab = grown;
+      } else {
+        this.writePending();
+        if (n > this.slab.length) this.slab = Buffer.allocUnsafe(n);
+      }
     }
     return { buf: this.slab, pos: this.slabUsed };
   }
@@ -65,7 +79,8 @@ export class AppendFile implements PersistedFile {
     }
     this.slabStart += this.slabUsed;
     this.slabUsed = 0;
-    if (this.slab.length > SLAB_SIZE) this.slab = Buffer.allocUnsafe(SLAB_SIZE);
+    // A record larger than SLAB_MAX got a slab of its own: not kept.
+    if (this.slab.length > SLAB_MAX) this.slab = Buffer.allocUnsafe(SLAB_MAX);
   }
 
   sync(callback: (err: NodeJS.ErrnoException | null) => void): void {

@@ -2,7 +2,7 @@ import { pino } from "pino";
 import type { LogOwner, QueueStorage } from "../broker/message-log.js";
 import type { Logger } from "../logger.js";
 import { Persister } from "./persister.js";
-import { QueueStore } from "./queue-store.js";
+import { QueueStore, type SegmentEnd } from "./queue-store.js";
 import { SegmentCache } from "./segment-cache.js";
 import { nodeFs } from "./store-fs.js";
 
@@ -15,11 +15,12 @@ export function memoryStorage(log: Logger = pino({ level: "silent" })): QueueSto
   const cache = new SegmentCache(Number.POSITIVE_INFINITY, log);
   const persister = new Persister(log, nodeFs);
   const counters = { corruptRecords: 0 };
-  const open = (queue: LogOwner, segmentSize = 8 * 1024 * 1024) =>
+  const open = (queue: LogOwner, segmentsEnd: SegmentEnd, segmentSize = 8 * 1024 * 1024) =>
     new QueueStore({
       dir: "", // never used: nothing is evicted, so no file is ever created
       durable: false,
       segmentSize,
+      segmentsEnd,
       persister,
       cache,
       fs: nodeFs,
@@ -33,8 +34,8 @@ export function memoryStorage(log: Logger = pino({ level: "silent" })): QueueSto
     currentEpoch: 0,
     // Nothing is written, so nothing is waited for.
     whenSynced: (_epoch: number, callback: (err?: Error) => void) => process.nextTick(callback),
-    open: (queue: LogOwner) => open(queue),
-    openStream: (queue: LogOwner, segmentSize: number | undefined) => open(queue, segmentSize),
+    open: (queue: LogOwner) => open(queue, "before-overflow"),
+    openStream: (queue: LogOwner, segmentSize: number | undefined) => open(queue, "once-reached", segmentSize),
     refused: (queue, err) =>
       log.error({ event: "store.record_refused", vhost: queue.vhost, queue: queue.name, err: err.message }, "a queue's log refused a message"),
   };

@@ -64,11 +64,21 @@ interface Segment {
   sealed: boolean;
 }
 
+/**
+ * "before-overflow": a record that would take a segment past its size starts the next segment, so
+ * a segment's buffer is allocated once at the whole size and reused whole by a later segment.
+ * "once-reached": the segment takes records until it has reached its size (the last one runs
+ * past it), as RabbitMQ's stream segments do.
+ */
+export type SegmentEnd = "before-overflow" | "once-reached";
+
 export interface QueueStoreOptions {
   dir: string;
   /** Durable queues write every segment to its file, fsync persistent messages and recover them. */
   durable: boolean;
   segmentSize: number;
+  /** Where a segment ends; a queue's: "before-overflow" (default), a stream's: "once-reached" (SegmentEnd). */
+  segmentsEnd?: SegmentEnd;
   persister: Persister;
   cache: SegmentCache;
   fs: StoreFs;
@@ -181,8 +191,12 @@ export class QueueStore implements StreamLog {
     let offset: number;
     try {
       segment = this.segmentForWrite();
+      let size = recordSize(fields, segment.format);
+      if (segment.records > 0 && segment.file.size + size > this.options.segmentSize && this.options.segmentsEnd !== "once-reached") {
+        segment = this.startWriteSegment(segment, true);
+        size = recordSize(fields, segment.format);
+      }
       const file = segment.file;
-      const size = recordSize(fields, segment.format);
       const pos = file.reserve(size);
       writeRecord(file.bytes!, pos, fields, segment.format, this.options.durable);
       offset = file.commit(size);
@@ -339,15 +353,16 @@ export class QueueStore implements StreamLog {
   private segmentForWrite(): Segment {
     const current = this.writeSegment;
     if (current !== undefined && current.file.bytes !== undefined && !this.shouldRoll(current)) return current;
-    return this.startWriteSegment(current);
+    return this.startWriteSegment(current, current !== undefined && current.file.size >= this.options.segmentSize);
   }
 
   /**
-   * A new segment to append to, after `current`. Apart from segmentForWrite, which runs for every
-   * append: a function that creates a closure allocates its context on every call, early return or not.
+   * A new segment to append to, after `current` (`full` when it ended for lack of room: the new one
+   * then gets a buffer of the whole segment size at once). Apart from segmentForWrite, which runs
+   * for every append: a function that creates a closure allocates its context on every call, early
+   * return or not.
    */
-  private startWriteSegment(current: Segment | undefined): Segment {
-    const full = current !== undefined && current.file.size >= this.options.segmentSize;
+  private startWriteSegment(current: Segment | undefined, full: boolean): Segment {
     if (current !== undefined) {
       this.writeSegment = undefined;
       this.reclaim(current);

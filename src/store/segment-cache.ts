@@ -7,8 +7,12 @@ export interface CachedSegment {
   /** The cache clock when it was last read or appended to. */
   lastUsed: number;
   readonly path: string;
-  /** Write what the file lacks and drop the bytes from memory. Throws when the file cannot take them. */
-  evict(): void;
+  /**
+   * Write what the file lacks and drop the bytes from memory; returns the buffer they were in when
+   * nothing else holds it (no byte of it lent to a delivery), for reuse. Throws when the file
+   * cannot take them.
+   */
+  evict(): Buffer | undefined;
 }
 
 /** Once over the limit, evict down to this share of it, so eviction runs in batches, not per append. */
@@ -101,30 +105,43 @@ export class SegmentCache {
    * allocation, and V8 collects the whole heap to account for the external memory.
    */
   giveSpare(buffer: Buffer): void {
-    if (this.spare.length >= SPARE_BUFFERS || this.spareBytes + buffer.length > this.spareLimit) return;
     // Spare buffers are memory held for queues too: never kept past the budget.
-    if (this.pressure || this.used + this.spareBytes + buffer.length > this.cap) return;
+    if (this.pressure || this.used + this.spareBytes + buffer.length > this.cap || buffer.length > this.spareLimit) return;
+    // Full: a larger buffer displaces smaller ones. The small buffers a new segment doubles through
+    // are given back first; had they kept their places, no full-size buffer could be kept, and
+    // every full segment would cost a fresh allocation of the whole segment size.
+    while (this.spare.length >= SPARE_BUFFERS || this.spareBytes + buffer.length > this.spareLimit) {
+      const smallest = this.smallestSpare();
+      if (this.spare[smallest]!.length >= buffer.length) return;
+      this.removeSpare(smallest);
+    }
     this.spare.push(buffer);
     this.spareBytes += buffer.length;
+  }
+
+  private smallestSpare(): number {
+    const spare = this.spare;
+    let smallest = 0;
+    for (let i = 1; i < spare.length; i++) if (spare[i]!.length < spare[smallest]!.length) smallest = i;
+    return smallest;
+  }
+
+  private removeSpare(i: number): Buffer {
+    const spare = this.spare;
+    const buffer = spare[i]!;
+    spare[i] = spare[spare.length - 1]!;
+    spare.pop();
+    this.spareBytes -= buffer.length;
+    return buffer;
   }
 
   /** A kept buffer of at least `minimum` bytes, or undefined. */
   takeSpare(minimum: number): Buffer | undefined {
     const spare = this.spare;
     for (let i = spare.length - 1; i >= 0; i--) {
-      const buffer = spare[i]!;
-      if (buffer.length < minimum) continue;
-      spare[i] = spare[spare.length - 1]!;
-      spare.pop();
-      this.spareBytes -= buffer.length;
-      return buffer;
+      if (spare[i]!.length >= minimum) return this.removeSpare(i);
     }
     return undefined;
-  }
-
-  private dropSpares(): void {
-    this.spare.length = 0;
-    this.spareBytes = 0;
   }
 
   /** The segment is gone (settled, deleted): forget its bytes. */
@@ -150,18 +167,23 @@ export class SegmentCache {
     const now = this.clock++;
     if (!this.exceeded) return;
     const target = this.underPressure ? 0 : this.limit * EVICT_TO;
-    // Spare buffers go first: they hold no message.
-    this.dropSpares();
+    // Spare buffers go first, smallest first: they hold no message.
+    while (this.spare.length > 0 && this.used + this.spareBytes > target) this.removeSpare(this.smallestSpare());
     const idle = [...this.cached].filter((s) => s.lastUsed < now).sort((a, b) => a.lastUsed - b.lastUsed);
     if (idle.length < this.cached.size && !this.retryScheduled) {
       // Segments in use now are kept; once idle, a later pass drops them.
       this.retryScheduled = true;
       setTimeout(retryEviction, RETRY_MS, this).unref();
     }
+    // The buffers of evicted segments, offered to the spares once the pass is done: a queue whose
+    // backlog is being evicted keeps appending, and its next segment then reuses the bytes of one
+    // just written out instead of allocating the whole segment size again.
+    const freed: Buffer[] = [];
     for (const segment of idle) {
       if (this.used <= target) break;
       try {
-        segment.evict();
+        const buffer = segment.evict();
+        if (buffer !== undefined) freed.push(buffer);
         this.log.debug({ event: "store.segment_evicted", file: segment.path }, "dropped a segment from memory");
       } catch (err) {
         const count = ++this.evictFailures;
@@ -174,6 +196,9 @@ export class SegmentCache {
         }
       }
     }
+    // Within the limit (giveSpare checks), so taking a spare for a new segment needs no pass.
+    freed.sort((a, b) => b.length - a.length);
+    for (const buffer of freed) this.giveSpare(buffer);
   }
 }
 

@@ -176,12 +176,15 @@ export class SegmentFile implements PersistedFile, CachedSegment {
     this.options.fs.fdatasync(this.fd, callback);
   }
 
-  /** Write what the file lacks and drop the bytes from memory (the cache asks). */
-  evict(): void {
-    if (this.closed || this.cachedBytes === 0) return;
+  /**
+   * Write what the file lacks and drop the bytes from memory (the cache asks); returns their buffer
+   * when no byte of it was lent to a delivery, for the cache to reuse.
+   */
+  evict(): Buffer | undefined {
+    if (this.closed || this.cachedBytes === 0) return undefined;
     this.writePending();
     const freed = this.cachedBytes;
-    if (this.bytes !== undefined && !this.lent) this.options.cache.giveSpare(this.bytes);
+    const reusable = this.lent ? undefined : this.bytes;
     this.bytes = undefined;
     this.window = undefined;
     this.options.cache.charge(this, -freed);
@@ -189,6 +192,7 @@ export class SegmentFile implements PersistedFile, CachedSegment {
       this.options.fs.close(this.fd);
       this.fd = -1;
     }
+    return reusable;
   }
 
   /** Let go of the bytes and the file (the segment is deleted, or the store stops). */

@@ -6,7 +6,7 @@ import { DataDirLock } from "./data-dir-lock.js";
 import { secureDataDir } from "./data-dir-access.js";
 import { DefinitionsStore } from "./definitions-store.js";
 import { Persister } from "./persister.js";
-import { QueueStore, type StoreCounters } from "./queue-store.js";
+import { QueueStore, type SegmentEnd, type StoreCounters } from "./queue-store.js";
 import { SegmentCache } from "./segment-cache.js";
 import { nodeFs, syncPath, writeWholeFile, type StoreFs } from "./store-fs.js";
 
@@ -86,14 +86,15 @@ export class Storage implements QueueStorage {
   }
 
   open(queue: LogOwner): QueueStore {
-    return this.openLog(queue, this.options.segmentSize);
+    return this.openLog(queue, this.options.segmentSize, "before-overflow");
   }
 
   openStream(queue: LogOwner, segmentSize: number | undefined): QueueStore {
-    return this.openLog(queue, segmentSize ?? this.options.segmentSize);
+    // A stream's segments end where RabbitMQ's do, which its retention counts in.
+    return this.openLog(queue, segmentSize ?? this.options.segmentSize, "once-reached");
   }
 
-  private openLog(queue: LogOwner, segmentSize: number): QueueStore {
+  private openLog(queue: LogOwner, segmentSize: number, segmentsEnd: SegmentEnd): QueueStore {
     const durable = queue.isDurable;
     const id = createHash("sha1").update(`${queue.vhost}\u0000${queue.name}`).digest("hex");
     // A delayed-message exchange's log sits apart: a queue of the same name has its own. So do a
@@ -109,6 +110,7 @@ export class Storage implements QueueStorage {
       dir,
       durable,
       segmentSize,
+      segmentsEnd,
       persister: this.persister,
       cache: this.budget,
       fs: this.fs,

@@ -15,7 +15,7 @@ import { Message } from "../../src/broker/message.js";
 import { StoredMessage } from "../../src/broker/message-log.js";
 import { shortStrBytes } from "../../src/amqp/name-bytes.js";
 import { Persister } from "../../src/store/persister.js";
-import { QueueStore } from "../../src/store/queue-store.js";
+import { QueueStore, type SegmentEnd } from "../../src/store/queue-store.js";
 import { SegmentCache } from "../../src/store/segment-cache.js";
 import { nodeFs } from "../../src/store/store-fs.js";
 
@@ -27,7 +27,7 @@ function message(i: number, size = 100): Message {
   return new Message("ex", `key.${i}`, properties, Buffer.from(`body ${i} `.padEnd(size, "-")), address);
 }
 
-function setup(options: { durable: boolean; budget?: number; segmentSize?: number; uncleanRecovery?: boolean; dir?: string }) {
+function setup(options: { durable: boolean; budget?: number; segmentSize?: number; segmentsEnd?: SegmentEnd; uncleanRecovery?: boolean; dir?: string }) {
   const root = options.dir ?? mkdtempSync(join(tmpdir(), "warren-unit-store-"));
   const cache = new SegmentCache(options.budget ?? 1 << 30, log);
   const persister = new Persister(log, nodeFs);
@@ -36,6 +36,7 @@ function setup(options: { durable: boolean; budget?: number; segmentSize?: numbe
     dir: join(root, "q"),
     durable: options.durable,
     segmentSize: options.segmentSize ?? 64 * 1024,
+    segmentsEnd: options.segmentsEnd,
     persister,
     cache,
     fs: nodeFs,
@@ -188,6 +189,58 @@ describe("QueueStore (the segment engine)", () => {
       }
       assert.deepEqual(growths.slice(0, 5), [16 * 1024, 16 * 1024, 32 * 1024, 64 * 1024, 128 * 1024], "the first segment starts at 16 KiB and doubles");
       assert.equal(growths.at(-1), 256 * 1024, "the second segment's buffer is whole at once");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("a queue's segment ends before a record that would take it past its size; a stream's once it has reached it", () => {
+    const sizes = (segmentsEnd: SegmentEnd | undefined) => {
+      const log = setup({ durable: true, segmentSize: 64 * 1024, segmentsEnd });
+      try {
+        for (let i = 0; i < 300; i++) log.store.append(message(i, 1000), true);
+        log.persister.syncEverything();
+        const dir = join(log.root, "q");
+        return readdirSync(dir)
+          .filter((f) => f.endsWith(".seg"))
+          .sort()
+          .map((f) => readFileSync(join(dir, f)).length);
+      } finally {
+        rmSync(log.root, { recursive: true, force: true });
+      }
+    };
+    const queue = sizes(undefined);
+    assert.ok(queue.length >= 4, `several segments (${queue})`);
+    // A full segment's buffer is then exactly the segment size, reused whole by a later segment;
+    // one record past it had grown it (a copy of the whole segment) and made it fit no spare slot.
+    assert.ok(
+      queue.every((size) => size <= 64 * 1024),
+      `no queue segment past 64 KiB (${queue})`,
+    );
+    assert.ok(
+      queue.slice(0, -1).every((size) => size > 63 * 1024),
+      `each full one within a record of it (${queue})`,
+    );
+    const stream = sizes("once-reached");
+    assert.ok(
+      stream.slice(0, -1).every((size) => size >= 64 * 1024),
+      `a stream's segments reach 64 KiB (${stream})`,
+    );
+  });
+
+  it("an eviction pass keeps an evicted segment's buffer for the next segment (within the budget)", () => {
+    const { root, cache, store } = setup({ durable: false, segmentSize: 64 * 1024, budget: 200 * 1024 });
+    try {
+      // Four full segments and a fifth begun: over the budget, as a backlog that nobody reads.
+      for (let i = 0; cache.used <= 200 * 1024; i++) store.append(message(i, 1000), false);
+      cache.clock++; // the appends are no longer "in use now"
+      cache.evict();
+      assert.equal(cache.spareHeld, 64 * 1024, "one evicted buffer kept");
+      assert.ok(cache.used + cache.spareHeld <= 200 * 1024, "within the budget");
+      // Fill the current segment and start the next: it takes the kept buffer, allocating nothing.
+      const held = cache.used + cache.spareHeld;
+      for (let i = 0; cache.spareHeld > 0; i++) store.append(message(i, 1000), false);
+      assert.equal(cache.used, held, "the new segment's buffer is the kept one");
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
