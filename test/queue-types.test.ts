@@ -66,6 +66,55 @@ describe("x-queue-type", () => {
     );
   });
 
+  it("a redeclare of a classic queue: absent and 'classic' are the same, any other value is inequivalent", async () => {
+    const q = uniq("qtype");
+    queues.push(q);
+    const ch = await openChannel(conn);
+    await ch.assertQueue(q, { durable: false, arguments: { "x-queue-type": "classic" } });
+    await ch.assertQueue(q, { durable: false });
+    await ch.close();
+    const prefix = "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'Q' in vhost '/': ";
+    assert.equal(await refused(q, { durable: false, arguments: { "x-queue-type": 5 } }), `${prefix}received '5' but current is 'classic'`);
+    assert.equal(
+      await refused(q, { durable: false, arguments: { "x-queue-type": { a: 1 } } }),
+      `${prefix}received '[{<<"a">>,byte,1}]' but current is 'classic'`,
+    );
+    const unnamed = uniq("qtype");
+    queues.push(unnamed);
+    const ch2 = await openChannel(conn);
+    await ch2.assertQueue(unnamed, { durable: false });
+    await ch2.close();
+    assert.equal(
+      await refused(unnamed, { durable: false, arguments: { "x-queue-type": ["classic"] } }),
+      `${prefix}received the value '[{longstr,<<"classic">>}]' of type 'array' but current is none`,
+    );
+    assert.equal(
+      await refused(unnamed, { durable: false, arguments: { "x-queue-type": "Classic" } }),
+      `${prefix}received the value 'Classic' of type 'longstr' but current is none`,
+    );
+  });
+
+  it("an inequivalent table or array is printed as Erlang prints it, a long one over lines", async () => {
+    const q = uniq("qtype");
+    queues.push(q);
+    const ch = await openChannel(conn);
+    await ch.assertQueue(q, { durable: false, arguments: { "x-message-ttl": 1000 } });
+    await ch.close();
+    const prefix = "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'Q' in vhost '/': ";
+    const received = async (value: unknown) => (await refused(q, { durable: false, arguments: { "x-message-ttl": value } })).slice(prefix.length);
+    assert.equal(await received([1, "abc"]), `received '[{byte,1},{longstr,<<"abc">>}]' but current is '1000'`);
+    assert.equal(await received({ a: [1, { b: 2 }] }), `received '[{<<"a">>,array,[{byte,1},{table,[{<<"b">>,byte,2}]}]}]' but current is '1000'`);
+    // 77 characters from column 1 stay on the line; 78 do not.
+    const fits = `[{<<"aaaaaaaaaaaa">>,longstr,<<"${"b".repeat(23)}">>},{<<"c">>,byte,1}]`;
+    assert.equal(fits.length, 77);
+    assert.equal(await received({ aaaaaaaaaaaa: "b".repeat(23), c: 1 }), `received '${fits}' but current is '1000'`);
+    assert.equal(
+      await received({ aaaaaaaaaaaa: "b".repeat(24), c: 1 }),
+      `received '[{<<"aaaaaaaaaaaa">>,longstr,<<"${"b".repeat(24)}">>},\n  {<<"c">>,byte,1}]' but current is '1000'`,
+    );
+    assert.equal(await received(1.5), "received '1.5' but current is '1000'");
+  });
+
   it("an argument only other types take is refused, naming the type", async () => {
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ["quorum", { "x-max-priority": 5 }, "x-max-priority"],

@@ -25,10 +25,11 @@ type Term = string | { open: "[" | "{"; items: Term[] };
  * (<<"abc">>), void as `undefined`, a decimal as {Scale,Value}, an array as a list of
  * {Type,Value} and a table as a list of {Key,Type,Value}. `letter` is the value's wire type;
  * `column` is where the term starts in its line of text: a list that does not fit in the line
- * gets one element per line, indented under its first (the common case of Erlang's layout).
+ * (with `trailing` more characters after it) gets one element per line, indented under its first
+ * (the common case of Erlang's layout).
  */
-export function erlangTerm(value: FieldValue, letter: string = writtenTypeLetter(value), column = 0): string {
-  return layout(term(value, letter), column, 0);
+export function erlangTerm(value: FieldValue, letter: string = writtenTypeLetter(value), column = 0, trailing = 0): string {
+  return layout(term(value, letter), column, trailing);
 }
 
 function term(value: FieldValue, letter: string): Term {
