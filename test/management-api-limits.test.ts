@@ -103,6 +103,14 @@ describe("vhost limits over HTTP", () => {
     });
   });
 
+  test("a value nested 100,000 levels deep: 400 with RabbitMQ's whole validation text, not 500", async () => {
+    const deep = "[".repeat(100_000) + "]".repeat(100_000);
+    await expectBoth((api) => api.put(`/api/vhost-limits/${V}/max-connections`, `{"value":${deep}}`), 400, {
+      error: "bad_request",
+      reason: `Validation failed\n\nmax-connections should be a number, actually was ${deep}\n`,
+    });
+  });
+
   test("limits set through the API are enforced on AMQP as RabbitMQ enforces them", async () => {
     const path = `/api/vhost-limits/${V}`;
     await expectBoth((api) => api.put(`${path}/max-connections`, { value: 1 }), 204);

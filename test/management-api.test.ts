@@ -830,6 +830,17 @@ describe("policies and operator policies", () => {
     await expectBoth((api) => api.get(path), 404);
   });
 
+  test("a definition value nested 100,000 levels deep: 400 with RabbitMQ's whole validation text, not 500", async () => {
+    const depth = 100_000;
+    const deep = "[".repeat(depth) + "]".repeat(depth);
+    const body = `{"pattern":"^deep","definition":{"max-length":${deep}},"apply-to":"queues"}`;
+    await expectBoth((api) => api.put(`/api/policies/${V}/deep`, body), 400, {
+      error: "bad_request",
+      reason: `Validation failed\n\n${deep} is not a valid maximum length\n`,
+    });
+    await expectBoth((api) => api.get(`/api/policies/${V}/deep`), 404);
+  });
+
   test("a policy set through the API applies to the vhost's queues (list_queues' policy column as the API shows it)", async () => {
     await warren.put(`/api/queues/${V}/api-applied`, { durable: false });
     await warren.put(`/api/policies/${V}/applied`, { pattern: "^api-applied$", definition: { "max-length": 1 }, "apply-to": "queues" });

@@ -1,3 +1,4 @@
+import { erlangJson, type JsonTerm } from "./json-term.js";
 /**
  * A vhost's limits, as RabbitMQ keeps them: the JSON object given to `set_vhost_limits` (its
  * "vhost-limits" runtime parameter), with the keys "max-connections" and "max-queues". A negative
@@ -16,13 +17,7 @@ export class VhostLimitsError extends Error {}
 
 /** An Erlang rendering of a decoded JSON value, as RabbitMQ's validation messages print it. */
 function erlangTerm(v: unknown): string {
-  if (typeof v === "string") return `<<${JSON.stringify(v)}>>`;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
-  if (v === null) return "null";
-  if (Array.isArray(v)) return `[${v.map(erlangTerm).join(",")}]`;
-  return `#{${Object.entries(v as object)
-    .map(([k, x]) => `<<${JSON.stringify(k)}>> => ${erlangTerm(x)}`)
-    .join(",")}}`;
+  return erlangJson(v as JsonTerm);
 }
 
 /** Check limits decoded from JSON (a definitions file, the control socket) and keep the known keys. */
