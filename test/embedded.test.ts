@@ -60,7 +60,7 @@ test("an embedded broker writes nothing to disk (cwd, HOME and TMPDIR stay empty
 test("warren --in-memory creates no data folder", async () => {
   const dir = mkdtempSync(join(tmpdir(), "warren-in-memory-"));
   try {
-    const child = spawn(process.execPath, [warrenBin, "--in-memory", "--port", "0", "--host", "127.0.0.1", "--management", "false"], {
+    const child = spawn(process.execPath, [warrenBin, "--in-memory", "--port", "0", "--host", "127.0.0.1", "--management", "false", "--prometheus", "false"], {
       cwd: dir,
       env: { ...process.env, HOME: dir, TMPDIR: dir },
       stdio: ["ignore", "pipe", "inherit"],
