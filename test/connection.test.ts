@@ -6,6 +6,8 @@
  * AMQP_URL=amqp://guest:guest@127.0.0.1:5673/); comments marked "RabbitMQ 3.10:" record what it
  * does where the spec leaves room or where one might guess otherwise. Warren has to do the same.
  */
+import { once } from "node:events";
+import { connect as netConnect } from "node:net";
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startBroker, type BrokerHandle } from "./helpers/broker.js";
@@ -177,6 +179,23 @@ describe("connection.start", () => {
     assert.ok(mechanisms.includes("AMQPLAIN"), `mechanisms ${start.mechanisms}`);
     assert.equal(start.locales, "en_US");
     c.destroy();
+  });
+});
+
+describe("connection.start's size", () => {
+  it("is over 512 bytes, as RabbitMQ's (516 here): reconnect tests cut connections inside it at 64 to 512 bytes", async () => {
+    const socket = netConnect(broker.port, broker.host);
+    try {
+      await once(socket, "connect");
+      socket.write(Buffer.from("AMQP\x00\x00\x09\x01", "latin1"));
+      let received = Buffer.alloc(0);
+      while (received.length < 7) received = Buffer.concat([received, (await once(socket, "data"))[0] as Buffer]);
+      assert.equal(received[0], 1, "a method frame");
+      const frameSize = 7 + received.readUInt32BE(3) + 1;
+      assert.ok(frameSize > 512, `connection.start is ${frameSize} bytes`);
+    } finally {
+      socket.destroy();
+    }
   });
 });
 
