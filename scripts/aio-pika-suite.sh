@@ -15,11 +15,13 @@
 # AMQP_URL says (pass --aio-pika-tls to run it too, against a broker with TLS on 5671).
 #
 # Environment: AIO_PIKA_SUITE_TIMEOUT (30 s: the seconds an async test may take, as aio-pika's
-# tox.ini). Prints pytest's summary (failures in short form); exits with pytest's status.
+# tox.ini), AIO_PIKA_SUITE_MEMORY_KB (4000000: the address space pytest may take, `ulimit -v`; one
+# interrupted run of the reconnect tests once grew past 13 GB on this shared machine).
+# Prints pytest's summary (failures in short form); exits with pytest's status.
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
   exit 64
 fi
 TESTS="$1"
@@ -54,6 +56,7 @@ fi
 cd "$ROOT"
 # From $ROOT, as pytest will import it: a checkout with aio-pika's package beside tests/ uses that one.
 "$PYTHON" -c 'import aio_pika, aiormq; print(f"aio-pika-suite: aio-pika {aio_pika.__version__} ({aio_pika.__file__}), aiormq {aiormq.__version__}")' >&2
+ulimit -v "${AIO_PIKA_SUITE_MEMORY_KB:-4000000}"
 export AMQP_URL="$URL"
 export PYTHONPATH="$REPO/test/python/aiomisc_shim${PYTHONPATH:+:$PYTHONPATH}"
 exec "$PYTHON" -m pytest \
