@@ -12,7 +12,9 @@
 # Nothing of aio-pika's is copied into this repository: the suite is run where it lies.
 #
 # Not run: tests/test_amqps.py, which connects with TLS to port 5671 of AMQP_URL's host whatever
-# AMQP_URL says (pass --aio-pika-tls to run it too, against a broker with TLS on 5671).
+# AMQP_URL says. --aio-pika-tls, given first after AMQP_URL, runs it too (against a broker with TLS
+# on 5671 whose certificate the system does not trust, as aiormq's tests/certs/server.pem); add
+# `-k test_amqps` to run only it.
 #
 # Environment: AIO_PIKA_SUITE_TIMEOUT (30 s: the seconds an async test may take, as aio-pika's
 # tox.ini), AIO_PIKA_SUITE_MEMORY_KB (4000000: the address space pytest may take, `ulimit -v`; one
@@ -21,7 +23,7 @@
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
   exit 64
 fi
 TESTS="$1"
