@@ -1,4 +1,4 @@
-"""The part of aiomisc's pytest plugin that aiormq's test suite uses, written from what those tests
+"""The part of aiomisc's pytest plugin that aiormq's and aio-pika's test suites use, written from what those tests
 need (see ../README.md):
 
 - an event loop per test (the `loop` fixture, autouse), set as the current loop and closed after
@@ -7,8 +7,8 @@ need (see ../README.md):
 - `async def` tests run to completion in that loop (`--aiomisc-test-timeout` seconds at most);
 - `async def` fixtures and async generator fixtures run in that loop (set up before the test,
   torn down after it, while the loop is not running, so sync fixtures may use run_until_complete);
-- `localhost` (the loopback address to listen on) and `tcp_proxy(host, port)`, a factory of
-  `TCPProxy` (tcp_proxy.py).
+- `localhost` (the loopback address to listen on), `aiomisc_unused_port_factory` (a function giving
+  a free port) and `tcp_proxy(host, port)`, a factory of `TCPProxy` (tcp_proxy.py).
 
 Load it with `python3 -m pytest -p aiomisc_pytest.pytest_plugin` with this package's parent
 folder on PYTHONPATH.
@@ -17,6 +17,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import socket
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import pytest
@@ -89,6 +90,18 @@ def localhost() -> str:
 def tcp_proxy(loop: asyncio.AbstractEventLoop, localhost: str) -> Callable[..., TCPProxy]:
     """`tcp_proxy(target_host, target_port)` gives a TCPProxy listening on `localhost`; use it with `async with`."""
     return functools.partial(TCPProxy, listen_host=localhost)
+
+
+@pytest.fixture
+def aiomisc_unused_port_factory(localhost: str) -> Callable[[], int]:
+    """`aiomisc_unused_port_factory()` gives a TCP port free on `localhost` at the time of the call."""
+
+    def unused_port() -> int:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((localhost, 0))
+            return probe.getsockname()[1]
+
+    return unused_port
 
 
 def _loop_of(request: pytest.FixtureRequest) -> asyncio.AbstractEventLoop:

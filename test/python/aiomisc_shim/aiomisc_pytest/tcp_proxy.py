@@ -2,7 +2,9 @@
 what a client does when the server (or the network) is slow."""
 import asyncio
 import contextlib
-from typing import Iterator, Optional, Set
+from typing import Callable, Iterator, Optional, Set
+
+ContentProcessor = Callable[[bytes], bytes]
 
 CHUNK_SIZE = 65536
 
@@ -15,6 +17,11 @@ class TCPProxy:
     write_delay=)` holds each chunk that long before passing it on: read_delay for what the server
     sends (what the client reads), write_delay for what the client sends. Chunks stay in order, so a
     chunk that arrives after the slowdown ended still waits for the ones held before it.
+
+    `proxy.set_content_processors(client_to_server, server_to_client)` passes each chunk through a
+    function (None: unchanged) before forwarding it. `proxy.disconnect_all()` drops every proxied
+    connection while the proxy keeps listening, as a network failure would; it returns a future, so
+    it can be awaited or scheduled with `loop.call_soon`.
     """
 
     def __init__(
@@ -31,6 +38,8 @@ class TCPProxy:
         self.proxy_port: Optional[int] = None
         self.read_delay = 0.0
         self.write_delay = 0.0
+        self.client_to_server: Optional[ContentProcessor] = None
+        self.server_to_client: Optional[ContentProcessor] = None
         self._server: Optional[asyncio.AbstractServer] = None
         self._tasks: Set[asyncio.Task] = set()
         self._writers: Set[asyncio.StreamWriter] = set()
@@ -40,15 +49,16 @@ class TCPProxy:
         self.proxy_port = self._server.sockets[0].getsockname()[1]
         return self
 
+    @property
+    def proxy_host(self) -> str:
+        """The address the proxy listens on."""
+        return self.listen_host
+
     async def close(self) -> None:
         """Stops listening and drops every proxied connection."""
         if self._server is not None:
             self._server.close()
-        for writer in list(self._writers):
-            writer.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.disconnect_all()
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -58,6 +68,24 @@ class TCPProxy:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    def disconnect_all(self) -> "asyncio.Future[list]":
+        """Drops every proxied connection (new ones are still accepted); the future is done once
+        their forwarding tasks have ended."""
+        for writer in list(self._writers):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()
+        return asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def set_content_processors(
+        self,
+        client_to_server: Optional[ContentProcessor],
+        server_to_client: Optional[ContentProcessor],
+    ) -> None:
+        """Sets the functions each chunk passes through before it is forwarded (None: unchanged)."""
+        self.client_to_server = client_to_server
+        self.server_to_client = server_to_client
 
     @contextlib.contextmanager
     def slowdown(self, read_delay: float = 0, write_delay: float = 0) -> Iterator["TCPProxy"]:
@@ -79,8 +107,8 @@ class TCPProxy:
             self._writers.discard(client_writer)
             return
         self._writers.add(server_writer)
-        upstream = asyncio.ensure_future(self._pipe(client_reader, server_writer, "write_delay"))
-        downstream = asyncio.ensure_future(self._pipe(server_reader, client_writer, "read_delay"))
+        upstream = asyncio.ensure_future(self._pipe(client_reader, server_writer, "write_delay", "client_to_server"))
+        downstream = asyncio.ensure_future(self._pipe(server_reader, client_writer, "read_delay", "server_to_client"))
         self._track(upstream)
         self._track(downstream)
         # When one side hangs up, hang up the other.
@@ -92,7 +120,9 @@ class TCPProxy:
         downstream.cancel()
         await asyncio.gather(upstream, downstream, return_exceptions=True)
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay_name: str) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay_name: str, processor_name: str
+    ) -> None:
         try:
             while True:
                 data = await reader.read(CHUNK_SIZE)
@@ -101,6 +131,9 @@ class TCPProxy:
                 delay = getattr(self, delay_name)
                 if delay > 0:
                     await asyncio.sleep(delay)
+                processor = getattr(self, processor_name)
+                if processor is not None:
+                    data = processor(data)
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -1,11 +1,16 @@
 """Checks of the aiomisc_pytest stand-in itself (run by test/aiomisc-shim.test.ts), so that a green run
 of aiormq's suite means its tests ran: async tests and fixtures in a loop per test, failures
-reported, loop exceptions and timeouts caught, and a TCPProxy whose slowdown delays."""
+reported, loop exceptions and timeouts caught, a TCPProxy whose slowdown delays, whose content
+processors change what passes and whose disconnect_all drops connections, and the aiomisc helpers
+aio-pika's suite imports (awaitable, timeout)."""
 import asyncio
+import inspect
+import socket
 import time
 
 import pytest
 
+import aiomisc
 from aiomisc_pytest.pytest_plugin import TCPProxy
 
 pytest_plugins = ("pytester",)
@@ -100,8 +105,71 @@ async def test_tcp_proxy_forwards_and_slows_down(tcp_proxy, localhost):
         await server.wait_closed()
 
 
+async def test_tcp_proxy_processes_content_and_disconnects_all(tcp_proxy, localhost):
+    async def echo(reader, writer):
+        while data := await reader.read(1024):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo, localhost, 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with tcp_proxy(localhost, port) as proxy:
+            assert proxy.proxy_host == localhost
+            reader, writer = await asyncio.open_connection(proxy.proxy_host, proxy.proxy_port)
+            proxy.set_content_processors(lambda chunk: chunk.upper(), lambda chunk: chunk + b"!")
+            writer.write(b"abc")
+            assert await reader.readexactly(4) == b"ABC!"
+            proxy.set_content_processors(None, None)
+            writer.write(b"abc")
+            assert await reader.readexactly(3) == b"abc"
+
+            # Scheduled with call_soon as aio-pika's suite does, and awaited: both drop the connection.
+            asyncio.get_running_loop().call_soon(proxy.disconnect_all)
+            assert await asyncio.wait_for(reader.read(), 2) == b""
+            writer.close()
+            reader, writer = await asyncio.open_connection(proxy.proxy_host, proxy.proxy_port)
+            writer.write(b"again")
+            assert await reader.readexactly(5) == b"again"
+            await proxy.disconnect_all()
+            assert await asyncio.wait_for(reader.read(), 2) == b""
+            writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def test_unused_port_factory(aiomisc_unused_port_factory, localhost):
+    port = aiomisc_unused_port_factory()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((localhost, port))
+
+
+async def test_aiomisc_awaitable_wraps_sync_and_async_functions():
+    async def coroutine_function(value):
+        await asyncio.sleep(0)
+        return value * 2
+
+    assert await aiomisc.awaitable(lambda value: value + 1)(1) == 2
+    assert await aiomisc.awaitable(coroutine_function)(2) == 4
+
+
+async def test_aiomisc_timeout_limits_a_call_and_keeps_the_signature():
+    @aiomisc.timeout(0.1)
+    async def slow(localhost, delay):
+        await asyncio.sleep(delay)
+        return localhost
+
+    assert list(inspect.signature(slow).parameters) == ["localhost", "delay"]
+    assert await slow("here", 0) == "here"
+    with pytest.raises(asyncio.TimeoutError):
+        await slow("here", 1)
+
+
 SUITE = """
 import asyncio
+import inspect
 import pytest
 
 @pytest.fixture
