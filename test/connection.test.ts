@@ -603,3 +603,23 @@ describe("content framing", () => {
     await c.closeConnection();
   });
 });
+
+describe("a closed connection whose client has not hung up (Warren)", () => {
+  // Warren waits for the client to close the socket after close-ok (as RabbitMQ does); a broker
+  // that stops must not wait for such a client too (its shutdown waits up to 3 s for connections).
+  it("is ended at once when the broker stops", async () => {
+    const own = await startBroker({ forceLocal: true });
+    try {
+      const { client: c } = await openConnection(own.port, own.host);
+      clients.add(c);
+      c.sendMethod(0, M.connectionClose, new ArgWriter().short(200).shortstr("Goodbye").short(0).short(0));
+      await c.expectMethod(M.connectionCloseOk, { channel: 0 });
+      assert.equal(await c.waitForClose(200), false, "Warren waits for the client to hang up");
+      const stopping = own.stop();
+      assert.equal(await c.waitForClose(1_500), true, "the stopping broker should not wait for this client");
+      await stopping;
+    } finally {
+      await own.stop();
+    }
+  });
+});
