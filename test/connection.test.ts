@@ -549,6 +549,20 @@ describe("connection.close from the client", { concurrency: true }, () => {
     );
   });
 
+  // RabbitMQ 3.10 leaves the hang-up to the client (close-ok tells it that it may close the socket)
+  // and answers a repeated close with close-ok. amqp091-go's TestConcurrentClose depends on both:
+  // its concurrent Close calls may each send connection.close, and when the server hung up first
+  // the reader saw EOF (or a reset) before the first call returned and the others failed with it.
+  it("after close-ok the client hangs up, not the server; a second close gets a close-ok too", async () => {
+    const c = await open();
+    c.sendMethod(0, M.connectionClose, new ArgWriter().short(200).shortstr("Goodbye").short(0).short(0));
+    await c.expectMethod(M.connectionCloseOk, { channel: 0 });
+    assert.equal(await c.waitForClose(500), false, "the server should wait for the client to close the socket");
+    c.sendMethod(0, M.connectionClose, new ArgWriter().short(200).shortstr("Goodbye again").short(0).short(0));
+    await c.expectMethod(M.connectionCloseOk, { channel: 0 });
+    c.destroy();
+  });
+
   it("close with a non-200 reply code from the client is also answered with close-ok", async () => {
     const c = await open({ heartbeat: 1 });
     c.sendMethod(0, M.connectionClose, new ArgWriter().short(320).shortstr("client says bye").short(60).short(40));
@@ -606,5 +620,25 @@ describe("content framing", () => {
     c.sendMethod(1, M.basicGet, new ArgWriter().short(0).shortstr(queue).bit(true));
     await c.expectMethod(M.basicGetEmpty, { channel: 1 });
     await c.closeConnection();
+  });
+});
+
+describe("a closed connection whose client has not hung up (Warren)", () => {
+  // Warren waits for the client to close the socket after close-ok (as RabbitMQ does); a broker
+  // that stops must not wait for such a client too (its shutdown waits up to 3 s for connections).
+  it("is ended at once when the broker stops", async () => {
+    const own = await startBroker({ forceLocal: true });
+    try {
+      const { client: c } = await openConnection(own.port, own.host);
+      clients.add(c);
+      c.sendMethod(0, M.connectionClose, new ArgWriter().short(200).shortstr("Goodbye").short(0).short(0));
+      await c.expectMethod(M.connectionCloseOk, { channel: 0 });
+      assert.equal(await c.waitForClose(200), false, "Warren waits for the client to hang up");
+      const stopping = own.stop();
+      assert.equal(await c.waitForClose(1_500), true, "the stopping broker should not wait for this client");
+      await stopping;
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -25,6 +25,11 @@ const PROTOCOL_HEADER_0_9 = Buffer.from([0x41, 0x4d, 0x51, 0x50, 1, 1, 0, 9]);
 /** How long we wait for connection.close-ok after sending connection.close. */
 const CLOSE_OK_TIMEOUT = 3_000;
 /**
+ * After close-ok the client closes the socket (spec: close-ok tells it that it may); we wait at
+ * most this long, or the heartbeat timeout when shorter, as RabbitMQ does (its CLOSING_TIMEOUT).
+ */
+const CLIENT_HANG_UP_TIMEOUT_SEC = 30;
+/**
  * Until tune-ok, frames may carry at most this many bytes (RabbitMQ's ?FRAME_MIN_SIZE): a peer
  * that has not logged in cannot make us buffer more than that.
  */
@@ -248,7 +253,7 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
       this.state = "closed";
       this.closeChannels();
       this.writer.flush();
-      this.socket.end();
+      this.awaitClientHangUp();
       return;
     }
     const channel = this.channels.get(channelId);
@@ -520,12 +525,32 @@ export class Connection implements FrameSink, FlowTarget, ChannelHost {
 
   /** Close the connection from the server side (shutdown, or an operator). */
   forceClose(text: string): void {
+    if (this.state === "closed" && !this.socket.destroyed) {
+      // Closed by the client already and waiting for it to hang up: nothing is left to say.
+      this.socket.destroy();
+      return;
+    }
     if (this.state === "closing" || this.state === "closed") return;
     if (this.state !== "running") {
       this.socket.destroy();
       return;
     }
     this.startClose(fail.connectionForced(text));
+  }
+
+  /**
+   * The client closed the connection and has its close-ok: it hangs up, not us. A server that
+   * closed the socket itself would race the client's reader, which may see the end of the stream
+   * (or a reset, if it sends a second connection.close) before its close call has returned, and
+   * report that as an error. The connection frees its vhost's connection slot now; the socket
+   * goes when the client closes it, or after the timeout.
+   */
+  private awaitClientHangUp(): void {
+    if (this.countedOpen) this.ctx.connectionLimits.closed(this.vhost!.name);
+    this.countedOpen = false;
+    const timeoutSec = this.heartbeat > 0 ? Math.min(this.heartbeat, CLIENT_HANG_UP_TIMEOUT_SEC) : CLIENT_HANG_UP_TIMEOUT_SEC;
+    this.closeTimer = setTimeout(() => this.socket.destroy(), timeoutSec * 1000);
+    this.closeTimer.unref();
   }
 
   /** Reply texts come only from AmqpError, which cuts them to what a shortstr holds. */

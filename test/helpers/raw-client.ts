@@ -863,10 +863,11 @@ export class RawClient {
     await this.expectMethod(M.queueDeleteOk, { channel });
   }
 
-  /** Connection close initiated by the client; waits for close-ok. */
+  /** Connection close initiated by the client; waits for close-ok, then hangs up (as clients do: the server waits for that). */
   async closeConnection(): Promise<void> {
     this.sendMethod(0, M.connectionClose, new ArgWriter().short(200).shortstr("bye").short(0).short(0));
     await this.expectMethod(M.connectionCloseOk, { channel: 0 });
+    this.socket.end();
   }
 
   /** Reads a delivered message (basic.deliver / basic.get-ok + header + bodies). */
