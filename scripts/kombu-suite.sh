@@ -16,6 +16,8 @@
 # The suite's own settings (its setup.cfg, not in the archive): classes named test_* hold tests.
 # Prints pytest's summary (failures in short form); exits with pytest's status.
 set -euo pipefail
+# shellcheck source=lib/client-suite.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/client-suite.sh"
 
 if [ $# -lt 3 ]; then
   sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
@@ -26,27 +28,11 @@ HOST="$2"
 PORT="$3"
 shift 3
 
-if [ -f "$TESTS/t/integration/test_py_amqp.py" ]; then
-  ROOT="$TESTS"
-elif [ -f "$TESTS/integration/test_py_amqp.py" ]; then
-  ROOT="$(dirname "$TESTS")"
-else
-  echo "kombu-suite: no t/integration/test_py_amqp.py under $TESTS" >&2
-  exit 66
-fi
-ROOT="$(cd "$ROOT" && pwd)"
-case "$PORT" in
-  '' | *[!0-9]*)
-    echo "kombu-suite: PORT must be a number, not '$PORT'" >&2
-    exit 64
-    ;;
-esac
+ROOT="$(suite_root kombu-suite "$TESTS" t integration/test_py_amqp.py)"
+suite_port kombu-suite "$PORT"
 
 PYTHON=/usr/bin/python3
-if ! "$PYTHON" -c 'import kombu, amqp, pytest' 2>/dev/null; then
-  echo "kombu-suite: $PYTHON needs kombu and pytest (apt-get install -y python3-kombu python3-pytest)" >&2
-  exit 69
-fi
+suite_python kombu-suite "kombu, amqp, pytest" "python3-kombu python3-pytest"
 
 cd "$ROOT"
 "$PYTHON" -c 'import kombu, amqp; print(f"kombu-suite: kombu {kombu.__version__} ({kombu.__file__}), amqp {amqp.__version__}")' >&2

@@ -17,6 +17,8 @@
 # The TLS variants need PIKA_TEST_TLS and a broker with the suite's certificates on 5671: not run.
 # Prints pytest's summary (failures in short form); exits with pytest's status.
 set -euo pipefail
+# shellcheck source=lib/client-suite.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/client-suite.sh"
 
 if [ $# -lt 2 ]; then
   sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
@@ -26,27 +28,11 @@ TESTS="$1"
 PORT="$2"
 shift 2
 
-if [ -d "$TESTS/tests/acceptance" ]; then
-  ROOT="$TESTS"
-elif [ -d "$TESTS/acceptance" ]; then
-  ROOT="$(dirname "$TESTS")"
-else
-  echo "pika-suite: no tests/acceptance under $TESTS" >&2
-  exit 66
-fi
-ROOT="$(cd "$ROOT" && pwd)"
-case "$PORT" in
-  '' | *[!0-9]*)
-    echo "pika-suite: PORT must be a number, not '$PORT'" >&2
-    exit 64
-    ;;
-esac
+ROOT="$(suite_root pika-suite "$TESTS" tests acceptance/blocking_adapter_test.py)"
+suite_port pika-suite "$PORT"
 
 PYTHON=/usr/bin/python3
-if ! "$PYTHON" -c 'import pika, pytest' 2>/dev/null; then
-  echo "pika-suite: $PYTHON needs pika and pytest (apt-get install -y python3-pika python3-pytest)" >&2
-  exit 69
-fi
+suite_python pika-suite "pika, pytest" "python3-pika python3-pytest"
 
 WORK="$(mktemp -d /tmp/warren-pika-suite-XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT

@@ -17,6 +17,8 @@
 # The suite's own settings (its setup.cfg, not in the archive): classes named test_* hold tests.
 # Prints pytest's summary (failures in short form); exits with pytest's status.
 set -euo pipefail
+# shellcheck source=lib/client-suite.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/client-suite.sh"
 
 if [ $# -lt 3 ]; then
   sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
@@ -27,27 +29,11 @@ HOST="$2"
 PORT="$3"
 shift 3
 
-if [ -f "$TESTS/t/integration/test_rmq.py" ]; then
-  ROOT="$TESTS"
-elif [ -f "$TESTS/integration/test_rmq.py" ]; then
-  ROOT="$(dirname "$TESTS")"
-else
-  echo "py-amqp-suite: no t/integration/test_rmq.py under $TESTS" >&2
-  exit 66
-fi
-ROOT="$(cd "$ROOT" && pwd)"
-case "$PORT" in
-  '' | *[!0-9]*)
-    echo "py-amqp-suite: PORT must be a number, not '$PORT'" >&2
-    exit 64
-    ;;
-esac
+ROOT="$(suite_root py-amqp-suite "$TESTS" t integration/test_rmq.py)"
+suite_port py-amqp-suite "$PORT"
 
 PYTHON=/usr/bin/python3
-if ! "$PYTHON" -c 'import amqp, pytest' 2>/dev/null; then
-  echo "py-amqp-suite: $PYTHON needs amqp and pytest (apt-get install -y python3-amqp python3-pytest)" >&2
-  exit 69
-fi
+suite_python py-amqp-suite "amqp, pytest" "python3-amqp python3-pytest"
 
 cd "$ROOT"
 "$PYTHON" -c 'import amqp; print(f"py-amqp-suite: amqp {amqp.__version__} ({amqp.__file__})")' >&2
