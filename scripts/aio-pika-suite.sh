@@ -21,6 +21,8 @@
 # interrupted run of the reconnect tests once grew past 13 GB on this shared machine).
 # Prints pytest's summary (failures in short form); exits with pytest's status.
 set -euo pipefail
+# shellcheck source=lib/client-suite.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/client-suite.sh"
 
 if [ $# -lt 2 ]; then
   sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
@@ -30,22 +32,11 @@ TESTS="$1"
 URL="$2"
 shift 2
 
-if [ -f "$TESTS/tests/conftest.py" ]; then
-  ROOT="$TESTS"
-elif [ -f "$TESTS/conftest.py" ]; then
-  ROOT="$(dirname "$TESTS")"
-else
-  echo "aio-pika-suite: no tests/conftest.py under $TESTS" >&2
-  exit 66
-fi
-ROOT="$(cd "$ROOT" && pwd)"
+ROOT="$(suite_root aio-pika-suite "$TESTS" tests conftest.py)"
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=/usr/bin/python3
-if ! "$PYTHON" -c 'import aio_pika, aiormq, pamqp, yarl, shortuuid, pytest' 2>/dev/null; then
-  echo "aio-pika-suite: $PYTHON needs aio_pika, shortuuid and pytest (apt-get install -y python3-aio-pika python3-shortuuid python3-pytest)" >&2
-  exit 69
-fi
+suite_python aio-pika-suite "aio_pika, aiormq, pamqp, yarl, shortuuid, pytest" "python3-aio-pika python3-shortuuid python3-pytest"
 
 ARGS=()
 if [ "${1:-}" = "--aio-pika-tls" ]; then

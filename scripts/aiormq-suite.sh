@@ -18,6 +18,8 @@
 # Environment: AIORMQ_SUITE_TIMEOUT (30 s: the seconds an async test may take, as aiormq's tox.ini).
 # Prints pytest's summary (failures in short form); exits with pytest's status.
 set -euo pipefail
+# shellcheck source=lib/client-suite.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/client-suite.sh"
 
 if [ $# -lt 2 ]; then
   sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
@@ -27,22 +29,11 @@ TESTS="$1"
 URL="$2"
 shift 2
 
-if [ -f "$TESTS/tests/conftest.py" ]; then
-  ROOT="$TESTS"
-elif [ -f "$TESTS/conftest.py" ]; then
-  ROOT="$(dirname "$TESTS")"
-else
-  echo "aiormq-suite: no tests/conftest.py under $TESTS" >&2
-  exit 66
-fi
-ROOT="$(cd "$ROOT" && pwd)"
+ROOT="$(suite_root aiormq-suite "$TESTS" tests conftest.py)"
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=/usr/bin/python3
-if ! "$PYTHON" -c 'import aiormq, pamqp, yarl, pytest' 2>/dev/null; then
-  echo "aiormq-suite: $PYTHON needs aiormq, pamqp, yarl and pytest (apt-get install -y python3-aiormq python3-pytest)" >&2
-  exit 69
-fi
+suite_python aiormq-suite "aiormq, pamqp, yarl, pytest" "python3-aiormq python3-pytest"
 
 ARGS=()
 # An explicit port in the URL (after the host, before the path): the AMQPS ids cannot reach TLS.
