@@ -73,14 +73,16 @@ def test_localhost(localhost):
     assert localhost == "127.0.0.1"
 
 
-async def test_tcp_proxy_forwards_and_slows_down(tcp_proxy, localhost):
-    async def echo(reader, writer):
-        while data := await reader.read(1024):
-            writer.write(data)
-            await writer.drain()
-        writer.close()
+async def _echo(reader, writer):
+    """An echo server's connection: what the proxy tests send through the proxy comes back."""
+    while data := await reader.read(1024):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
 
-    server = await asyncio.start_server(echo, localhost, 0)
+
+async def test_tcp_proxy_forwards_and_slows_down(tcp_proxy, localhost):
+    server = await asyncio.start_server(_echo, localhost, 0)
     port = server.sockets[0].getsockname()[1]
     try:
         async with tcp_proxy(localhost, port) as proxy:
@@ -106,13 +108,7 @@ async def test_tcp_proxy_forwards_and_slows_down(tcp_proxy, localhost):
 
 
 async def test_tcp_proxy_processes_content_and_disconnects_all(tcp_proxy, localhost):
-    async def echo(reader, writer):
-        while data := await reader.read(1024):
-            writer.write(data)
-            await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(echo, localhost, 0)
+    server = await asyncio.start_server(_echo, localhost, 0)
     port = server.sockets[0].getsockname()[1]
     try:
         async with tcp_proxy(localhost, port) as proxy:
